@@ -10,7 +10,9 @@
 //! crate). The decoder checks encodings only; whether a jump lands inside the
 //! program or r10 is written to are the verifier's questions.
 
+pub mod asm;
 pub mod decode;
+pub mod disasm;
 pub mod encode;
 pub mod insn;
 pub mod instr;

@@ -1,0 +1,1 @@
+//! Kernel pseudo-C assembler (in progress).

@@ -1,0 +1,5 @@
+//! Assemblers: the kernel's pseudo-C syntax ([`kernel`]) and the uBPF
+//! dialect of the bpf_conformance suite ([`ubpf`]).
+
+pub mod kernel;
+pub mod ubpf;

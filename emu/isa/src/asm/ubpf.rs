@@ -1,0 +1,1 @@
+//! uBPF-dialect assembler (in progress).
