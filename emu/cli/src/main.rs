@@ -1,1 +1,59 @@
-fn main() {}
+//! `bpfemu`: the command-line front end.
+//!
+//! Each subcommand lives in its own module; errors are reported as one line
+//! (`bpfemu: error: ...`) with a non-zero exit status.
+
+mod cmd_asm;
+mod cmd_conformance;
+mod cmd_exec;
+mod input;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// bpfemu — a deterministic emulator of the Linux BPF subsystem.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bpfemu",
+    version,
+    about = "bpfemu — a deterministic emulator of the Linux BPF subsystem",
+    after_help = "Examples:\n  bpfemu asm guest-progs/asm/primes.s -o primes.bin\n  \
+                  bpfemu disasm primes.bin\n  bpfemu exec guest-progs/asm/primes.s --trace\n  \
+                  bpfemu conformance ../shared/conformance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Assemble a program (kernel pseudo-C or uBPF syntax) into raw instructions.
+    Asm(cmd_asm::AsmArgs),
+    /// Disassemble raw instructions (or re-print an assembly file) as a listing.
+    Disasm(cmd_asm::DisasmArgs),
+    /// Run a program on the interpreter and print r0.
+    Exec(cmd_exec::ExecArgs),
+    /// Run every `.data` file of the bpf_conformance suite.
+    Conformance(cmd_conformance::ConformanceArgs),
+    /// Speak the bpf_conformance plugin protocol (program as hex on stdin).
+    ConformancePlugin(cmd_conformance::PluginArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Asm(a) => cmd_asm::asm(a),
+        Command::Disasm(a) => cmd_asm::disasm(a),
+        Command::Exec(a) => cmd_exec::exec(a),
+        Command::Conformance(a) => cmd_conformance::conformance(a),
+        Command::ConformancePlugin(a) => cmd_conformance::plugin(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bpfemu: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

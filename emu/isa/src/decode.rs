@@ -44,10 +44,9 @@ impl fmt::Display for Reason {
             Reason::TruncatedLdImm64 => {
                 write!(f, "64-bit immediate load is missing its second slot")
             }
-            Reason::BadLdImm64Tail => write!(
-                f,
-                "second slot of a 64-bit immediate load must have code, regs and off zero"
-            ),
+            Reason::BadLdImm64Tail => {
+                write!(f, "second slot of a 64-bit immediate load must have code, regs and off zero")
+            }
         }
     }
 }
@@ -135,11 +134,7 @@ fn decode_alu(i: Insn) -> R<Instruction> {
             zero("src", i.src.into())?;
             zero("off", i.off.into())?;
             if !matches!(i.imm, 16 | 32 | 64) {
-                return Err(Reason::BadValue {
-                    field: "imm",
-                    value: i.imm.into(),
-                    expected: "16, 32 or 64",
-                });
+                return Err(Reason::BadValue { field: "imm", value: i.imm.into(), expected: "16, 32 or 64" });
             }
             let eop = match (wide, is_x) {
                 (false, false) => EndianOp::ToLe,
@@ -293,7 +288,11 @@ fn decode_ld(i: Insn, next: Option<Insn>) -> R<Instruction> {
                 return Err(Reason::BadLdImm64Tail);
             }
             let hi_zero = |v: i32| {
-                if v == 0 { Ok(()) } else { Err(Reason::Reserved { field: "imm (second slot)", value: v.into() }) }
+                if v == 0 {
+                    Ok(())
+                } else {
+                    Err(Reason::Reserved { field: "imm (second slot)", value: v.into() })
+                }
             };
             let src = match i.src {
                 0 => LdImm64::Imm(u64::from(i.imm as u32) | (u64::from(n.imm as u32) << 32)),

@@ -136,13 +136,9 @@ impl Instruction {
             Instruction::Stx { size, dst, src, off } => {
                 Insn::new(BPF_STX | BPF_MEM | size_bits(size), n(dst), n(src), off, 0)
             }
-            Instruction::Atomic { size, op, dst, src, off } => Insn::new(
-                BPF_STX | BPF_ATOMIC | size_bits(size),
-                n(dst),
-                n(src),
-                off,
-                atomic_imm(op),
-            ),
+            Instruction::Atomic { size, op, dst, src, off } => {
+                Insn::new(BPF_STX | BPF_ATOMIC | size_bits(size), n(dst), n(src), off, atomic_imm(op))
+            }
         };
         out.push(ins);
     }

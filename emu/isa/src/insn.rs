@@ -38,16 +38,7 @@ impl Insn {
     pub const fn to_bytes(self) -> [u8; 8] {
         let off = self.off.to_le_bytes();
         let imm = self.imm.to_le_bytes();
-        [
-            self.code,
-            (self.dst & 0x0f) | (self.src << 4),
-            off[0],
-            off[1],
-            imm[0],
-            imm[1],
-            imm[2],
-            imm[3],
-        ]
+        [self.code, (self.dst & 0x0f) | (self.src << 4), off[0], off[1], imm[0], imm[1], imm[2], imm[3]]
     }
 
     /// The slot as one little-endian 64-bit word (the conformance suite's
@@ -64,7 +55,7 @@ impl Insn {
 /// Splits a byte buffer into instruction slots. The length must be a
 /// multiple of 8; the error carries the stray byte count.
 pub fn insns_from_bytes(bytes: &[u8]) -> Result<Vec<Insn>, usize> {
-    if bytes.len() % Insn::SIZE != 0 {
+    if !bytes.len().is_multiple_of(Insn::SIZE) {
         return Err(bytes.len() % Insn::SIZE);
     }
     Ok(bytes

@@ -184,10 +184,18 @@ impl Size {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AtomicOp {
     /// `add/or/and/xor`, with `fetch` returning the old value in `src`.
-    Add { fetch: bool },
-    Or { fetch: bool },
-    And { fetch: bool },
-    Xor { fetch: bool },
+    Add {
+        fetch: bool,
+    },
+    Or {
+        fetch: bool,
+    },
+    And {
+        fetch: bool,
+    },
+    Xor {
+        fetch: bool,
+    },
     /// Exchange: old value into `src` (always fetches).
     Xchg,
     /// Compare `r0` with memory, store `src` if equal; old value into `r0`.
@@ -251,30 +259,80 @@ pub enum LdImm64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Instruction {
     /// `dst = dst OP src` (or `dst = src` for mov/movsx).
-    Alu { width: Width, op: AluOp, dst: Reg, src: Source },
+    Alu {
+        width: Width,
+        op: AluOp,
+        dst: Reg,
+        src: Source,
+    },
     /// `dst = -dst`.
-    Neg { width: Width, dst: Reg },
+    Neg {
+        width: Width,
+        dst: Reg,
+    },
     /// Byte swap / conversion of the low `bits` (16, 32, 64) of `dst`.
-    Endian { op: EndianOp, bits: u8, dst: Reg },
+    Endian {
+        op: EndianOp,
+        bits: u8,
+        dst: Reg,
+    },
     /// Unconditional jump. `long` is `gotol` (`BPF_JMP32 | BPF_JA`, offset in
     /// `imm`); otherwise the offset is the 16-bit `off`.
-    Ja { off: i32, long: bool },
+    Ja {
+        off: i32,
+        long: bool,
+    },
     /// Conditional jump: `if dst OP src goto pc + 1 + off`.
-    Jmp { width: Width, op: JmpOp, dst: Reg, src: Source, off: i16 },
+    Jmp {
+        width: Width,
+        op: JmpOp,
+        dst: Reg,
+        src: Source,
+        off: i16,
+    },
     Call(CallTarget),
     Exit,
     /// `dst = imm64` and its pseudo forms; takes two slots.
-    LdImm64 { dst: Reg, src: LdImm64 },
+    LdImm64 {
+        dst: Reg,
+        src: LdImm64,
+    },
     /// Legacy packet access (`BPF_LD | BPF_ABS/BPF_IND`): `r0 = ntoh(*(skb->data + [src +] imm))`.
-    LdPacket { size: Size, src: Option<Reg>, imm: i32 },
+    LdPacket {
+        size: Size,
+        src: Option<Reg>,
+        imm: i32,
+    },
     /// `dst = *(size *)(src + off)`, sign-extending when `sx` (`BPF_MEMSX`, v4).
-    Ldx { size: Size, sx: bool, dst: Reg, src: Reg, off: i16 },
+    Ldx {
+        size: Size,
+        sx: bool,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+    },
     /// `*(size *)(dst + off) = imm`.
-    St { size: Size, dst: Reg, off: i16, imm: i32 },
+    St {
+        size: Size,
+        dst: Reg,
+        off: i16,
+        imm: i32,
+    },
     /// `*(size *)(dst + off) = src`.
-    Stx { size: Size, dst: Reg, src: Reg, off: i16 },
+    Stx {
+        size: Size,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+    },
     /// Atomic RMW on `*(size *)(dst + off)`; `size` is W or DW.
-    Atomic { size: Size, op: AtomicOp, dst: Reg, src: Reg, off: i16 },
+    Atomic {
+        size: Size,
+        op: AtomicOp,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+    },
 }
 
 impl Instruction {

@@ -1,1 +1,45 @@
-//! placeholder
+//! # bpfemu-vm — BPF execution engines
+//!
+//! The reference interpreter: the semantics of kernel/bpf/core.c
+//! `___bpf_prog_run()` (RFC 9669, ISA v1–v4) as a program observes them
+//! after the verifier's fix-ups (`do_misc_fixups()` in
+//! kernel/bpf/verifier.c: division by zero, signed division by -1, tail
+//! calls, legacy packet loads).
+//!
+//! - [`Program`]: decoded, validated and lowered once; shared via `Arc`.
+//! - [`Interpreter`]: helpers, kfuncs, tail-call resolver, step budget; runs
+//!   in *fast* mode (no checks; for verified programs, `unsafe`), *checked*
+//!   mode (every access validated against a [`MemRegion`] table and the
+//!   stack: a sanitizer for verifier bugs, safe for any program) or *traced*
+//!   mode (checked, with a callback per instruction).
+//!
+//! Emulated: every instruction of the ISA incl. v4 (sdiv/smod, movsx, ldsx,
+//! bswap, gotol, all atomics, callx as the conformance suite defines it),
+//! helper and kfunc calls, bpf2bpf calls with 8 frames of 512 bytes, tail
+//! calls (limit 33), legacy `LD_ABS`/`LD_IND` on a given packet.
+//! Not here: `ld_imm64` pseudo sources (the loader resolves them first),
+//! verification, the JIT, exceptions (`bpf_throw`), arena address spaces,
+//! `may_goto`/timed loops.
+//!
+//! Byte order is little-endian (the emulated machine is x86-64).
+
+mod alu;
+mod env;
+mod error;
+mod exec;
+mod helpers;
+mod interp;
+mod mem;
+mod op;
+mod packet;
+mod program;
+
+pub use env::TraceStep;
+pub use error::{LoadError, TransferKind, VmError};
+pub use helpers::{HelperFn, TailCallResolver};
+pub use interp::{Interpreter, Mode};
+pub use mem::{FRAME_SIZE, MemRegion, STACK_SIZE};
+pub use program::Program;
+
+#[cfg(test)]
+mod tests;

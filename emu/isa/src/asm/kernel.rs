@@ -1,1 +1,0 @@
-//! Kernel pseudo-C assembler (in progress).

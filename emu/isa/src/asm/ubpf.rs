@@ -1,1 +1,0 @@
-//! uBPF-dialect assembler (in progress).

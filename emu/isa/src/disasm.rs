@@ -1,1 +1,0 @@
-//! Disassembler (in progress).

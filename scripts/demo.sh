@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The demo (see README.md): builds bpfemu and shows its main job as it
+# stands today: assemble, disassemble and run a BPF program, then run the
+# whole bpf_conformance suite on the reference interpreter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release -q -p bpfemu-cli
+bpfemu=target/release/bpfemu
+
+echo "== disassembly of guest-progs/asm/primes.s (kernel syntax)"
+"$bpfemu" asm guest-progs/asm/primes.s -o target/primes.bin
+"$bpfemu" disasm target/primes.bin
+echo
+echo "== running it"
+"$bpfemu" exec guest-progs/asm/primes.s
+echo
+echo "== bpf_conformance suite, interpreter"
+"$bpfemu" conformance ../shared/conformance --engine interp
