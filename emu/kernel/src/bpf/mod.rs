@@ -1,0 +1,19 @@
+//! The BPF subsystem's core: objects (maps, programs, links, BTF), their
+//! ids, fds and pins, and the `bpf()` system call ([`syscall`]) through
+//! which everything above the kernel reaches them.
+
+pub mod attr;
+pub mod bpffs;
+pub mod btf_cmds;
+pub mod btf_obj;
+pub mod link;
+pub mod link_cmds;
+pub mod map_cmds;
+pub mod obj_cmds;
+pub mod objects;
+pub mod prog;
+pub mod prog_cmds;
+pub mod syscall;
+
+pub use attr::BpfAttr;
+pub use objects::Obj;

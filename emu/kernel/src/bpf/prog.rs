@@ -1,0 +1,95 @@
+//! A loaded program (`struct bpf_prog` + `bpf_prog_aux` of
+//! include/linux/bpf.h): what `BPF_PROG_LOAD` produces and links, maps and
+//! fds refer to.
+
+use crate::map::Map;
+use crate::uapi::{AttachType, ProgType};
+use bpfemu_isa::Insn;
+use bpfemu_vm::Program;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One loaded program.
+#[derive(Debug)]
+pub struct Prog {
+    pub id: u32,
+    pub prog_type: ProgType,
+    pub expected_attach_type: Option<AttachType>,
+    pub name: String,
+    /// `bpf_prog_calc_tag()`: the first 8 bytes of the SHA-1 of the
+    /// instructions with map fds blanked.
+    pub tag: [u8; 8],
+    pub gpl_compatible: bool,
+    /// Instructions as loaded (`orig_prog_insns`).
+    pub insns: Vec<Insn>,
+    /// Instructions after relocation and fix-ups (`xlated`).
+    pub xlated: Vec<Insn>,
+    /// The executable image.
+    pub image: Arc<Program>,
+    /// Maps the program uses (`used_maps`): it holds a `refcnt` on each.
+    pub used_maps: Vec<Arc<Map>>,
+    /// Virtual time of the load (`load_time`, ns since boot).
+    pub load_time: u64,
+    pub uid: u32,
+    pub btf_id: u32,
+    run_cnt: AtomicU64,
+    run_time_ns: AtomicU64,
+}
+
+/// Everything but the id and the counters, filled in by the load pipeline.
+#[derive(Debug)]
+pub struct ProgParts {
+    pub prog_type: ProgType,
+    pub expected_attach_type: Option<AttachType>,
+    pub name: String,
+    pub tag: [u8; 8],
+    pub gpl_compatible: bool,
+    pub insns: Vec<Insn>,
+    pub xlated: Vec<Insn>,
+    pub image: Arc<Program>,
+    pub used_maps: Vec<Arc<Map>>,
+    pub load_time: u64,
+    pub uid: u32,
+    pub btf_id: u32,
+}
+
+impl Prog {
+    pub fn new(id: u32, p: ProgParts) -> Prog {
+        Prog {
+            id,
+            prog_type: p.prog_type,
+            expected_attach_type: p.expected_attach_type,
+            name: p.name,
+            tag: p.tag,
+            gpl_compatible: p.gpl_compatible,
+            insns: p.insns,
+            xlated: p.xlated,
+            image: p.image,
+            used_maps: p.used_maps,
+            load_time: p.load_time,
+            uid: p.uid,
+            btf_id: p.btf_id,
+            run_cnt: AtomicU64::new(0),
+            run_time_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one run (`bpf_prog_stats`); virtual nanoseconds.
+    pub fn account_run(&self, ns: u64) {
+        self.run_cnt.fetch_add(1, Ordering::Relaxed);
+        self.run_time_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    pub fn run_cnt(&self) -> u64 {
+        self.run_cnt.load(Ordering::Relaxed)
+    }
+
+    pub fn run_time_ns(&self) -> u64 {
+        self.run_time_ns.load(Ordering::Relaxed)
+    }
+
+    /// The tag as bpftool prints it (16 hex digits).
+    pub fn tag_hex(&self) -> String {
+        self.tag.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

@@ -1,0 +1,71 @@
+//! The simulated kernel: the simulation core plus the BPF objects, and the
+//! process on whose behalf `bpf()` calls run.
+
+use crate::bpf::bpffs::Bpffs;
+use crate::bpf::objects::{Obj, Objects};
+use crate::errno::Errno;
+use crate::runctx::RunCtx;
+use crate::sim::process::{Pid, SpawnArgs};
+use crate::sim::{Sim, SimConfig};
+
+/// Events of the kernel's event queue (subsystems add variants).
+pub type KernelEvent = ();
+
+/// How to build a [`Kernel`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelConfig {
+    pub sim: SimConfig,
+}
+
+/// One simulated kernel.
+#[derive(Debug)]
+pub struct Kernel {
+    pub sim: Sim<KernelEvent, Obj>,
+    pub objects: Objects,
+    pub bpffs: Bpffs,
+    /// Lines of the trace pipe (`/sys/kernel/tracing/trace_pipe`), in order.
+    pub trace_pipe: Vec<String>,
+    /// The process `bpf()` calls act for (the scenario's or test's process).
+    pub user: Pid,
+}
+
+impl Kernel {
+    pub fn new(config: KernelConfig) -> Kernel {
+        let mut sim = Sim::new(config.sim);
+        let user = sim.procs.spawn(SpawnArgs::root("bpfemu"));
+        Kernel { sim, objects: Objects::default(), bpffs: Bpffs::default(), trace_pipe: Vec::new(), user }
+    }
+
+    /// The object behind `fd` in the calling process (`EBADF` if none).
+    pub fn fd_obj(&self, fd: i32) -> Result<Obj, Errno> {
+        self.sim.procs.files(self.user)?.object(fd).cloned()
+    }
+
+    /// Installs `obj` in the calling process's fd table (`anon_inode_getfd`).
+    pub fn install_fd(&mut self, obj: Obj) -> Result<i32, Errno> {
+        self.sim.procs.files_mut(self.user)?.alloc(obj)
+    }
+
+    /// `close(fd)`.
+    pub fn close(&mut self, fd: i32) -> Result<(), Errno> {
+        self.sim.procs.files_mut(self.user)?.close(fd).map(drop)
+    }
+
+    /// The context helpers see for a program run on the current CPU now.
+    pub fn run_ctx(&self) -> RunCtx {
+        let cpu = self.sim.smp_processor_id();
+        let task = self.sim.procs.get(self.user);
+        RunCtx {
+            cpu,
+            nr_cpus: self.sim.nr_cpus(),
+            now_ns: self.sim.clock.now(),
+            boot_ns: self.sim.clock.boot_ns(),
+            coarse_ns: self.sim.clock.coarse_ns(),
+            pid_tgid: task.map_or(0, |t| t.pid_tgid()),
+            uid_gid: task.map_or(0, |t| t.uid_gid()),
+            comm: task.map_or([0; 16], |t| *t.comm.raw()),
+            rng: self.sim.fork_rng(crate::sim::STREAM_CPU_BASE + u64::from(cpu)),
+            trace: Vec::new(),
+        }
+    }
+}

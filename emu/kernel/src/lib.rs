@@ -1,0 +1,36 @@
+//! The simulated Linux kernel of bpfemu.
+//!
+//! Everything between the `bpf()` seam and the VM (see `ARCHITECTURE.md`,
+//! "kernel"):
+//!
+//! - [`errno`]: [`Errno`], Linux's error numbers and names, the error type of
+//!   every kernel operation;
+//! - [`sim`]: the deterministic simulation core — virtual clock, event queue,
+//!   seeded RNG, CPUs with task/softirq/hardirq/NMI contexts, processes with
+//!   fd tables, and named preemption points — tied together by [`sim::Sim`];
+//! - [`uapi`]: numbers and names of include/uapi/linux/bpf.h;
+//! - [`map`]: maps behind the [`map::MapOps`] trait, one file per type;
+//! - [`bpf`]: programs, links, BTF objects, ids, fds, bpffs, and the `bpf()`
+//!   system call ([`Kernel::bpf`]);
+//! - [`runctx`]: what helpers see of `current` while a program runs;
+//! - [`kernel`]: [`Kernel`], tying it together.
+//!
+//! Determinism rules for everything here and to come: time only from
+//! [`sim::clock::Clock`], randomness only from [`sim::rng::SimRng`] (ChaCha8
+//! with our own value mapping), and no `HashMap` iteration in anything
+//! observable.
+
+#![deny(unsafe_code)]
+
+pub mod bpf;
+pub mod errno;
+pub mod helpers;
+pub mod kernel;
+pub mod map;
+pub mod runctx;
+pub mod sim;
+pub mod uapi;
+
+pub use errno::Errno;
+pub use kernel::{Kernel, KernelConfig};
+pub use sim::{Sim, SimConfig};
