@@ -42,8 +42,11 @@ pub type AllocFn = fn(&MapCreateAttr, &MapEnv, Option<&Map>) -> Result<Box<dyn M
 /// emulated yet and are refused with `EINVAL`, as a kernel built without
 /// them would (see docs/status.md).
 fn allocator(t: MapType) -> Option<AllocFn> {
-    #[allow(clippy::match_single_binding)]
     match t {
+        MapType::Array => Some(super::array::alloc),
+        MapType::PercpuArray => Some(super::percpu_array::alloc),
+        MapType::ProgArray => Some(super::prog_array::alloc),
+        MapType::ArrayOfMaps => Some(super::array_of_maps::alloc),
         _ => None,
     }
 }

@@ -13,7 +13,12 @@
 //! [`crate::bpf::objects::MapUref`]); when it drops to zero the map type's
 //! [`MapOps::release_uref`] runs (a prog_array clears itself then).
 
+pub mod array;
+pub mod array_of_maps;
 pub mod create;
+pub mod percpu_array;
+pub mod prog_array;
+pub mod valmem;
 
 use crate::bpf::objects::Obj;
 use crate::bpf::prog::Prog;
