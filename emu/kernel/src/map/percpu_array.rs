@@ -244,6 +244,31 @@ mod tests {
     }
 
     #[test]
+    fn cpus_update_their_copies_concurrently() {
+        let m = std::sync::Arc::new(pa(8, 1));
+        let threads: Vec<_> = (0..ENV.nr_cpus)
+            .map(|cpu| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    on_cpu(cpu, || {
+                        for n in 0..5_000u64 {
+                            m.ops.update(&k(0), &(n * 10 + u64::from(cpu)).to_ne_bytes(), 0).unwrap();
+                        }
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let mut out = vec![0u8; 8 * ENV.nr_cpus as usize];
+        m.ops.sys_lookup(&k(0), &mut out, 0).unwrap();
+        for (cpu, v) in out.chunks(8).enumerate() {
+            assert_eq!(u64::from_ne_bytes(v.try_into().unwrap()), 4_999 * 10 + cpu as u64);
+        }
+    }
+
+    #[test]
     fn meta_equal_ignores_max_entries() {
         let a = pa(8, 4);
         let b = pa(8, 16);

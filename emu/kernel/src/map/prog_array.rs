@@ -13,8 +13,8 @@
 //! reference cycles of programs tail-calling through their own array.
 //!
 //! Not emulated: owner fields other than the program type (`jited`,
-//! `xdp_has_frags`, sleepable, attach function prototype), the freplace
-//! (`BPF_PROG_TYPE_EXT`) type resolution, JIT poke descriptors (the JIT
+//! `xdp_has_frags`, sleepable, attach function prototype), the `-EBUSY`
+//! for programs already extended by freplace, JIT poke descriptors (the JIT
 //! reads the slot through [`MapOps::prog_at`]) and the deferred clear.
 //! The kernel also binds or checks the owner when a program that uses the
 //! array is loaded (`check_map_prog_compatibility()`); that needs a `MapOps`
@@ -142,8 +142,9 @@ impl MapOps for ProgArrayMap {
     }
 
     /// `bpf_fd_array_map_update_elem()` with `prog_fd_array_get_ptr()`:
-    /// flags must be `BPF_ANY`, the index in range, the object a program
-    /// compatible with the array's owner type.
+    /// flags must be `BPF_ANY`, the index in range, the object a program,
+    /// not an extension (`BPF_PROG_TYPE_EXT`), compatible with the array's
+    /// owner type.
     fn fd_update(&self, key: &[u8], obj: &Obj, flags: u64) -> Result<(), Errno> {
         if flags != uapi::BPF_ANY {
             return Err(Errno::EINVAL);
@@ -153,7 +154,9 @@ impl MapOps for ProgArrayMap {
             return Err(Errno::E2BIG);
         }
         let prog = obj.prog()?;
-        if !self.owner.compatible(prog) {
+        // freplace programs may not be tail-call targets (they could form
+        // tail-call loops through the program they extend).
+        if prog.prog_type == ProgType::Ext || !self.owner.compatible(prog) {
             return Err(Errno::EINVAL);
         }
         // The old entry is dropped after the lock guard (a temporary) is released.
@@ -296,6 +299,10 @@ pub(crate) mod tests {
             Err(Errno::EINVAL)
         );
         m.ops.fd_update(&k(1), &Obj::Prog(prog(4, ProgType::Xdp)), 0).unwrap();
+        // Extension programs are refused, and do not bind an owner.
+        let fresh = pa(1);
+        assert_eq!(fresh.ops.fd_update(&k(0), &Obj::Prog(prog(5, ProgType::Ext)), 0), Err(Errno::EINVAL));
+        fresh.ops.fd_update(&k(0), &Obj::Prog(prog(6, ProgType::Kprobe)), 0).unwrap();
     }
 
     #[test]
