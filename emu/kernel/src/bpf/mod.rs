@@ -15,5 +15,8 @@ pub mod prog;
 pub mod prog_cmds;
 pub mod syscall;
 
+#[cfg(test)]
+mod tests;
+
 pub use attr::BpfAttr;
 pub use objects::Obj;

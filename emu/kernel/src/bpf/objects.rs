@@ -11,25 +11,60 @@ use crate::map::Map;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 
+/// Access mode of a map fd (`f_mode`'s `FMODE_CAN_READ` / `FMODE_CAN_WRITE`),
+/// from `BPF_F_RDONLY` / `BPF_F_WRONLY` in `map_flags` (`BPF_MAP_CREATE`),
+/// `open_flags` (`BPF_MAP_GET_FD_BY_ID`) or `file_flags` (`BPF_OBJ_GET`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FMode {
+    pub read: bool,
+    pub write: bool,
+}
+
+impl FMode {
+    pub const RDWR: FMode = FMode { read: true, write: true };
+
+    /// `bpf_get_file_flag()`: both flags → `EINVAL`.
+    pub fn from_flags(flags: u32) -> Result<FMode, Errno> {
+        use crate::uapi::{BPF_F_RDONLY, BPF_F_WRONLY};
+        match (flags & BPF_F_RDONLY != 0, flags & BPF_F_WRONLY != 0) {
+            (true, true) => Err(Errno::EINVAL),
+            (true, false) => Ok(FMode { read: true, write: false }),
+            (false, true) => Ok(FMode { read: false, write: true }),
+            (false, false) => Ok(FMode::RDWR),
+        }
+    }
+}
+
 /// A user reference to a map: what an fd or a pin holds. It counts in both
-/// `refcnt` (the `Arc`) and `usercnt` (see [`Map::usercnt`]).
+/// `refcnt` (the `Arc`) and `usercnt` (see [`Map::usercnt`]), and carries
+/// the fd's access mode.
 #[derive(Debug)]
-pub struct MapUref(Arc<Map>);
+pub struct MapUref(Arc<Map>, FMode);
 
 impl MapUref {
     pub fn new(map: Arc<Map>) -> MapUref {
+        MapUref::with_mode(map, FMode::RDWR)
+    }
+
+    pub fn with_mode(map: Arc<Map>, mode: FMode) -> MapUref {
         map.inc_usercnt();
-        MapUref(map)
+        MapUref(map, mode)
     }
 
     pub fn map(&self) -> &Arc<Map> {
         &self.0
     }
+
+    /// The fd's access mode (before `map_get_sys_perms()` removes write
+    /// access from a frozen map).
+    pub fn mode(&self) -> FMode {
+        self.1
+    }
 }
 
 impl Clone for MapUref {
     fn clone(&self) -> Self {
-        MapUref::new(self.0.clone())
+        MapUref::with_mode(self.0.clone(), self.1)
     }
 }
 
