@@ -1,6 +1,6 @@
 //! BPF maps: the common object ([`Map`]), the per-type operations
 //! ([`MapOps`], the shape of the kernel's `struct bpf_map_ops` in
-//! include/linux/bpf.h) and creation ([`create`]).
+//! include/linux/bpf.h) and creation ([`create()`]).
 //!
 //! One file per map type. A map's values live at stable addresses for the
 //! map's whole lifetime: programs hold raw pointers into them (the result
