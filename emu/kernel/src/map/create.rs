@@ -42,8 +42,12 @@ pub type AllocFn = fn(&MapCreateAttr, &MapEnv, Option<&Map>) -> Result<Box<dyn M
 /// emulated yet and are refused with `EINVAL`, as a kernel built without
 /// them would (see docs/status.md).
 fn allocator(t: MapType) -> Option<AllocFn> {
-    #[allow(clippy::match_single_binding)]
+    use super::hash;
     match t {
+        MapType::Hash => Some(hash::plain::alloc),
+        MapType::PercpuHash => Some(hash::percpu::alloc),
+        MapType::LruHash | MapType::LruPercpuHash => Some(hash::lru::alloc),
+        MapType::HashOfMaps => Some(hash::of_maps::alloc),
         _ => None,
     }
 }

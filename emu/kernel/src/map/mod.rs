@@ -14,6 +14,7 @@
 //! [`MapOps::release_uref`] runs (a prog_array clears itself then).
 
 pub mod create;
+pub mod hash;
 
 use crate::bpf::objects::Obj;
 use crate::bpf::prog::Prog;
