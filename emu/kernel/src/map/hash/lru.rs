@@ -4,10 +4,11 @@
 //! program-side lookups mark an element used, syscall lookups do not.
 //!
 //! Always preallocated (`BPF_F_NO_PREALLOC` is `ENOTSUPP`).
-//! `BPF_F_NO_COMMON_LRU` is accepted and, as in the kernel, rounds the
-//! capacity to a multiple of the number of CPUs (`MapDef::max_entries`
-//! keeps the requested value); the emulator still keeps one LRU order for
-//! the whole map (see [`super::table`] for the simplification).
+//! `BPF_F_NO_COMMON_LRU` gives each CPU its own list of
+//! `max_entries / nr_cpus` elements, the capacity first rounded to a
+//! multiple of the number of CPUs as in the kernel (`MapDef::max_entries`
+//! keeps the requested value). See [`super::table`] for how the LRU order
+//! is simplified.
 
 use super::ops::HtabMap;
 use super::table::Kind;
@@ -20,6 +21,6 @@ use crate::uapi::MapType;
 /// (per-CPU values when `attr.map_type` is the latter).
 pub fn alloc(attr: &MapCreateAttr, env: &MapEnv, _inner: Option<&Map>) -> Result<Box<dyn MapOps>, Errno> {
     let percpu = MapType::from_raw(attr.map_type) == Some(MapType::LruPercpuHash);
-    let kind = Kind { percpu, lru: true, fd: false };
+    let kind = if percpu { Kind::LRU_PERCPU_HASH } else { Kind::LRU_HASH };
     Ok(Box::new(HtabMap { t: super::new_table(attr, env, kind)? }))
 }

@@ -131,6 +131,7 @@ pub(crate) fn new_table(attr: &MapCreateAttr, env: &MapEnv, kind: Kind) -> Resul
             return Err(Errno::ENOMEM);
         }
     }
+    let kind = Kind { percpu_lru: kind.lru && attr.map_flags & BPF_F_NO_COMMON_LRU != 0, ..kind };
     let seed = hashfn::seed_for(attr, attr.map_flags & BPF_F_ZERO_SEED != 0);
     Ok(Htab::new(attr.key_size, attr.value_size, max_entries, nr_cpus, kind, prealloc, seed))
 }

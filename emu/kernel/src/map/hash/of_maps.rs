@@ -51,7 +51,7 @@ pub fn new(attr: &MapCreateAttr, env: &MapEnv, inner: Option<&Map>) -> Result<Ha
     if attr.value_size != 4 {
         return Err(Errno::EINVAL);
     }
-    let kind = Kind { percpu: false, lru: false, fd: true };
+    let kind = Kind::HASH_OF_MAPS;
     super::alloc_check(attr, kind)?;
     let inner = inner.ok_or(Errno::EINVAL)?;
     if inner.inner_meta.is_some() {

@@ -8,6 +8,6 @@ use crate::map::{Map, MapOps};
 
 /// Allocator of `BPF_MAP_TYPE_HASH`.
 pub fn alloc(attr: &MapCreateAttr, env: &MapEnv, _inner: Option<&Map>) -> Result<Box<dyn MapOps>, Errno> {
-    let kind = Kind { percpu: false, lru: false, fd: false };
+    let kind = Kind::HASH;
     Ok(Box::new(HtabMap { t: super::new_table(attr, env, kind)? }))
 }

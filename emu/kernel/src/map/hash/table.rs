@@ -25,12 +25,18 @@
 //! counter. Locking is one mutex per map (the kernel has one lock per
 //! bucket); the mutex is never held while a callback or program runs.
 //!
-//! LRU simplification: one list for the whole map, ordered by the last
-//! "use" (insertion or program-side lookup); a full map evicts the element
-//! used least recently. The kernel approximates this with per-list
-//! active/inactive lists and reference bits (and per-CPU lists with
-//! `BPF_F_NO_COMMON_LRU`), so its victim can differ; the emulator's victim
-//! is always the exact least recently used element, for both variants.
+//! LRU simplification: each LRU list is ordered by the last "use"
+//! (insertion or program-side lookup) and a full list evicts the element
+//! used least recently. There is one list for the map, or with
+//! `BPF_F_NO_COMMON_LRU` one per CPU holding `max_entries / nr_cpus`
+//! elements: as in the kernel, an insert on CPU c evicts from CPU c's list
+//! once that list is full, even if other CPUs' lists have room; a deleted
+//! element frees room on its own list; a replacement stays on the replaced
+//! element's list. The kernel approximates LRU with active/inactive lists,
+//! reference bits and (common list) per-CPU local free lists that can
+//! evict before the map is full, so its victim can differ; the emulator's
+//! victim is always the exact least recently used element of the list,
+//! and nothing is evicted before the list is full.
 
 use super::slab::{Reuse, Slab};
 use super::{HTAB_ELEM_SIZE, hashfn};
@@ -49,6 +55,16 @@ pub struct Kind {
     pub lru: bool,
     /// Map-in-map: elements hold an inner map.
     pub fd: bool,
+    /// LRU with `BPF_F_NO_COMMON_LRU`: one LRU list per CPU.
+    pub percpu_lru: bool,
+}
+
+impl Kind {
+    pub const HASH: Kind = Kind { percpu: false, lru: false, fd: false, percpu_lru: false };
+    pub const PERCPU_HASH: Kind = Kind { percpu: true, ..Kind::HASH };
+    pub const LRU_HASH: Kind = Kind { lru: true, ..Kind::HASH };
+    pub const LRU_PERCPU_HASH: Kind = Kind { percpu: true, lru: true, ..Kind::HASH };
+    pub const HASH_OF_MAPS: Kind = Kind { fd: true, ..Kind::HASH };
 }
 
 /// Where an update's value comes from.
@@ -67,6 +83,8 @@ struct Elem {
     hash: u32,
     /// LRU order: the tick of the last use.
     tick: u64,
+    /// The LRU list the element belongs to (its CPU's with per-CPU lists).
+    list: u32,
     /// Map-in-map: the inner map (a `refcnt` reference).
     inner: Option<Arc<Map>>,
 }
@@ -81,8 +99,10 @@ struct Inner {
     count: u32,
     /// Per-CPU spare slot for replacing elements (preallocated maps).
     extras: Vec<u32>,
-    /// LRU order: tick → slot.
-    lru: BTreeMap<u64, u32>,
+    /// LRU order per list: tick → slot.
+    lru: Vec<BTreeMap<u64, u32>>,
+    /// Elements per LRU list.
+    list_count: Vec<u32>,
     tick: u64,
     /// Inner maps removed from a map-in-map, kept alive until
     /// [`Htab::reclaim`] (the emulator's RCU grace period).
@@ -100,6 +120,9 @@ pub struct Htab {
     pub prealloc: bool,
     /// Replacement goes to a new element (not in place).
     replace_moves: bool,
+    /// Number of LRU lists (1, or one per CPU) and the elements each holds.
+    lru_lists: u32,
+    list_cap: u32,
     seed: u32,
     n_buckets: u32,
     /// Bytes per CPU copy: `round_up(value_size, 8)`.
@@ -127,6 +150,7 @@ impl Htab {
         let replace_moves = !kind.percpu && !kind.fd;
         let slot_bytes = if kind.percpu { stride * nr_cpus as usize } else { stride };
         let nr_slots = max_entries + if replace_moves { nr_cpus } else { 0 };
+        let lru_lists = if kind.lru && kind.percpu_lru { nr_cpus } else { 1 };
         let reuse = if prealloc { Reuse::Lifo } else { Reuse::Fifo };
         let mut slab = Slab::new(nr_slots, slot_bytes, prealloc, reuse);
         let mut extras = Vec::new();
@@ -143,6 +167,8 @@ impl Htab {
             kind,
             prealloc,
             replace_moves,
+            lru_lists,
+            list_cap: max_entries / lru_lists,
             seed,
             n_buckets: max_entries.next_power_of_two(),
             stride,
@@ -152,7 +178,8 @@ impl Htab {
                 buckets: BTreeMap::new(),
                 count: 0,
                 extras,
-                lru: BTreeMap::new(),
+                lru: vec![BTreeMap::new(); lru_lists as usize],
+                list_count: vec![0; lru_lists as usize],
                 tick: 0,
                 retired: Vec::new(),
             }),
@@ -191,8 +218,8 @@ impl Htab {
         let t = g.tick;
         if let Some(e) = g.elems[slot as usize].as_mut() {
             let old = std::mem::replace(&mut e.tick, t);
-            g.lru.remove(&old);
-            g.lru.insert(t, slot);
+            g.lru[e.list as usize].remove(&old);
+            g.lru[e.list as usize].insert(t, slot);
         }
     }
 
@@ -294,13 +321,23 @@ impl Htab {
             }
             return Ok(());
         }
-        if found.is_none() && g.count >= self.max_entries {
-            if !self.kind.lru {
+        let cpu = self.cpu() as usize;
+        // A replacement stays on the old element's LRU list; a new element
+        // goes to this CPU's list (per-CPU lists) or the common one.
+        let list = match found {
+            Some((b, p)) => g.elems[g.buckets[&b][p] as usize].as_ref().map_or(0, |e| e.list),
+            None if self.lru_lists > 1 => cpu as u32,
+            None => 0,
+        };
+        if found.is_none() {
+            if self.kind.lru {
+                if g.list_count[list as usize] >= self.list_cap {
+                    self.evict_lru(g, list);
+                }
+            } else if g.count >= self.max_entries {
                 return Err(Errno::E2BIG);
             }
-            self.evict_lru(g);
         }
-        let cpu = self.cpu() as usize;
         let slot = if found.is_some() && self.prealloc {
             g.extras[cpu]
         } else {
@@ -312,19 +349,19 @@ impl Htab {
         if g.elems.len() <= slot as usize {
             g.elems.resize_with(slot as usize + 1, || None);
         }
-        g.elems[slot as usize] = Some(Elem { key: key.into(), hash, tick, inner });
+        g.elems[slot as usize] = Some(Elem { key: key.into(), hash, tick, list, inner });
         if self.kind.lru {
-            g.lru.insert(tick, slot);
+            g.lru[list as usize].insert(tick, slot);
         }
         let b = hash & (self.n_buckets - 1);
-        let list = g.buckets.entry(b).or_default();
-        list.insert(0, slot);
+        let chain = g.buckets.entry(b).or_default();
+        chain.insert(0, slot);
         if let Some((_, p)) = found {
             // The old element sat at `p`, now `p + 1` behind the new head.
-            let old = list.remove(p + 1);
+            let old = chain.remove(p + 1);
             let e = g.elems[old as usize].take();
             if let Some(e) = e {
-                g.lru.remove(&e.tick);
+                g.lru[e.list as usize].remove(&e.tick);
                 g.retired.extend(e.inner);
             }
             if self.prealloc {
@@ -334,18 +371,20 @@ impl Htab {
             }
         } else {
             g.count += 1;
+            g.list_count[list as usize] += 1;
         }
         Ok(())
     }
 
-    fn evict_lru(&self, g: &mut Inner) {
-        let Some((_, slot)) = g.lru.pop_first() else { return };
+    fn evict_lru(&self, g: &mut Inner, list: u32) {
+        let Some((_, slot)) = g.lru[list as usize].pop_first() else { return };
         let e = g.elems[slot as usize].take().expect("LRU lists live elements");
         let b = e.hash & (self.n_buckets - 1);
         Self::unlink(g, b, slot);
         g.retired.extend(e.inner);
         g.slab.free(slot);
         g.count -= 1;
+        g.list_count[list as usize] -= 1;
     }
 
     fn unlink(g: &mut Inner, b: u32, slot: u32) {
@@ -369,7 +408,8 @@ impl Htab {
             self.copy_out(g, slot, out)?;
         }
         let e = g.elems[slot as usize].take().expect("bucket lists live elements");
-        g.lru.remove(&e.tick);
+        g.lru[e.list as usize].remove(&e.tick);
+        g.list_count[e.list as usize] -= 1;
         g.retired.extend(e.inner);
         Self::unlink(g, b, slot);
         g.slab.free(slot);
@@ -443,7 +483,9 @@ impl Htab {
     /// Drops the inner maps removed from a map-in-map; call only when no
     /// program can still use them (the end of an RCU grace period).
     pub fn reclaim(&self) -> usize {
-        std::mem::take(&mut self.inner.lock().retired).len()
+        // Dropped after the lock is released.
+        let retired = std::mem::take(&mut self.inner.lock().retired);
+        retired.len()
     }
 
     /// `htab_map_mem_usage()`, with the same structure sizes as x86-64.

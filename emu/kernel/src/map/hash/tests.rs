@@ -56,7 +56,10 @@ fn htab(t: MapType, k: u32, v: u32, max: u32, flags: u32) -> HtabMap {
     let a = attr(t, k, v, max, flags);
     let percpu = matches!(t, MapType::PercpuHash | MapType::LruPercpuHash);
     let lru = matches!(t, MapType::LruHash | MapType::LruPercpuHash);
-    HtabMap { t: super::new_table(&a, &ENV, super::table::Kind { percpu, lru, fd: false }).unwrap() }
+    HtabMap {
+        t: super::new_table(&a, &ENV, super::table::Kind { percpu, lru, ..super::table::Kind::HASH })
+            .unwrap(),
+    }
 }
 
 fn on_cpu<R>(cpu: u32, f: impl FnOnce() -> R) -> R {
@@ -300,14 +303,27 @@ fn lru_evicts_least_recently_used() {
         ks.sort();
         assert_eq!(ks, vec![1, 5, 6]);
     }
-    // Per-CPU lists round the capacity up to a multiple of the CPUs.
+    // Per-CPU lists: capacity rounded up to 8, 2 elements per CPU's list.
     let m = mk(MapType::LruHash, 4, 8, 5, BPF_F_NO_COMMON_LRU);
-    for k in 0..8 {
+    for k in 0..3 {
         m.ops.update(&k32(k), &v64(0), BPF_ANY).unwrap();
     }
-    assert_eq!(keys(&m).len(), 8);
-    m.ops.update(&k32(8), &v64(0), BPF_ANY).unwrap();
+    // CPU 0's list is full after two: key 0 went although the map has room.
     assert_eq!(get(&m, 0), Err(Errno::ENOENT));
+    for k in 10..16u32 {
+        on_cpu(1 + (k - 10) / 2, || m.ops.update(&k32(k), &v64(0), BPF_ANY)).unwrap();
+    }
+    assert_eq!(keys(&m).len(), 8);
+    on_cpu(3, || m.ops.lookup(&k32(14))).unwrap();
+    on_cpu(3, || m.ops.update(&k32(20), &v64(0), BPF_ANY)).unwrap();
+    assert_eq!(get(&m, 15), Err(Errno::ENOENT), "CPU 3's least recently used");
+    assert_eq!(keys(&m).len(), 8);
+    // A delete frees room on the deleted element's list only.
+    m.ops.delete(&k32(14)).unwrap();
+    on_cpu(3, || m.ops.update(&k32(21), &v64(0), BPF_ANY)).unwrap();
+    assert_eq!(keys(&m).len(), 8);
+    on_cpu(2, || m.ops.update(&k32(22), &v64(0), BPF_ANY)).unwrap();
+    assert_eq!(get(&m, 12), Err(Errno::ENOENT));
 }
 
 #[derive(Debug)]
