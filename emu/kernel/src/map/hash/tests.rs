@@ -547,4 +547,71 @@ mod model {
             prop_assert_eq!(ks, model.keys().copied().collect::<Vec<_>>());
         }
     }
+
+    #[derive(Clone, Debug)]
+    enum LruOp {
+        Update(u8, u64),
+        ProgLookup(u8),
+        SysLookup(u8),
+        Delete(u8),
+    }
+
+    fn lru_op() -> impl Strategy<Value = LruOp> {
+        prop_oneof![
+            (0u8..16, any::<u64>()).prop_map(|(k, v)| LruOp::Update(k, v)),
+            (0u8..16).prop_map(LruOp::ProgLookup),
+            (0u8..16).prop_map(LruOp::SysLookup),
+            (0u8..16).prop_map(LruOp::Delete),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn lru_matches_model(ops in proptest::collection::vec(lru_op(), 1..200), percpu in any::<bool>()) {
+            const MAX: usize = 6;
+            let t = if percpu { MapType::LruPercpuHash } else { MapType::LruHash };
+            let m = mk(t, 4, 8, MAX as u32, 0);
+            let vs = m.sys_value_size(ENV.nr_cpus);
+            // key -> (value, last use)
+            let mut model: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+            let mut tick = 0u64;
+            for op in ops {
+                tick += 1;
+                match op {
+                    LruOp::Update(k, v) => {
+                        let k = u32::from(k);
+                        if !model.contains_key(&k) && model.len() >= MAX {
+                            let victim = *model.iter().min_by_key(|(_, (_, t))| *t).unwrap().0;
+                            model.remove(&victim);
+                        }
+                        model.insert(k, (v, tick));
+                        prop_assert_eq!(m.ops.sys_update(&k32(k), &v64(v).repeat(vs / 8), BPF_ANY), Ok(()));
+                    }
+                    LruOp::ProgLookup(k) => {
+                        let k = u32::from(k);
+                        let hit = m.ops.lookup(&k32(k)).is_some();
+                        prop_assert_eq!(hit, model.contains_key(&k));
+                        if let Some(e) = model.get_mut(&k) {
+                            e.1 = tick;
+                        }
+                    }
+                    LruOp::SysLookup(k) => {
+                        let k = u32::from(k);
+                        let mut out = vec![0u8; vs];
+                        let r = m.ops.sys_lookup(&k32(k), &mut out, 0)
+                            .map(|()| u64::from_le_bytes(out[..8].try_into().unwrap()));
+                        prop_assert_eq!(r, model.get(&k).map(|e| e.0).ok_or(Errno::ENOENT));
+                    }
+                    LruOp::Delete(k) => {
+                        let k = u32::from(k);
+                        let want = if model.remove(&k).is_some() { Ok(()) } else { Err(Errno::ENOENT) };
+                        prop_assert_eq!(m.ops.delete(&k32(k)), want);
+                    }
+                }
+            }
+            let mut ks = keys(&m);
+            ks.sort();
+            prop_assert_eq!(ks, model.keys().copied().collect::<Vec<_>>());
+        }
+    }
 }
