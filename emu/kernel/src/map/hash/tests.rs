@@ -104,7 +104,21 @@ fn creation_errnos() {
     let m = mk(Hash, 4, 8, 4, 0);
     assert_eq!(m.ops.btf_name(), "bpf_htab");
     assert!(!m.ops.is_percpu() && !m.ops.is_fd_map());
-    assert!(m.ops.mem_usage() > 0);
+    assert_eq!(m.ops.meta_equal(&m.def, &m.def), Some(true));
+    let bigger = MapDef { max_entries: 1000, ..m.def.clone() };
+    assert_eq!(m.ops.meta_equal(&m.def, &bigger), Some(true));
+    let wider = MapDef { value_size: 16, ..m.def.clone() };
+    assert_eq!(m.ops.meta_equal(&m.def, &wider), Some(false));
+    // Preallocated: fixed usage (4 buckets, 4 + 4 spare elements of 48 + 8 + 8
+    // bytes, one spare pointer per CPU); on demand: grows with the elements.
+    let pre = m.ops.mem_usage();
+    assert_eq!(pre, 320 + 4 * 16 + 8 * 64 + 4 * 8);
+    m.ops.update(&k32(1), &v64(1), BPF_ANY).unwrap();
+    assert_eq!(m.ops.mem_usage(), pre);
+    let lazy = mk(Hash, 4, 8, 4, BPF_F_NO_PREALLOC);
+    let empty = lazy.ops.mem_usage();
+    lazy.ops.update(&k32(1), &v64(1), BPF_ANY).unwrap();
+    assert_eq!(lazy.ops.mem_usage(), empty + 64 + 8);
 }
 
 #[test]
