@@ -42,11 +42,16 @@ pub type AllocFn = fn(&MapCreateAttr, &MapEnv, Option<&Map>) -> Result<Box<dyn M
 /// emulated yet and are refused with `EINVAL`, as a kernel built without
 /// them would (see docs/status.md).
 fn allocator(t: MapType) -> Option<AllocFn> {
+    use super::hash;
     match t {
         MapType::Array => Some(super::array::alloc),
         MapType::PercpuArray => Some(super::percpu_array::alloc),
         MapType::ProgArray => Some(super::prog_array::alloc),
         MapType::ArrayOfMaps => Some(super::array_of_maps::alloc),
+        MapType::Hash => Some(hash::plain::alloc),
+        MapType::PercpuHash => Some(hash::percpu::alloc),
+        MapType::LruHash | MapType::LruPercpuHash => Some(hash::lru::alloc),
+        MapType::HashOfMaps => Some(hash::of_maps::alloc),
         _ => None,
     }
 }

@@ -16,6 +16,7 @@
 pub mod array;
 pub mod array_of_maps;
 pub mod create;
+pub mod hash;
 pub mod percpu_array;
 pub mod prog_array;
 pub mod valmem;
