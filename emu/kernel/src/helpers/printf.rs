@@ -10,7 +10,10 @@
 //! - `%s`, `%pks`, `%pus`: a string read from the argument address, which
 //!   must be followed by the end, a space or punctuation;
 //! - `%p` followed by the end, space, punctuation, `K`, `x`, `s`, `S` or
-//!   `B`; `%pi4 %pI4 %pi6 %pI6` (an address read from the argument).
+//!   `B`; `%pi4 %pI4 %pi6 %pI6` (an address read from the argument). As in
+//!   the kernel, the byte after a bare `%p` is not validated (it is printed
+//!   literally, so `%p%d` prints `%d` where `bstr_printf()` would read a
+//!   missing argument).
 //!
 //! Anything else, a non-printable non-space byte, or more conversions than
 //! arguments: `-EINVAL`.
@@ -130,7 +133,12 @@ pub fn format(ctx: &RunCtx, fmt: &[u8], args: &[u64]) -> Result<Vec<u8>, Errno> 
                     i += 1;
                 } else if m == 0 || is_space(m) || m.is_ascii_punctuation() {
                     spec.pad("", b"(____ptrval____)", false, &mut out);
-                    i += 1;
+                    // The kernel's validation skips the byte after a bare
+                    // `%p`; it is printed as it is.
+                    if m != 0 {
+                        out.push(m);
+                    }
+                    i += 2;
                 } else if matches!(m, b'K' | b'x' | b's' | b'S' | b'B') {
                     let body = match m {
                         b'K' => "(____ptrval____)".to_string(),

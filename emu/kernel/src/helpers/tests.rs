@@ -375,6 +375,8 @@ fn trace_printk_conversions() {
     );
     assert_eq!(msg("%ps %pS", [0x10, 0xabc, 0]).unwrap(), "0x10 0xabc");
     assert_eq!(msg("", [0; 3]).unwrap(), "");
+    assert_eq!(msg("%p%d", [1, 0, 0]).unwrap(), "(____ptrval____)%d");
+    assert_eq!(msg("%pB", [0x20, 0, 0]).unwrap(), "0x20");
 }
 
 #[test]
@@ -615,4 +617,66 @@ fn interpreter_map_update_then_lookup() {
     region(&mut c, &check, true);
     runctx::enter(c, || assert_eq!(call(probe::probe_read_kernel, [check.addr(), 8, v, 0, 0]), 0));
     assert_eq!(check.u64_at(0), 77);
+}
+
+/// An outer map-in-map with one inner map at every key.
+#[derive(Debug)]
+struct Outer(Arc<Map>);
+
+impl MapOps for Outer {
+    fn lookup(&self, _: &[u8]) -> Option<u64> {
+        panic!("outer maps answer through inner_map")
+    }
+    fn sys_lookup(&self, _: &[u8], _: &mut [u8], _: u64) -> Result<(), Errno> {
+        Err(Errno::ENOTSUPP)
+    }
+    fn update(&self, _: &[u8], _: &[u8], _: u64) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn delete(&self, _: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn get_next_key(&self, _: Option<&[u8]>, _: &mut [u8]) -> Result<(), Errno> {
+        Err(Errno::ENOTSUPP)
+    }
+    fn inner_map(&self, key: &[u8]) -> Option<Arc<Map>> {
+        (key == [0, 0, 0, 0]).then(|| self.0.clone())
+    }
+    fn meta_equal(&self, _: &MapDef, _: &MapDef) -> Option<bool> {
+        None
+    }
+    fn for_each(&self, _: &mut dyn FnMut(&[u8], u64) -> bool) -> u32 {
+        0
+    }
+    fn btf_name(&self) -> &'static str {
+        "bpf_array"
+    }
+    fn mem_usage(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn lookup_in_an_outer_map_yields_a_usable_inner_map() {
+    let inner = test_map(4, 8);
+    let mut def = test_map(4, 4).def.clone();
+    def.map_type = MapType::ArrayOfMaps;
+    let outer = Arc::new(Map::new(def, 2, Some(inner.def.clone()), Box::new(Outer(inner.clone()))));
+    let key0 = Buf::from(&[0, 0, 0, 0]);
+    let key1 = Buf::from(&[1, 0, 0, 0]);
+    let val = Buf::from(&9u64.to_le_bytes());
+    let mut c = ctx();
+    c.add_map(outer.clone());
+    for b in [&key0, &key1, &val] {
+        region(&mut c, b, false);
+    }
+    let ((), out) = runctx::enter(c, || {
+        assert_eq!(call(map::map_lookup_elem, [outer.addr(), key1.addr(), 0, 0, 0]), 0);
+        let m = call(map::map_lookup_elem, [outer.addr(), key0.addr(), 0, 0, 0]);
+        assert_eq!(m, inner.addr());
+        // The inner map is now known to the map helpers of this run.
+        assert_eq!(call(map::map_update_elem, [m, key1.addr(), val.addr(), 0, 0]), 0);
+    });
+    assert!(inner.ops.lookup(&[1, 0, 0, 0]).is_some());
+    assert_eq!(out.maps.len(), 2);
 }
