@@ -4,7 +4,7 @@
 //! `bpf_get_numa_node_id`, `bpf_get_current_pid_tgid`,
 //! `bpf_get_current_uid_gid`, `bpf_get_current_comm`.
 //!
-//! Everything comes from the run's [`RunCtx`]: the virtual clocks as of the
+//! Everything comes from the run's [`RunCtx`](crate::runctx::RunCtx): the virtual clocks as of the
 //! run's start (time does not advance during a run), the CPU's seeded RNG
 //! stream, and `current`. The emulated machine has one NUMA node (0).
 //! Outside a run (no context) the clocks and CPU read 0 and the task

@@ -7,7 +7,7 @@
 //! reads the run's [`RunCtx`](crate::runctx::RunCtx) (CPU, clocks,
 //! `current`, RNG, the guest memory and maps the run may touch) and
 //! returns r0: a value, or a negative errno as the kernel's helper does.
-//! All raw guest-memory access is in [`guest`]; a helper given a bogus
+//! All raw guest-memory access is in `guest` (private); a helper given a bogus
 //! pointer by an unverified program fails with `-EFAULT` and touches
 //! nothing.
 //!
