@@ -66,6 +66,10 @@ impl Kernel {
             comm: task.map_or([0; 16], |t| *t.comm.raw()),
             rng: self.sim.fork_rng(crate::sim::STREAM_CPU_BASE + u64::from(cpu)),
             trace: Vec::new(),
+            verified: false,
+            regions: Vec::new(),
+            maps: Vec::new(),
+            spin_lock_held: None,
         }
     }
 }

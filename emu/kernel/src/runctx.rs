@@ -8,9 +8,37 @@
 //! per-CPU variables and `current`. The context is owned by value while the
 //! program runs and handed back afterwards with whatever the helpers
 //! changed (RNG state, trace output), so no pointer into the kernel escapes.
+//!
+//! **Guest memory.** Helpers receive guest pointers (host addresses). For a
+//! verified program ([`RunCtx::verified`]) the verifier has proven every
+//! pointer argument whose prototype type is a pointer type; for an
+//! unverified one (checked mode) helpers validate each pointer and size
+//! against [`RunCtx::regions`] and fail with `-EFAULT` instead of touching
+//! memory outside it. Pointers the verifier never proves (the source of
+//! `bpf_probe_read_*`, `%s` arguments of `bpf_trace_printk`) are validated
+//! against the table in both modes.
 
+use crate::map::Map;
 use crate::sim::rng::SimRng;
 use std::cell::RefCell;
+use std::sync::Arc;
+
+/// A range of guest memory helpers may access during a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestRegion {
+    pub start: u64,
+    pub len: u64,
+    pub writable: bool,
+}
+
+impl GuestRegion {
+    /// Whether `[addr, addr+len)` lies inside the region (a zero-length
+    /// access at its end included).
+    pub fn contains(&self, addr: u64, len: u64) -> bool {
+        addr >= self.start
+            && u128::from(addr) + u128::from(len) <= u128::from(self.start) + u128::from(self.len)
+    }
+}
 
 /// What helpers read (and the little they write) during one program run.
 #[derive(Debug, Clone)]
@@ -34,8 +62,82 @@ pub struct RunCtx {
     pub comm: [u8; 16],
     /// This CPU's `bpf_get_prandom_u32()` state.
     pub rng: SimRng,
-    /// Lines written by `bpf_trace_printk()` during the run, in order.
+    /// Lines written by `bpf_trace_printk()` during the run, in order, as
+    /// the trace pipe shows them (see [`crate::helpers::trace`]).
     pub trace: Vec<String>,
+    /// Whether the running program passed the verifier: helpers then trust
+    /// pointer arguments the verifier checks (see the module doc).
+    pub verified: bool,
+    /// Guest memory valid for this run. Filled by whoever starts the run
+    /// (the program runner: the ctx buffer, the interpreter's stack when it
+    /// is exposed, map values, packet data, kernel objects handed to the
+    /// program) with [`RunCtx::add_region`]; `bpf_map_lookup_elem` adds the
+    /// value it returns. The interpreter's stack is not known here unless
+    /// the runner registers it: an unverified program passing stack
+    /// pointers to helpers gets `-EFAULT` otherwise.
+    pub regions: Vec<GuestRegion>,
+    /// Maps the program may name in r1 of map helpers (its `used_maps`,
+    /// provided by the runner; inner maps found by lookups are added). A
+    /// map helper finds its map here by [`Map::addr`], so no map pointer is
+    /// ever dereferenced.
+    pub maps: Vec<Arc<Map>>,
+    /// Address of the `bpf_spin_lock` this run holds, if any (the verifier
+    /// allows one at a time).
+    pub spin_lock_held: Option<u64>,
+}
+
+impl RunCtx {
+    /// A context with no task (pid/uid 0, empty comm), the given CPU and RNG
+    /// seed, clocks at 0, no regions and no maps; unverified.
+    pub fn new(cpu: u32, nr_cpus: u32, rng: SimRng) -> RunCtx {
+        RunCtx {
+            cpu,
+            nr_cpus,
+            now_ns: 0,
+            boot_ns: 0,
+            coarse_ns: 0,
+            pid_tgid: 0,
+            uid_gid: 0,
+            comm: [0; 16],
+            rng,
+            trace: Vec::new(),
+            verified: false,
+            regions: Vec::new(),
+            maps: Vec::new(),
+            spin_lock_held: None,
+        }
+    }
+
+    /// Declares `[start, start+len)` valid guest memory for this run.
+    pub fn add_region(&mut self, start: u64, len: u64, writable: bool) {
+        let r = GuestRegion { start, len, writable };
+        if !self.regions.contains(&r) {
+            self.regions.push(r);
+        }
+    }
+
+    /// Declares `data` readable guest memory (a convenience for tests and
+    /// runners that own the buffer for the run).
+    pub fn add_slice(&mut self, data: &[u8]) {
+        self.add_region(data.as_ptr().expose_provenance() as u64, data.len() as u64, false);
+    }
+
+    /// Declares `data` writable guest memory.
+    pub fn add_mut_slice(&mut self, data: &mut [u8]) {
+        self.add_region(data.as_mut_ptr().expose_provenance() as u64, data.len() as u64, true);
+    }
+
+    /// Makes `map` reachable from map helpers during this run.
+    pub fn add_map(&mut self, map: Arc<Map>) {
+        if !self.maps.iter().any(|m| Arc::ptr_eq(m, &map)) {
+            self.maps.push(map);
+        }
+    }
+
+    /// The map whose [`Map::addr`] is `addr`.
+    pub fn map_at(&self, addr: u64) -> Option<Arc<Map>> {
+        self.maps.iter().find(|m| m.addr() == addr).cloned()
+    }
 }
 
 thread_local! {
@@ -68,18 +170,7 @@ mod tests {
     use super::*;
 
     fn ctx(cpu: u32) -> RunCtx {
-        RunCtx {
-            cpu,
-            nr_cpus: 4,
-            now_ns: 0,
-            boot_ns: 0,
-            coarse_ns: 0,
-            pid_tgid: 0,
-            uid_gid: 0,
-            comm: [0; 16],
-            rng: SimRng::new(1),
-            trace: Vec::new(),
-        }
+        RunCtx::new(cpu, 4, SimRng::new(1))
     }
 
     #[test]

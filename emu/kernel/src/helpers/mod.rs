@@ -1,9 +1,86 @@
 //! BPF helpers: their prototypes (what the verifier checks, the shape of
-//! `struct bpf_func_proto` in include/linux/bpf.h) and their implementations
-//! (kernel/bpf/helpers.c, kernel/trace/bpf_trace.c, ...), registered with
-//! the interpreter by id.
+//! `struct bpf_func_proto` in include/linux/bpf.h; [`proto`]) and their
+//! implementations (kernel/bpf/helpers.c, kernel/trace/bpf_trace.c),
+//! registered with the interpreter by id ([`register_all`]).
+//!
+//! Every helper is an `extern "C" fn(u64, u64, u64, u64, u64) -> u64` that
+//! reads the run's [`RunCtx`](crate::runctx::RunCtx) (CPU, clocks,
+//! `current`, RNG, the guest memory and maps the run may touch) and
+//! returns r0: a value, or a negative errno as the kernel's helper does.
+//! All raw guest-memory access is in `guest` (private); a helper given a bogus
+//! pointer by an unverified program fails with `-EFAULT` and touches
+//! nothing.
+//!
+//! Implemented (by uapi id): map_lookup_elem (1), map_update_elem (2),
+//! map_delete_elem (3), ktime_get_ns (5), trace_printk (6),
+//! get_prandom_u32 (7), get_smp_processor_id (8), get_current_pid_tgid
+//! (14), get_current_uid_gid (15), get_current_comm (16), get_numa_node_id
+//! (42), map_push/pop/peek_elem (87–89, `-EINVAL` until queue/stack maps
+//! exist), spin_lock / spin_unlock (93/94), probe_read_user /
+//! probe_read_kernel / _str (112–115), ktime_get_boot_ns (125),
+//! ktime_get_coarse_ns (160), snprintf (165). `bpf_tail_call` (12) is run
+//! by the VM; only its prototype is here.
+//!
+//! Not yet: `bpf_loop`, `bpf_for_each_map_elem` (need VM callbacks), the
+//! ring buffer and perf event output helpers (prototypes only), and every
+//! other helper of the uapi.
 
-use bpfemu_vm::Interpreter;
+pub(crate) mod guest;
+pub mod lock;
+pub mod map;
+pub mod misc;
+pub mod printf;
+pub mod probe;
+pub mod proto;
+pub mod trace;
+
+#[cfg(test)]
+mod tests;
+
+use crate::errno::Errno;
+use bpfemu_vm::{HelperFn, Interpreter};
+use proto::id;
+
+/// A negative errno as r0.
+pub(crate) fn neg(e: Errno) -> u64 {
+    e.neg() as u64
+}
+
+/// Every implemented helper with its uapi id.
+pub const HELPERS: &[(i32, HelperFn)] = &[
+    (id::MAP_LOOKUP_ELEM, map::map_lookup_elem),
+    (id::MAP_UPDATE_ELEM, map::map_update_elem),
+    (id::MAP_DELETE_ELEM, map::map_delete_elem),
+    (id::KTIME_GET_NS, misc::ktime_get_ns),
+    (id::TRACE_PRINTK, trace::trace_printk),
+    (id::GET_PRANDOM_U32, misc::get_prandom_u32),
+    (id::GET_SMP_PROCESSOR_ID, misc::get_smp_processor_id),
+    (id::GET_CURRENT_PID_TGID, misc::get_current_pid_tgid),
+    (id::GET_CURRENT_UID_GID, misc::get_current_uid_gid),
+    (id::GET_CURRENT_COMM, misc::get_current_comm),
+    (id::GET_NUMA_NODE_ID, misc::get_numa_node_id),
+    (id::MAP_PUSH_ELEM, map::map_push_elem),
+    (id::MAP_POP_ELEM, map::map_pop_elem),
+    (id::MAP_PEEK_ELEM, map::map_peek_elem),
+    (id::SPIN_LOCK, lock::spin_lock),
+    (id::SPIN_UNLOCK, lock::spin_unlock),
+    (id::PROBE_READ_USER, probe::probe_read_user),
+    (id::PROBE_READ_KERNEL, probe::probe_read_kernel),
+    (id::PROBE_READ_USER_STR, probe::probe_read_user_str),
+    (id::PROBE_READ_KERNEL_STR, probe::probe_read_kernel_str),
+    (id::KTIME_GET_BOOT_NS, misc::ktime_get_boot_ns),
+    (id::KTIME_GET_COARSE_NS, misc::ktime_get_coarse_ns),
+    (id::SNPRINTF, trace::snprintf),
+];
+
+/// The implementation of helper `id`, if any.
+pub fn helper(id: i32) -> Option<HelperFn> {
+    HELPERS.iter().find(|(i, _)| *i == id).map(|&(_, f)| f)
+}
 
 /// Registers every implemented helper with `vm`.
-pub fn register_all(_vm: &mut Interpreter) {}
+pub fn register_all(vm: &mut Interpreter) {
+    for &(id, f) in HELPERS {
+        vm.register_helper(id, f);
+    }
+}
