@@ -160,6 +160,13 @@ pub fn with<R>(f: impl FnOnce(&mut RunCtx) -> R) -> Option<R> {
     CURRENT.with_borrow_mut(|c| c.as_mut().map(f))
 }
 
+/// Runs `f` as if a program were running on `cpu` (for unit tests of
+/// per-CPU code).
+#[cfg(test)]
+pub(crate) fn on_cpu_for_test<R>(cpu: u32, nr_cpus: u32, f: impl FnOnce() -> R) -> R {
+    enter(RunCtx::new(cpu, nr_cpus, SimRng::new(1)), f).0
+}
+
 /// `smp_processor_id()` of the running program, 0 outside a run.
 pub fn this_cpu() -> u32 {
     with(|c| c.cpu).unwrap_or(0)

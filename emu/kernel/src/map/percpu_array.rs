@@ -156,24 +156,10 @@ mod tests {
     use super::*;
     use crate::map::array::tests::{ENV, attr, k};
     use crate::map::create::create;
-    use crate::runctx::RunCtx;
-    use crate::sim::rng::SimRng;
 
     fn on_cpu<R>(cpu: u32, f: impl FnOnce() -> R) -> R {
-        let ctx = RunCtx {
-            cpu,
-            nr_cpus: ENV.nr_cpus,
-            now_ns: 0,
-            boot_ns: 0,
-            coarse_ns: 0,
-            pid_tgid: 0,
-            uid_gid: 0,
-            comm: [0; 16],
-            rng: SimRng::new(1),
-            trace: Vec::new(),
-        };
-        runctx::enter(ctx, f).0
-    }
+    runctx::on_cpu_for_test(cpu, ENV.nr_cpus, f)
+}
 
     fn pa(value_size: u32, max_entries: u32) -> Map {
         create(&attr(MapType::PercpuArray, value_size, max_entries, 0), 1, &ENV, None).unwrap()

@@ -6,8 +6,7 @@ use crate::bpf::objects::{MapUref, Obj};
 use crate::errno::Errno;
 use crate::map::create::{MapCreateAttr, MapEnv, create};
 use crate::map::{Map, MapDef, MapOps};
-use crate::runctx::{self, RunCtx};
-use crate::sim::rng::SimRng;
+use crate::runctx;
 use crate::uapi::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -63,19 +62,7 @@ fn htab(t: MapType, k: u32, v: u32, max: u32, flags: u32) -> HtabMap {
 }
 
 fn on_cpu<R>(cpu: u32, f: impl FnOnce() -> R) -> R {
-    let ctx = RunCtx {
-        cpu,
-        nr_cpus: ENV.nr_cpus,
-        now_ns: 0,
-        boot_ns: 0,
-        coarse_ns: 0,
-        pid_tgid: 0,
-        uid_gid: 0,
-        comm: [0; 16],
-        rng: SimRng::new(1),
-        trace: Vec::new(),
-    };
-    runctx::enter(ctx, f).0
+    runctx::on_cpu_for_test(cpu, ENV.nr_cpus, f)
 }
 
 #[test]
