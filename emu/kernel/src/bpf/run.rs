@@ -12,8 +12,9 @@
 //! packet data), the program's stack, or the value memory of a map the
 //! program uses ([`crate::map::MapOps::value_regions`]), and a run is cut
 //! off after [`UNVERIFIED_STEP_LIMIT`] instructions (nothing proved it
-//! terminates). Regions of maps used only by tail-called programs are not
-//! added (the table is fixed when the run starts).
+//! terminates). Limitation: the region table is fixed when the run starts,
+//! so values of maps used only by tail-called programs are not reachable in
+//! checked mode (their prog arrays are: see `UsedMapsResolver`).
 //!
 //! **Errors.** The kernel has no run-time failures (the verifier rules
 //! them out); here a [`VmError`] (memory violation, unknown helper, step
@@ -32,6 +33,7 @@ use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::map::Map;
 use bpfemu_vm::{Interpreter, MemRegion, Program, TailCallResolver, VmError};
+use parking_lot::Mutex;
 use std::sync::Arc;
 
 /// Instruction budget of one run of an unverified program (the verifier's
@@ -42,16 +44,25 @@ pub const UNVERIFIED_STEP_LIMIT: u64 = 16_000_000;
 pub const NS_PER_INSN: u64 = 1;
 
 /// Resolves tail calls: r2 holds the address of a prog-array map
-/// ([`Map::addr`]); only maps the running program holds (its `used_maps`)
-/// can be found, so no address is ever dereferenced.
+/// ([`Map::addr`]). Only maps held by the running chain can be found — the
+/// entry program's `used_maps`, plus those of every program a tail call
+/// reached (its own tail calls use its own maps) — so an address is only
+/// ever compared, never dereferenced.
 struct UsedMapsResolver {
-    maps: Vec<Arc<Map>>,
+    maps: Mutex<Vec<Arc<Map>>>,
 }
 
 impl TailCallResolver for UsedMapsResolver {
     fn resolve(&self, map: u64, index: u64) -> Option<Arc<Program>> {
-        let m = self.maps.iter().find(|m| m.addr() == map)?;
-        m.ops.prog_at(index).map(|p| p.image.clone())
+        let mut maps = self.maps.lock();
+        let m = maps.iter().find(|m| m.addr() == map)?;
+        let prog = m.ops.prog_at(index)?;
+        for used in &prog.used_maps {
+            if !maps.iter().any(|m| Arc::ptr_eq(m, used)) {
+                maps.push(used.clone());
+            }
+        }
+        Some(prog.image.clone())
     }
 }
 
@@ -94,7 +105,7 @@ impl Kernel {
     ) -> Result<u64, VmError> {
         let mut vm = Interpreter::new();
         crate::helpers::register_all(&mut vm);
-        vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: prog.used_maps.clone() }));
+        vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: Mutex::new(prog.used_maps.clone()) }));
         vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
 
         let mut all: Vec<MemRegion<'_>> = regions.to_vec();

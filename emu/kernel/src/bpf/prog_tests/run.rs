@@ -115,3 +115,19 @@ fn tail_calls_resolve_through_used_maps() {
     slot.lock().replace(prog_of(&k, target));
     assert_eq!(test_run(&mut k, fd, &[]).unwrap().0, 99);
 }
+
+#[test]
+fn tail_called_programs_use_their_own_prog_arrays() {
+    let mut k = kernel();
+    let last = load(&mut k, ProgType::Syscall, "r0 = 7\nexit").unwrap();
+    let (a2fd, _, slot2) = test_map_slot(&mut k, MapType::ProgArray, 4);
+    slot2.lock().replace(prog_of(&k, last));
+    let mid_src = format!("r2 = map[fd:{a2fd}]\nr3 = 0\ncall 12\nr0 = 2\nexit");
+    let mid = load(&mut k, ProgType::Syscall, &mid_src).unwrap();
+    let (a1fd, _, slot1) = test_map_slot(&mut k, MapType::ProgArray, 4);
+    slot1.lock().replace(prog_of(&k, mid));
+    let entry =
+        load(&mut k, ProgType::Syscall, &format!("r2 = map[fd:{a1fd}]\nr3 = 0\ncall 12\nr0 = 1\nexit"))
+            .unwrap();
+    assert_eq!(test_run(&mut k, entry, &[]).unwrap().0, 7);
+}
