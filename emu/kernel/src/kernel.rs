@@ -2,6 +2,7 @@
 //! process on whose behalf `bpf()` calls run.
 
 use crate::bpf::bpffs::Bpffs;
+use crate::bpf::link_cmds::AttachRegistry;
 use crate::bpf::objects::{Obj, Objects};
 use crate::errno::Errno;
 use crate::runctx::RunCtx;
@@ -27,13 +28,23 @@ pub struct Kernel {
     pub trace_pipe: Vec<String>,
     /// The process `bpf()` calls act for (the scenario's or test's process).
     pub user: Pid,
+    /// Attach points and link types subsystems registered
+    /// ([`Kernel::register_link_type`], [`Kernel::register_attach_type`]).
+    pub attach_registry: AttachRegistry,
 }
 
 impl Kernel {
     pub fn new(config: KernelConfig) -> Kernel {
         let mut sim = Sim::new(config.sim);
         let user = sim.procs.spawn(SpawnArgs::root("bpfemu"));
-        Kernel { sim, objects: Objects::default(), bpffs: Bpffs::default(), trace_pipe: Vec::new(), user }
+        Kernel {
+            sim,
+            objects: Objects::default(),
+            bpffs: Bpffs::default(),
+            trace_pipe: Vec::new(),
+            user,
+            attach_registry: AttachRegistry::default(),
+        }
     }
 
     /// The object behind `fd` in the calling process (`EBADF` if none).

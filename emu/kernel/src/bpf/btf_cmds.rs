@@ -1,16 +1,156 @@
-//! `BPF_BTF_LOAD` (kernel/bpf/btf.c `btf_new_fd`).
+//! `BPF_BTF_LOAD` (kernel/bpf/btf.c `btf_new_fd()` → `btf_parse()`).
+//!
+//! Emulated so far: the size limit, the log attributes, the header
+//! (`btf_parse_hdr()`), the section layout (`btf_check_sec_info()`), type
+//! section alignment and the string section's framing, with the kernel's
+//! errno and log wording. The types themselves are not validated yet: that
+//! arrives with the `bpfemu-btf` crate, which this command will call.
 
+use super::btf_obj::BtfObj;
+use super::load::log::VLog;
+use super::objects::Obj;
 use crate::errno::Errno;
 use crate::kernel::Kernel;
+use std::sync::Arc;
+
+/// `BTF_MAX_SIZE`: 16 MiB.
+pub const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
+/// `BTF_MAGIC`.
+pub const BTF_MAGIC: u16 = 0xeb9f;
+/// `BTF_VERSION`.
+pub const BTF_VERSION: u8 = 1;
+/// `sizeof(struct btf_header)`.
+pub const BTF_HEADER_SIZE: usize = 24;
+
+/// `struct btf_header`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BtfHeader {
+    pub magic: u16,
+    pub version: u8,
+    pub flags: u8,
+    pub hdr_len: u32,
+    pub type_off: u32,
+    pub type_len: u32,
+    pub str_off: u32,
+    pub str_len: u32,
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Checks the blob's header and section layout; the header on success.
+pub fn check_btf(data: &[u8], log: &mut VLog<'_>) -> Result<BtfHeader, Errno> {
+    let fail = |log: &mut VLog<'_>, msg: &str, e: Errno| {
+        log.line(msg);
+        Err(e)
+    };
+    if data.len() < 8 {
+        return fail(log, "hdr_len not found", Errno::EINVAL);
+    }
+    let hdr_len = u32_at(data, 4) as usize;
+    if data.len() < hdr_len {
+        return fail(log, "btf_header not found", Errno::EINVAL);
+    }
+    if hdr_len > BTF_HEADER_SIZE && data[BTF_HEADER_SIZE..hdr_len].iter().any(|&b| b != 0) {
+        return fail(log, "Unsupported btf_header", Errno::E2BIG);
+    }
+    let mut raw = [0u8; BTF_HEADER_SIZE];
+    let n = hdr_len.min(BTF_HEADER_SIZE);
+    raw[..n].copy_from_slice(&data[..n]);
+    let hdr = BtfHeader {
+        magic: u16::from_le_bytes([raw[0], raw[1]]),
+        version: raw[2],
+        flags: raw[3],
+        hdr_len: hdr_len as u32,
+        type_off: u32_at(&raw, 8),
+        type_len: u32_at(&raw, 12),
+        str_off: u32_at(&raw, 16),
+        str_len: u32_at(&raw, 20),
+    };
+    // btf_verifier_log_hdr()
+    for line in [
+        format!("magic: {:#x}", hdr.magic),
+        format!("version: {}", hdr.version),
+        format!("flags: {:#x}", hdr.flags),
+        format!("hdr_len: {}", hdr.hdr_len),
+        format!("type_off: {}", hdr.type_off),
+        format!("type_len: {}", hdr.type_len),
+        format!("str_off: {}", hdr.str_off),
+        format!("str_len: {}", hdr.str_len),
+        format!("btf_total_size: {}", data.len()),
+    ] {
+        log.line(&line);
+    }
+    if hdr.magic != BTF_MAGIC {
+        return fail(log, "Invalid magic", Errno::EINVAL);
+    }
+    if hdr.version != BTF_VERSION {
+        return fail(log, "Unsupported version", Errno::ENOTSUPP);
+    }
+    if hdr.flags != 0 {
+        return fail(log, "Unsupported flags", Errno::ENOTSUPP);
+    }
+    if data.len() == hdr_len {
+        return fail(log, "No data", Errno::EINVAL);
+    }
+    // btf_check_sec_info(): sections sorted by offset must tile the data
+    // after the header exactly.
+    let mut secs = [(hdr.type_off, hdr.type_len), (hdr.str_off, hdr.str_len)];
+    secs.sort_unstable();
+    let expected_total = (data.len() - hdr_len) as u64;
+    let mut total = 0u64;
+    for (off, len) in secs {
+        let (off, len) = (u64::from(off), u64::from(len));
+        if expected_total < off {
+            return fail(log, "Invalid section offset", Errno::EINVAL);
+        }
+        if total < off {
+            return fail(log, "Unsupported section found", Errno::EINVAL);
+        }
+        if total > off {
+            return fail(log, "Section overlap found", Errno::EINVAL);
+        }
+        if expected_total - total < len {
+            return fail(log, "Total section length too long", Errno::EINVAL);
+        }
+        total += len;
+    }
+    if expected_total != total {
+        return fail(log, "Unsupported section found", Errno::EINVAL);
+    }
+    // btf_parse_str_sec(): starts and ends with a NUL.
+    let strs = &data[hdr_len + hdr.str_off as usize..][..hdr.str_len as usize];
+    if strs.first() != Some(&0) || strs.last() != Some(&0) {
+        return fail(log, "Invalid string section", Errno::EINVAL);
+    }
+    // btf_parse_type_sec()
+    if !hdr.type_off.is_multiple_of(4) {
+        return fail(log, "Unaligned type_off", Errno::EINVAL);
+    }
+    Ok(hdr)
+}
 
 impl Kernel {
-    /// Not implemented yet: `EINVAL`, as for an unknown command.
+    /// `BPF_BTF_LOAD`: the new BTF object's fd. Larger than
+    /// [`BTF_MAX_SIZE`]: `E2BIG`; a log level without a buffer or a buffer
+    /// without a level: `EINVAL`; then [`check_btf`]'s errors.
     pub(crate) fn btf_load(
         &mut self,
-        _btf: &[u8],
-        _log: Option<&mut String>,
-        _log_level: u32,
+        btf: &[u8],
+        log: Option<&mut String>,
+        log_level: u32,
     ) -> Result<i64, Errno> {
-        Err(Errno::EINVAL)
+        if btf.len() > BTF_MAX_SIZE {
+            return Err(Errno::E2BIG);
+        }
+        let mut log = VLog::for_btf(log, log_level)?;
+        check_btf(btf, &mut log)?;
+        log.finish()?;
+        let id = self.objects.btfs.alloc()?;
+        let obj = Arc::new(BtfObj { id, data: btf.to_vec(), name: String::new(), kernel_btf: false });
+        self.objects.btfs.publish(id, &obj);
+        let fd = self.install_fd(Obj::Btf(obj))?;
+        Ok(i64::from(fd))
     }
 }

@@ -8,12 +8,17 @@ pub mod btf_cmds;
 pub mod btf_obj;
 pub mod link;
 pub mod link_cmds;
+pub mod load;
 pub mod map_cmds;
 pub mod obj_cmds;
 pub mod objects;
 pub mod prog;
 pub mod prog_cmds;
+#[cfg(test)]
+mod prog_tests;
+pub mod run;
 pub mod syscall;
+pub mod test_run;
 
 #[cfg(test)]
 mod tests;

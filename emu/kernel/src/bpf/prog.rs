@@ -32,6 +32,10 @@ pub struct Prog {
     pub load_time: u64,
     pub uid: u32,
     pub btf_id: u32,
+    /// Whether the verifier proved the program safe. Until the verifier
+    /// exists (load does structural checks only) this is always `false`,
+    /// and unverified programs always run in the interpreter's checked mode.
+    pub verified: bool,
     run_cnt: AtomicU64,
     run_time_ns: AtomicU64,
 }
@@ -51,6 +55,7 @@ pub struct ProgParts {
     pub load_time: u64,
     pub uid: u32,
     pub btf_id: u32,
+    pub verified: bool,
 }
 
 impl Prog {
@@ -69,6 +74,7 @@ impl Prog {
             load_time: p.load_time,
             uid: p.uid,
             btf_id: p.btf_id,
+            verified: p.verified,
             run_cnt: AtomicU64::new(0),
             run_time_ns: AtomicU64::new(0),
         }

@@ -204,6 +204,17 @@ pub trait MapOps: Send + Sync + fmt::Debug {
     /// (`map_release_uref`).
     fn release_uref(&self) {}
 
+    /// The host memory holding this map's values, as `(start, len,
+    /// writable)` ranges, for checked-mode runs of programs that use the
+    /// map (the interpreter validates every access against them). Map types
+    /// whose values programs can reach (lookup results, direct value
+    /// access) must report them: with the default (none), an unverified
+    /// program touching a value fails with a memory violation. The ranges
+    /// must stay valid for the map's lifetime (values never move).
+    fn value_regions(&self) -> Vec<(u64, u64, bool)> {
+        Vec::new()
+    }
+
     /// `bpf_for_each_map_elem`: calls `f(key, value address)` per element
     /// until it returns `false`; returns the number of calls.
     fn for_each(&self, f: &mut dyn FnMut(&[u8], u64) -> bool) -> u32;

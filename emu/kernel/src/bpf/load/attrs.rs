@@ -1,0 +1,66 @@
+//! Step 1 of `BPF_PROG_LOAD`: the attribute checks of `bpf_prog_load()`
+//! in kernel/bpf/syscall.c, in the kernel's order — flags, instruction
+//! count, program type, license, name.
+
+use super::super::attr::ProgLoadAttr;
+use crate::errno::Errno;
+use crate::map::create::obj_name;
+use crate::uapi::{AttachType, ProgType};
+
+/// `BPF_F_STRICT_ALIGNMENT` .. `BPF_F_TEST_REG_INVARIANTS` (bits 0–7).
+/// `BPF_F_TOKEN_FD` (bit 16) is not emulated (no BPF tokens): `EINVAL`.
+pub const PROG_FLAGS_KNOWN: u32 = 0xff;
+
+/// `BPF_COMPLEXITY_LIMIT_INSNS`: the most instructions a privileged loader
+/// may pass (the emulated user is root / has CAP_BPF).
+pub const BPF_COMPLEXITY_LIMIT_INSNS: usize = 1_000_000;
+
+/// What the checks extract from the attributes.
+#[derive(Debug)]
+pub struct Checked {
+    pub prog_type: ProgType,
+    pub expected_attach_type: Option<AttachType>,
+    pub name: String,
+    pub gpl_compatible: bool,
+}
+
+/// `license_is_gpl_compatible()` (include/linux/license.h).
+pub fn license_is_gpl_compatible(license: &str) -> bool {
+    matches!(
+        license,
+        "GPL" | "GPL v2" | "GPL and additional rights" | "Dual BSD/GPL" | "Dual MIT/GPL" | "Dual MPL/GPL"
+    )
+}
+
+/// Runs the checks.
+///
+/// - unknown `prog_flags` bits: `EINVAL`;
+/// - no instructions or more than [`BPF_COMPLEXITY_LIMIT_INSNS`]: `E2BIG`
+///   (the kernel tests both in one condition);
+/// - unknown or `UNSPEC` program type (`find_prog_type()`): `EINVAL`;
+/// - a name `bpf_obj_name_cpy()` refuses: `EINVAL`.
+///
+/// The license is copied up to its first NUL (`strncpy_from_bpfptr`, 128
+/// bytes); an unknown license is not an error, it only makes the program
+/// non-GPL (GPL-only helpers are then refused by the verifier).
+pub fn check(attr: &ProgLoadAttr<'_>) -> Result<Checked, Errno> {
+    if attr.prog_flags & !PROG_FLAGS_KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if attr.insns.is_empty() || attr.insns.len() > BPF_COMPLEXITY_LIMIT_INSNS {
+        return Err(Errno::E2BIG);
+    }
+    let prog_type = match ProgType::from_raw(attr.prog_type) {
+        None | Some(ProgType::Unspec) => return Err(Errno::EINVAL),
+        Some(t) => t,
+    };
+    let license = attr.license.split('\0').next().unwrap_or("");
+    let license = if license.len() > 127 { &license[..license.floor_char_boundary(127)] } else { license };
+    let name = obj_name(attr.prog_name)?;
+    Ok(Checked {
+        prog_type,
+        expected_attach_type: AttachType::from_raw(attr.expected_attach_type),
+        name,
+        gpl_compatible: license_is_gpl_compatible(license),
+    })
+}

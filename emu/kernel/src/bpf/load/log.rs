@@ -1,0 +1,88 @@
+//! The verifier log (`struct bpf_verifier_log`, kernel/bpf/log.c) as the
+//! load commands write it: a user buffer of `log_size` bytes, filled
+//! line by line; a load whose log did not fit fails with `ENOSPC`
+//! (`bpf_vlog_finalize()`), unless it already failed for another reason.
+
+use crate::errno::Errno;
+
+/// `BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS | BPF_LOG_FIXED`.
+pub const BPF_LOG_MASK: u32 = 0xf;
+
+/// A verifier log over the caller's buffer (or none).
+#[derive(Debug)]
+pub struct VLog<'a> {
+    buf: Option<&'a mut String>,
+    level: u32,
+    /// Capacity in bytes including the terminating NUL the kernel writes;
+    /// `None` for logs without a size (BTF_LOAD's typed attr has none).
+    size: Option<usize>,
+    truncated: bool,
+}
+
+impl<'a> VLog<'a> {
+    /// `BPF_PROG_LOAD`'s log (`bpf_verifier_log_attr_valid()`): a buffer
+    /// needs a size and a level, a size needs a buffer, the level only
+    /// known bits — `EINVAL` otherwise.
+    pub fn for_prog(buf: Option<&'a mut String>, level: u32, size: u32) -> Result<VLog<'a>, Errno> {
+        if buf.is_some() != (size != 0) || (buf.is_some() && level == 0) || level & !BPF_LOG_MASK != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if size > u32::MAX >> 2 {
+            return Err(Errno::EINVAL);
+        }
+        let mut log = VLog { buf, level, size: Some(size as usize), truncated: false };
+        if let Some(b) = log.buf.as_deref_mut() {
+            b.clear();
+        }
+        if log.buf.is_none() {
+            log.level = 0;
+        }
+        Ok(log)
+    }
+
+    /// `BPF_BTF_LOAD`'s log (`btf_parse()`): a level without a buffer or a
+    /// buffer without a level is `EINVAL`. The emulator's attr carries no
+    /// size, so the buffer is unbounded.
+    pub fn for_btf(buf: Option<&'a mut String>, level: u32) -> Result<VLog<'a>, Errno> {
+        if buf.is_some() != (level != 0) || level & !BPF_LOG_MASK != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut log = VLog { buf, level, size: None, truncated: false };
+        if let Some(b) = log.buf.as_deref_mut() {
+            b.clear();
+        }
+        Ok(log)
+    }
+
+    /// Whether anything written is kept.
+    pub fn enabled(&self) -> bool {
+        self.level != 0 && self.buf.is_some()
+    }
+
+    /// Appends one line (a `\n` is added).
+    pub fn line(&mut self, msg: &str) {
+        if !self.enabled() {
+            return;
+        }
+        let size = self.size;
+        let Some(buf) = self.buf.as_deref_mut() else { return };
+        let room = size.map_or(usize::MAX, |s| s.saturating_sub(1).saturating_sub(buf.len()));
+        let text = format!("{msg}\n");
+        if text.len() <= room {
+            buf.push_str(&text);
+        } else {
+            let mut cut = room;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            buf.push_str(&text[..cut]);
+            self.truncated = true;
+        }
+    }
+
+    /// The outcome of a load that otherwise succeeded: `ENOSPC` when the
+    /// log was truncated.
+    pub fn finish(&self) -> Result<(), Errno> {
+        if self.truncated { Err(Errno::ENOSPC) } else { Ok(()) }
+    }
+}

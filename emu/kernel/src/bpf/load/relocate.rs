@@ -1,0 +1,144 @@
+//! Step 2 of `BPF_PROG_LOAD`: `ld_imm64` pseudo sources → plain constants
+//! (`resolve_pseudo_ldimm64()` in kernel/bpf/verifier.c), collecting the
+//! maps the program uses (`used_maps`).
+//!
+//! - `BPF_PSEUDO_MAP_FD` / `BPF_PSEUDO_MAP_IDX` (map by fd, or by index
+//!   into `fd_array`) become the map's address ([`Map::addr`]);
+//! - `BPF_PSEUDO_MAP_VALUE` / `BPF_PSEUDO_MAP_IDX_VALUE` become the
+//!   address of the value at the offset in the second slot's `imm`
+//!   ([`crate::map::MapOps::direct_value_addr`]).
+//!
+//! The relocated instruction keeps `src_reg = 0`, so the image builder
+//! ([`bpfemu_vm::Program::new`]) sees an ordinary 64-bit constant.
+//!
+//! Not emulated yet: `BPF_PSEUDO_BTF_ID` (needs the vmlinux BTF) and
+//! `BPF_PSEUDO_FUNC` (callbacks need the verifier's subprogram handling):
+//! both `EINVAL`.
+
+use super::log::VLog;
+use crate::errno::Errno;
+use crate::kernel::Kernel;
+use crate::map::Map;
+use bpfemu_isa::Insn;
+use std::sync::Arc;
+
+/// `BPF_LD | BPF_IMM | BPF_DW`.
+const LD_IMM64: u8 = 0x18;
+pub const BPF_PSEUDO_MAP_FD: u8 = 1;
+pub const BPF_PSEUDO_MAP_VALUE: u8 = 2;
+pub const BPF_PSEUDO_BTF_ID: u8 = 3;
+pub const BPF_PSEUDO_FUNC: u8 = 4;
+pub const BPF_PSEUDO_MAP_IDX: u8 = 5;
+pub const BPF_PSEUDO_MAP_IDX_VALUE: u8 = 6;
+
+/// `MAX_USED_MAPS`: the most distinct maps one program may use.
+pub const MAX_USED_MAPS: usize = 64;
+/// `BPF_MAX_VAR_OFF`: direct value offsets must stay below this.
+const BPF_MAX_VAR_OFF: u32 = 1 << 29;
+
+/// The relocated program and the maps it uses (deduplicated, in order of
+/// first use).
+#[derive(Debug)]
+pub struct Relocated {
+    pub xlated: Vec<Insn>,
+    pub used_maps: Vec<Arc<Map>>,
+}
+
+impl Kernel {
+    /// Resolves every pseudo `ld_imm64` of `insns`. Errors (with the
+    /// verifier's log line):
+    /// - a `ld_imm64` without a well-formed second slot: `EINVAL`
+    ///   ("invalid bpf_ld_imm64 insn");
+    /// - an unknown pseudo source, or a map load with a non-zero second
+    ///   `imm`: `EINVAL` ("unrecognized bpf_ld_imm64 insn");
+    /// - BTF id / function pseudo sources: `EINVAL` (not emulated yet);
+    /// - `*_IDX` without an `fd_array`: `EPROTO`; index outside it: `EFAULT`
+    ///   (the kernel's failed copy from user memory);
+    /// - an fd that is not open: `EBADF`; open but not a map: `EINVAL`;
+    /// - a value offset the map refuses: `EINVAL`;
+    /// - more than [`MAX_USED_MAPS`] maps: `E2BIG`.
+    pub(crate) fn relocate(
+        &self,
+        insns: &[Insn],
+        fd_array: &[i32],
+        log: &mut VLog<'_>,
+    ) -> Result<Relocated, Errno> {
+        let mut xlated = insns.to_vec();
+        let mut used_maps: Vec<Arc<Map>> = Vec::new();
+        let mut i = 0;
+        while i < xlated.len() {
+            if xlated[i].code != LD_IMM64 {
+                i += 1;
+                continue;
+            }
+            let next = xlated.get(i + 1).copied();
+            let Some(second) = next.filter(|n| n.code == 0 && n.dst == 0 && n.src == 0 && n.off == 0) else {
+                log.line("invalid bpf_ld_imm64 insn");
+                return Err(Errno::EINVAL);
+            };
+            let first = xlated[i];
+            match first.src {
+                0 => {
+                    i += 2;
+                    continue;
+                }
+                BPF_PSEUDO_BTF_ID => {
+                    log.line("ld_imm64 of a BTF id is not supported yet (bpfemu: needs the vmlinux BTF)");
+                    return Err(Errno::EINVAL);
+                }
+                BPF_PSEUDO_FUNC => {
+                    log.line("ld_imm64 of a function address is not supported yet (bpfemu: needs callbacks)");
+                    return Err(Errno::EINVAL);
+                }
+                BPF_PSEUDO_MAP_VALUE | BPF_PSEUDO_MAP_IDX_VALUE => {}
+                BPF_PSEUDO_MAP_FD | BPF_PSEUDO_MAP_IDX if second.imm == 0 => {}
+                _ => {
+                    log.line("unrecognized bpf_ld_imm64 insn");
+                    return Err(Errno::EINVAL);
+                }
+            }
+            let fd = if matches!(first.src, BPF_PSEUDO_MAP_IDX | BPF_PSEUDO_MAP_IDX_VALUE) {
+                if fd_array.is_empty() {
+                    log.line("fd_idx without fd_array is invalid");
+                    return Err(Errno::EPROTO);
+                }
+                let idx = usize::try_from(first.imm).map_err(|_| Errno::EFAULT)?;
+                *fd_array.get(idx).ok_or(Errno::EFAULT)?
+            } else {
+                first.imm
+            };
+            let obj = self.fd_obj(fd).inspect_err(|_| {
+                log.line(&format!("fd {fd} is not pointing to valid bpf_map"));
+            })?;
+            let map = obj.map().inspect_err(|_| {
+                log.line(&format!("fd {fd} is not pointing to valid bpf_map"));
+            })?;
+            let addr = if matches!(first.src, BPF_PSEUDO_MAP_FD | BPF_PSEUDO_MAP_IDX) {
+                map.addr()
+            } else {
+                let off = second.imm as u32;
+                if off >= BPF_MAX_VAR_OFF {
+                    log.line(&format!("direct value offset of {off} is not allowed"));
+                    return Err(Errno::EINVAL);
+                }
+                map.ops.direct_value_addr(off).inspect_err(|_| {
+                    log.line(&format!(
+                        "invalid access to map value pointer, value_size={} off={off}",
+                        map.def.value_size
+                    ));
+                })?
+            };
+            if !used_maps.iter().any(|m| Arc::ptr_eq(m, map)) {
+                if used_maps.len() >= MAX_USED_MAPS {
+                    log.line(&format!("The program uses too many maps (max {MAX_USED_MAPS})"));
+                    return Err(Errno::E2BIG);
+                }
+                used_maps.push(map.clone());
+            }
+            xlated[i] = Insn::new(first.code, first.dst, 0, first.off, addr as u32 as i32);
+            xlated[i + 1] = Insn::new(0, 0, 0, 0, (addr >> 32) as u32 as i32);
+            i += 2;
+        }
+        Ok(Relocated { xlated, used_maps })
+    }
+}

@@ -1,0 +1,87 @@
+//! `BPF_BTF_LOAD`: header and section checks.
+
+use super::*;
+use crate::bpf::btf_cmds::BTF_MAX_SIZE;
+
+/// A minimal valid blob: header, no types, string section "\0a\0".
+fn blob() -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xeb9fu16.to_le_bytes());
+    b.push(1); // version
+    b.push(0); // flags
+    for v in [24u32, 0, 0, 0, 3] {
+        b.extend_from_slice(&v.to_le_bytes()); // hdr_len, type_off, type_len, str_off, str_len
+    }
+    b.extend_from_slice(b"\0a\0");
+    b
+}
+
+fn btf_load(k: &mut Kernel, data: &[u8]) -> (Result<i64, Errno>, String) {
+    let mut log = String::new();
+    let r = k.bpf(BpfAttr::BtfLoad { btf: data, log: Some(&mut log), log_level: 1 });
+    (r, log)
+}
+
+#[test]
+fn loads_a_valid_blob() {
+    let mut k = kernel();
+    let (r, _) = btf_load(&mut k, &blob());
+    let fd = r.unwrap() as i32;
+    let b = k.fd_obj(fd).unwrap().btf().unwrap().clone();
+    assert_eq!(b.id, 1);
+    assert_eq!(b.data, blob());
+    assert!(!b.kernel_btf);
+    assert_eq!(k.objects.btfs.get(1).unwrap().id, 1);
+    // Without a log.
+    assert!(k.bpf(BpfAttr::BtfLoad { btf: &blob(), log: None, log_level: 0 }).is_ok());
+}
+
+#[test]
+fn header_errnos() {
+    let mut k = kernel();
+    type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(Edit, Errno, &str)> = vec![
+        (Box::new(|b| b.truncate(6)), Errno::EINVAL, "hdr_len not found"),
+        (Box::new(|b| b[4] = 200), Errno::EINVAL, "btf_header not found"),
+        (Box::new(|b| b[0] = 0), Errno::EINVAL, "Invalid magic"),
+        (Box::new(|b| b[2] = 2), Errno::ENOTSUPP, "Unsupported version"),
+        (Box::new(|b| b[3] = 1), Errno::ENOTSUPP, "Unsupported flags"),
+        (Box::new(|b| b.truncate(24)), Errno::EINVAL, "No data"),
+        (Box::new(|b| b[20] = 2), Errno::EINVAL, "Unsupported section found"),
+        (Box::new(|b| b[20] = 9), Errno::EINVAL, "Total section length too long"),
+        (Box::new(|b| b[16] = 9), Errno::EINVAL, "Invalid section offset"),
+        (Box::new(|b| b[16] = 1), Errno::EINVAL, "Unsupported section found"),
+        (Box::new(|b| b[26] = b'x'), Errno::EINVAL, "Invalid string section"),
+        (
+            Box::new(|b| {
+                // hdr_len 28 with a non-zero extra header byte.
+                b[4] = 28;
+                b.splice(24..24, [0, 0, 0, 1]);
+            }),
+            Errno::E2BIG,
+            "Unsupported btf_header",
+        ),
+    ];
+    for (edit, errno, msg) in cases {
+        let mut b = blob();
+        edit(&mut b);
+        let (r, log) = btf_load(&mut k, &b);
+        assert_eq!(r, Err(errno), "{msg}: {log}");
+        assert!(log.contains(msg), "{msg}: {log}");
+    }
+    // A longer header with zeroes is fine.
+    let mut b = blob();
+    b[4] = 28;
+    b.splice(24..24, [0, 0, 0, 0]);
+    assert!(btf_load(&mut k, &b).0.is_ok());
+    // Too large.
+    let big = vec![0u8; BTF_MAX_SIZE + 1];
+    assert_eq!(btf_load(&mut k, &big).0, Err(Errno::E2BIG));
+    // Log attributes.
+    let mut log = String::new();
+    assert_eq!(
+        k.bpf(BpfAttr::BtfLoad { btf: &blob(), log: Some(&mut log), log_level: 0 }),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(k.bpf(BpfAttr::BtfLoad { btf: &blob(), log: None, log_level: 1 }), Err(Errno::EINVAL));
+}
