@@ -56,20 +56,34 @@ pub struct ProgLoadAttr<'a> {
 pub struct TestRunAttr<'a> {
     pub prog_fd: i32,
     pub data_in: &'a [u8],
-    /// `data_out` with its size; `data_size_out` reports the full size.
+    /// `data_out` with its size; [`TestRunOut::data_size_out`] reports the
+    /// full size.
     pub data_out: Option<&'a mut [u8]>,
-    pub data_size_out: u32,
     pub ctx_in: &'a [u8],
     pub ctx_out: Option<&'a mut [u8]>,
-    pub ctx_size_out: u32,
     pub repeat: u32,
     pub flags: u32,
     pub cpu: u32,
     pub batch_size: u32,
-    /// Out: the program's return value.
-    pub retval: u32,
-    /// Out: average virtual duration of one run in ns.
+    /// `duration` as user space passes it in (program types that do not
+    /// measure time require 0).
     pub duration: u32,
+    /// Where the kernel writes its results (the output fields of
+    /// `attr->test`); `None` discards them.
+    pub out: Option<&'a mut TestRunOut>,
+}
+
+/// The fields of `attr->test` that `BPF_PROG_TEST_RUN` writes back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TestRunOut {
+    /// The program's return value.
+    pub retval: u32,
+    /// Average virtual duration of one run in ns.
+    pub duration: u32,
+    /// Full size of the output data.
+    pub data_size_out: u32,
+    /// Full size of the output ctx.
+    pub ctx_size_out: u32,
 }
 
 /// `BPF_LINK_CREATE`.

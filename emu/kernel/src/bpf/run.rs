@@ -112,8 +112,16 @@ impl Kernel {
         for map in &prog.used_maps {
             all.extend(map_value_regions(map));
         }
+        // What the helpers may touch: the same regions, and the maps the
+        // program holds (map helpers find maps by address among these).
+        let mut rctx = self.run_ctx();
+        rctx.verified = prog.verified;
+        rctx.maps = prog.used_maps.clone();
+        for r in &all {
+            rctx.add_region(r.start(), r.len(), r.is_writable());
+        }
         let image = prog.image.clone();
-        let (result, ctx) = crate::runctx::enter(self.run_ctx(), || vm.run_checked(&image, args, &all));
+        let (result, ctx) = crate::runctx::enter(rctx, || vm.run_checked(&image, args, &all));
         self.trace_pipe.extend(ctx.trace);
         prog.account_run(Self::prog_run_cost(prog));
         result

@@ -21,7 +21,7 @@
 //! turned into kernel-struct loads), which arrives with the verifier; so
 //! do `repeat` and `duration` (only those types use them).
 
-use super::attr::TestRunAttr;
+use super::attr::{TestRunAttr, TestRunOut};
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::uapi::ProgType;
@@ -56,11 +56,17 @@ impl Kernel {
             let addr = region.start();
             self.run_prog(&prog, &[addr], &[region])?
         };
-        attr.retval = retval as u32;
         if let Some(out) = attr.ctx_out.as_deref_mut() {
-            attr.ctx_size_out = ctx.len() as u32;
             let dst = out.get_mut(..ctx.len()).ok_or(Errno::ENOSPC)?;
             dst.copy_from_slice(&ctx);
+        }
+        if let Some(out) = attr.out.as_deref_mut() {
+            *out = TestRunOut {
+                retval: retval as u32,
+                duration: Self::prog_run_cost(&prog) as u32,
+                data_size_out: 0,
+                ctx_size_out: ctx.len() as u32,
+            };
         }
         Ok(0)
     }

@@ -241,6 +241,10 @@ impl MapOps for ArrayMap {
         "bpf_array"
     }
 
+    fn value_regions(&self) -> Vec<(u64, u64, bool)> {
+        vec![(self.values.base(), self.values.len() as u64, true)]
+    }
+
     fn mem_usage(&self) -> u64 {
         mem_usage_flat(self.max_entries, self.elem_size, self.mmapable)
     }

@@ -145,6 +145,10 @@ impl MapOps for PercpuArrayMap {
     }
 
     /// Header, one per-CPU pointer per element, and the values of all CPUs.
+    fn value_regions(&self) -> Vec<(u64, u64, bool)> {
+        vec![(self.values.base(), self.values.len() as u64, true)]
+    }
+
     fn mem_usage(&self) -> u64 {
         let entries = u64::from(self.max_entries);
         array::BPF_ARRAY_HDR + entries * 8 + entries * self.elem_size as u64 * u64::from(self.nr_cpus)
@@ -158,8 +162,8 @@ mod tests {
     use crate::map::create::create;
 
     fn on_cpu<R>(cpu: u32, f: impl FnOnce() -> R) -> R {
-    runctx::on_cpu_for_test(cpu, ENV.nr_cpus, f)
-}
+        runctx::on_cpu_for_test(cpu, ENV.nr_cpus, f)
+    }
 
     fn pa(value_size: u32, max_entries: u32) -> Map {
         create(&attr(MapType::PercpuArray, value_size, max_entries, 0), 1, &ENV, None).unwrap()

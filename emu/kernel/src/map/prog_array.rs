@@ -224,6 +224,7 @@ pub(crate) mod tests {
                 image,
                 used_maps: Vec::new(),
                 load_time: 0,
+                verified: false,
                 uid: 0,
                 btf_id: 0,
             },

@@ -6,7 +6,7 @@ mod links;
 mod load;
 mod run;
 
-use crate::bpf::attr::{BpfAttr, ProgLoadAttr, TestRunAttr};
+use crate::bpf::attr::{BpfAttr, ProgLoadAttr, TestRunAttr, TestRunOut};
 use crate::bpf::objects::{MapUref, Obj};
 use crate::bpf::prog::Prog;
 use crate::errno::Errno;
@@ -40,15 +40,20 @@ pub(super) fn prog_of(k: &Kernel, fd: i32) -> Arc<Prog> {
     k.fd_obj(fd).unwrap().prog().unwrap().clone()
 }
 
-/// `BPF_PROG_TEST_RUN` of a syscall program with `ctx`; (retval, ctx
-/// written back). Calls the command directly: through `Kernel::bpf` the
-/// attr is moved in, so `retval` cannot be read back (seam issue).
+/// `BPF_PROG_TEST_RUN` of a syscall program with `ctx` through the seam;
+/// (retval, ctx written back).
 pub(super) fn test_run(k: &mut Kernel, fd: i32, ctx: &[u8]) -> Result<(u32, Vec<u8>), Errno> {
     let mut out = vec![0u8; ctx.len()];
-    let mut a = TestRunAttr { prog_fd: fd, ctx_in: ctx, ctx_out: Some(&mut out), ..Default::default() };
-    k.prog_test_run(&mut a)?;
-    let r = a.retval;
-    Ok((r, out))
+    let mut res = TestRunOut::default();
+    let a = TestRunAttr {
+        prog_fd: fd,
+        ctx_in: ctx,
+        ctx_out: Some(&mut out),
+        out: Some(&mut res),
+        ..Default::default()
+    };
+    k.bpf(BpfAttr::ProgTestRun(a))?;
+    Ok((res.retval, out))
 }
 
 /// The program slot of a [`TestMap`] used as a prog array.

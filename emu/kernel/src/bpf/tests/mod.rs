@@ -146,6 +146,7 @@ pub(super) fn prog_fd(k: &mut Kernel, used_maps: Vec<Arc<Map>>) -> (i32, Arc<Pro
             image,
             used_maps,
             load_time: 1234,
+            verified: false,
             uid: 0,
             btf_id: 0,
         },

@@ -81,4 +81,8 @@ impl MapOps for HtabMap {
     fn mem_usage(&self) -> u64 {
         self.t.mem_usage()
     }
+
+    fn value_regions(&self) -> Vec<(u64, u64, bool)> {
+        self.t.value_regions()
+    }
 }

@@ -74,6 +74,13 @@ impl Slab {
         self.chunks.len() as u64 * u64::from(CHUNK_SLOTS) * self.slot_bytes() as u64
     }
 
+    /// `(start, len)` of every allocated chunk: the memory programs may
+    /// reach through element addresses.
+    pub fn regions(&self) -> Vec<(u64, u64)> {
+        let bytes = u64::from(CHUNK_SLOTS) * self.slot_bytes() as u64;
+        self.chunks.iter().map(|c| (c.as_ptr().expose_provenance() as u64, bytes)).collect()
+    }
+
     fn add_chunk(&mut self) {
         let words = CHUNK_SLOTS as usize * self.slot_words;
         self.chunks.push((0..words).map(|_| AtomicU64::new(0)).collect());

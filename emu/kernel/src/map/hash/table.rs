@@ -489,6 +489,12 @@ impl Htab {
     }
 
     /// `htab_map_mem_usage()`, with the same structure sizes as x86-64.
+    /// Element memory allocated so far (see [`Slab::regions`]); chunks a
+    /// map without preallocation adds later are not included.
+    pub fn value_regions(&self) -> Vec<(u64, u64, bool)> {
+        self.inner.lock().slab.regions().into_iter().map(|(a, l)| (a, l, true)).collect()
+    }
+
     pub fn mem_usage(&self) -> u64 {
         let value = self.stride as u64;
         let cpus = u64::from(self.nr_cpus);
