@@ -2,11 +2,14 @@
 //! process on whose behalf `bpf()` calls run.
 
 use crate::bpf::bpffs::Bpffs;
+use crate::bpf::btf_obj::BtfObj;
 use crate::bpf::objects::{Obj, Objects};
 use crate::errno::Errno;
 use crate::runctx::RunCtx;
 use crate::sim::process::{Pid, SpawnArgs};
 use crate::sim::{Sim, SimConfig};
+use bpfemu_btf::Btf;
+use std::sync::Arc;
 
 /// Events of the kernel's event queue (subsystems add variants).
 pub type KernelEvent = ();
@@ -27,13 +30,34 @@ pub struct Kernel {
     pub trace_pipe: Vec<String>,
     /// The process `bpf()` calls act for (the scenario's or test's process).
     pub user: Pid,
+    /// The kernel's own BTF object (`btf_vmlinux`), id 1, alive for the
+    /// kernel's lifetime.
+    pub vmlinux: Arc<BtfObj>,
 }
 
 impl Kernel {
     pub fn new(config: KernelConfig) -> Kernel {
         let mut sim = Sim::new(config.sim);
         let user = sim.procs.spawn(SpawnArgs::root("bpfemu"));
-        Kernel { sim, objects: Objects::default(), bpffs: Bpffs::default(), trace_pipe: Vec::new(), user }
+        let mut objects = Objects::default();
+        let vmlinux = crate::vmlinux::load_into(&mut objects.btfs);
+        Kernel { sim, objects, bpffs: Bpffs::default(), trace_pipe: Vec::new(), user, vmlinux }
+    }
+
+    /// The id of the vmlinux BTF object (1: loaded first, at boot).
+    pub fn vmlinux_btf_id(&self) -> u32 {
+        self.vmlinux.id
+    }
+
+    /// The vmlinux BTF model (what [`crate::vmlinux::vmlinux_btf`] builds).
+    pub fn vmlinux_btf(&self) -> Arc<Btf> {
+        crate::vmlinux::shared()
+    }
+
+    /// `map_btf_id` of a map type: the vmlinux BTF id of the struct its
+    /// [`MapOps::btf_name`](crate::map::MapOps::btf_name) names.
+    pub fn map_btf_id(&self, btf_name: &str) -> Option<u32> {
+        crate::vmlinux::struct_id(&self.vmlinux_btf(), btf_name)
     }
 
     /// The object behind `fd` in the calling process (`EBADF` if none).
