@@ -15,6 +15,7 @@
 //! - [`query`]: `find_by_name_kind`, `resolve_size`, `align_of`,
 //!   `skip_mods_and_typedefs`, `member_offset`.
 //! - [`dump_c()`]: a `vmlinux.h`-style C header.
+//! - [`dump_raw()`]: bpftool's raw `[id] KIND 'name' ...` listing.
 //!
 //! Not supported: big-endian BTF, split BTF (base + module), BTF.ext
 //! (func/line info, CO-RE relocations), deduplication (`btf__dedup`).
@@ -25,6 +26,7 @@
 pub mod builder;
 pub mod decode;
 pub mod dump_c;
+pub mod dump_raw;
 pub mod encode;
 pub mod error;
 pub mod format;
@@ -36,6 +38,7 @@ pub mod validate;
 pub use builder::MemberDef;
 pub use decode::{Header, decode, load, parse_header};
 pub use dump_c::{dump_c, dump_c_types};
+pub use dump_raw::dump_raw;
 pub use error::{BtfError, EINVAL, HeaderError, Reason};
 pub use model::*;
 pub use query::MemberInfo;

@@ -4,6 +4,7 @@
 //! (`bpfemu: error: ...`) with a non-zero exit status.
 
 mod cmd_asm;
+mod cmd_btf;
 mod cmd_conformance;
 mod cmd_exec;
 mod input;
@@ -19,7 +20,8 @@ use std::process::ExitCode;
     about = "bpfemu — a deterministic emulator of the Linux BPF subsystem",
     after_help = "Examples:\n  bpfemu asm guest-progs/asm/primes.s -o primes.bin\n  \
                   bpfemu disasm primes.bin\n  bpfemu exec guest-progs/asm/primes.s --trace\n  \
-                  bpfemu conformance ../shared/conformance"
+                  bpfemu conformance ../shared/conformance\n  \
+                  bpfemu btf dump --format c --out vmlinux.h"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,6 +40,9 @@ enum Command {
     Conformance(cmd_conformance::ConformanceArgs),
     /// Speak the bpf_conformance plugin protocol (program as hex on stdin).
     ConformancePlugin(cmd_conformance::PluginArgs),
+    /// The emulated kernel's BTF (`btf dump`: vmlinux.h or bpftool's raw listing).
+    #[command(subcommand)]
+    Btf(cmd_btf::BtfCommand),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +53,7 @@ fn main() -> ExitCode {
         Command::Exec(a) => cmd_exec::exec(a),
         Command::Conformance(a) => cmd_conformance::conformance(a),
         Command::ConformancePlugin(a) => cmd_conformance::plugin(a),
+        Command::Btf(c) => cmd_btf::btf(c),
     };
     match result {
         Ok(code) => code,

@@ -2,12 +2,15 @@
 //! process on whose behalf `bpf()` calls run.
 
 use crate::bpf::bpffs::Bpffs;
+use crate::bpf::btf_obj::BtfObj;
 use crate::bpf::link_cmds::AttachRegistry;
 use crate::bpf::objects::{Obj, Objects};
 use crate::errno::Errno;
 use crate::runctx::RunCtx;
 use crate::sim::process::{Pid, SpawnArgs};
 use crate::sim::{Sim, SimConfig};
+use bpfemu_btf::Btf;
+use std::sync::Arc;
 
 /// Events of the kernel's event queue (subsystems add variants).
 pub type KernelEvent = ();
@@ -31,20 +34,42 @@ pub struct Kernel {
     /// Attach points and link types subsystems registered
     /// ([`Kernel::register_link_type`], [`Kernel::register_attach_type`]).
     pub attach_registry: AttachRegistry,
+    /// The kernel's own BTF object (`btf_vmlinux`), id 1, alive for the
+    /// kernel's lifetime.
+    pub vmlinux: Arc<BtfObj>,
 }
 
 impl Kernel {
     pub fn new(config: KernelConfig) -> Kernel {
         let mut sim = Sim::new(config.sim);
         let user = sim.procs.spawn(SpawnArgs::root("bpfemu"));
+        let mut objects = Objects::default();
+        let vmlinux = crate::vmlinux::load_into(&mut objects.btfs);
         Kernel {
             sim,
-            objects: Objects::default(),
+            objects,
             bpffs: Bpffs::default(),
             trace_pipe: Vec::new(),
             user,
             attach_registry: AttachRegistry::default(),
+            vmlinux,
         }
+    }
+
+    /// The id of the vmlinux BTF object (1: loaded first, at boot).
+    pub fn vmlinux_btf_id(&self) -> u32 {
+        self.vmlinux.id
+    }
+
+    /// The vmlinux BTF model (what [`crate::vmlinux::vmlinux_btf`] builds).
+    pub fn vmlinux_btf(&self) -> Arc<Btf> {
+        crate::vmlinux::shared()
+    }
+
+    /// `map_btf_id` of a map type: the vmlinux BTF id of the struct its
+    /// [`MapOps::btf_name`](crate::map::MapOps::btf_name) names.
+    pub fn map_btf_id(&self, btf_name: &str) -> Option<u32> {
+        crate::vmlinux::struct_id(&self.vmlinux_btf(), btf_name)
     }
 
     /// The object behind `fd` in the calling process (`EBADF` if none).

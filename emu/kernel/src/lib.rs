@@ -13,6 +13,8 @@
 //! - [`bpf`]: programs, links, BTF objects, ids, fds, bpffs, and the `bpf()`
 //!   system call ([`Kernel::bpf`]);
 //! - [`runctx`]: what helpers see of `current` while a program runs;
+//! - [`vmlinux`]: the kernel's own BTF, generated from `#[repr(C)]` types;
+//! - [`show`]: `bpftool {prog,map,link,btf} show` and `map dump` output;
 //! - [`kernel`]: [`Kernel`], tying it together.
 //!
 //! Determinism rules for everything here and to come: time only from
@@ -28,8 +30,10 @@ pub mod helpers;
 pub mod kernel;
 pub mod map;
 pub mod runctx;
+pub mod show;
 pub mod sim;
 pub mod uapi;
+pub mod vmlinux;
 
 pub use errno::Errno;
 pub use kernel::{Kernel, KernelConfig};

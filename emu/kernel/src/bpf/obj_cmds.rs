@@ -38,6 +38,12 @@ fn kv(k: &str, v: impl ToString) -> (String, String) {
     (k.to_owned(), v.to_string())
 }
 
+/// A program's `memlock` (fdinfo, `bpftool prog show`): the page-rounded
+/// size of its `bpf_prog` allocation.
+pub fn prog_memlock(p: &super::prog::Prog) -> u64 {
+    (BPF_PROG_HEADER + p.xlated.len() as u64 * 8).div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
 /// `bpf_map_info` of a map.
 pub fn map_info(map: &Map) -> MapInfo {
     MapInfo {
@@ -210,12 +216,11 @@ impl Kernel {
                 ]
             }
             Obj::Prog(p) => {
-                let size = BPF_PROG_HEADER + p.xlated.len() as u64 * 8;
                 vec![
                     kv("prog_type", p.prog_type.raw()),
                     kv("prog_jited", 0),
                     kv("prog_tag", p.tag_hex()),
-                    kv("memlock", size.div_ceil(PAGE_SIZE) * PAGE_SIZE),
+                    kv("memlock", prog_memlock(p)),
                     kv("prog_id", p.id),
                     kv("run_time_ns", p.run_time_ns()),
                     kv("run_cnt", p.run_cnt()),

@@ -28,10 +28,12 @@ fn loads_a_valid_blob() {
     let (r, _) = btf_load(&mut k, &blob());
     let fd = r.unwrap() as i32;
     let b = k.fd_obj(fd).unwrap().btf().unwrap().clone();
-    assert_eq!(b.id, 1);
+    // Id 1 is the kernel's own vmlinux BTF, loaded at boot.
+    assert_eq!(b.id, 2);
     assert_eq!(b.data, blob());
     assert!(!b.kernel_btf);
-    assert_eq!(k.objects.btfs.get(1).unwrap().id, 1);
+    assert_eq!(k.objects.btfs.get(2).unwrap().id, 2);
+    assert!(k.objects.btfs.get(1).unwrap().kernel_btf);
     // Without a log.
     assert!(k.bpf(BpfAttr::BtfLoad { btf: &blob(), log: None, log_level: 0 }).is_ok());
 }

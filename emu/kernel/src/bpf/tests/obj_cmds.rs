@@ -31,13 +31,15 @@ fn next_id_semantics() {
     assert_eq!(next_id(&mut k, b'm', u32::MAX), Err(Errno::EINVAL));
     assert_eq!(next_id(&mut k, b'p', 0), Err(Errno::ENOENT));
     assert_eq!(next_id(&mut k, b'l', 0), Err(Errno::ENOENT));
-    assert_eq!(next_id(&mut k, b'b', 0), Err(Errno::ENOENT));
+    // vmlinux BTF is id 1, loaded at boot.
+    assert_eq!(next_id(&mut k, b'b', 0), Ok(1));
+    assert_eq!(next_id(&mut k, b'b', 1), Err(Errno::ENOENT));
     let (_, prog) = prog_fd(&mut k, vec![]);
     let (_, link) = link_fd(&mut k, prog.clone());
     let (_, btf) = btf_fd(&mut k);
     assert_eq!(next_id(&mut k, b'p', 0), Ok(prog.id));
     assert_eq!(next_id(&mut k, b'l', 0), Ok(link.id));
-    assert_eq!(next_id(&mut k, b'b', 0), Ok(btf.id));
+    assert_eq!(next_id(&mut k, b'b', 1), Ok(btf.id));
 }
 
 #[test]
@@ -161,7 +163,7 @@ fn fdinfo_keys() {
         ])
     );
     let (bfd, _) = btf_fd(&mut k);
-    assert_eq!(k.fdinfo(bfd).unwrap(), pairs(&[("btf_id", "1")]));
+    assert_eq!(k.fdinfo(bfd).unwrap(), pairs(&[("btf_id", "2")]));
     assert_eq!(k.fdinfo(0), Ok(vec![]));
     assert_eq!(k.fdinfo(99), Err(Errno::EBADF));
 }

@@ -1,0 +1,247 @@
+//! The emulated kernel's own BTF (`/sys/kernel/btf/vmlinux`), generated
+//! from the Rust definitions of its types.
+//!
+//! Kernel counterpart: the `.BTF` section pahole produces from vmlinux's
+//! DWARF, loaded at boot by `btf_parse_vmlinux()` (kernel/bpf/btf.c) as the
+//! BTF object named `vmlinux` with `kernel_btf` set.
+//!
+//! Each emulated kernel type is a `#[repr(C)]` Rust struct ([`types`]) that
+//! implements [`BtfDescribe`]: it adds itself (and, first, what it refers
+//! to) to a [`VmlinuxBuilder`] with member names and offsets taken from
+//! `std::mem::offset_of!`, so the BTF cannot drift from the Rust layout.
+//! [`vmlinux_btf`] builds everything in one fixed order: same ids, same
+//! bytes every time.
+//!
+//! Emulated: the uapi program contexts and helper argument structs
+//! (`__sk_buff`, `xdp_md`, `bpf_flow_keys`, `bpf_sock`, `bpf_sock_tuple`,
+//! `bpf_spin_lock`), the int typedefs (`__u8`..`__s64`, `__be16`,
+//! `__be32`, `__wsum`, `u8`..`u64`, `s8`..`s64`), and *subsets* of kernel
+//! internal structs (`bpf_map`, the per-type map structs named by
+//! [`MapOps::btf_name`](crate::map::MapOps::btf_name), `task_struct`):
+//! only the fields programs read through CO-RE, at offsets of our own
+//! choosing (CO-RE relocates them, so the kernel's offsets do not matter).
+//! Not emulated: functions (FUNC/FUNC_PROTO for kfuncs and attach targets),
+//! enums such as `bpf_map_type`, and everything else of the real vmlinux.
+//! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
+//! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
+
+pub mod c;
+pub mod types;
+
+#[cfg(test)]
+mod tests;
+
+use crate::bpf::btf_obj::BtfObj;
+use crate::bpf::objects::IdTable;
+use bpfemu_btf::{Btf, BtfKind, Composite, Kind, Member, Type, TypeId};
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+/// A Rust type that can describe itself in BTF.
+pub trait BtfDescribe {
+    /// Adds the type (once; later calls return the same id) and returns its
+    /// id.
+    fn describe(b: &mut VmlinuxBuilder) -> TypeId;
+}
+
+/// One member of a struct or union being described: name (`""` for an
+/// anonymous member), type, byte offset, and an optional bitfield
+/// `(bit offset within the byte offset, bits)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: TypeId,
+    pub offset: usize,
+    pub bitfield: Option<(u32, u8)>,
+}
+
+impl Field {
+    pub fn new(name: &'static str, ty: TypeId, offset: usize) -> Field {
+        Field { name, ty, offset, bitfield: None }
+    }
+
+    /// A bitfield of `bits` bits starting `bit` bits after byte `offset`.
+    pub fn bitfield(name: &'static str, ty: TypeId, offset: usize, bit: u32, bits: u8) -> Field {
+        Field { name, ty, offset, bitfield: Some((bit, bits)) }
+    }
+}
+
+/// Builds vmlinux BTF: a [`Btf`] plus the ids of named types already added.
+#[derive(Debug, Default)]
+pub struct VmlinuxBuilder {
+    pub btf: Btf,
+    named: BTreeMap<String, TypeId>,
+}
+
+impl VmlinuxBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of `T`, describing it on first use.
+    pub fn ty<T: BtfDescribe>(&mut self) -> TypeId {
+        T::describe(self)
+    }
+
+    /// The id of the type cached under `key`, or the one `make` adds.
+    pub fn once(&mut self, key: &str, make: impl FnOnce(&mut Self) -> TypeId) -> TypeId {
+        if let Some(&id) = self.named.get(key) {
+            return id;
+        }
+        let id = make(self);
+        self.named.insert(key.to_owned(), id);
+        id
+    }
+
+    /// A named struct (or union) of `size` bytes. Its id is reserved before
+    /// `members` runs, so members may point back at it (`task_struct`'s
+    /// `parent`).
+    pub fn composite(
+        &mut self,
+        name: &str,
+        union: bool,
+        size: usize,
+        members: impl FnOnce(&mut Self) -> Vec<Field>,
+    ) -> TypeId {
+        if let Some(&id) = self.named.get(name) {
+            return id;
+        }
+        let name_off = self.btf.strings.intern(name);
+        let id = self.btf.push(Type { name_off, kind: Kind::Fwd { is_union: union } });
+        self.named.insert(name.to_owned(), id);
+        let fields = members(self);
+        let kind = self.composite_kind(union, size, &fields);
+        self.btf.types[id as usize - 1].kind = kind;
+        id
+    }
+
+    /// An anonymous struct or union (not cached: each call adds one).
+    pub fn anon(&mut self, union: bool, size: usize, fields: &[Field]) -> TypeId {
+        let kind = self.composite_kind(union, size, fields);
+        self.btf.push(Type { name_off: 0, kind })
+    }
+
+    fn composite_kind(&mut self, union: bool, size: usize, fields: &[Field]) -> Kind {
+        let kflag = fields.iter().any(|f| f.bitfield.is_some());
+        let members = fields
+            .iter()
+            .map(|f| {
+                let (bit, bits) = f.bitfield.unwrap_or((0, 0));
+                Member {
+                    name_off: self.btf.strings.intern(f.name),
+                    ty: f.ty,
+                    bit_offset: f.offset as u32 * 8 + bit,
+                    bitfield_size: bits,
+                }
+            })
+            .collect();
+        let c = Composite { size: size as u32, kflag, members };
+        if union { Kind::Union(c) } else { Kind::Struct(c) }
+    }
+
+    /// `T *`.
+    pub fn ptr<T: BtfDescribe>(&mut self) -> TypeId {
+        let t = self.ty::<T>();
+        self.ptr_to(t)
+    }
+
+    /// A pointer to type `t` (one PTR per target).
+    pub fn ptr_to(&mut self, t: TypeId) -> TypeId {
+        self.once(&format!("*{t}"), |b| b.btf.add_ptr(t))
+    }
+
+    /// `T name[n]` element type: ARRAY of `n` `T`, indexed by `int`
+    /// (pahole uses `int` as the index type).
+    pub fn array<T: BtfDescribe>(&mut self, n: u32) -> TypeId {
+        let elem = self.ty::<T>();
+        let index = self.ty::<c::Int>();
+        self.once(&format!("[{elem};{n}]"), |b| b.btf.add_array(elem, index, n))
+    }
+
+    /// `struct name *` for a struct that is only declared (`struct name;`).
+    pub fn fwd_ptr(&mut self, name: &str) -> TypeId {
+        let fwd = self.once(&format!("fwd {name}"), |b| b.btf.add_fwd(name, false));
+        self.ptr_to(fwd)
+    }
+
+    /// `__bpf_md_ptr(T *, name)`: an anonymous 8-byte union holding the
+    /// pointer, so the uapi layout does not depend on the pointer size.
+    pub fn md_ptr<T: BtfDescribe>(&mut self, name: &'static str) -> TypeId {
+        let p = self.ptr::<T>();
+        self.anon(true, 8, &[Field::new(name, p, 0)])
+    }
+
+    pub fn finish(self) -> Btf {
+        self.btf
+    }
+}
+
+/// Struct names of the per-type map structs (`MapOps::btf_name`) that have
+/// no richer Rust definition in [`types`]: each is described as
+/// `struct NAME { struct bpf_map map; }` so `map_btf_id` lookups find it.
+pub const MAP_STRUCT_SUBSETS: &[&str] = &[
+    "bpf_htab",
+    "bpf_ringbuf_map",
+    "bpf_stack_map",
+    "bpf_queue_stack",
+    "bpf_bloom_filter",
+    "lpm_trie",
+    "bpf_local_storage_map",
+    "bpf_cgroup_storage_map",
+    "bpf_dtab",
+    "bpf_cpu_map",
+    "xsk_map",
+    "bpf_stab",
+    "bpf_shtab",
+    "reuseport_array",
+    "bpf_struct_ops_map",
+    "bpf_arena",
+];
+
+/// The whole vmlinux BTF, built in a fixed order.
+pub fn vmlinux_btf() -> Btf {
+    use types::*;
+    let mut b = VmlinuxBuilder::new();
+    // Base types first, so `[1] INT 'int'` as in a real vmlinux.
+    c::describe_base_types(&mut b);
+    b.ty::<BpfSpinLock>();
+    b.ty::<BpfFlowKeys>();
+    b.ty::<BpfSock>();
+    b.ty::<SkBuff>();
+    b.ty::<XdpMd>();
+    b.ty::<BpfSockTuple>();
+    b.ty::<TaskStruct>();
+    b.ty::<BpfMap>();
+    b.ty::<BpfArray>();
+    for name in MAP_STRUCT_SUBSETS {
+        types::describe_map_subset(&mut b, name);
+    }
+    b.finish()
+}
+
+/// The vmlinux BTF and its encoding, built once per process.
+static VMLINUX: LazyLock<(Arc<Btf>, Arc<Vec<u8>>)> = LazyLock::new(|| {
+    let btf = vmlinux_btf();
+    let data = btf.encode().expect("vmlinux BTF encodes");
+    (Arc::new(btf), Arc::new(data))
+});
+
+/// The shared vmlinux BTF model.
+pub fn shared() -> Arc<Btf> {
+    VMLINUX.0.clone()
+}
+
+/// Registers the vmlinux BTF object in `btfs` (`btf_vmlinux`, the first
+/// BTF id at boot).
+pub fn load_into(btfs: &mut IdTable<BtfObj>) -> Arc<BtfObj> {
+    let id = btfs.alloc().expect("first BTF id");
+    let obj =
+        Arc::new(BtfObj { id, data: VMLINUX.1.as_ref().clone(), name: "vmlinux".into(), kernel_btf: true });
+    btfs.publish(id, &obj);
+    obj
+}
+
+/// The BTF id of the struct `name` in `btf` (`map_btf_id` lookups).
+pub fn struct_id(btf: &Btf, name: &str) -> Option<TypeId> {
+    btf.find_by_name_kind(name, BtfKind::Struct)
+}
