@@ -32,7 +32,7 @@ pub(crate) trait Env {
 
     fn check_atomic(&self, pc: usize, addr: u64, size: u64, depth: usize) -> Result<(), VmError>;
 
-    fn trace(&mut self, pc: usize, prog: &Program, regs: &[u64; 16], depth: usize);
+    fn trace(&mut self, pc: usize, prog: &Program, regs: &[u64; 11], depth: usize);
 }
 
 /// No checks, no tracing.
@@ -53,7 +53,7 @@ impl Env for Fast {
     }
 
     #[inline(always)]
-    fn trace(&mut self, _: usize, _: &Program, _: &[u64; 16], _: usize) {}
+    fn trace(&mut self, _: usize, _: &Program, _: &[u64; 11], _: usize) {}
 }
 
 /// Every access validated against the regions and the active stack frames.
@@ -83,7 +83,7 @@ impl Env for Checked<'_> {
     }
 
     #[inline(always)]
-    fn trace(&mut self, _: usize, _: &Program, _: &[u64; 16], _: usize) {}
+    fn trace(&mut self, _: usize, _: &Program, _: &[u64; 11], _: usize) {}
 }
 
 /// Checked, and reports each instruction to a callback.
@@ -113,9 +113,9 @@ impl Env for Traced<'_, '_> {
         self.checked.check_atomic(pc, addr, size, depth)
     }
 
-    fn trace(&mut self, pc: usize, prog: &Program, regs: &[u64; 16], depth: usize) {
+    fn trace(&mut self, pc: usize, prog: &Program, regs: &[u64; 11], depth: usize) {
         // The sentinel after the last slot has no instruction: not traced.
-        if let (Some(insn), Some(regs)) = (prog.instrs().get(pc), regs.first_chunk::<11>()) {
+        if let Some(insn) = prog.instrs().get(pc) {
             (self.f)(&TraceStep { pc, insn, regs, frame: depth });
         }
     }

@@ -1,7 +1,8 @@
 //! The run loop: kernel/bpf/core.c `___bpf_prog_run()` over lowered ops.
 //!
-//! One `match` per step on a 12-byte [`Op`], registers in a local array,
-//! absolute jump targets. The loop is generic over an [`Env`] (fast,
+//! One `match` per step on an 8-byte [`Op`], registers in a local array
+//! indexed by [`R`](crate::op::R) (no bounds checks), conditional jumps as
+//! real host branches. The loop is generic over an [`Env`] (fast,
 //! checked, traced) and over `COUNT` (whether a step budget is enforced),
 //! so each combination is compiled separately and fast mode carries no
 //! checks at all.
@@ -86,9 +87,8 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     let top = stack.top();
     env.begin(top);
 
-    // Registers r0..r10 in 16 slots: indexing with `& 15` needs no bounds
-    // check and no unsafe; the decoder guarantees indices <= 10.
-    let mut regs = [0u64; 16];
+    // Registers r0..r10, indexed by `R` (always < 11: no bounds check).
+    let mut regs = [0u64; 11];
     regs[1..1 + args.len()].copy_from_slice(args);
     regs[10] = top;
 
@@ -102,11 +102,10 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     let mut pc = 0usize;
     let mut steps = 0u64;
     let mut tail_calls = 0u32;
-    let mut at: usize; // slot of the executing instruction, for errors
 
     macro_rules! reg {
         ($i:expr) => {
-            regs[usize::from(($i) & 15)]
+            regs[$i as usize]
         };
     }
     macro_rules! k64 {
@@ -133,10 +132,19 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             reg!($d) = u64::from(v);
         }};
     }
+    // Conditional jump by the relative offset `$off` (from the next slot).
+    // `cold_path` marks the branch as biased, which keeps it a real,
+    // predicted host branch: as a conditional move (what LLVM picks
+    // otherwise) the next op's address would wait for the comparison,
+    // serialising the run loop on the latency of the guest register loads
+    // (this alone halved the time of branchy programs). Which side is
+    // marked only affects block layout.
     macro_rules! jif {
-        ($c:expr, $t:expr) => {
+        ($c:expr, $off:expr) => {
             if $c {
-                pc = $t as usize;
+                std::hint::cold_path();
+                pc = pc.wrapping_add_signed(isize::from($off) + 1);
+                continue;
             }
         };
     }
@@ -159,6 +167,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             if f.prog != cur {
                 switch_prog!(f.prog);
             }
+            continue;
         }};
     }
     macro_rules! tail_call {
@@ -170,6 +179,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                     chain.push(next);
                     switch_prog!(chain.len() as u32);
                     pc = 0;
+                    continue;
                 }
             }
         }};
@@ -180,13 +190,29 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             regs[0] = f(regs[1], regs[2], regs[3], regs[4], regs[5]);
         }};
     }
+    // Legacy packet load of `$size` bytes at packet offset `$off` into r0;
+    // out of bounds ends the program with r0 = 0 (as the kernel does).
+    macro_rules! ld_packet {
+        ($size:expr, $off:expr) => {{
+            let Some(p) = ctx.packet else {
+                return Err(VmError::NoPacket { pc });
+            };
+            match packet::load_be(p, $off, $size) {
+                Some(v) => regs[0] = v,
+                None => {
+                    regs[0] = 0;
+                    exit!();
+                }
+            }
+        }};
+    }
     // Loads, stores and atomics. SAFETY (all of them): `env.check*` has
     // validated the access against memory the caller vouched for (checked
     // environments), or `execute`'s contract covers it (fast).
     macro_rules! ld {
         ($t:ty, $d:expr, $s:expr, $off:expr, $ext:expr) => {{
             let a = addr!($s, $off);
-            env.check(at, a, size_of::<$t>() as u64, false, depth)?;
+            env.check(pc, a, size_of::<$t>() as u64, false, depth)?;
             // SAFETY: see the comment above `ld!`.
             let v = unsafe { mem::load::<$t>(a) };
             reg!($d) = $ext(v);
@@ -195,7 +221,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     macro_rules! st {
         ($t:ty, $d:expr, $off:expr, $v:expr) => {{
             let a = addr!($d, $off);
-            env.check(at, a, size_of::<$t>() as u64, true, depth)?;
+            env.check(pc, a, size_of::<$t>() as u64, true, depth)?;
             let v = $v as $t;
             // SAFETY: see the comment above `ld!`.
             unsafe { mem::store::<$t>(a, v) };
@@ -204,7 +230,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     macro_rules! atomic32 {
         ($d:expr, $s:expr, $off:expr, $op:ident, $fetch:expr) => {{
             let a = addr!($d, $off);
-            env.check_atomic(at, a, 4, depth)?;
+            env.check_atomic(pc, a, 4, depth)?;
             let v = reg!($s) as u32;
             // SAFETY: see the comment above `ld!`; alignment is checked by
             // check_atomic or guaranteed by the verifier.
@@ -217,7 +243,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     macro_rules! atomic64 {
         ($d:expr, $s:expr, $off:expr, $op:ident, $fetch:expr) => {{
             let a = addr!($d, $off);
-            env.check_atomic(at, a, 8, depth)?;
+            env.check_atomic(pc, a, 8, depth)?;
             let v = reg!($s);
             // SAFETY: as in atomic32!.
             let old = unsafe { mem::atomic64(a) }.$op(v, ORD);
@@ -232,10 +258,11 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
         // program; every op either continues at `pc + 1` (at most `len()`,
         // the sentinel, since the last slot is never a ld_imm64 first slot
         // and the sentinel never continues), `pc + 2` after a ld_imm64
-        // (whose second slot exists), a validated target `< len()`, slot 0 of
+        // (whose second slot exists), a validated target `< len()` (absolute,
+        // or the next slot plus a validated conditional offset), slot 0 of
         // another program, or a saved return slot `<= len()` of the program
         // it belongs to (Program::ops invariants).
-        let op = *unsafe { ops.get_unchecked(pc) };
+        let op = unsafe { ops.get_unchecked(pc) };
         if COUNT {
             if steps >= ctx.step_limit {
                 return Err(VmError::StepLimitExceeded { pc, limit: ctx.step_limit });
@@ -243,9 +270,11 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             steps += 1;
         }
         env.trace(pc, prog, &regs, depth);
-        at = pc;
-        pc += 1;
-        match op {
+        // Ops that continue at the next slot fall through to `pc += 1`
+        // below the match; jumps, calls and returns `continue` instead.
+        // (Incrementing only there keeps the dispatch itself minimal and
+        // `pc` the executing slot for errors.)
+        match *op {
             Op::Add64X(d, s) => alu64!(d, reg!(s), u64::wrapping_add),
             Op::Sub64X(d, s) => alu64!(d, reg!(s), u64::wrapping_sub),
             Op::Mul64X(d, s) => alu64!(d, reg!(s), u64::wrapping_mul),
@@ -323,59 +352,62 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             Op::Swap64(d) => reg!(d) = reg!(d).swap_bytes(),
             Op::Nop => {}
 
-            Op::Ja(t) => pc = t as usize,
-            Op::Jeq64X(d, s, t) => jif!(reg!(d) == reg!(s), t),
-            Op::Jgt64X(d, s, t) => jif!(reg!(d) > reg!(s), t),
-            Op::Jge64X(d, s, t) => jif!(reg!(d) >= reg!(s), t),
-            Op::Jset64X(d, s, t) => jif!(reg!(d) & reg!(s) != 0, t),
-            Op::Jne64X(d, s, t) => jif!(reg!(d) != reg!(s), t),
-            Op::Jsgt64X(d, s, t) => jif!((reg!(d) as i64) > reg!(s) as i64, t),
-            Op::Jsge64X(d, s, t) => jif!((reg!(d) as i64) >= reg!(s) as i64, t),
-            Op::Jlt64X(d, s, t) => jif!(reg!(d) < reg!(s), t),
-            Op::Jle64X(d, s, t) => jif!(reg!(d) <= reg!(s), t),
-            Op::Jslt64X(d, s, t) => jif!((reg!(d) as i64) < reg!(s) as i64, t),
-            Op::Jsle64X(d, s, t) => jif!((reg!(d) as i64) <= reg!(s) as i64, t),
+            Op::Ja(t) => {
+                pc = t as usize;
+                continue;
+            }
+            Op::Jeq64X(d, s, o) => jif!(reg!(d) == reg!(s), o),
+            Op::Jgt64X(d, s, o) => jif!(reg!(d) > reg!(s), o),
+            Op::Jge64X(d, s, o) => jif!(reg!(d) >= reg!(s), o),
+            Op::Jset64X(d, s, o) => jif!(reg!(d) & reg!(s) != 0, o),
+            Op::Jne64X(d, s, o) => jif!(reg!(d) != reg!(s), o),
+            Op::Jsgt64X(d, s, o) => jif!((reg!(d) as i64) > reg!(s) as i64, o),
+            Op::Jsge64X(d, s, o) => jif!((reg!(d) as i64) >= reg!(s) as i64, o),
+            Op::Jlt64X(d, s, o) => jif!(reg!(d) < reg!(s), o),
+            Op::Jle64X(d, s, o) => jif!(reg!(d) <= reg!(s), o),
+            Op::Jslt64X(d, s, o) => jif!((reg!(d) as i64) < reg!(s) as i64, o),
+            Op::Jsle64X(d, s, o) => jif!((reg!(d) as i64) <= reg!(s) as i64, o),
 
-            Op::Jeq64K(d, k, t) => jif!(reg!(d) == k64!(k), t),
-            Op::Jgt64K(d, k, t) => jif!(reg!(d) > k64!(k), t),
-            Op::Jge64K(d, k, t) => jif!(reg!(d) >= k64!(k), t),
-            Op::Jset64K(d, k, t) => jif!(reg!(d) & k64!(k) != 0, t),
-            Op::Jne64K(d, k, t) => jif!(reg!(d) != k64!(k), t),
-            Op::Jsgt64K(d, k, t) => jif!((reg!(d) as i64) > i64::from(k), t),
-            Op::Jsge64K(d, k, t) => jif!((reg!(d) as i64) >= i64::from(k), t),
-            Op::Jlt64K(d, k, t) => jif!(reg!(d) < k64!(k), t),
-            Op::Jle64K(d, k, t) => jif!(reg!(d) <= k64!(k), t),
-            Op::Jslt64K(d, k, t) => jif!((reg!(d) as i64) < i64::from(k), t),
-            Op::Jsle64K(d, k, t) => jif!((reg!(d) as i64) <= i64::from(k), t),
+            Op::Jeq64K(d, k, o) => jif!(reg!(d) == k64!(k), o),
+            Op::Jgt64K(d, k, o) => jif!(reg!(d) > k64!(k), o),
+            Op::Jge64K(d, k, o) => jif!(reg!(d) >= k64!(k), o),
+            Op::Jset64K(d, k, o) => jif!(reg!(d) & k64!(k) != 0, o),
+            Op::Jne64K(d, k, o) => jif!(reg!(d) != k64!(k), o),
+            Op::Jsgt64K(d, k, o) => jif!((reg!(d) as i64) > i64::from(k), o),
+            Op::Jsge64K(d, k, o) => jif!((reg!(d) as i64) >= i64::from(k), o),
+            Op::Jlt64K(d, k, o) => jif!(reg!(d) < k64!(k), o),
+            Op::Jle64K(d, k, o) => jif!(reg!(d) <= k64!(k), o),
+            Op::Jslt64K(d, k, o) => jif!((reg!(d) as i64) < i64::from(k), o),
+            Op::Jsle64K(d, k, o) => jif!((reg!(d) as i64) <= i64::from(k), o),
 
-            Op::Jeq32X(d, s, t) => jif!(reg!(d) as u32 == reg!(s) as u32, t),
-            Op::Jgt32X(d, s, t) => jif!(reg!(d) as u32 > reg!(s) as u32, t),
-            Op::Jge32X(d, s, t) => jif!(reg!(d) as u32 >= reg!(s) as u32, t),
-            Op::Jset32X(d, s, t) => jif!(reg!(d) as u32 & reg!(s) as u32 != 0, t),
-            Op::Jne32X(d, s, t) => jif!(reg!(d) as u32 != reg!(s) as u32, t),
-            Op::Jsgt32X(d, s, t) => jif!(reg!(d) as i32 > reg!(s) as i32, t),
-            Op::Jsge32X(d, s, t) => jif!(reg!(d) as i32 >= reg!(s) as i32, t),
-            Op::Jlt32X(d, s, t) => jif!((reg!(d) as u32) < reg!(s) as u32, t),
-            Op::Jle32X(d, s, t) => jif!(reg!(d) as u32 <= reg!(s) as u32, t),
-            Op::Jslt32X(d, s, t) => jif!((reg!(d) as i32) < reg!(s) as i32, t),
-            Op::Jsle32X(d, s, t) => jif!(reg!(d) as i32 <= reg!(s) as i32, t),
+            Op::Jeq32X(d, s, o) => jif!(reg!(d) as u32 == reg!(s) as u32, o),
+            Op::Jgt32X(d, s, o) => jif!(reg!(d) as u32 > reg!(s) as u32, o),
+            Op::Jge32X(d, s, o) => jif!(reg!(d) as u32 >= reg!(s) as u32, o),
+            Op::Jset32X(d, s, o) => jif!(reg!(d) as u32 & reg!(s) as u32 != 0, o),
+            Op::Jne32X(d, s, o) => jif!(reg!(d) as u32 != reg!(s) as u32, o),
+            Op::Jsgt32X(d, s, o) => jif!(reg!(d) as i32 > reg!(s) as i32, o),
+            Op::Jsge32X(d, s, o) => jif!(reg!(d) as i32 >= reg!(s) as i32, o),
+            Op::Jlt32X(d, s, o) => jif!((reg!(d) as u32) < reg!(s) as u32, o),
+            Op::Jle32X(d, s, o) => jif!(reg!(d) as u32 <= reg!(s) as u32, o),
+            Op::Jslt32X(d, s, o) => jif!((reg!(d) as i32) < reg!(s) as i32, o),
+            Op::Jsle32X(d, s, o) => jif!(reg!(d) as i32 <= reg!(s) as i32, o),
 
-            Op::Jeq32K(d, k, t) => jif!(reg!(d) as u32 == k as u32, t),
-            Op::Jgt32K(d, k, t) => jif!(reg!(d) as u32 > k as u32, t),
-            Op::Jge32K(d, k, t) => jif!(reg!(d) as u32 >= k as u32, t),
-            Op::Jset32K(d, k, t) => jif!(reg!(d) as u32 & k as u32 != 0, t),
-            Op::Jne32K(d, k, t) => jif!(reg!(d) as u32 != k as u32, t),
-            Op::Jsgt32K(d, k, t) => jif!(reg!(d) as i32 > k, t),
-            Op::Jsge32K(d, k, t) => jif!(reg!(d) as i32 >= k, t),
-            Op::Jlt32K(d, k, t) => jif!((reg!(d) as u32) < k as u32, t),
-            Op::Jle32K(d, k, t) => jif!(reg!(d) as u32 <= k as u32, t),
-            Op::Jslt32K(d, k, t) => jif!((reg!(d) as i32) < k, t),
-            Op::Jsle32K(d, k, t) => jif!(reg!(d) as i32 <= k, t),
+            Op::Jeq32K(d, k, o) => jif!(reg!(d) as u32 == k as u32, o),
+            Op::Jgt32K(d, k, o) => jif!(reg!(d) as u32 > k as u32, o),
+            Op::Jge32K(d, k, o) => jif!(reg!(d) as u32 >= k as u32, o),
+            Op::Jset32K(d, k, o) => jif!(reg!(d) as u32 & k as u32 != 0, o),
+            Op::Jne32K(d, k, o) => jif!(reg!(d) as u32 != k as u32, o),
+            Op::Jsgt32K(d, k, o) => jif!(reg!(d) as i32 > k, o),
+            Op::Jsge32K(d, k, o) => jif!(reg!(d) as i32 >= k, o),
+            Op::Jlt32K(d, k, o) => jif!((reg!(d) as u32) < k as u32, o),
+            Op::Jle32K(d, k, o) => jif!(reg!(d) as u32 <= k as u32, o),
+            Op::Jslt32K(d, k, o) => jif!((reg!(d) as i32) < k, o),
+            Op::Jsle32K(d, k, o) => jif!(reg!(d) as i32 <= k, o),
 
             Op::Call(id) => match ctx.calls.helper(id.into()) {
                 Some(f) => helper!(f),
                 None => {
-                    return Err(VmError::UnknownHelper { pc: at, id: id.into() });
+                    return Err(VmError::UnknownHelper { pc, id: id.into() });
                 }
             },
             Op::TailCall => tail_call!(),
@@ -386,21 +418,21 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                 } else {
                     match ctx.calls.helper(id) {
                         Some(f) => helper!(f),
-                        None => return Err(VmError::UnknownHelper { pc: at, id }),
+                        None => return Err(VmError::UnknownHelper { pc, id }),
                     }
                 }
             }
             Op::Kfunc(btf_id) => match ctx.calls.kfunc(btf_id) {
                 Some(f) => helper!(f),
-                None => return Err(VmError::UnknownKfunc { pc: at, btf_id }),
+                None => return Err(VmError::UnknownKfunc { pc, btf_id }),
             },
             Op::CallLocal(t) => {
                 if depth + 1 >= MAX_CALL_FRAMES {
-                    return Err(VmError::CallDepthExceeded { pc: at, max: MAX_CALL_FRAMES });
+                    return Err(VmError::CallDepthExceeded { pc, max: MAX_CALL_FRAMES });
                 }
                 let f = &mut frames[depth];
                 f.saved.copy_from_slice(&regs[1..11]);
-                f.ret = pc as u32;
+                f.ret = pc as u32 + 1;
                 f.prog = cur;
                 depth += 1;
                 if depth > zeroed {
@@ -409,29 +441,20 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                 }
                 regs[10] = top - depth as u64 * FRAME_SIZE;
                 pc = t as usize;
+                continue;
             }
             Op::Exit => exit!(),
 
-            Op::LdImm64(d, lo, hi) => {
+            Op::LdImm64(d, lo) => {
+                let Some(&Op::LdImm64Hi(hi)) = ops.get(pc + 1) else {
+                    unreachable!("ld_imm64 without its second slot (Program::ops invariant)");
+                };
                 reg!(d) = u64::from(lo) | (u64::from(hi) << 32);
-                pc += 1;
+                pc += 2;
+                continue;
             }
-            Op::LdAbs(size, k) | Op::LdInd(size, _, k) => {
-                let Some(p) = ctx.packet else {
-                    return Err(VmError::NoPacket { pc: at });
-                };
-                let off = match op {
-                    Op::LdInd(_, s, _) => reg!(s).wrapping_add(k64!(k)) as i32,
-                    _ => k,
-                };
-                match packet::load_be(p, off, size) {
-                    Some(v) => regs[0] = v,
-                    None => {
-                        regs[0] = 0;
-                        exit!();
-                    }
-                }
-            }
+            Op::LdAbs(size, k) => ld_packet!(size, k),
+            Op::LdInd(size, s, k) => ld_packet!(size, reg!(s).wrapping_add(k64!(k)) as i32),
 
             Op::LdxB(d, s, off) => ld!(u8, d, s, off, u64::from),
             Op::LdxH(d, s, off) => ld!(u16, d, s, off, u64::from),
@@ -461,7 +484,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             Op::AXchg32(d, s, off) => atomic32!(d, s, off, swap, true),
             Op::ACmpXchg32(d, s, off) => {
                 let a = addr!(d, off);
-                env.check_atomic(at, a, 4, depth)?;
+                env.check_atomic(pc, a, 4, depth)?;
                 let (expected, new) = (regs[0] as u32, reg!(s) as u32);
                 // SAFETY: as in atomic32!.
                 let cell = unsafe { mem::atomic32(a) };
@@ -479,7 +502,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             Op::AXchg64(d, s, off) => atomic64!(d, s, off, swap, true),
             Op::ACmpXchg64(d, s, off) => {
                 let a = addr!(d, off);
-                env.check_atomic(at, a, 8, depth)?;
+                env.check_atomic(pc, a, 8, depth)?;
                 let (expected, new) = (regs[0], reg!(s));
                 // SAFETY: as in atomic32!.
                 let cell = unsafe { mem::atomic64(a) };
@@ -487,8 +510,9 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                 regs[0] = old;
             }
 
-            Op::InvalidSlot => return Err(VmError::InvalidSlot { pc: at }),
-            Op::FallOff => return Err(VmError::FellOffEnd { pc: at }),
+            Op::LdImm64Hi(_) => return Err(VmError::InvalidSlot { pc }),
+            Op::FallOff => return Err(VmError::FellOffEnd { pc }),
         }
+        pc += 1;
     }
 }

@@ -2,148 +2,183 @@
 //!
 //! Each slot of a program becomes one [`Op`]: a flat enum with one variant
 //! per (operation, width, operand kind), so one `match` dispatches an
-//! instruction. Register numbers are `u8` (validated ≤ 10 by the decoder),
-//! jump and call targets are absolute slot indices (validated in range by
-//! [`Program::new`](crate::Program::new)). An `Op` is 12 bytes.
+//! instruction. Registers are [`R`] (r0..=r10, as the decoder validated),
+//! `ja` and call targets are absolute slot indices, conditional jumps keep
+//! their 16-bit offset relative to the next slot (all validated in range by
+//! [`Program::new`](crate::Program::new)). An `Op` is 8 bytes.
 //!
 //! This plays the role of the kernel interpreter's `jumptable[]` of labels
 //! in kernel/bpf/core.c, with decoding hoisted out of the run loop.
 
 use crate::error::{LoadError, TransferKind};
 use bpfemu_isa::opcode::BPF_FUNC_TAIL_CALL;
-use bpfemu_isa::{AluOp, AtomicOp, CallTarget, EndianOp, Instruction, JmpOp, LdImm64, Size, Source, Width};
+use bpfemu_isa::{
+    AluOp, AtomicOp, CallTarget, EndianOp, Instruction, JmpOp, LdImm64, Reg, Size, Source, Width,
+};
+
+/// A register number as a type: an [`Op`] field of this type is known to
+/// be at most 10, so indexing the 11 registers with it needs neither a
+/// bounds check nor a mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum R {
+    R0,
+    R1,
+    R2,
+    R3,
+    R4,
+    R5,
+    R6,
+    R7,
+    R8,
+    R9,
+    R10,
+}
+
+impl R {
+    const ALL: [R; 11] = [R::R0, R::R1, R::R2, R::R3, R::R4, R::R5, R::R6, R::R7, R::R8, R::R9, R::R10];
+
+    fn of(r: Reg) -> R {
+        // `Reg` is r0..=r10 by construction.
+        R::ALL[r.idx()]
+    }
+}
 
 /// One lowered instruction. Field order: destination register, source
-/// register or immediate, then offset or absolute target.
+/// register or immediate, then memory offset, jump offset (relative to the
+/// next slot) or absolute target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     // ALU64, register operand: (dst, src).
-    Add64X(u8, u8),
-    Sub64X(u8, u8),
-    Mul64X(u8, u8),
-    Div64X(u8, u8),
-    SDiv64X(u8, u8),
-    Or64X(u8, u8),
-    And64X(u8, u8),
-    Lsh64X(u8, u8),
-    Rsh64X(u8, u8),
-    Mod64X(u8, u8),
-    SMod64X(u8, u8),
-    Xor64X(u8, u8),
-    Mov64X(u8, u8),
-    Arsh64X(u8, u8),
-    MovSx64B(u8, u8),
-    MovSx64H(u8, u8),
-    MovSx64W(u8, u8),
+    Add64X(R, R),
+    Sub64X(R, R),
+    Mul64X(R, R),
+    Div64X(R, R),
+    SDiv64X(R, R),
+    Or64X(R, R),
+    And64X(R, R),
+    Lsh64X(R, R),
+    Rsh64X(R, R),
+    Mod64X(R, R),
+    SMod64X(R, R),
+    Xor64X(R, R),
+    Mov64X(R, R),
+    Arsh64X(R, R),
+    MovSx64B(R, R),
+    MovSx64H(R, R),
+    MovSx64W(R, R),
     // ALU64, immediate operand (sign-extended to 64 bits when used): (dst, imm).
-    Add64K(u8, i32),
-    Sub64K(u8, i32),
-    Mul64K(u8, i32),
-    Div64K(u8, i32),
-    SDiv64K(u8, i32),
-    Or64K(u8, i32),
-    And64K(u8, i32),
-    Lsh64K(u8, i32),
-    Rsh64K(u8, i32),
-    Mod64K(u8, i32),
-    SMod64K(u8, i32),
-    Xor64K(u8, i32),
-    Mov64K(u8, i32),
-    Arsh64K(u8, i32),
+    Add64K(R, i32),
+    Sub64K(R, i32),
+    Mul64K(R, i32),
+    Div64K(R, i32),
+    SDiv64K(R, i32),
+    Or64K(R, i32),
+    And64K(R, i32),
+    Lsh64K(R, i32),
+    Rsh64K(R, i32),
+    Mod64K(R, i32),
+    SMod64K(R, i32),
+    Xor64K(R, i32),
+    Mov64K(R, i32),
+    Arsh64K(R, i32),
     // ALU32, register operand.
-    Add32X(u8, u8),
-    Sub32X(u8, u8),
-    Mul32X(u8, u8),
-    Div32X(u8, u8),
-    SDiv32X(u8, u8),
-    Or32X(u8, u8),
-    And32X(u8, u8),
-    Lsh32X(u8, u8),
-    Rsh32X(u8, u8),
-    Mod32X(u8, u8),
-    SMod32X(u8, u8),
-    Xor32X(u8, u8),
-    Mov32X(u8, u8),
-    Arsh32X(u8, u8),
-    MovSx32B(u8, u8),
-    MovSx32H(u8, u8),
+    Add32X(R, R),
+    Sub32X(R, R),
+    Mul32X(R, R),
+    Div32X(R, R),
+    SDiv32X(R, R),
+    Or32X(R, R),
+    And32X(R, R),
+    Lsh32X(R, R),
+    Rsh32X(R, R),
+    Mod32X(R, R),
+    SMod32X(R, R),
+    Xor32X(R, R),
+    Mov32X(R, R),
+    Arsh32X(R, R),
+    MovSx32B(R, R),
+    MovSx32H(R, R),
     // ALU32, immediate operand (low 32 bits).
-    Add32K(u8, i32),
-    Sub32K(u8, i32),
-    Mul32K(u8, i32),
-    Div32K(u8, i32),
-    SDiv32K(u8, i32),
-    Or32K(u8, i32),
-    And32K(u8, i32),
-    Lsh32K(u8, i32),
-    Rsh32K(u8, i32),
-    Mod32K(u8, i32),
-    SMod32K(u8, i32),
-    Xor32K(u8, i32),
-    Mov32K(u8, i32),
-    Arsh32K(u8, i32),
-    Neg64(u8),
-    Neg32(u8),
+    Add32K(R, i32),
+    Sub32K(R, i32),
+    Mul32K(R, i32),
+    Div32K(R, i32),
+    SDiv32K(R, i32),
+    Or32K(R, i32),
+    And32K(R, i32),
+    Lsh32K(R, i32),
+    Rsh32K(R, i32),
+    Mod32K(R, i32),
+    SMod32K(R, i32),
+    Xor32K(R, i32),
+    Mov32K(R, i32),
+    Arsh32K(R, i32),
+    Neg64(R),
+    Neg32(R),
     // Byte order: BPF_ALU|BPF_END (to_be/to_le) and BPF_ALU64|BPF_END (swap).
-    Be16(u8),
-    Be32(u8),
-    Be64(u8),
-    Le16(u8),
-    Le32(u8),
-    Swap16(u8),
-    Swap32(u8),
-    Swap64(u8),
+    Be16(R),
+    Be32(R),
+    Be64(R),
+    Le16(R),
+    Le32(R),
+    Swap16(R),
+    Swap32(R),
+    Swap64(R),
     /// `le64` on a little-endian target.
     Nop,
     Ja(u32),
-    // JMP (64-bit compare), register: (dst, src, target).
-    Jeq64X(u8, u8, u32),
-    Jgt64X(u8, u8, u32),
-    Jge64X(u8, u8, u32),
-    Jset64X(u8, u8, u32),
-    Jne64X(u8, u8, u32),
-    Jsgt64X(u8, u8, u32),
-    Jsge64X(u8, u8, u32),
-    Jlt64X(u8, u8, u32),
-    Jle64X(u8, u8, u32),
-    Jslt64X(u8, u8, u32),
-    Jsle64X(u8, u8, u32),
-    // JMP, immediate (sign-extended): (dst, imm, target).
-    Jeq64K(u8, i32, u32),
-    Jgt64K(u8, i32, u32),
-    Jge64K(u8, i32, u32),
-    Jset64K(u8, i32, u32),
-    Jne64K(u8, i32, u32),
-    Jsgt64K(u8, i32, u32),
-    Jsge64K(u8, i32, u32),
-    Jlt64K(u8, i32, u32),
-    Jle64K(u8, i32, u32),
-    Jslt64K(u8, i32, u32),
-    Jsle64K(u8, i32, u32),
+    // Conditional jumps carry the instruction's own 16-bit offset,
+    // relative to the next slot (validated by `Program::new`), which keeps
+    // `Op` at 8 bytes.
+    // JMP (64-bit compare), register: (dst, src, off).
+    Jeq64X(R, R, i16),
+    Jgt64X(R, R, i16),
+    Jge64X(R, R, i16),
+    Jset64X(R, R, i16),
+    Jne64X(R, R, i16),
+    Jsgt64X(R, R, i16),
+    Jsge64X(R, R, i16),
+    Jlt64X(R, R, i16),
+    Jle64X(R, R, i16),
+    Jslt64X(R, R, i16),
+    Jsle64X(R, R, i16),
+    // JMP, immediate (sign-extended): (dst, imm, off).
+    Jeq64K(R, i32, i16),
+    Jgt64K(R, i32, i16),
+    Jge64K(R, i32, i16),
+    Jset64K(R, i32, i16),
+    Jne64K(R, i32, i16),
+    Jsgt64K(R, i32, i16),
+    Jsge64K(R, i32, i16),
+    Jlt64K(R, i32, i16),
+    Jle64K(R, i32, i16),
+    Jslt64K(R, i32, i16),
+    Jsle64K(R, i32, i16),
     // JMP32 (low 32 bits), register.
-    Jeq32X(u8, u8, u32),
-    Jgt32X(u8, u8, u32),
-    Jge32X(u8, u8, u32),
-    Jset32X(u8, u8, u32),
-    Jne32X(u8, u8, u32),
-    Jsgt32X(u8, u8, u32),
-    Jsge32X(u8, u8, u32),
-    Jlt32X(u8, u8, u32),
-    Jle32X(u8, u8, u32),
-    Jslt32X(u8, u8, u32),
-    Jsle32X(u8, u8, u32),
+    Jeq32X(R, R, i16),
+    Jgt32X(R, R, i16),
+    Jge32X(R, R, i16),
+    Jset32X(R, R, i16),
+    Jne32X(R, R, i16),
+    Jsgt32X(R, R, i16),
+    Jsge32X(R, R, i16),
+    Jlt32X(R, R, i16),
+    Jle32X(R, R, i16),
+    Jslt32X(R, R, i16),
+    Jsle32X(R, R, i16),
     // JMP32, immediate.
-    Jeq32K(u8, i32, u32),
-    Jgt32K(u8, i32, u32),
-    Jge32K(u8, i32, u32),
-    Jset32K(u8, i32, u32),
-    Jne32K(u8, i32, u32),
-    Jsgt32K(u8, i32, u32),
-    Jsge32K(u8, i32, u32),
-    Jlt32K(u8, i32, u32),
-    Jle32K(u8, i32, u32),
-    Jslt32K(u8, i32, u32),
-    Jsle32K(u8, i32, u32),
+    Jeq32K(R, i32, i16),
+    Jgt32K(R, i32, i16),
+    Jge32K(R, i32, i16),
+    Jset32K(R, i32, i16),
+    Jne32K(R, i32, i16),
+    Jsgt32K(R, i32, i16),
+    Jsge32K(R, i32, i16),
+    Jlt32K(R, i32, i16),
+    Jle32K(R, i32, i16),
+    Jslt32K(R, i32, i16),
+    Jsle32K(R, i32, i16),
     /// Helper call by id.
     Call(i32),
     /// `call 12` (`bpf_tail_call`), handled by the interpreter itself.
@@ -153,55 +188,58 @@ pub(crate) enum Op {
     /// kfunc call by BTF id.
     Kfunc(i32),
     /// `callx rN`: the register holds a helper id.
-    CallX(u8),
+    CallX(R),
     Exit,
-    /// `dst = lo | hi << 32` (split to keep `Op` 4-byte aligned).
-    LdImm64(u8, u32, u32),
+    /// `dst = lo | hi << 32`, `hi` taken from the [`Op::LdImm64Hi`] in the
+    /// next slot (one 8-byte op cannot hold the whole constant).
+    LdImm64(R, u32),
     /// Legacy `LD_ABS`: (size in bytes, imm).
     LdAbs(u8, i32),
     /// Legacy `LD_IND`: (size in bytes, src, imm).
-    LdInd(u8, u8, i32),
+    LdInd(u8, R, i32),
     // Loads: (dst, src, off).
-    LdxB(u8, u8, i16),
-    LdxH(u8, u8, i16),
-    LdxW(u8, u8, i16),
-    LdxDW(u8, u8, i16),
-    LdsxB(u8, u8, i16),
-    LdsxH(u8, u8, i16),
-    LdsxW(u8, u8, i16),
+    LdxB(R, R, i16),
+    LdxH(R, R, i16),
+    LdxW(R, R, i16),
+    LdxDW(R, R, i16),
+    LdsxB(R, R, i16),
+    LdsxH(R, R, i16),
+    LdsxW(R, R, i16),
     // Immediate stores: (dst, off, imm).
-    StB(u8, i16, i32),
-    StH(u8, i16, i32),
-    StW(u8, i16, i32),
-    StDW(u8, i16, i32),
+    StB(R, i16, i32),
+    StH(R, i16, i32),
+    StW(R, i16, i32),
+    StDW(R, i16, i32),
     // Register stores: (dst, src, off).
-    StxB(u8, u8, i16),
-    StxH(u8, u8, i16),
-    StxW(u8, u8, i16),
-    StxDW(u8, u8, i16),
+    StxB(R, R, i16),
+    StxH(R, R, i16),
+    StxW(R, R, i16),
+    StxDW(R, R, i16),
     // Atomics: (dst, src, off). `F` = with BPF_FETCH.
-    AAdd32(u8, u8, i16),
-    AOr32(u8, u8, i16),
-    AAnd32(u8, u8, i16),
-    AXor32(u8, u8, i16),
-    AFAdd32(u8, u8, i16),
-    AFOr32(u8, u8, i16),
-    AFAnd32(u8, u8, i16),
-    AFXor32(u8, u8, i16),
-    AXchg32(u8, u8, i16),
-    ACmpXchg32(u8, u8, i16),
-    AAdd64(u8, u8, i16),
-    AOr64(u8, u8, i16),
-    AAnd64(u8, u8, i16),
-    AXor64(u8, u8, i16),
-    AFAdd64(u8, u8, i16),
-    AFOr64(u8, u8, i16),
-    AFAnd64(u8, u8, i16),
-    AFXor64(u8, u8, i16),
-    AXchg64(u8, u8, i16),
-    ACmpXchg64(u8, u8, i16),
-    /// The second slot of a `ld_imm64`; unreachable in a validated program.
-    InvalidSlot,
+    AAdd32(R, R, i16),
+    AOr32(R, R, i16),
+    AAnd32(R, R, i16),
+    AXor32(R, R, i16),
+    AFAdd32(R, R, i16),
+    AFOr32(R, R, i16),
+    AFAnd32(R, R, i16),
+    AFXor32(R, R, i16),
+    AXchg32(R, R, i16),
+    ACmpXchg32(R, R, i16),
+    AAdd64(R, R, i16),
+    AOr64(R, R, i16),
+    AAnd64(R, R, i16),
+    AXor64(R, R, i16),
+    AFAdd64(R, R, i16),
+    AFOr64(R, R, i16),
+    AFAnd64(R, R, i16),
+    AFXor64(R, R, i16),
+    AXchg64(R, R, i16),
+    ACmpXchg64(R, R, i16),
+    /// The second slot of a `ld_imm64`: the high half of the constant.
+    /// Never executed in a validated program (reaching it is
+    /// [`VmError::InvalidSlot`](crate::VmError::InvalidSlot)).
+    LdImm64Hi(u32),
     /// Sentinel after the last slot: reached only by falling off the end.
     FallOff,
 }
@@ -221,25 +259,25 @@ pub(crate) fn target(pc: usize, rel: i64, kind: TransferKind, is_tail: &[bool]) 
     Ok(t as u32)
 }
 
-fn alu(width: Width, op: AluOp, d: u8, src: Source) -> Op {
+fn alu(width: Width, op: AluOp, d: R, src: Source) -> Op {
     macro_rules! pick {
         ($($op:ident => $x64:ident $k64:ident $x32:ident $k32:ident),* $(,)?) => {
             match (op, width, src) {
                 $(
-                    (AluOp::$op, Width::W64, Source::Reg(s)) => Op::$x64(d, s.num()),
+                    (AluOp::$op, Width::W64, Source::Reg(s)) => Op::$x64(d, R::of(s)),
                     (AluOp::$op, Width::W64, Source::Imm(k)) => Op::$k64(d, k),
-                    (AluOp::$op, Width::W32, Source::Reg(s)) => Op::$x32(d, s.num()),
+                    (AluOp::$op, Width::W32, Source::Reg(s)) => Op::$x32(d, R::of(s)),
                     (AluOp::$op, Width::W32, Source::Imm(k)) => Op::$k32(d, k),
                 )*
                 (AluOp::MovSx(bits), Width::W64, Source::Reg(s)) => match bits {
-                    8 => Op::MovSx64B(d, s.num()),
-                    16 => Op::MovSx64H(d, s.num()),
-                    _ => Op::MovSx64W(d, s.num()),
+                    8 => Op::MovSx64B(d, R::of(s)),
+                    16 => Op::MovSx64H(d, R::of(s)),
+                    _ => Op::MovSx64W(d, R::of(s)),
                 },
                 // The decoder admits only 8 and 16 for ALU32 movsx.
                 (AluOp::MovSx(bits), Width::W32, Source::Reg(s)) => match bits {
-                    8 => Op::MovSx32B(d, s.num()),
-                    _ => Op::MovSx32H(d, s.num()),
+                    8 => Op::MovSx32B(d, R::of(s)),
+                    _ => Op::MovSx32H(d, R::of(s)),
                 },
                 // The decoder produces movsx with a register source only;
                 // lower an immediate form as the sign-extended constant.
@@ -275,14 +313,14 @@ fn alu(width: Width, op: AluOp, d: u8, src: Source) -> Op {
     }
 }
 
-fn jmp(width: Width, op: JmpOp, d: u8, src: Source, t: u32) -> Op {
+fn jmp(width: Width, op: JmpOp, d: R, src: Source, t: i16) -> Op {
     macro_rules! pick {
         ($($op:ident => $x64:ident $k64:ident $x32:ident $k32:ident),* $(,)?) => {
             match (op, width, src) {
                 $(
-                    (JmpOp::$op, Width::W64, Source::Reg(s)) => Op::$x64(d, s.num(), t),
+                    (JmpOp::$op, Width::W64, Source::Reg(s)) => Op::$x64(d, R::of(s), t),
                     (JmpOp::$op, Width::W64, Source::Imm(k)) => Op::$k64(d, k, t),
-                    (JmpOp::$op, Width::W32, Source::Reg(s)) => Op::$x32(d, s.num(), t),
+                    (JmpOp::$op, Width::W32, Source::Reg(s)) => Op::$x32(d, R::of(s), t),
                     (JmpOp::$op, Width::W32, Source::Imm(k)) => Op::$k32(d, k, t),
                 )*
             }
@@ -303,7 +341,7 @@ fn jmp(width: Width, op: JmpOp, d: u8, src: Source, t: u32) -> Op {
     }
 }
 
-fn atomic(size: Size, op: AtomicOp, d: u8, s: u8, off: i16) -> Op {
+fn atomic(size: Size, op: AtomicOp, d: R, s: R, off: i16) -> Op {
     let wide = size == Size::DW;
     match (op, wide) {
         (AtomicOp::Add { fetch: false }, false) => Op::AAdd32(d, s, off),
@@ -334,11 +372,11 @@ fn atomic(size: Size, op: AtomicOp, d: u8, s: u8, off: i16) -> Op {
 pub(crate) fn lower(pc: usize, ins: &Instruction, is_tail: &[bool]) -> Result<Op, LoadError> {
     use TransferKind::{Call, Jump};
     Ok(match *ins {
-        Instruction::Alu { width, op, dst, src } => alu(width, op, dst.num(), src),
-        Instruction::Neg { width: Width::W64, dst } => Op::Neg64(dst.num()),
-        Instruction::Neg { width: Width::W32, dst } => Op::Neg32(dst.num()),
+        Instruction::Alu { width, op, dst, src } => alu(width, op, R::of(dst), src),
+        Instruction::Neg { width: Width::W64, dst } => Op::Neg64(R::of(dst)),
+        Instruction::Neg { width: Width::W32, dst } => Op::Neg32(R::of(dst)),
         Instruction::Endian { op, bits, dst } => {
-            let d = dst.num();
+            let d = R::of(dst);
             match (op, bits) {
                 (EndianOp::ToBe, 16) => Op::Be16(d),
                 (EndianOp::ToBe, 32) => Op::Be32(d),
@@ -353,22 +391,21 @@ pub(crate) fn lower(pc: usize, ins: &Instruction, is_tail: &[bool]) -> Result<Op
         }
         Instruction::Ja { off, .. } => Op::Ja(target(pc, off.into(), Jump, is_tail)?),
         Instruction::Jmp { width, op, dst, src, off } => {
-            jmp(width, op, dst.num(), src, target(pc, off.into(), Jump, is_tail)?)
+            target(pc, off.into(), Jump, is_tail)?;
+            jmp(width, op, R::of(dst), src, off)
         }
         Instruction::Call(CallTarget::Helper(BPF_FUNC_TAIL_CALL)) => Op::TailCall,
         Instruction::Call(CallTarget::Helper(id)) => Op::Call(id),
         Instruction::Call(CallTarget::Local(off)) => Op::CallLocal(target(pc, off.into(), Call, is_tail)?),
         Instruction::Call(CallTarget::Kfunc { btf_id, .. }) => Op::Kfunc(btf_id),
-        Instruction::Call(CallTarget::Reg(r)) => Op::CallX(r.num()),
+        Instruction::Call(CallTarget::Reg(r)) => Op::CallX(R::of(r)),
         Instruction::Exit => Op::Exit,
-        Instruction::LdImm64 { dst, src: LdImm64::Imm(v) } => {
-            Op::LdImm64(dst.num(), v as u32, (v >> 32) as u32)
-        }
+        Instruction::LdImm64 { dst, src: LdImm64::Imm(v) } => Op::LdImm64(R::of(dst), v as u32),
         Instruction::LdImm64 { src, .. } => return Err(LoadError::PseudoLdImm64 { pc, src }),
         Instruction::LdPacket { size, src: None, imm } => Op::LdAbs(size.bytes() as u8, imm),
-        Instruction::LdPacket { size, src: Some(s), imm } => Op::LdInd(size.bytes() as u8, s.num(), imm),
+        Instruction::LdPacket { size, src: Some(s), imm } => Op::LdInd(size.bytes() as u8, R::of(s), imm),
         Instruction::Ldx { size, sx, dst, src, off } => {
-            let (d, s) = (dst.num(), src.num());
+            let (d, s) = (R::of(dst), R::of(src));
             match (size, sx) {
                 (Size::B, false) => Op::LdxB(d, s, off),
                 (Size::H, false) => Op::LdxH(d, s, off),
@@ -380,7 +417,7 @@ pub(crate) fn lower(pc: usize, ins: &Instruction, is_tail: &[bool]) -> Result<Op
             }
         }
         Instruction::St { size, dst, off, imm } => {
-            let d = dst.num();
+            let d = R::of(dst);
             match size {
                 Size::B => Op::StB(d, off, imm),
                 Size::H => Op::StH(d, off, imm),
@@ -389,7 +426,7 @@ pub(crate) fn lower(pc: usize, ins: &Instruction, is_tail: &[bool]) -> Result<Op
             }
         }
         Instruction::Stx { size, dst, src, off } => {
-            let (d, s) = (dst.num(), src.num());
+            let (d, s) = (R::of(dst), R::of(src));
             match size {
                 Size::B => Op::StxB(d, s, off),
                 Size::H => Op::StxH(d, s, off),
@@ -397,8 +434,17 @@ pub(crate) fn lower(pc: usize, ins: &Instruction, is_tail: &[bool]) -> Result<Op
                 Size::DW => Op::StxDW(d, s, off),
             }
         }
-        Instruction::Atomic { size, op, dst, src, off } => atomic(size, op, dst.num(), src.num(), off),
+        Instruction::Atomic { size, op, dst, src, off } => atomic(size, op, R::of(dst), R::of(src), off),
     })
+}
+
+/// The op for the second slot of a two-slot instruction (`ld_imm64`).
+pub(crate) fn second_slot(ins: &Instruction) -> Op {
+    match *ins {
+        Instruction::LdImm64 { src: LdImm64::Imm(v), .. } => Op::LdImm64Hi((v >> 32) as u32),
+        // `lower` refuses every other ld_imm64 first.
+        _ => Op::LdImm64Hi(0),
+    }
 }
 
 #[cfg(test)]
@@ -407,6 +453,6 @@ mod tests {
 
     #[test]
     fn op_is_compact() {
-        assert_eq!(std::mem::size_of::<Op>(), 12);
+        assert_eq!(std::mem::size_of::<Op>(), 8);
     }
 }

@@ -12,7 +12,7 @@
 //! verifier's business and is met at run time instead.
 
 use crate::error::LoadError;
-use crate::op::{Op, lower};
+use crate::op::{Op, lower, second_slot};
 use bpfemu_isa::{Insn, Instruction, decode_program};
 
 /// A validated, pre-decoded program. Immutable, `Send + Sync`; share it
@@ -54,7 +54,7 @@ impl Program {
             ops.push(lower(pc, ins, &is_tail)?);
             instrs.push(*ins);
             if ins.slots() == 2 {
-                ops.push(Op::InvalidSlot);
+                ops.push(second_slot(ins));
                 instrs.push(*ins);
             }
         }
@@ -86,9 +86,10 @@ impl Program {
 
     /// The lowered ops, `len() + 1` of them (the last is the sentinel).
     ///
-    /// Invariants the interpreter relies on: every `Ja`/`J*`/`CallLocal`
-    /// target is `< len()` and not a second `ld_imm64` slot; a `LdImm64`
-    /// op is never the last slot; register fields are `<= 10`.
+    /// Invariants the interpreter relies on: every `Ja`/`CallLocal` target,
+    /// and every conditional jump's slot + 1 + offset, is `< len()` and not
+    /// a second `ld_imm64` slot; a `LdImm64` op is never the last slot and
+    /// is followed by its `LdImm64Hi`; register fields are `<= 10`.
     pub(crate) fn ops(&self) -> &[Op] {
         &self.ops
     }

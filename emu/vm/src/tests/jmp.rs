@@ -170,3 +170,38 @@ fn conditional_jumps_backward() {
     ];
     assert_eq!(exec_all(&Interpreter::new(), &p, &[], None).ret, Ok(55));
 }
+
+#[test]
+fn conditional_jumps_reach_the_ends_of_the_16_bit_offset() {
+    use bpfemu_isa::AluOp::Add;
+    let jeq0 = |off| jmp(Width::W64, JmpOp::Eq, 0, Source::Imm(0), off);
+    // Forward by i16::MAX: slot 0 jumps over 32767 slots to the exit.
+    let mut p = vec![jeq0(i16::MAX)];
+    p.extend(std::iter::repeat_n(alu64i(Add, 0, 1), i16::MAX as usize));
+    p.push(exit());
+    assert_eq!(exec_all(&Interpreter::new(), &p, &[], None).ret, Ok(0));
+    // Backward by i16::MIN: the last jump goes back to slot 1, once.
+    let mut p = vec![mov(1, 0), alu64i(Add, 0, 5)];
+    p.extend(std::iter::repeat_n(mov(2, 0), 32765));
+    p.push(alu64i(Add, 1, 1)); // 32767
+    p.push(jmp(Width::W64, JmpOp::Eq, 1, Source::Imm(1), i16::MIN)); // 32768 -> 1
+    p.push(exit());
+    assert_eq!(exec_all(&Interpreter::new(), &p, &[], None).ret, Ok(10));
+}
+
+#[test]
+fn jumps_around_ld_imm64() {
+    // Taken and untaken conditional jumps over a ld_imm64, a backward jump
+    // onto one, and a ld_imm64 as the jump's fall-through.
+    let p = [
+        mov(1, 0),
+        jmp(Width::W64, JmpOp::Ne, 1, Source::Imm(0), 2), // 1: not taken, then taken
+        ld64(0, 0x1234_5678_9abc_def0),                   // 2-3
+        alu64i(bpfemu_isa::AluOp::Add, 1, 1),             // 4
+        jmp(Width::W64, JmpOp::Lt, 1, Source::Imm(2), -5), // 5 -> 1
+        exit(),
+    ];
+    assert_eq!(exec_all(&Interpreter::new(), &p, &[], None).ret, Ok(0x1234_5678_9abc_def0));
+    let p = [mov(0, 1), jmp(Width::W32, JmpOp::Eq, 0, Source::Imm(1), 2), ld64(0, u64::MAX), exit()];
+    assert_eq!(exec_all(&Interpreter::new(), &p, &[], None).ret, Ok(1));
+}
