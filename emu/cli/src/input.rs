@@ -52,12 +52,14 @@ pub fn load_program(path: &Path, fmt: InputFormat) -> Result<Loaded> {
     let shown = path.display();
     let plain = |insns| Loaded { insns, mem: None, expected: None };
     Ok(match resolve(path, fmt) {
-        InputFormat::Kernel => {
-            plain(asm::kernel::assemble(&read_text(path)?).map_err(|e| anyhow::anyhow!("{shown}:{e}"))?)
-        }
-        InputFormat::Ubpf => {
-            plain(asm::ubpf::assemble(&read_text(path)?).map_err(|e| anyhow::anyhow!("{shown}:{e}"))?)
-        }
+        InputFormat::Kernel => plain(
+            asm::kernel::assemble(&read_text(path)?)
+                .map_err(|e| anyhow::anyhow!("{shown}:{}: {}", e.line, e.message))?,
+        ),
+        InputFormat::Ubpf => plain(
+            asm::ubpf::assemble(&read_text(path)?)
+                .map_err(|e| anyhow::anyhow!("{shown}:{}: {}", e.line, e.message))?,
+        ),
         InputFormat::Data => {
             let tc =
                 TestCase::parse(&shown.to_string(), &read_text(path)?).map_err(|e| anyhow::anyhow!("{e}"))?;

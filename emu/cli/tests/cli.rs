@@ -86,7 +86,7 @@ fn errors_are_one_line_with_failure_status() {
     std::fs::write(&bad, "r0 = 1\nr11 = 2\nexit\n").unwrap();
     let o = bpfemu(&["asm", bad.to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains(":line 2: invalid register 'r11'"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.s:2: invalid register 'r11'"), "{}", stderr(&o));
 
     let ragged = tmp("ragged.bin");
     std::fs::write(&ragged, [0u8; 12]).unwrap();

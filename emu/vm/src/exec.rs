@@ -86,6 +86,8 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     let stack = Stack::new(&mut stack_mem);
     let top = stack.top();
     env.begin(top);
+    // Helpers may see the frames initialised so far (frame 0 now).
+    let window = crate::stack_window::Published::new(top - FRAME_SIZE, FRAME_SIZE);
 
     // Registers r0..r10, indexed by `R` (always < 11: no bounds check).
     let mut regs = [0u64; 11];
@@ -438,6 +440,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                 if depth > zeroed {
                     stack.zero_frame(depth);
                     zeroed = depth;
+                    window.update(top - (depth as u64 + 1) * FRAME_SIZE, (depth as u64 + 1) * FRAME_SIZE);
                 }
                 regs[10] = top - depth as u64 * FRAME_SIZE;
                 pc = t as usize;

@@ -33,6 +33,7 @@ mod mem;
 mod op;
 mod packet;
 mod program;
+mod stack_window;
 
 pub use env::TraceStep;
 pub use error::{LoadError, TransferKind, VmError};
@@ -40,6 +41,7 @@ pub use helpers::{HelperFn, TailCallResolver};
 pub use interp::{Interpreter, Mode};
 pub use mem::{FRAME_SIZE, MemRegion, STACK_SIZE};
 pub use program::Program;
+pub use stack_window::current_stack;
 
 #[cfg(test)]
 mod tests;

@@ -566,7 +566,7 @@ fn interpreter_calls_time_and_random_helpers() {
 }
 
 #[test]
-fn interpreter_trace_printk_from_the_stack_of_a_verified_program() {
+fn interpreter_trace_printk_from_the_stack() {
     // "hi %d\n\0" as a little-endian u64.
     let fmt = u64::from_le_bytes(*b"hi %d\n\0\0");
     let mut c = ctx();
@@ -576,8 +576,13 @@ fn interpreter_trace_printk_from_the_stack_of_a_verified_program() {
     let (r, out) = run_asm(c, &src);
     assert_eq!(r, 6);
     assert_eq!(out.trace, ["            curl-101     [002] d....  1234.567891: bpf_trace_printk: hi 42"]);
-    // Unverified, the stack is not in the region table: -EFAULT, no line.
+    // Unverified, the pointer is checked: the running program's stack is
+    // valid memory (bpfemu_vm::current_stack), so the same output.
     let (r, out) = run_asm(ctx(), &src);
+    assert_eq!((r, out.trace.len()), (6, 1));
+    // A pointer below the stack is not: -EFAULT, no line.
+    let bad = src.replace("r1 += -8", "r1 += -4096");
+    let (r, out) = run_asm(ctx(), &bad);
     assert_eq!((r, out.trace.len()), (EFAULT, 0));
 }
 
