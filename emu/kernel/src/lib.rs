@@ -32,6 +32,8 @@ pub mod map;
 pub mod runctx;
 pub mod show;
 pub mod sim;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod uapi;
 pub mod vmlinux;
 

@@ -116,6 +116,30 @@ impl Kernel {
         self.publish_map(map, mode)
     }
 
+    /// The common start of `BPF_MAP_LOOKUP_ELEM` and (`and_delete`)
+    /// `BPF_MAP_LOOKUP_AND_DELETE_ELEM`: the flags, the fd's map and its
+    /// permissions (write too to delete); the map and the key read in.
+    fn map_lookup_start<'k>(
+        &self,
+        map_fd: i32,
+        key: &'k [u8],
+        flags: u64,
+        and_delete: bool,
+    ) -> Result<(Arc<Map>, &'k [u8]), Errno> {
+        if flags & !BPF_F_LOCK != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (map, mode) = self.map_of_fd(map_fd)?;
+        let perms = sys_perms(&map, mode);
+        need(perms.read && (perms.write || !and_delete))?;
+        if and_delete && flags != 0 && matches!(map.map_type(), MapType::Queue | MapType::Stack) {
+            return Err(Errno::EINVAL);
+        }
+        check_lock_flag(flags)?;
+        let key = user_in(key, map.def.key_size as usize)?;
+        Ok((map, key))
+    }
+
     /// `BPF_MAP_LOOKUP_ELEM`.
     pub(crate) fn map_lookup_elem(
         &mut self,
@@ -124,13 +148,7 @@ impl Kernel {
         value: &mut [u8],
         flags: u64,
     ) -> Result<i64, Errno> {
-        if flags & !BPF_F_LOCK != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let (map, mode) = self.map_of_fd(map_fd)?;
-        need(sys_perms(&map, mode).read)?;
-        check_lock_flag(flags)?;
-        let key = user_in(key, map.def.key_size as usize)?;
+        let (map, key) = self.map_lookup_start(map_fd, key, flags, false)?;
         let mut buf = vec![0u8; map.sys_value_size(self.sim.nr_cpus())];
         if map.map_type() == MapType::BloomFilter {
             // The bloom filter "looks up" the value the caller passes in.
@@ -209,17 +227,7 @@ impl Kernel {
         value: &mut [u8],
         flags: u64,
     ) -> Result<i64, Errno> {
-        if flags & !BPF_F_LOCK != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let (map, mode) = self.map_of_fd(map_fd)?;
-        let perms = sys_perms(&map, mode);
-        need(perms.read && perms.write)?;
-        if flags != 0 && matches!(map.map_type(), MapType::Queue | MapType::Stack) {
-            return Err(Errno::EINVAL);
-        }
-        check_lock_flag(flags)?;
-        let key = user_in(key, map.def.key_size as usize)?;
+        let (map, key) = self.map_lookup_start(map_fd, key, flags, true)?;
         let mut buf = vec![0u8; map.sys_value_size(self.sim.nr_cpus())];
         map.ops.lookup_and_delete(key, &mut buf, flags)?;
         user_out(value, &buf)?;

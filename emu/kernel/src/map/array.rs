@@ -19,7 +19,7 @@
 
 use super::create::{MapCreateAttr, MapEnv};
 use super::valmem::ValueMem;
-use super::{Map, MapDef, MapOps, meta_equal_common};
+use super::{Map, MapDef, MapOps, for_each_elem, meta_equal_common};
 use crate::errno::Errno;
 use crate::uapi::{self, MapType};
 
@@ -89,6 +89,20 @@ pub fn elem_size(value_size: u32) -> usize {
 /// (shorter than 4 bytes) yields `u32::MAX`, which no array has.
 pub fn key_index(key: &[u8]) -> u32 {
     key.get(..4).map_or(u32::MAX, |k| u32::from_ne_bytes(k.try_into().expect("4 bytes")))
+}
+
+/// The checks of the arrays' syscall lookup (`bpf_map_copy_value()` of an
+/// array): no flags (`BPF_F_LOCK` needs a spin lock in the value) and an
+/// index in range (`ENOENT`); the index.
+pub(crate) fn sys_lookup_index(max_entries: u32, key: &[u8], flags: u64) -> Result<u32, Errno> {
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let i = key_index(key);
+    if i >= max_entries {
+        return Err(Errno::ENOENT);
+    }
+    Ok(i)
 }
 
 /// `array_map_get_next_key()`: 0 for no key or an out-of-range one,
@@ -181,14 +195,7 @@ impl MapOps for ArrayMap {
     }
 
     fn sys_lookup(&self, key: &[u8], out: &mut [u8], flags: u64) -> Result<(), Errno> {
-        // Unknown flags, and BPF_F_LOCK without a spin lock in the value.
-        if flags != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let i = key_index(key);
-        if i >= self.max_entries {
-            return Err(Errno::ENOENT);
-        }
+        let i = sys_lookup_index(self.max_entries, key, flags)?;
         let out = out.get_mut(..self.value_size as usize).ok_or(Errno::EINVAL)?;
         self.values.read(self.offset(i), out);
         Ok(())
@@ -227,14 +234,7 @@ impl MapOps for ArrayMap {
     }
 
     fn for_each(&self, f: &mut dyn FnMut(&[u8], u64) -> bool) -> u32 {
-        let mut n = 0;
-        for i in 0..self.max_entries {
-            n += 1;
-            if !f(&i.to_ne_bytes(), self.values.addr(self.offset(i))) {
-                break;
-            }
-        }
-        n
+        for_each_elem((0..self.max_entries).map(|i| (i.to_ne_bytes(), self.values.addr(self.offset(i)))), f)
     }
 
     fn btf_name(&self) -> &'static str {

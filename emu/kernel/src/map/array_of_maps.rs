@@ -23,23 +23,20 @@
 //! syscall, and in concurrent mode the syscall layer must do that wait.
 //! Not emulated: `map_gen_lookup`, BTF records of the template, batch ops.
 
-use super::array::{self, elem_size, key_index};
 use super::create::{MapCreateAttr, MapEnv};
-use super::prog_array::fd_array_alloc_check;
+use super::fd_array::{FdArray, fd_array_alloc_check};
 use super::{Map, MapDef, MapOps};
 use crate::bpf::objects::Obj;
 use crate::errno::Errno;
-use crate::uapi::{self, MapType};
-use parking_lot::RwLock;
+use crate::uapi::MapType;
 use std::sync::Arc;
 
 /// An array of maps.
 #[derive(Debug)]
 pub struct ArrayOfMaps {
-    max_entries: u32,
     /// The inner map template (`map->inner_map_meta`).
     template: MapDef,
-    slots: RwLock<Vec<Option<Arc<Map>>>>,
+    slots: FdArray<Map>,
 }
 
 /// `bpf_map_meta_alloc()`'s checks on the template map.
@@ -58,10 +55,7 @@ pub fn check_template(inner: Option<&Map>) -> Result<MapDef, Errno> {
 pub fn alloc(attr: &MapCreateAttr, _env: &MapEnv, inner: Option<&Map>) -> Result<Box<dyn MapOps>, Errno> {
     fd_array_alloc_check(attr, MapType::ArrayOfMaps)?;
     let template = check_template(inner)?;
-    let mut slots = Vec::new();
-    slots.try_reserve_exact(attr.max_entries as usize).map_err(|_| Errno::ENOMEM)?;
-    slots.resize(attr.max_entries as usize, None);
-    Ok(Box::new(ArrayOfMaps { max_entries: attr.max_entries, template, slots: RwLock::new(slots) }))
+    Ok(Box::new(ArrayOfMaps { template, slots: FdArray::alloc(attr.max_entries)? }))
 }
 
 impl ArrayOfMaps {
@@ -81,12 +75,7 @@ impl MapOps for ArrayOfMaps {
     /// `bpf_fd_array_map_lookup_elem()` with `bpf_map_fd_sys_lookup_elem()`:
     /// the inner map's id.
     fn sys_lookup(&self, key: &[u8], out: &mut [u8], flags: u64) -> Result<(), Errno> {
-        if flags != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let id = self.inner_map(key).ok_or(Errno::ENOENT)?.id;
-        out.get_mut(..4).ok_or(Errno::EINVAL)?.copy_from_slice(&id.to_ne_bytes());
-        Ok(())
+        self.slots.sys_lookup(key, out, flags, |m| m.id)
     }
 
     /// Programs cannot update a map-in-map (the verifier refuses).
@@ -101,16 +90,11 @@ impl MapOps for ArrayOfMaps {
 
     /// `fd_array_map_delete_elem()`: `E2BIG` out of range, `ENOENT` empty.
     fn delete(&self, key: &[u8]) -> Result<(), Errno> {
-        let i = key_index(key);
-        if i >= self.max_entries {
-            return Err(Errno::E2BIG);
-        }
-        let old = self.slots.write()[i as usize].take();
-        old.map(drop).ok_or(Errno::ENOENT)
+        self.slots.delete(key)
     }
 
     fn get_next_key(&self, key: Option<&[u8]>, next: &mut [u8]) -> Result<(), Errno> {
-        array::get_next_key(self.max_entries, key, next)
+        self.slots.get_next_key(key, next)
     }
 
     fn is_fd_map(&self) -> bool {
@@ -120,26 +104,17 @@ impl MapOps for ArrayOfMaps {
     /// `bpf_fd_array_map_update_elem()` with `bpf_map_fd_get_ptr()`: flags
     /// `BPF_ANY` only, index in range, a map matching the template.
     fn fd_update(&self, key: &[u8], obj: &Obj, flags: u64) -> Result<(), Errno> {
-        if flags != uapi::BPF_ANY {
-            return Err(Errno::EINVAL);
-        }
-        let i = key_index(key);
-        if i >= self.max_entries {
-            return Err(Errno::E2BIG);
-        }
+        let i = self.slots.update_index(key, flags)?;
         let inner = obj.map()?;
         if inner.ops.meta_equal(&self.template, &inner.def) != Some(true) {
             return Err(Errno::EINVAL);
         }
-        // The old entry is dropped after the lock guard (a temporary) is released.
-        let old = self.slots.write()[i as usize].replace(inner.clone());
-        drop(old);
+        self.slots.store(i, inner.clone());
         Ok(())
     }
 
     fn inner_map(&self, key: &[u8]) -> Option<Arc<Map>> {
-        let slots = self.slots.read();
-        slots.get(key_index(key) as usize).and_then(Clone::clone)
+        self.slots.get_key(key)
     }
 
     /// Map-in-map types have no `map_meta_equal`: no nesting.
@@ -157,7 +132,7 @@ impl MapOps for ArrayOfMaps {
     }
 
     fn mem_usage(&self) -> u64 {
-        array::mem_usage_flat(self.max_entries, elem_size(4), false)
+        self.slots.mem_usage()
     }
 }
 
@@ -167,8 +142,8 @@ mod tests {
     use crate::bpf::objects::MapUref;
     use crate::map::array::tests::{ENV, attr, k};
     use crate::map::create::create;
-    use crate::map::prog_array::tests::prog;
-    use crate::uapi::ProgType;
+    use crate::testutil::test_prog;
+    use crate::uapi::{self, ProgType};
 
     fn mk(t: MapType, vs: u32, max: u32, flags: u32, id: u32) -> Arc<Map> {
         Arc::new(create(&attr(t, vs, max, flags), id, &ENV, None).unwrap())
@@ -219,7 +194,10 @@ mod tests {
         );
         assert_eq!(o.ops.fd_update(&k(1), &fd(&mk(MapType::PercpuArray, 8, 4, 0, 6)), 0), Err(Errno::EINVAL));
         assert_eq!(o.ops.fd_update(&k(1), &fd(&mk(MapType::ProgArray, 4, 4, 0, 7)), 0), Err(Errno::EINVAL));
-        assert_eq!(o.ops.fd_update(&k(1), &Obj::Prog(prog(1, ProgType::Xdp)), 0), Err(Errno::EINVAL));
+        assert_eq!(
+            o.ops.fd_update(&k(1), &Obj::Prog(test_prog(1, ProgType::Xdp, Vec::new())), 0),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(o.ops.fd_update(&k(1), &fd(&same), uapi::BPF_NOEXIST), Err(Errno::EINVAL));
         assert_eq!(o.ops.fd_update(&k(3), &fd(&same), 0), Err(Errno::E2BIG));
 

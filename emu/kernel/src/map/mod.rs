@@ -16,6 +16,7 @@
 pub mod array;
 pub mod array_of_maps;
 pub mod create;
+mod fd_array;
 pub mod hash;
 pub mod percpu_array;
 pub mod prog_array;
@@ -234,4 +235,21 @@ pub fn meta_equal_common(meta: &MapDef, inner: &MapDef) -> bool {
         && meta.key_size == inner.key_size
         && meta.value_size == inner.value_size
         && meta.map_flags == inner.map_flags
+}
+
+/// The loop of the `for_each` ops (`bpf_for_each_map_elem`): calls `f` on
+/// each `(key, value address)` until it returns `false`; the number of
+/// elements visited, the one that stopped the walk included.
+pub(crate) fn for_each_elem<K: AsRef<[u8]>>(
+    elems: impl IntoIterator<Item = (K, u64)>,
+    f: &mut dyn FnMut(&[u8], u64) -> bool,
+) -> u32 {
+    let mut n = 0;
+    for (k, addr) in elems {
+        n += 1;
+        if !f(k.as_ref(), addr) {
+            break;
+        }
+    }
+    n
 }

@@ -17,7 +17,7 @@
 use super::array::{self, check_update, elem_size, key_index};
 use super::create::{MapCreateAttr, MapEnv};
 use super::valmem::ValueMem;
-use super::{Map, MapDef, MapOps, meta_equal_common};
+use super::{Map, MapDef, MapOps, for_each_elem, meta_equal_common};
 use crate::errno::Errno;
 use crate::runctx;
 use crate::uapi::{self, MapType};
@@ -72,13 +72,7 @@ impl MapOps for PercpuArrayMap {
     }
 
     fn sys_lookup(&self, key: &[u8], out: &mut [u8], flags: u64) -> Result<(), Errno> {
-        if flags != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let i = key_index(key);
-        if i >= self.max_entries {
-            return Err(Errno::ENOENT);
-        }
+        let i = array::sys_lookup_index(self.max_entries, key, flags)?;
         let out = out.get_mut(..self.sys_size()).ok_or(Errno::EINVAL)?;
         // The CPUs' copies of one index are adjacent and already padded.
         self.values.read(self.offset(i, 0), out);
@@ -130,14 +124,8 @@ impl MapOps for PercpuArrayMap {
     /// Visits this CPU's copy of each element.
     fn for_each(&self, f: &mut dyn FnMut(&[u8], u64) -> bool) -> u32 {
         let cpu = runctx::this_cpu().min(self.nr_cpus - 1);
-        let mut n = 0;
-        for i in 0..self.max_entries {
-            n += 1;
-            if !f(&i.to_ne_bytes(), self.values.addr(self.offset(i, cpu))) {
-                break;
-            }
-        }
-        n
+        let elems = (0..self.max_entries).map(|i| (i.to_ne_bytes(), self.values.addr(self.offset(i, cpu))));
+        for_each_elem(elems, f)
     }
 
     fn btf_name(&self) -> &'static str {

@@ -21,15 +21,17 @@
 //! hook calling [`PrgArrayOwner::compatible`], not there yet: today only
 //! updates bind the owner.
 
-use super::array::{self, elem_size, key_index};
 use super::create::{MapCreateAttr, MapEnv};
+use super::fd_array::FdArray;
 use super::{Map, MapDef, MapOps};
 use crate::bpf::objects::Obj;
 use crate::bpf::prog::Prog;
 use crate::errno::Errno;
-use crate::uapi::{self, MapType, ProgType};
-use parking_lot::{Mutex, RwLock};
+use crate::uapi::{MapType, ProgType};
+use parking_lot::Mutex;
 use std::sync::Arc;
+
+pub use super::fd_array::fd_array_alloc_check;
 
 /// The program type a prog_array is bound to once a program was stored
 /// (the `type` of `struct bpf_map_owner`).
@@ -61,31 +63,14 @@ impl PrgArrayOwner {
 /// A program array.
 #[derive(Debug)]
 pub struct ProgArrayMap {
-    max_entries: u32,
-    slots: RwLock<Vec<Option<Arc<Prog>>>>,
+    slots: FdArray<Prog>,
     owner: PrgArrayOwner,
-}
-
-/// `fd_array_map_alloc_check()`: a 4-byte fd per value, no program-side
-/// access flags, then the array checks.
-pub fn fd_array_alloc_check(attr: &MapCreateAttr, t: MapType) -> Result<(), Errno> {
-    if attr.value_size != 4 || attr.map_flags & (uapi::BPF_F_RDONLY_PROG | uapi::BPF_F_WRONLY_PROG) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    array::alloc_check(attr, t)
 }
 
 /// `AllocFn` for `BPF_MAP_TYPE_PROG_ARRAY`.
 pub fn alloc(attr: &MapCreateAttr, _env: &MapEnv, _inner: Option<&Map>) -> Result<Box<dyn MapOps>, Errno> {
     fd_array_alloc_check(attr, MapType::ProgArray)?;
-    let mut slots = Vec::new();
-    slots.try_reserve_exact(attr.max_entries as usize).map_err(|_| Errno::ENOMEM)?;
-    slots.resize(attr.max_entries as usize, None);
-    Ok(Box::new(ProgArrayMap {
-        max_entries: attr.max_entries,
-        slots: RwLock::new(slots),
-        owner: PrgArrayOwner::default(),
-    }))
+    Ok(Box::new(ProgArrayMap { slots: FdArray::alloc(attr.max_entries)?, owner: PrgArrayOwner::default() }))
 }
 
 impl ProgArrayMap {
@@ -105,12 +90,7 @@ impl MapOps for ProgArrayMap {
     /// `bpf_fd_array_map_lookup_elem()`: the id of the stored program,
     /// `ENOENT` for an empty slot or an index out of range.
     fn sys_lookup(&self, key: &[u8], out: &mut [u8], flags: u64) -> Result<(), Errno> {
-        if flags != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let id = self.prog_at(u64::from(key_index(key))).ok_or(Errno::ENOENT)?.id;
-        out.get_mut(..4).ok_or(Errno::EINVAL)?.copy_from_slice(&id.to_ne_bytes());
-        Ok(())
+        self.slots.sys_lookup(key, out, flags, |p| p.id)
     }
 
     /// Programs cannot update a prog_array (the verifier refuses).
@@ -125,16 +105,11 @@ impl MapOps for ProgArrayMap {
 
     /// `fd_array_map_delete_elem()`: `E2BIG` out of range, `ENOENT` empty.
     fn delete(&self, key: &[u8]) -> Result<(), Errno> {
-        let i = key_index(key);
-        if i >= self.max_entries {
-            return Err(Errno::E2BIG);
-        }
-        let old = self.slots.write()[i as usize].take();
-        old.map(drop).ok_or(Errno::ENOENT)
+        self.slots.delete(key)
     }
 
     fn get_next_key(&self, key: Option<&[u8]>, next: &mut [u8]) -> Result<(), Errno> {
-        array::get_next_key(self.max_entries, key, next)
+        self.slots.get_next_key(key, next)
     }
 
     fn is_fd_map(&self) -> bool {
@@ -146,28 +121,19 @@ impl MapOps for ProgArrayMap {
     /// not an extension (`BPF_PROG_TYPE_EXT`), compatible with the array's
     /// owner type.
     fn fd_update(&self, key: &[u8], obj: &Obj, flags: u64) -> Result<(), Errno> {
-        if flags != uapi::BPF_ANY {
-            return Err(Errno::EINVAL);
-        }
-        let i = key_index(key);
-        if i >= self.max_entries {
-            return Err(Errno::E2BIG);
-        }
+        let i = self.slots.update_index(key, flags)?;
         let prog = obj.prog()?;
         // freplace programs may not be tail-call targets (they could form
         // tail-call loops through the program they extend).
         if prog.prog_type == ProgType::Ext || !self.owner.compatible(prog) {
             return Err(Errno::EINVAL);
         }
-        // The old entry is dropped after the lock guard (a temporary) is released.
-        let old = self.slots.write()[i as usize].replace(prog.clone());
-        drop(old);
+        self.slots.store(i, prog.clone());
         Ok(())
     }
 
     fn prog_at(&self, index: u64) -> Option<Arc<Prog>> {
-        let slots = self.slots.read();
-        usize::try_from(index).ok().and_then(|i| slots.get(i)).and_then(Clone::clone)
+        self.slots.get(index)
     }
 
     /// A prog_array has no `map_meta_equal`: it cannot be an inner map.
@@ -177,9 +143,7 @@ impl MapOps for ProgArrayMap {
 
     /// `prog_array_map_clear()`: drops every stored program.
     fn release_uref(&self) {
-        // Programs are released outside the lock: dropping one may drop maps.
-        let old: Vec<Option<Arc<Prog>>> = self.slots.write().iter_mut().map(Option::take).collect();
-        drop(old);
+        self.slots.clear();
     }
 
     /// `bpf_for_each_map_elem` does not support prog_array (the verifier
@@ -193,42 +157,22 @@ impl MapOps for ProgArrayMap {
     }
 
     fn mem_usage(&self) -> u64 {
-        array::mem_usage_flat(self.max_entries, elem_size(4), false)
+        self.slots.mem_usage()
     }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::bpf::objects::MapUref;
-    use crate::bpf::prog::ProgParts;
     use crate::map::array::tests::{ENV, attr, k};
     use crate::map::create::create;
-    use bpfemu_isa::Insn;
-    use bpfemu_vm::Program;
+    use crate::testutil::test_prog;
+    use crate::uapi;
 
     /// A loaded `r0 = 0; exit` program of type `t`.
-    pub(crate) fn prog(id: u32, t: ProgType) -> Arc<Prog> {
-        let insns = vec![Insn::new(0xb7, 0, 0, 0, 0), Insn::new(0x95, 0, 0, 0, 0)];
-        let image = Arc::new(Program::new(&insns).unwrap());
-        Arc::new(Prog::new(
-            id,
-            ProgParts {
-                prog_type: t,
-                expected_attach_type: None,
-                name: format!("p{id}"),
-                tag: [0; 8],
-                gpl_compatible: true,
-                insns: insns.clone(),
-                xlated: insns,
-                image,
-                used_maps: Vec::new(),
-                load_time: 0,
-                verified: false,
-                uid: 0,
-                btf_id: 0,
-            },
-        ))
+    fn prog(id: u32, t: ProgType) -> Arc<Prog> {
+        test_prog(id, t, Vec::new())
     }
 
     fn pa(max_entries: u32) -> Arc<Map> {

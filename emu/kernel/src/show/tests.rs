@@ -1,14 +1,12 @@
 use super::*;
 use crate::bpf::attr::BpfAttr;
 use crate::bpf::link::LinkOps;
-use crate::bpf::objects::Obj;
 use crate::bpf::prog::ProgParts;
 use crate::kernel::KernelConfig;
 use crate::map::MapCreateAttr;
 use crate::sim::SimConfig;
+use crate::testutil::{install_link, install_prog, prog_parts};
 use crate::uapi::AttachType;
-use bpfemu_isa::Insn;
-use bpfemu_vm::Program;
 
 fn map(k: &mut Kernel, map_type: MapType, name: &str, key: u32, value: u32, max: u32) -> i32 {
     let attr = MapCreateAttr {
@@ -28,29 +26,13 @@ fn update(k: &mut Kernel, fd: i32, key: &[u8], value: &[u8]) {
 
 /// A program as PROG_LOAD would leave it (constructed directly).
 fn prog(k: &mut Kernel, name: &str, maps: Vec<Arc<Map>>, load_time: u64, btf_id: u32) -> Arc<Prog> {
-    let insns = vec![Insn::new(0xb7, 0, 0, 0, 0), Insn::new(0x95, 0, 0, 0, 0)];
-    let id = k.objects.progs.alloc().unwrap();
-    let p = Arc::new(Prog::new(
-        id,
-        ProgParts {
-            prog_type: ProgType::Xdp,
-            expected_attach_type: None,
-            name: name.into(),
-            tag: [0x00, 0x5a, 0x3d, 0x21, 0x23, 0x62, 0x0c, 0x8b],
-            gpl_compatible: true,
-            image: Arc::new(Program::new(&insns).unwrap()),
-            insns: insns.clone(),
-            xlated: insns,
-            used_maps: maps,
-            load_time,
-            verified: false,
-            uid: 0,
-            btf_id,
-        },
-    ));
-    k.objects.progs.publish(id, &p);
-    k.install_fd(Obj::Prog(p.clone())).unwrap();
-    p
+    let parts = ProgParts {
+        tag: [0x00, 0x5a, 0x3d, 0x21, 0x23, 0x62, 0x0c, 0x8b],
+        load_time,
+        btf_id,
+        ..prog_parts(ProgType::Xdp, name, maps)
+    };
+    install_prog(k, parts).1
 }
 
 #[derive(Debug)]
@@ -84,10 +66,7 @@ fn scene() -> Kernel {
     p1.account_run(700);
     p1.account_run(300);
     let p2 = prog(&mut k, "", vec![], 0, 0);
-    let id = k.objects.links.alloc().unwrap();
-    let l = Arc::new(Link::new(id, None, p2, Box::new(NetnsLink)));
-    k.objects.links.publish(id, &l);
-    k.install_fd(Obj::Link(l)).unwrap();
+    install_link(&mut k, p2, Box::new(NetnsLink));
     k
 }
 

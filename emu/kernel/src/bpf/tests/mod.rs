@@ -17,9 +17,8 @@ use crate::errno::Errno;
 use crate::kernel::{Kernel, KernelConfig};
 use crate::map::Map;
 use crate::sim::SimConfig;
+use crate::testutil::{install_link, install_prog, prog_parts};
 use crate::uapi::{LinkType, ProgType};
-use bpfemu_isa::Insn;
-use bpfemu_vm::Program;
 use fake_map::{FakeOpts, FakeStats, fake_map};
 use std::sync::Arc;
 
@@ -130,30 +129,12 @@ impl Batch {
 /// A program (`r0 = 0; exit`) using `used_maps`, published with an id and
 /// installed at an fd.
 pub(super) fn prog_fd(k: &mut Kernel, used_maps: Vec<Arc<Map>>) -> (i32, Arc<Prog>) {
-    let insns = vec![Insn::new(0xb7, 0, 0, 0, 0), Insn::new(0x95, 0, 0, 0, 0)];
-    let image = Arc::new(Program::new(&insns).unwrap());
-    let id = k.objects.progs.alloc().unwrap();
-    let prog = Arc::new(Prog::new(
-        id,
-        ProgParts {
-            prog_type: ProgType::SocketFilter,
-            expected_attach_type: None,
-            name: "test_prog".into(),
-            tag: [0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3],
-            gpl_compatible: true,
-            insns: insns.clone(),
-            xlated: insns,
-            image,
-            used_maps,
-            load_time: 1234,
-            verified: false,
-            uid: 0,
-            btf_id: 0,
-        },
-    ));
-    k.objects.progs.publish(id, &prog);
-    let fd = k.install_fd(Obj::Prog(prog.clone())).unwrap();
-    (fd, prog)
+    let parts = ProgParts {
+        tag: [0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3],
+        load_time: 1234,
+        ..prog_parts(ProgType::SocketFilter, "test_prog", used_maps)
+    };
+    install_prog(k, parts)
 }
 
 #[derive(Debug)]
@@ -172,10 +153,7 @@ impl LinkOps for FakeLinkOps {
 }
 
 pub(super) fn link_fd(k: &mut Kernel, prog: Arc<Prog>) -> (i32, Arc<Link>) {
-    let id = k.objects.links.alloc().unwrap();
-    let link = Arc::new(Link::new(id, None, prog, Box::new(FakeLinkOps)));
-    k.objects.links.publish(id, &link);
-    (k.install_fd(Obj::Link(link.clone())).unwrap(), link)
+    install_link(k, prog, Box::new(FakeLinkOps))
 }
 
 pub(super) fn btf_fd(k: &mut Kernel) -> (i32, Arc<BtfObj>) {

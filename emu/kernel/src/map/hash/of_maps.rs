@@ -22,7 +22,7 @@ use super::table::{Htab, Kind, Src, check_update_flags};
 use crate::bpf::objects::Obj;
 use crate::errno::Errno;
 use crate::map::create::{MapCreateAttr, MapEnv};
-use crate::map::{Map, MapDef, MapOps};
+use crate::map::{Map, MapDef, MapOps, for_each_elem};
 use std::sync::Arc;
 
 /// A hash of maps.
@@ -117,14 +117,7 @@ impl MapOps for HashOfMaps {
     }
 
     fn for_each(&self, f: &mut dyn FnMut(&[u8], u64) -> bool) -> u32 {
-        let mut n = 0;
-        for (k, addr) in self.t.snapshot() {
-            n += 1;
-            if !f(&k, addr) {
-                break;
-            }
-        }
-        n
+        for_each_elem(self.t.snapshot(), f)
     }
 
     fn btf_name(&self) -> &'static str {

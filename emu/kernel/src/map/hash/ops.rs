@@ -5,7 +5,7 @@
 
 use super::table::{Htab, Src, check_lookup_flags};
 use crate::errno::Errno;
-use crate::map::{MapDef, MapOps, meta_equal_common};
+use crate::map::{MapDef, MapOps, for_each_elem, meta_equal_common};
 
 /// A hash, per-CPU hash, LRU hash or LRU per-CPU hash map.
 #[derive(Debug)]
@@ -64,14 +64,7 @@ impl MapOps for HtabMap {
     /// may update or delete elements of this map (the kernel walks under
     /// RCU; elements deleted meanwhile are still visited here).
     fn for_each(&self, f: &mut dyn FnMut(&[u8], u64) -> bool) -> u32 {
-        let mut n = 0;
-        for (k, addr) in self.t.snapshot() {
-            n += 1;
-            if !f(&k, addr) {
-                break;
-            }
-        }
-        n
+        for_each_elem(self.t.snapshot(), f)
     }
 
     fn btf_name(&self) -> &'static str {

@@ -7,6 +7,7 @@ use crate::errno::Errno;
 use crate::map::create::{MapCreateAttr, MapEnv, create};
 use crate::map::{Map, MapDef, MapOps};
 use crate::runctx;
+use crate::testutil::NullMap;
 use crate::uapi::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -327,39 +328,6 @@ fn lru_evicts_least_recently_used() {
     assert_eq!(get(&m, 12), Err(Errno::ENOENT));
 }
 
-#[derive(Debug)]
-struct NoInner;
-
-impl MapOps for NoInner {
-    fn lookup(&self, _key: &[u8]) -> Option<u64> {
-        None
-    }
-    fn sys_lookup(&self, _key: &[u8], _out: &mut [u8], _flags: u64) -> Result<(), Errno> {
-        Err(Errno::ENOENT)
-    }
-    fn update(&self, _key: &[u8], _value: &[u8], _flags: u64) -> Result<(), Errno> {
-        Err(Errno::EINVAL)
-    }
-    fn delete(&self, _key: &[u8]) -> Result<(), Errno> {
-        Err(Errno::EINVAL)
-    }
-    fn get_next_key(&self, _key: Option<&[u8]>, _next: &mut [u8]) -> Result<(), Errno> {
-        Err(Errno::ENOENT)
-    }
-    fn meta_equal(&self, _meta: &MapDef, _inner: &MapDef) -> Option<bool> {
-        None
-    }
-    fn for_each(&self, _f: &mut dyn FnMut(&[u8], u64) -> bool) -> u32 {
-        0
-    }
-    fn btf_name(&self) -> &'static str {
-        "bpf_map"
-    }
-    fn mem_usage(&self) -> u64 {
-        0
-    }
-}
-
 #[test]
 fn hash_of_maps_templates_and_fds() {
     let tmpl = Arc::new(create(&attr(MapType::Hash, 4, 8, 4, 0), 10, &ENV, None).unwrap());
@@ -370,7 +338,7 @@ fn hash_of_maps_templates_and_fds() {
         Errno::EINVAL
     );
     let no_inner =
-        Map::new(MapDef { map_type: MapType::ProgArray, ..tmpl.def.clone() }, 11, None, Box::new(NoInner));
+        Map::new(MapDef { map_type: MapType::ProgArray, ..tmpl.def.clone() }, 11, None, Box::new(NullMap));
     assert_eq!(create(&outer_attr, 1, &ENV, Some(&no_inner)).unwrap_err(), Errno::ENOTSUPP);
     let outer = Arc::new(create(&outer_attr, 20, &ENV, Some(&tmpl)).unwrap());
     assert!(outer.ops.is_fd_map());
