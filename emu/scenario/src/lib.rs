@@ -21,6 +21,7 @@ pub mod error;
 pub mod family;
 pub mod parse;
 pub mod run;
+pub mod suite;
 pub mod value;
 
 pub use error::Diag;
@@ -102,7 +103,7 @@ impl Scenario {
         let seed = opts.seed.or(self.seed).unwrap_or(0);
         let runner = run::Runner::new(&self.name, seed, self.cpus);
         let mut report = runner.run(&self.plan);
-        let header = format!("scenario {} (seed {seed}, engine {})\n", display(&self.name), opts.engine.name());
+        let header = format!("scenario {} (seed {seed})\n", display(&self.name));
         report.text.insert_str(0, &header);
         report
     }

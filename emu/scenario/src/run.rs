@@ -8,7 +8,6 @@ use crate::value::{Bytes, Part, Val, fields_str};
 use bpfemu_kernel::sim::rng::SimRng;
 use bpfemu_kernel::{Errno, Kernel, KernelConfig, SimConfig};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// What a statement did: reported fields, or the errno the kernel set.
 pub type Outcome = Result<Vec<(String, Val)>, Errno>;
@@ -27,7 +26,8 @@ pub struct Report {
     pub failed: usize,
     /// One line per failed expectation: `file:line: ...`.
     pub failures: Vec<String>,
-    /// Results of every statement ordered by location (independent of the
+    /// Results of every statement from the first `concurrent` block on, ordered
+    /// by location (independent of the
     /// interleaving): what `explore` compares between seeds.
     pub outcome: String,
 }
@@ -52,6 +52,8 @@ pub struct Runner {
     report: Report,
     outcomes: BTreeMap<(String, usize, usize), String>,
     seq: usize,
+    /// Set at the first `concurrent` block: outcomes are recorded from there.
+    racing: bool,
 }
 
 impl Runner {
@@ -71,6 +73,7 @@ impl Runner {
             report: Report::default(),
             outcomes: BTreeMap::new(),
             seq: 0,
+            racing: false,
         }
     }
 
@@ -145,6 +148,7 @@ impl Runner {
     fn concurrent(&mut self, p: &Planned) {
         let w = self.where_(&p.stmt.loc);
         self.out(&format!("[{w}] concurrent"));
+        self.racing = true;
         let mut rng = self.k.sim.fork_rng(STREAM_INTERLEAVE);
         let mut queues: Vec<std::collections::VecDeque<&Planned>> =
             p.children.iter().map(|b| b.children.iter().collect()).collect();
@@ -172,7 +176,7 @@ impl Runner {
             Err(e) => format!("{} ({})", e.name(), e.message()),
         };
         let (pass, detail) = self.judge(p, &outcome);
-        let silent = matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "show" | "dump") && pass == Some(true);
+        let silent = matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "show" | "dump") && outcome.is_ok();
         if !silent && !p.spec.name.starts_with("expect ") {
             let mark = match pass {
                 Some(true) if p.expect.is_some() => "   PASS",
@@ -202,7 +206,9 @@ impl Runner {
         }
         self.seq += 1;
         let key = (p.stmt.loc.file.clone(), p.stmt.loc.line, self.seq);
-        self.outcomes.insert(key, format!("{}:{}: {shown}", short(&p.stmt.loc.file), p.stmt.loc.line));
+        if self.racing {
+            self.outcomes.insert(key, format!("{}:{}: {shown}", short(&p.stmt.loc.file), p.stmt.loc.line));
+        }
         let j = serde_json::json!({
             "file": p.stmt.loc.file,
             "line": p.stmt.loc.line,
@@ -326,7 +332,3 @@ pub fn rng(seed: u64) -> SimRng {
     SimRng::new(seed)
 }
 
-#[allow(dead_code)]
-fn _unused(s: &mut String) {
-    let _ = write!(s, "");
-}
