@@ -47,8 +47,10 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
                 Some(super::PVal::Int(n)) => *n,
                 _ => 0,
             };
-            if !(0..64).contains(&n) {
-                return Err(s.err(s.head.col + 4, format!("CPU {n}: expected 0 to 63")));
+            let cpus = cx.cpus.unwrap_or(bpfemu_kernel::sim::DEFAULT_CPUS);
+            if !(0..i128::from(cpus)).contains(&n) {
+                return Err(s.err(s.head.col + 4, format!("no CPU {n}: the kernel has {cpus} CPUs (0 to {})", cpus - 1))
+                    .help(Some("`cpus N` before the first kernel operation sets the CPU count".into())));
             }
         }
         "concurrent" => {
