@@ -29,7 +29,12 @@ pub fn explore(a: ExploreArgs) -> Result<ExitCode> {
     }
     let n = seeds.end - seeds.start;
     let ex = suite::explore(&sc, seeds.clone(), engine);
-    println!("explored {n} seeds ({}..{}): {} distinct outcome(s)", seeds.start, seeds.end, ex.distinct.len());
+    println!(
+        "explored {n} seeds ({}..{}): {} distinct outcome(s)",
+        seeds.start,
+        seeds.end,
+        ex.distinct.len()
+    );
     for (i, d) in ex.distinct.iter().enumerate() {
         println!("\noutcome {} (first seed {}, {} seed(s)):", i + 1, d.first_seed, d.count);
         for l in d.outcome.lines() {

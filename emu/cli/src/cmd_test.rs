@@ -3,8 +3,8 @@
 //! files; `--bless` (or `BPFEMU_BLESS=1`) rewrites the golden files.
 
 use anyhow::{Context, Result, bail};
-use bpfemu_scenario::suite::{self, CaseResult};
 use bpfemu_scenario::Engine;
+use bpfemu_scenario::suite::{self, CaseResult};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;

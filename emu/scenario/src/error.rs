@@ -46,8 +46,12 @@ impl fmt::Display for Diag {
             let n = self.loc.line.to_string();
             write!(f, "\n{} | {}", n, self.source)?;
             let pad = " ".repeat(n.len());
-            let caret: String =
-                self.source.chars().take(self.loc.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            let caret: String = self
+                .source
+                .chars()
+                .take(self.loc.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
             write!(f, "\n{pad} | {caret}^")?;
         }
         if let Some(h) = &self.help {

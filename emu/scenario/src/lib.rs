@@ -87,14 +87,21 @@ impl Scenario {
         let stmts = parse::parse(name, text, loader)?;
         let (plan, cx) = family::plan(&stmts)?;
         let concurrent = plan.iter().any(|p| p.spec.name == "concurrent");
-        Ok(Scenario { name: name.strip_prefix("./").unwrap_or(name).to_string(), plan, seed: cx.seed, cpus: cx.cpus, concurrent })
+        Ok(Scenario {
+            name: name.strip_prefix("./").unwrap_or(name).to_string(),
+            plan,
+            seed: cx.seed,
+            cpus: cx.cpus,
+            concurrent,
+        })
     }
 
     /// Reads, parses and plans a file.
     pub fn from_file(path: &Path) -> Result<Scenario, Diag> {
         let name = path.to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diag::new(error::Loc { file: name.clone(), line: 0, col: 0 }, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diag::new(error::Loc { file: name.clone(), line: 0, col: 0 }, format!("cannot read: {e}"))
+        })?;
         Scenario::from_text(&name, &text, &FsLoader)
     }
 

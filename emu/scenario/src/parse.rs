@@ -37,7 +37,10 @@ impl Arg {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Block {
     /// Raw lines (assembly), with the 1-based file line of the first.
-    Raw { first_line: usize, text: String },
+    Raw {
+        first_line: usize,
+        text: String,
+    },
     Stmts(Vec<Stmt>),
 }
 
@@ -175,7 +178,8 @@ fn parse_block(
                     text.push('\n');
                 }
                 if !closed {
-                    return Err(stmt.err(stmt.raw_line.len() + 1, "assembly block is not closed: expected a line `}`"));
+                    return Err(stmt
+                        .err(stmt.raw_line.len() + 1, "assembly block is not closed: expected a line `}`"));
                 }
                 stmt.block = Some(Block::Raw { first_line, text });
             } else if STMT_BLOCKS.contains(&head.as_str()) {
@@ -186,14 +190,19 @@ fn parse_block(
                 merge_close(&mut stmt, close)?;
                 stmt.block = Some(Block::Stmts(body));
             } else {
-                return Err(stmt.err(stmt.raw_line.rfind('{').map_or(1, |i| i + 1), format!("`{head}` does not take a block"))
+                return Err(stmt
+                    .err(
+                        stmt.raw_line.rfind('{').map_or(1, |i| i + 1),
+                        format!("`{head}` does not take a block"),
+                    )
                     .help(Some("blocks follow `prog` (assembly), `concurrent` and `branch`".into())));
             }
         }
         out.push(stmt);
     }
     if let Some(open) = open {
-        return Err(open.err(open.head.col, format!("`{}` block is not closed: expected a line `}}`", open.head.text)));
+        return Err(open
+            .err(open.head.col, format!("`{}` block is not closed: expected a line `}}`", open.head.text)));
     }
     Ok((out, None))
 }
@@ -212,7 +221,12 @@ fn merge_close(stmt: &mut Stmt, close: Stmt) -> Result<(), Diag> {
     Ok(())
 }
 
-fn include(src: &Src<'_>, loader: &dyn Loader, stack: &mut Vec<PathBuf>, stmt: &Stmt) -> Result<Vec<Stmt>, Diag> {
+fn include(
+    src: &Src<'_>,
+    loader: &dyn Loader,
+    stack: &mut Vec<PathBuf>,
+    stmt: &Stmt,
+) -> Result<Vec<Stmt>, Diag> {
     let [Arg::Pos(path)] = stmt.args.as_slice() else {
         return Err(stmt.err(stmt.head.col + 8, "expected one file name: include \"common/setup.scn\""));
     };
@@ -223,7 +237,9 @@ fn include(src: &Src<'_>, loader: &dyn Loader, stack: &mut Vec<PathBuf>, stmt: &
     if stack.contains(&full) {
         return Err(stmt.err(path.col, format!("`{}` includes itself (include cycle)", path.text)));
     }
-    let text = loader.load(&full).map_err(|e| stmt.err(path.col, format!("cannot read `{}`: {e}", full.display())))?;
+    let text = loader
+        .load(&full)
+        .map_err(|e| stmt.err(path.col, format!("cannot read `{}`: {e}", full.display())))?;
     stack.push(full.clone());
     let dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
     let r = parse_src(&full.to_string_lossy(), dir, &text, loader, stack);
@@ -349,7 +365,10 @@ pub fn lex(raw: &str, loc: &Loc) -> Result<Vec<Tok>, Diag> {
                     word.push_str(&s);
                     break;
                 }
-                return Err(err(i + 1, "unexpected `\"` inside a word: strings stand alone or follow `key=`"));
+                return Err(err(
+                    i + 1,
+                    "unexpected `\"` inside a word: strings stand alone or follow `key=`",
+                ));
             }
             word.push(chars[i]);
             i += 1;
@@ -376,7 +395,12 @@ fn lex_string(chars: &[char], i: &mut usize) -> Result<String, (usize, String)> 
                     Some('t') => '\t',
                     Some('\\') => '\\',
                     Some('"') => '"',
-                    Some(o) => return Err((*i + 1, format!("unknown escape `\\{o}`: expected \\n, \\t, \\\\ or \\\""))),
+                    Some(o) => {
+                        return Err((
+                            *i + 1,
+                            format!("unknown escape `\\{o}`: expected \\n, \\t, \\\\ or \\\""),
+                        ));
+                    }
                     None => break,
                 });
                 *i += 2;
@@ -392,6 +416,8 @@ fn lex_string(chars: &[char], i: &mut usize) -> Result<String, (usize, String)> 
 
 /// Suggestion among statement names for an unknown head.
 pub fn unknown_statement(stmt: &Stmt, names: &[&str]) -> Diag {
-    stmt.err(stmt.head.col, format!("unknown statement `{}`", stmt.head.text))
-        .help(suggest(&stmt.head.text, names.iter().copied()).or_else(|| Some(format!("statements: {}", names.join(", ")))))
+    stmt.err(stmt.head.col, format!("unknown statement `{}`", stmt.head.text)).help(
+        suggest(&stmt.head.text, names.iter().copied())
+            .or_else(|| Some(format!("statements: {}", names.join(", ")))),
+    )
 }

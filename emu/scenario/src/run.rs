@@ -125,7 +125,11 @@ impl Runner {
     }
 
     fn where_(&self, loc: &Loc) -> String {
-        if loc.file == self.main_file { loc.line.to_string() } else { format!("{}:{}", short(&loc.file), loc.line) }
+        if loc.file == self.main_file {
+            loc.line.to_string()
+        } else {
+            format!("{}:{}", short(&loc.file), loc.line)
+        }
     }
 
     /// Runs every statement and returns the report.
@@ -167,16 +171,22 @@ impl Runner {
 
     fn step(&mut self, p: &Planned, prefix: &str) {
         let w = self.where_(&p.stmt.loc);
-        let src = if p.spec.name == "prog" { format!("{} {{ ... }}", p.stmt.src.trim_end_matches('{').trim_end()) } else { p.stmt.src.clone() };
+        let src = if p.spec.name == "prog" {
+            format!("{} {{ ... }}", p.stmt.src.trim_end_matches('{').trim_end())
+        } else {
+            p.stmt.src.clone()
+        };
         self.out(&format!("[{w}] {prefix}{src}"));
-        let outcome = family::core::exec(self, p).or_else(|| family::sim::exec(self, p)).unwrap_or(Err(Errno::ENOSYS));
+        let outcome =
+            family::core::exec(self, p).or_else(|| family::sim::exec(self, p)).unwrap_or(Err(Errno::ENOSYS));
         let shown = match &outcome {
             Ok(f) if f.is_empty() => "ok".to_string(),
             Ok(f) => fields_str(f),
             Err(e) => format!("{} ({})", e.name(), e.message()),
         };
         let (pass, detail) = self.judge(p, &outcome);
-        let silent = matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "show" | "dump") && outcome.is_ok();
+        let silent =
+            matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "show" | "dump") && outcome.is_ok();
         if !silent && !p.spec.name.starts_with("expect ") {
             let mark = match pass {
                 Some(true) if p.expect.is_some() => "   PASS",
@@ -235,8 +245,13 @@ impl Runner {
             };
             return match got {
                 Some(Val::Text(line)) if want == "none" && line == "none" => (Some(true), None),
-                Some(Val::Text(line)) if want != "none" && line != "none" && line.ends_with(want) => (Some(true), None),
-                Some(Val::Text(line)) if line == "none" => (Some(false), Some(format!("expected trace line ending with {want:?}, got no more trace lines"))),
+                Some(Val::Text(line)) if want != "none" && line != "none" && line.ends_with(want) => {
+                    (Some(true), None)
+                }
+                Some(Val::Text(line)) if line == "none" => (
+                    Some(false),
+                    Some(format!("expected trace line ending with {want:?}, got no more trace lines")),
+                ),
                 Some(v) => (Some(false), Some(format!("expected trace {want:?}, got {v}"))),
                 None => (Some(false), Some("no trace".into())),
             };
@@ -248,7 +263,10 @@ impl Runner {
             };
             return match self.alt_matches(&want, outcome) {
                 true => (Some(true), None),
-                false => (Some(false), Some(format!("expected {}, got {}", self.alt_str(&want), outcome_str(outcome)))),
+                false => (
+                    Some(false),
+                    Some(format!("expected {}, got {}", self.alt_str(&want), outcome_str(outcome))),
+                ),
             };
         }
         match &p.expect {
@@ -256,7 +274,12 @@ impl Runner {
                 Ok(_) => (None, None),
                 Err(e) => (
                     Some(false),
-                    Some(format!("unexpected error {} ({}); write `=> {}` to expect it", e.name(), e.message(), e.name())),
+                    Some(format!(
+                        "unexpected error {} ({}); write `=> {}` to expect it",
+                        e.name(),
+                        e.message(),
+                        e.name()
+                    )),
                 ),
             },
             Some(alts) => {
@@ -264,7 +287,10 @@ impl Runner {
                     (Some(true), None)
                 } else {
                     let want: Vec<String> = alts.iter().map(|a| self.alt_str(a)).collect();
-                    (Some(false), Some(format!("expected {}, got {}", want.join(" | "), outcome_str(outcome))))
+                    (
+                        Some(false),
+                        Some(format!("expected {}, got {}", want.join(" | "), outcome_str(outcome))),
+                    )
                 }
             }
         }
@@ -278,7 +304,9 @@ impl Runner {
                 let Some((_, a)) = have.iter().find(|(hk, _)| hk == k) else { return false };
                 match (v, a) {
                     (PVal::Bytes(b), Val::Bytes(a)) => self.resolve(b).is_ok_and(|b| &b == a),
-                    (PVal::Int(n), Val::Int(a)) => n == a || (k == "r0" && (n & 0xffff_ffff) == (a & 0xffff_ffff)),
+                    (PVal::Int(n), Val::Int(a)) => {
+                        n == a || (k == "r0" && (n & 0xffff_ffff) == (a & 0xffff_ffff))
+                    }
                     (PVal::Text(s) | PVal::Name(s), Val::Text(a)) => s == a,
                     (PVal::Text(s), Val::Int(a)) => *s == a.to_string(),
                     (PVal::Int(n), Val::Text(a)) => *a == n.to_string(),
@@ -297,7 +325,9 @@ impl Runner {
                 .iter()
                 .map(|(k, v)| {
                     let v = match v {
-                        PVal::Bytes(b) => self.resolve(b).map_or("<closed fd>".into(), |b| Val::Bytes(b).to_string()),
+                        PVal::Bytes(b) => {
+                            self.resolve(b).map_or("<closed fd>".into(), |b| Val::Bytes(b).to_string())
+                        }
                         PVal::Int(n) => n.to_string(),
                         PVal::Text(s) | PVal::Name(s) => format!("{s:?}"),
                         other => format!("{other:?}"),
@@ -312,7 +342,16 @@ impl Runner {
 
 fn expect_src(p: &Planned) -> String {
     let col = p.stmt.expect.as_ref().map_or(0, |e| e.0);
-    p.stmt.raw_line.chars().skip(col + 1).collect::<String>().split('#').next().unwrap_or("").trim().to_string()
+    p.stmt
+        .raw_line
+        .chars()
+        .skip(col + 1)
+        .collect::<String>()
+        .split('#')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 fn outcome_str(o: &Outcome) -> String {
@@ -331,4 +370,3 @@ fn short(file: &str) -> String {
 pub fn rng(seed: u64) -> SimRng {
     SimRng::new(seed)
 }
-

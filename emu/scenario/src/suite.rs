@@ -23,7 +23,8 @@ pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     entries.sort();
     for e in entries {
         if e.is_dir() {
@@ -72,7 +73,8 @@ pub struct CaseResult {
 /// golden comparison (or blessing).
 pub fn run_case(path: &Path, engine: Engine, bless: bool) -> CaseResult {
     let name = path.to_string_lossy().into_owned();
-    let mut res = CaseResult { name: name.clone(), engine, ok: false, message: String::new(), blessed: false };
+    let mut res =
+        CaseResult { name: name.clone(), engine, ok: false, message: String::new(), blessed: false };
     let sc = match Scenario::from_file(path) {
         Ok(s) => s,
         Err(d) => {

@@ -53,7 +53,10 @@ const WIDTHS: &[(&str, u32, bool)] = &[
 
 fn parse_part(p: &str, col: usize) -> Result<Part, (usize, String)> {
     if p.is_empty() {
-        return Err((col, "empty byte string part: expected hex bytes or a typed literal such as `u32:7`".into()));
+        return Err((
+            col,
+            "empty byte string part: expected hex bytes or a typed literal such as `u32:7`".into(),
+        ));
     }
     if let Some((ty, v)) = p.split_once(':') {
         if ty == "fd" {
@@ -67,9 +70,9 @@ fn parse_part(p: &str, col: usize) -> Result<Part, (usize, String)> {
             return Ok(Part::Lit(vec![0; n as usize]));
         }
         let Some(&(_, w, signed)) = WIDTHS.iter().find(|(n, _, _)| *n == ty) else {
-            let names: Vec<&str> =
-                WIDTHS.iter().map(|w| w.0).chain(["fd", "zero"]).collect();
-            let help = crate::error::suggest(ty, names.iter().copied()).unwrap_or_else(|| "expected u8, u16, u32, u64, s8..s64, fd or zero".into());
+            let names: Vec<&str> = WIDTHS.iter().map(|w| w.0).chain(["fd", "zero"]).collect();
+            let help = crate::error::suggest(ty, names.iter().copied())
+                .unwrap_or_else(|| "expected u8, u16, u32, u64, s8..s64, fd or zero".into());
             return Err((col, format!("unknown literal type `{ty}:` ({help})")));
         };
         let vcol = col + ty.len() + 1;
@@ -88,13 +91,21 @@ fn parse_part(p: &str, col: usize) -> Result<Part, (usize, String)> {
     }
     let h = p.strip_prefix("0x").unwrap_or(p);
     if h.len() % 2 != 0 {
-        return Err((col, format!("`{p}`: odd number of hex digits (bytes are two digits each; for a number write `u32:{p}`)")));
+        return Err((
+            col,
+            format!(
+                "`{p}`: odd number of hex digits (bytes are two digits each; for a number write `u32:{p}`)"
+            ),
+        ));
     }
     let mut out = Vec::new();
     for (i, pair) in h.as_bytes().chunks(2).enumerate() {
         let s = std::str::from_utf8(pair).unwrap_or("??");
         let b = u8::from_str_radix(s, 16).map_err(|_| {
-            (col + i * 2 + (p.len() - h.len()), format!("`{s}` is not a hex byte (bytes: hex like `01ff`, or typed like `u32:7`)"))
+            (
+                col + i * 2 + (p.len() - h.len()),
+                format!("`{s}` is not a hex byte (bytes: hex like `01ff`, or typed like `u32:7`)"),
+            )
         })?;
         out.push(b);
     }
@@ -108,12 +119,8 @@ pub fn parse_int(s: &str) -> Result<i128, String> {
         Some(r) => (true, r.to_string()),
         None => (false, t),
     };
-    let v = if let Some(h) = t.strip_prefix("0x") {
-        i128::from_str_radix(h, 16)
-    } else {
-        t.parse::<i128>()
-    }
-    .map_err(|_| format!("`{s}` is not a number (decimal or 0x hex)"))?;
+    let v = if let Some(h) = t.strip_prefix("0x") { i128::from_str_radix(h, 16) } else { t.parse::<i128>() }
+        .map_err(|_| format!("`{s}` is not a number (decimal or 0x hex)"))?;
     if v > u64::MAX as i128 {
         return Err(format!("`{s}` is too large"));
     }
@@ -124,7 +131,8 @@ pub fn parse_int(s: &str) -> Result<i128, String> {
 pub fn parse_duration(s: &str) -> Result<u64, String> {
     let idx = s.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(s.len());
     let (n, unit) = s.split_at(idx);
-    let n = parse_int(n).map_err(|_| format!("`{s}`: expected a duration such as `10ms` (units ns, us, ms, s)"))?;
+    let n = parse_int(n)
+        .map_err(|_| format!("`{s}`: expected a duration such as `10ms` (units ns, us, ms, s)"))?;
     let mul = match unit {
         "ns" => 1,
         "us" => 1_000,
@@ -170,7 +178,10 @@ mod tests {
 
     #[test]
     fn bytes_forms() {
-        assert_eq!(parse_bytes(&tok("u32:7,0102")).unwrap(), Bytes(vec![Part::Lit(vec![7, 0, 0, 0]), Part::Lit(vec![1, 2])]));
+        assert_eq!(
+            parse_bytes(&tok("u32:7,0102")).unwrap(),
+            Bytes(vec![Part::Lit(vec![7, 0, 0, 0]), Part::Lit(vec![1, 2])])
+        );
         assert_eq!(parse_bytes(&tok("s16:-1")).unwrap(), Bytes::lit(vec![0xff, 0xff]));
         assert!(parse_bytes(&tok("u8:256")).is_err());
         assert!(parse_bytes(&tok("abc")).is_err());

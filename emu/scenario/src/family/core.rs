@@ -10,7 +10,9 @@ use crate::run::{Outcome, Runner};
 use crate::value::Val;
 use bpfemu_kernel::Errno;
 use bpfemu_kernel::bpf::BpfAttr;
-use bpfemu_kernel::bpf::attr::{BatchAttr, LinkCreateAttr, MapCreateAttr, ObjInfo, ProgLoadAttr, TestRunAttr, TestRunOut};
+use bpfemu_kernel::bpf::attr::{
+    BatchAttr, LinkCreateAttr, MapCreateAttr, ObjInfo, ProgLoadAttr, TestRunAttr, TestRunOut,
+};
 
 use Kind as K;
 use ObjKind as O;
@@ -88,7 +90,13 @@ pub static FAMILY: Family = Family {
             fields: &[("key", K::Bytes)],
             usage: "next_key MAP [key=BYTES] => key=BYTES",
         },
-        Spec { name: "freeze", pos: &[("map name", K::Name(O::Map))], keys: &[], fields: &[], usage: "freeze MAP" },
+        Spec {
+            name: "freeze",
+            pos: &[("map name", K::Name(O::Map))],
+            keys: &[],
+            fields: &[],
+            usage: "freeze MAP",
+        },
         Spec {
             name: "pin",
             pos: &[("object name", K::Name(O::Any)), ("bpffs path", K::Path)],
@@ -103,10 +111,34 @@ pub static FAMILY: Family = Family {
             fields: &[("fd", K::Int)],
             usage: "get NAME /sys/fs/bpf/PATH   (BPF_OBJ_GET: NAME is the new fd)",
         },
-        Spec { name: "unpin", pos: &[("bpffs path", K::Path)], keys: &[], fields: &[], usage: "unpin /sys/fs/bpf/PATH   (unlink)" },
-        Spec { name: "mkdir", pos: &[("bpffs path", K::Path)], keys: &[], fields: &[], usage: "mkdir /sys/fs/bpf/DIR" },
-        Spec { name: "rmdir", pos: &[("bpffs path", K::Path)], keys: &[], fields: &[], usage: "rmdir /sys/fs/bpf/DIR" },
-        Spec { name: "close", pos: &[("object name", K::Name(O::Any))], keys: &[], fields: &[], usage: "close OBJ" },
+        Spec {
+            name: "unpin",
+            pos: &[("bpffs path", K::Path)],
+            keys: &[],
+            fields: &[],
+            usage: "unpin /sys/fs/bpf/PATH   (unlink)",
+        },
+        Spec {
+            name: "mkdir",
+            pos: &[("bpffs path", K::Path)],
+            keys: &[],
+            fields: &[],
+            usage: "mkdir /sys/fs/bpf/DIR",
+        },
+        Spec {
+            name: "rmdir",
+            pos: &[("bpffs path", K::Path)],
+            keys: &[],
+            fields: &[],
+            usage: "rmdir /sys/fs/bpf/DIR",
+        },
+        Spec {
+            name: "close",
+            pos: &[("object name", K::Name(O::Any))],
+            keys: &[],
+            fields: &[],
+            usage: "close OBJ",
+        },
         Spec {
             name: "run",
             pos: &[("program name", K::Name(O::Prog))],
@@ -179,11 +211,21 @@ pub static FAMILY: Family = Family {
         Spec {
             name: "link_update",
             pos: &[("link name", K::Name(O::Link))],
-            keys: &[("prog", K::Name(O::Prog), true), ("old", K::Name(O::Prog), false), ("flags", K::Int, false)],
+            keys: &[
+                ("prog", K::Name(O::Prog), true),
+                ("old", K::Name(O::Prog), false),
+                ("flags", K::Int, false),
+            ],
             fields: &[],
             usage: "link_update LINK prog=PROG [old=PROG]",
         },
-        Spec { name: "link_detach", pos: &[("link name", K::Name(O::Link))], keys: &[], fields: &[], usage: "link_detach LINK" },
+        Spec {
+            name: "link_detach",
+            pos: &[("link name", K::Name(O::Link))],
+            keys: &[],
+            fields: &[],
+            usage: "link_detach LINK",
+        },
         Spec {
             name: "attach",
             pos: &[("program name", K::Name(O::Prog))],
@@ -259,7 +301,13 @@ pub static FAMILY: Family = Family {
             fields: &[],
             usage: "show prog|map|link|btf   (bpftool ... show)",
         },
-        Spec { name: "dump", pos: &[("map name", K::Name(O::Map))], keys: &[], fields: &[], usage: "dump MAP   (bpftool map dump)" },
+        Spec {
+            name: "dump",
+            pos: &[("map name", K::Name(O::Map))],
+            keys: &[],
+            fields: &[],
+            usage: "dump MAP   (bpftool map dump)",
+        },
     ],
 };
 
@@ -274,15 +322,26 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
                     .help(Some("write the program as an inline assembly block: prog P type=syscall { ... }".into())));
             }
             let Some(Block::Raw { first_line, text }) = &s.block else {
-                return Err(s.err(s.raw_line.trim_end().len() + 1, "expected `{` and an assembly block after the program's arguments")
+                return Err(s
+                    .err(
+                        s.raw_line.trim_end().len() + 1,
+                        "expected `{` and an assembly block after the program's arguments",
+                    )
                     .help(Some("prog P type=syscall {\n      r0 = 0\n      exit\n  }".into())));
             };
             // Check the assembly now, with every map name resolved to a placeholder fd.
-            let src = rewrite_map_names(text, |name| if cx.names.get(name) == Some(&ObjKind::Map) || cx.names.get(name) == Some(&ObjKind::Any) { Ok(1) } else { Err(()) })
-                .map_err(|(line, col, name)| {
-                    let maps = cx.names.iter().filter(|(_, k)| **k == ObjKind::Map).map(|(n, _)| n.as_str());
-                    asm_diag(s, *first_line, line, col, format!("no map named `{name}`"), text).help(suggest(&name, maps))
-                })?;
+            let src = rewrite_map_names(text, |name| {
+                if cx.names.get(name) == Some(&ObjKind::Map) || cx.names.get(name) == Some(&ObjKind::Any) {
+                    Ok(1)
+                } else {
+                    Err(())
+                }
+            })
+            .map_err(|(line, col, name)| {
+                let maps = cx.names.iter().filter(|(_, k)| **k == ObjKind::Map).map(|(n, _)| n.as_str());
+                asm_diag(s, *first_line, line, col, format!("no map named `{name}`"), text)
+                    .help(suggest(&name, maps))
+            })?;
             if let Err(e) = bpfemu_isa::asm::kernel::assemble(&src) {
                 return Err(asm_diag(s, *first_line, e.line, e.column, e.message, text));
             }
@@ -292,7 +351,11 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
         }
         "expect map" => {
             if p.kv.contains_key("value") == p.kv.contains_key("missing") {
-                return Err(s.err(s.raw_line.trim_end().len() + 1, "expected exactly one of `value=BYTES` or `missing=yes`")
+                return Err(s
+                    .err(
+                        s.raw_line.trim_end().len() + 1,
+                        "expected exactly one of `value=BYTES` or `missing=yes`",
+                    )
                     .help(Some(format!("usage: {}", p.spec.usage))));
             }
         }
@@ -306,14 +369,27 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
     Ok(())
 }
 
-fn asm_diag(s: &crate::parse::Stmt, first_line: usize, line: usize, col: usize, msg: String, text: &str) -> Diag {
-    let mut d = Diag::new(crate::error::Loc { file: s.loc.file.clone(), line: first_line + line - 1, col }, format!("assembly: {msg}"));
+fn asm_diag(
+    s: &crate::parse::Stmt,
+    first_line: usize,
+    line: usize,
+    col: usize,
+    msg: String,
+    text: &str,
+) -> Diag {
+    let mut d = Diag::new(
+        crate::error::Loc { file: s.loc.file.clone(), line: first_line + line - 1, col },
+        format!("assembly: {msg}"),
+    );
     d.source = text.lines().nth(line.saturating_sub(1)).unwrap_or("").to_string();
     d
 }
 
 /// Rewrites `map[NAME]` to `map[fd:N]`; errors give (line, col, name).
-pub fn rewrite_map_names(text: &str, mut fd: impl FnMut(&str) -> Result<i32, ()>) -> Result<String, (usize, usize, String)> {
+pub fn rewrite_map_names(
+    text: &str,
+    mut fd: impl FnMut(&str) -> Result<i32, ()>,
+) -> Result<String, (usize, usize, String)> {
     let mut out = String::new();
     for (i, line) in text.lines().enumerate() {
         let mut rest = line;
@@ -321,7 +397,8 @@ pub fn rewrite_map_names(text: &str, mut fd: impl FnMut(&str) -> Result<i32, ()>
         while let Some(at) = rest.find("map[") {
             let (before, after) = rest.split_at(at + 4);
             out.push_str(before);
-            let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+            let name_len =
+                after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
             let name = &after[..name_len];
             let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
             if ident && after[name_len..].starts_with(']') && name != "fd" && name != "idx" {
@@ -391,7 +468,8 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 Some(PVal::Attach(a)) => a.raw(),
                 _ => 0,
             };
-            let name: Vec<u8> = p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect();
+            let name: Vec<u8> =
+                p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect();
             let mut log = String::new();
             let attr = ProgLoadAttr {
                 prog_type: t.raw(),
@@ -428,11 +506,17 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
         })(),
         "pin" => (|| {
             let fd = r.fd(p.name(0))?;
-            r.k.bpf(BpfAttr::ObjPin { bpf_fd: fd, pathname: p.name(1), file_flags: p.int("flags").unwrap_or(0) as u32 })?;
+            r.k.bpf(BpfAttr::ObjPin {
+                bpf_fd: fd,
+                pathname: p.name(1),
+                file_flags: p.int("flags").unwrap_or(0) as u32,
+            })?;
             ok(vec![])
         })(),
         "get" => {
-            let res = r.k.bpf(BpfAttr::ObjGet { pathname: p.name(1), file_flags: p.int("flags").unwrap_or(0) as u32 });
+            let res = r
+                .k
+                .bpf(BpfAttr::ObjGet { pathname: p.name(1), file_flags: p.int("flags").unwrap_or(0) as u32 });
             r.bind(p.name(0), res)
         }
         "unpin" => r.k.bpffs_unlink(p.name(0)).and_then(|()| ok(vec![])),
@@ -450,7 +534,9 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             let id = p.int("id").unwrap_or(0) as u32;
             let res = match p.name(1) {
                 "prog" => r.k.bpf(BpfAttr::ProgGetFdById { id }),
-                "map" => r.k.bpf(BpfAttr::MapGetFdById { id, open_flags: p.int("flags").unwrap_or(0) as u32 }),
+                "map" => {
+                    r.k.bpf(BpfAttr::MapGetFdById { id, open_flags: p.int("flags").unwrap_or(0) as u32 })
+                }
                 "link" => r.k.bpf(BpfAttr::LinkGetFdById { id }),
                 _ => r.k.bpf(BpfAttr::BtfGetFdById { id }),
             };
@@ -492,7 +578,13 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                     Some(PVal::Attach(a)) => a.raw(),
                     _ => 0,
                 };
-                let attr = LinkCreateAttr { prog_fd, target_fd, attach_type, flags: p.int("flags").unwrap_or(0) as u32, target_btf_id: 0 };
+                let attr = LinkCreateAttr {
+                    prog_fd,
+                    target_fd,
+                    attach_type,
+                    flags: p.int("flags").unwrap_or(0) as u32,
+                    target_btf_id: 0,
+                };
                 r.k.bpf(BpfAttr::LinkCreate(attr))
             })();
             r.bind(p.name(0), res)
@@ -504,7 +596,12 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 Some(o) => r.fd(o)?,
                 None => 0,
             };
-            r.k.bpf(BpfAttr::LinkUpdate { link_fd, new_prog_fd, flags: p.int("flags").unwrap_or(0) as u32, old_prog_fd })?;
+            r.k.bpf(BpfAttr::LinkUpdate {
+                link_fd,
+                new_prog_fd,
+                flags: p.int("flags").unwrap_or(0) as u32,
+                old_prog_fd,
+            })?;
             ok(vec![])
         })(),
         "link_detach" => (|| {
@@ -614,7 +711,11 @@ fn value_size(r: &mut Runner, fd: i32) -> Result<usize, Errno> {
     match obj_info(r, fd)? {
         Some(ObjInfo::Map(m)) => {
             let percpu = matches!(m.map_type, 5 | 6 | 10 | 21);
-            Ok(if percpu { (m.value_size as usize).div_ceil(8) * 8 * r.k.sim.nr_cpus() as usize } else { m.value_size as usize })
+            Ok(if percpu {
+                (m.value_size as usize).div_ceil(8) * 8 * r.k.sim.nr_cpus() as usize
+            } else {
+                m.value_size as usize
+            })
         }
         _ => Err(Errno::EINVAL),
     }
@@ -651,7 +752,9 @@ fn run_prog(r: &mut Runner, p: &Planned) -> Outcome {
     let ctx = p.bytes("ctx").map(|b| r.resolve(b)).transpose()?.unwrap_or_default();
     let data = p.bytes("data").map(|b| r.resolve(b)).transpose()?.unwrap_or_default();
     let want_ctx = p.kv.contains_key("ctx_out")
-        || p.expect.as_ref().is_some_and(|alts| alts.iter().any(|a| matches!(a, Alt::Fields(f) if f.iter().any(|(k, _)| k == "ctx"))));
+        || p.expect.as_ref().is_some_and(|alts| {
+            alts.iter().any(|a| matches!(a, Alt::Fields(f) if f.iter().any(|(k, _)| k == "ctx")))
+        });
     let ctx_len = p.int("ctx_out").map_or(ctx.len(), |n| n as usize);
     let mut ctx_out = vec![0u8; ctx_len];
     let mut out = TestRunOut::default();
@@ -679,7 +782,13 @@ fn info(r: &mut Runner, p: &Planned) -> Outcome {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     match obj_info(r, fd)? {
         Some(ObjInfo::Map(m)) => ok(vec![
-            ("type", Val::Text(bpfemu_kernel::uapi::MapType::from_raw(m.map_type).map_or("?".into(), |t| t.name().into()))),
+            (
+                "type",
+                Val::Text(
+                    bpfemu_kernel::uapi::MapType::from_raw(m.map_type)
+                        .map_or("?".into(), |t| t.name().into()),
+                ),
+            ),
             ("id", int(m.id)),
             ("name", Val::Text(m.name)),
             ("key", int(m.key_size)),
@@ -689,15 +798,25 @@ fn info(r: &mut Runner, p: &Planned) -> Outcome {
             ("frozen", int(u8::from(m.frozen))),
         ]),
         Some(ObjInfo::Prog(pi)) => ok(vec![
-            ("type", Val::Text(bpfemu_kernel::uapi::ProgType::from_raw(pi.prog_type).map_or("?".into(), |t| t.name().into()))),
+            (
+                "type",
+                Val::Text(
+                    bpfemu_kernel::uapi::ProgType::from_raw(pi.prog_type)
+                        .map_or("?".into(), |t| t.name().into()),
+                ),
+            ),
             ("id", int(pi.id)),
             ("name", Val::Text(pi.name)),
             ("tag", Val::Text(hex(&pi.tag))),
             ("run_cnt", int(pi.run_cnt)),
             ("map_ids", Val::Text(pi.map_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(","))),
         ]),
-        Some(ObjInfo::Link(l)) => ok(vec![("type", int(l.link_type)), ("id", int(l.id)), ("prog_id", int(l.prog_id))]),
-        Some(ObjInfo::Btf(b)) => ok(vec![("id", int(b.id)), ("name", Val::Text(b.name)), ("size", int(b.btf_size))]),
+        Some(ObjInfo::Link(l)) => {
+            ok(vec![("type", int(l.link_type)), ("id", int(l.id)), ("prog_id", int(l.prog_id))])
+        }
+        Some(ObjInfo::Btf(b)) => {
+            ok(vec![("id", int(b.id)), ("name", Val::Text(b.name)), ("size", int(b.btf_size))])
+        }
         None => Err(Errno::EINVAL),
     }
 }
@@ -738,7 +857,12 @@ fn batch(r: &mut Runner, p: &Planned) -> Outcome {
             let c = count as usize;
             keys.truncate(c * ks);
             values.truncate(c * vs);
-            ok(vec![("count", int(count)), ("keys", Val::Bytes(keys)), ("values", Val::Bytes(values)), ("out", Val::Bytes(out_b))])
+            ok(vec![
+                ("count", int(count)),
+                ("keys", Val::Bytes(keys)),
+                ("values", Val::Bytes(values)),
+                ("out", Val::Bytes(out_b)),
+            ])
         }
         name => {
             let mut keys = r.resolve(p.bytes("keys").unwrap_or(&Default::default()))?;

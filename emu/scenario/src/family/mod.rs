@@ -202,14 +202,23 @@ fn plan_one(stmt: &Stmt, cx: &mut PlanCtx) -> Result<Planned, Diag> {
     let Some(spec) = find_spec(&head) else {
         return Err(crate::parse::unknown_statement(stmt, &statement_names()));
     };
-    let mut p = Planned { stmt: stmt.clone(), spec, pos: Vec::new(), kv: BTreeMap::new(), expect: None, children: Vec::new() };
+    let mut p = Planned {
+        stmt: stmt.clone(),
+        spec,
+        pos: Vec::new(),
+        kv: BTreeMap::new(),
+        expect: None,
+        children: Vec::new(),
+    };
     let mut pos_i = 0;
     let mut new_names = Vec::new();
     for a in args {
         match a {
             Arg::Pos(t) => {
                 let Some(&(what, kind)) = spec.pos.get(pos_i) else {
-                    return Err(stmt.err(t.col, format!("unexpected `{}`", t.text)).help(Some(format!("usage: {}", spec.usage))));
+                    return Err(stmt
+                        .err(t.col, format!("unexpected `{}`", t.text))
+                        .help(Some(format!("usage: {}", spec.usage))));
                 };
                 pos_i += 1;
                 let v = check(stmt, t, kind, cx, what)?;
@@ -221,8 +230,11 @@ fn plan_one(stmt: &Stmt, cx: &mut PlanCtx) -> Result<Planned, Diag> {
             Arg::Kv(k, v) => {
                 let Some(&(key, kind, _)) = spec.keys.iter().find(|(n, _, _)| *n == k.text) else {
                     let keys: Vec<&str> = spec.keys.iter().map(|x| x.0).collect();
-                    let help = suggest(&k.text, keys.iter().copied()).unwrap_or_else(|| format!("usage: {}", spec.usage));
-                    return Err(stmt.err(k.col, format!("`{}` does not take `{}=`", head, k.text)).help(Some(help)));
+                    let help = suggest(&k.text, keys.iter().copied())
+                        .unwrap_or_else(|| format!("usage: {}", spec.usage));
+                    return Err(stmt
+                        .err(k.col, format!("`{}` does not take `{}=`", head, k.text))
+                        .help(Some(help)));
                 };
                 if p.kv.contains_key(key) {
                     return Err(stmt.err(k.col, format!("`{key}=` given twice")));
@@ -243,7 +255,9 @@ fn plan_one(stmt: &Stmt, cx: &mut PlanCtx) -> Result<Planned, Diag> {
                 continue;
             }
             let col = stmt.raw_line.split('#').next().unwrap_or("").trim_end().len() + 1;
-            return Err(stmt.err(col, format!("missing `{key}=`")).help(Some(format!("usage: {}", spec.usage))));
+            return Err(stmt
+                .err(col, format!("missing `{key}=`"))
+                .help(Some(format!("usage: {}", spec.usage))));
         }
     }
     if let Some((col, alts)) = &stmt.expect {
@@ -256,7 +270,11 @@ fn plan_one(stmt: &Stmt, cx: &mut PlanCtx) -> Result<Planned, Diag> {
     match spec.name {
         "seed" | "cpus" => {
             if cx.started {
-                return Err(stmt.err(stmt.head.col, format!("`{}` must come before the first kernel operation", spec.name))
+                return Err(stmt
+                    .err(
+                        stmt.head.col,
+                        format!("`{}` must come before the first kernel operation", spec.name),
+                    )
                     .help(Some("the kernel is built with its seed and CPU count at the start".into())));
             }
         }
@@ -287,7 +305,8 @@ fn plan_alt(stmt: &Stmt, spec: &Spec, col: usize, alt: &[Arg], cx: &mut PlanCtx)
         if t.text.starts_with('E') && t.text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
             return match Errno::from_name(&t.text) {
                 Some(e) => Ok(Alt::Errno(e)),
-                None => Err(stmt.err(t.col, format!("unknown errno `{}`", t.text))
+                None => Err(stmt
+                    .err(t.col, format!("unknown errno `{}`", t.text))
                     .help(suggest(&t.text, Errno::ALL.iter().map(|e| e.name())))),
             };
         }
@@ -305,7 +324,9 @@ fn plan_alt(stmt: &Stmt, spec: &Spec, col: usize, alt: &[Arg], cx: &mut PlanCtx)
                             format!("`{}` reports: {}", spec.name, names.join(", "))
                         })
                     });
-                    return Err(stmt.err(k.col, format!("`{}` does not report `{}`", spec.name, k.text)).help(help));
+                    return Err(stmt
+                        .err(k.col, format!("`{}` does not report `{}`", spec.name, k.text))
+                        .help(help));
                 };
                 let v = if name == "r0" { r0_value(stmt, v)? } else { check(stmt, v, kind, cx, name)? };
                 fields.push((name.to_string(), v));
@@ -326,7 +347,9 @@ fn r0_value(stmt: &Stmt, t: &Tok) -> Result<PVal, Diag> {
         let name = format!("E{name}");
         return match Errno::from_name(&name) {
             Some(e) => Ok(PVal::Int(-i128::from(e.raw()))),
-            None => Err(stmt.err(t.col + 1, format!("unknown errno `{name}`")).help(suggest(&name, Errno::ALL.iter().map(|e| e.name())))),
+            None => Err(stmt
+                .err(t.col + 1, format!("unknown errno `{name}`"))
+                .help(suggest(&name, Errno::ALL.iter().map(|e| e.name())))),
         };
     }
     parse_int(&t.text).map(PVal::Int).map_err(|m| stmt.err(t.col, m))
@@ -341,16 +364,33 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
         Kind::Name(k) => {
             word(t)?;
             match cx.names.get(&t.text) {
-                Some(have) if k == ObjKind::Any || *have == k || *have == ObjKind::Any => PVal::Name(t.text.clone()),
-                Some(have) => return Err(e(t.col, format!("`{}` is a {}, expected a {}", t.text, have.word(), k.word()))),
+                Some(have) if k == ObjKind::Any || *have == k || *have == ObjKind::Any => {
+                    PVal::Name(t.text.clone())
+                }
+                Some(have) => {
+                    return Err(e(
+                        t.col,
+                        format!("`{}` is a {}, expected a {}", t.text, have.word(), k.word()),
+                    ));
+                }
                 None => {
-                    let cands: Vec<&str> = cx.names.iter().filter(|(_, h)| k == ObjKind::Any || **h == k || **h == ObjKind::Any).map(|(n, _)| n.as_str()).collect();
+                    let cands: Vec<&str> = cx
+                        .names
+                        .iter()
+                        .filter(|(_, h)| k == ObjKind::Any || **h == k || **h == ObjKind::Any)
+                        .map(|(n, _)| n.as_str())
+                        .collect();
                     return Err(e(t.col, format!("no {} named `{}`", k.word(), t.text)).help(
-                        suggest(&t.text, cands.iter().copied()).or_else(|| Some(format!("declare it first (e.g. `{}`)", match k {
-                            ObjKind::Prog => "prog P type=syscall { ... }",
-                            ObjKind::Link => "link L prog=P attach=...",
-                            _ => "map M type=hash key=4 value=8 max=16",
-                        }))),
+                        suggest(&t.text, cands.iter().copied()).or_else(|| {
+                            Some(format!(
+                                "declare it first (e.g. `{}`)",
+                                match k {
+                                    ObjKind::Prog => "prog P type=syscall { ... }",
+                                    ObjKind::Link => "link L prog=P attach=...",
+                                    _ => "map M type=hash key=4 value=8 max=16",
+                                }
+                            ))
+                        }),
                     ));
                 }
             }
@@ -360,10 +400,14 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
             let ok = t.text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && t.text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
-                return Err(e(t.col, format!("`{}` is not a valid object name (letters, digits, `_`)", t.text)));
+                return Err(e(
+                    t.col,
+                    format!("`{}` is not a valid object name (letters, digits, `_`)", t.text),
+                ));
             }
             if let Some(k) = cx.names.get(&t.text) {
-                return Err(e(t.col, format!("`{}` already names a {}", t.text, k.word())).help(Some(format!("`close {}` first or choose another name", t.text))));
+                return Err(e(t.col, format!("`{}` already names a {}", t.text, k.word()))
+                    .help(Some(format!("`close {}` first or choose another name", t.text))));
             }
             PVal::Name(t.text.clone())
         }
@@ -373,7 +417,8 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
                 if let Part::Fd(n, col) = p
                     && !cx.names.contains_key(n)
                 {
-                    return Err(e(*col, format!("no object named `{n}`")).help(suggest(n, cx.names.keys().map(String::as_str))));
+                    return Err(e(*col, format!("no object named `{n}`"))
+                        .help(suggest(n, cx.names.keys().map(String::as_str))));
                 }
             }
             PVal::Bytes(b)
@@ -397,21 +442,30 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
             word(t)?;
             match MapType::ALL.iter().find(|m| m.name() == t.text) {
                 Some(m) => PVal::Map(*m),
-                None => return Err(e(t.col, format!("unknown map type `{}`", t.text)).help(suggest(&t.text, MapType::ALL.iter().map(|m| m.name())))),
+                None => {
+                    return Err(e(t.col, format!("unknown map type `{}`", t.text))
+                        .help(suggest(&t.text, MapType::ALL.iter().map(|m| m.name()))));
+                }
             }
         }
         Kind::ProgType => {
             word(t)?;
             match ProgType::ALL.iter().find(|m| m.name() == t.text) {
                 Some(m) => PVal::Prog(*m),
-                None => return Err(e(t.col, format!("unknown program type `{}`", t.text)).help(suggest(&t.text, ProgType::ALL.iter().map(|m| m.name())))),
+                None => {
+                    return Err(e(t.col, format!("unknown program type `{}`", t.text))
+                        .help(suggest(&t.text, ProgType::ALL.iter().map(|m| m.name()))));
+                }
             }
         }
         Kind::AttachType => {
             word(t)?;
             match AttachType::ALL.iter().find(|m| m.name() == t.text) {
                 Some(m) => PVal::Attach(*m),
-                None => return Err(e(t.col, format!("unknown attach type `{}`", t.text)).help(suggest(&t.text, AttachType::ALL.iter().map(|m| m.name())))),
+                None => {
+                    return Err(e(t.col, format!("unknown attach type `{}`", t.text))
+                        .help(suggest(&t.text, AttachType::ALL.iter().map(|m| m.name()))));
+                }
             }
         }
         Kind::UpdateFlags => {
@@ -424,7 +478,11 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
                     "exist" => 2,
                     "lock" => 4,
                     other => parse_int(other).map_err(|_| {
-                        e(t.col, format!("unknown update flag `{other}`")).help(suggest(other, ["any", "noexist", "exist", "lock"]).or(Some("flags: any, noexist, exist, lock (join with +) or a number".into())))
+                        e(t.col, format!("unknown update flag `{other}`")).help(
+                            suggest(other, ["any", "noexist", "exist", "lock"]).or(Some(
+                                "flags: any, noexist, exist, lock (join with +) or a number".into(),
+                            )),
+                        )
                     })?,
                 };
             }
@@ -434,7 +492,8 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
             word(t)?;
             const K: [&str; 4] = ["prog", "map", "link", "btf"];
             if !K.contains(&t.text.as_str()) {
-                return Err(e(t.col, format!("unknown object kind `{}`", t.text)).help(suggest(&t.text, K).or(Some("expected prog, map, link or btf".into()))));
+                return Err(e(t.col, format!("unknown object kind `{}`", t.text))
+                    .help(suggest(&t.text, K).or(Some("expected prog, map, link or btf".into()))));
             }
             PVal::Text(t.text.clone())
         }

@@ -12,12 +12,48 @@ use crate::run::{Outcome, Runner};
 pub static FAMILY: Family = Family {
     name: "sim",
     specs: &[
-        Spec { name: "seed", pos: &[("seed", Kind::Int)], keys: &[], fields: &[], usage: "seed N   (before the first kernel operation)" },
-        Spec { name: "cpus", pos: &[("CPU count", Kind::Int)], keys: &[], fields: &[], usage: "cpus N   (before the first kernel operation)" },
-        Spec { name: "advance", pos: &[("duration", Kind::Duration)], keys: &[], fields: &[], usage: "advance 10ms   (ns, us, ms, s)" },
-        Spec { name: "cpu", pos: &[("CPU number", Kind::Int)], keys: &[], fields: &[], usage: "cpu N   (the CPU later operations run on)" },
-        Spec { name: "concurrent", pos: &[], keys: &[], fields: &[], usage: "concurrent { branch { ... } branch { ... } }" },
-        Spec { name: "branch", pos: &[], keys: &[], fields: &[], usage: "branch { statements }   (inside concurrent)" },
+        Spec {
+            name: "seed",
+            pos: &[("seed", Kind::Int)],
+            keys: &[],
+            fields: &[],
+            usage: "seed N   (before the first kernel operation)",
+        },
+        Spec {
+            name: "cpus",
+            pos: &[("CPU count", Kind::Int)],
+            keys: &[],
+            fields: &[],
+            usage: "cpus N   (before the first kernel operation)",
+        },
+        Spec {
+            name: "advance",
+            pos: &[("duration", Kind::Duration)],
+            keys: &[],
+            fields: &[],
+            usage: "advance 10ms   (ns, us, ms, s)",
+        },
+        Spec {
+            name: "cpu",
+            pos: &[("CPU number", Kind::Int)],
+            keys: &[],
+            fields: &[],
+            usage: "cpu N   (the CPU later operations run on)",
+        },
+        Spec {
+            name: "concurrent",
+            pos: &[],
+            keys: &[],
+            fields: &[],
+            usage: "concurrent { branch { ... } branch { ... } }",
+        },
+        Spec {
+            name: "branch",
+            pos: &[],
+            keys: &[],
+            fields: &[],
+            usage: "branch { statements }   (inside concurrent)",
+        },
     ],
 };
 
@@ -30,7 +66,10 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
                 Some(super::PVal::Int(n)) => *n,
                 _ => 0,
             };
-            cx.seed = Some(u64::try_from(n).map_err(|_| s.err(s.head.col + 5, "the seed is a number from 0 to 2^64-1"))?);
+            cx.seed = Some(
+                u64::try_from(n)
+                    .map_err(|_| s.err(s.head.col + 5, "the seed is a number from 0 to 2^64-1"))?,
+            );
         }
         "cpus" => {
             let n = match p.pos.first() {
@@ -49,7 +88,11 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
             };
             let cpus = cx.cpus.unwrap_or(bpfemu_kernel::sim::DEFAULT_CPUS);
             if !(0..i128::from(cpus)).contains(&n) {
-                return Err(s.err(s.head.col + 4, format!("no CPU {n}: the kernel has {cpus} CPUs (0 to {})", cpus - 1))
+                return Err(s
+                    .err(
+                        s.head.col + 4,
+                        format!("no CPU {n}: the kernel has {cpus} CPUs (0 to {})", cpus - 1),
+                    )
                     .help(Some("`cpus N` before the first kernel operation sets the CPU count".into())));
             }
         }
@@ -59,7 +102,10 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
             };
             for b in body {
                 if b.head.text != "branch" {
-                    return Err(b.err(b.head.col, format!("expected `branch {{` inside `concurrent`, found `{}`", b.head.text)));
+                    return Err(b.err(
+                        b.head.col,
+                        format!("expected `branch {{` inside `concurrent`, found `{}`", b.head.text),
+                    ));
                 }
             }
             if body.len() < 2 {
@@ -73,15 +119,21 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
             };
             for b in body {
                 if b.head.text == "concurrent" || b.head.text == "branch" {
-                    return Err(b.err(b.head.col, format!("`{}` cannot be nested inside a branch", b.head.text)));
+                    return Err(
+                        b.err(b.head.col, format!("`{}` cannot be nested inside a branch", b.head.text))
+                    );
                 }
             }
             p.children = plan_list(body, cx)?;
         }
         _ => {}
     }
-    if matches!(p.spec.name, "concurrent" | "branch" | "seed" | "cpus" | "advance" | "cpu") && p.expect.is_some() {
-        return Err(s.err(s.expect.as_ref().map_or(1, |e| e.0), format!("`{}` takes no expectation", p.spec.name)));
+    if matches!(p.spec.name, "concurrent" | "branch" | "seed" | "cpus" | "advance" | "cpu")
+        && p.expect.is_some()
+    {
+        return Err(
+            s.err(s.expect.as_ref().map_or(1, |e| e.0), format!("`{}` takes no expectation", p.spec.name))
+        );
     }
     Ok(())
 }
