@@ -90,7 +90,7 @@ fn parse_part(p: &str, col: usize) -> Result<Part, (usize, String)> {
         return Ok(Part::Lit(bytes[..w as usize].to_vec()));
     }
     let h = p.strip_prefix("0x").unwrap_or(p);
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return Err((
             col,
             format!(
@@ -121,7 +121,7 @@ pub fn parse_int(s: &str) -> Result<i128, String> {
     };
     let v = if let Some(h) = t.strip_prefix("0x") { i128::from_str_radix(h, 16) } else { t.parse::<i128>() }
         .map_err(|_| format!("`{s}` is not a number (decimal or 0x hex)"))?;
-    if v > u64::MAX as i128 {
+    if v > i128::from(u64::MAX) {
         return Err(format!("`{s}` is too large"));
     }
     Ok(if neg { -v } else { v })

@@ -129,6 +129,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("map M type=hash key=4 value=8 max=4\nclose M\nlookup M key=u32:1", "t.scn:3:8", "no map named `M`"),
     ("map M type=hash =4 value=8 max=4", "t.scn:1:17", "key is missing"),
     ("map M type=hash key=4 value=8 max=4 name=", "t.scn:1:42", "expected a value after `=`"),
+    (
+        "map M type=hash key=4 value=8 max=4\nexpect map M key=u32:1 missing=no",
+        "t.scn:2:32",
+        "expected `missing=yes`",
+    ),
     ("advance 1ms => ok", "t.scn:1:13", "takes no expectation"),
 ];
 

@@ -349,17 +349,22 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
         "close" => {
             cx.names.remove(p.name(0));
         }
+        "expect map" if p.kv.contains_key("value") == p.kv.contains_key("missing") => {
+            return Err(s
+                .err(
+                    s.raw_line.trim_end().len() + 1,
+                    "expected exactly one of `value=BYTES` or `missing=yes`",
+                )
+                .help(Some(format!("usage: {}", p.spec.usage))));
+        }
         "expect map" => {
-            if p.kv.contains_key("value") == p.kv.contains_key("missing") {
-                return Err(s
-                    .err(
-                        s.raw_line.trim_end().len() + 1,
-                        "expected exactly one of `value=BYTES` or `missing=yes`",
-                    )
-                    .help(Some(format!("usage: {}", p.spec.usage))));
+            if let Some(PVal::Text(v)) = p.kv.get("missing")
+                && v != "yes"
+            {
+                let col = s.raw_line.find("missing=").map_or(1, |i| i + 9);
+                return Err(s.err(col, format!("`missing={v}`: expected `missing=yes`")));
             }
         }
-        "link" | "link_update" | "attach" | "detach" | "query" | "info" => {}
         _ => {}
     }
     if p.spec.name.starts_with("expect ") && p.expect.is_some() {
@@ -870,7 +875,7 @@ fn batch(r: &mut Runner, p: &Planned) -> Outcome {
                 Some(b) => r.resolve(b)?,
                 None => Vec::new(),
             };
-            let mut count = if ks == 0 { 0 } else { (keys.len() / ks) as u32 };
+            let mut count = keys.len().checked_div(ks).unwrap_or(0) as u32;
             let b = BatchAttr {
                 map_fd: fd,
                 in_batch: None,
