@@ -114,6 +114,18 @@ impl Runner {
         Ok(out)
     }
 
+    /// A verifier or BTF log, printed under the current statement (the
+    /// first 12 non-empty lines).
+    pub fn log(&mut self, log: &str) {
+        let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+        for l in lines.iter().take(12) {
+            self.note(format!("log: {l}"));
+        }
+        if lines.len() > 12 {
+            self.note(format!("log: ... ({} more lines)", lines.len() - 12));
+        }
+    }
+
     /// A line printed under the current statement (logs, show output).
     pub fn note(&mut self, s: String) {
         self.notes.push(s);

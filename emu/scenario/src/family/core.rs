@@ -490,9 +490,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             };
             let res = r.k.bpf(BpfAttr::ProgLoad(attr));
             if res.is_err() {
-                for l in log.lines().filter(|l| !l.trim().is_empty()).take(8) {
-                    r.note(format!("log: {l}"));
-                }
+                r.log(&log);
             }
             r.bind(p.name(0), res)
         }
@@ -567,9 +565,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             };
             let mut log = String::new();
             let res = r.k.bpf(BpfAttr::BtfLoad { btf: &data, log: Some(&mut log), log_level: 1 });
-            for l in log.lines().filter(|l| !l.trim().is_empty()).take(8) {
-                r.note(format!("log: {l}"));
-            }
+            r.log(&log);
             r.bind(p.name(0), res)
         }
         "link" => {
