@@ -109,6 +109,12 @@ const CASES: &[(&str, &str, &str)] = &[
     ("concurrent {\n  update M key=u32:1 value=u64:1\n}", "t.scn:2:3", "expected `branch {`"),
     ("concurrent {\n  branch {\n  }\n", "t.scn:1:1", "block is not closed"),
     ("}", "t.scn:1:1", "without an open block"),
+    ("branch {\n}", "t.scn:1:1", "only valid inside `concurrent"),
+    (
+        "concurrent {\n branch {\n  seed 3\n }\n branch {\n }\n}",
+        "t.scn:3:3",
+        "cannot be used inside a branch",
+    ),
     ("map M type=hash key=4 value=8 max=4 {\n}", "t.scn:1:37", "does not take a block"),
     ("include \"missing.inc\"", "t.scn:1:9", "cannot read"),
     ("include \"bad.inc\"", "bad.inc:1:12", "did you mean `hash`?"),
@@ -173,6 +179,17 @@ fn good_files_with_includes_plan() {
     let r = sc.run(&Default::default());
     assert!(r.ok(), "{}", r.text);
     let _ = MAP;
+}
+
+#[test]
+fn a_close_may_race_a_use_in_another_branch() {
+    let src = format!(
+        "{MAP}concurrent {{\n branch {{\n  close M\n }}\n branch {{\n  lookup M key=u32:1 => ENOENT | EBADF\n }}\n}}\nmap M type=array key=4 value=4 max=1\n"
+    );
+    let sc = Scenario::from_text("t.scn", &src, &Mem).unwrap();
+    let ex = bpfemu_scenario::suite::explore(&sc, 0..32, bpfemu_scenario::Engine::Interp);
+    assert_eq!(ex.distinct.len(), 2, "{ex:?}");
+    assert!(ex.failing.is_empty(), "{ex:?}");
 }
 
 #[test]

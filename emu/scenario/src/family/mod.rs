@@ -167,6 +167,8 @@ pub struct PlanCtx {
     pub started: bool,
     pub seed: Option<u64>,
     pub cpus: Option<u32>,
+    /// Planning the branches of a `concurrent` block.
+    pub in_concurrent: bool,
 }
 
 /// Plans a whole scenario.

@@ -111,16 +111,44 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
             if body.len() < 2 {
                 return Err(s.err(s.head.col, "`concurrent` needs at least two `branch` blocks"));
             }
-            p.children = plan_list(body, cx)?;
+            // Each branch starts from the names declared before the block (a
+            // `close` in one branch may race a use in another: EBADF at run
+            // time); afterwards, closes and declarations of every branch apply.
+            let before = cx.names.clone();
+            let mut after = before.clone();
+            cx.in_concurrent = true;
+            for b in body {
+                cx.names = before.clone();
+                let planned = plan_list(std::slice::from_ref(b), cx);
+                let planned = match planned {
+                    Ok(v) => v,
+                    Err(e) => {
+                        cx.in_concurrent = false;
+                        return Err(e);
+                    }
+                };
+                p.children.extend(planned);
+                for n in before.keys().filter(|n| !cx.names.contains_key(*n)) {
+                    after.remove(n);
+                }
+                for (n, k) in cx.names.iter().filter(|(n, _)| !before.contains_key(*n)) {
+                    after.insert(n.clone(), *k);
+                }
+            }
+            cx.in_concurrent = false;
+            cx.names = after;
+        }
+        "branch" if !cx.in_concurrent => {
+            return Err(s.err(s.head.col, "`branch` is only valid inside `concurrent { ... }`"));
         }
         "branch" => {
             let Some(Block::Stmts(body)) = &s.block else {
                 return Err(s.err(end, "expected `{` and statements"));
             };
             for b in body {
-                if b.head.text == "concurrent" || b.head.text == "branch" {
+                if matches!(b.head.text.as_str(), "concurrent" | "branch" | "seed" | "cpus") {
                     return Err(
-                        b.err(b.head.col, format!("`{}` cannot be nested inside a branch", b.head.text))
+                        b.err(b.head.col, format!("`{}` cannot be used inside a branch", b.head.text))
                     );
                 }
             }
