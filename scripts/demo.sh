@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo (see README.md): builds bpfemu and shows its main job as it
-# stands today: assemble, disassemble and run a BPF program, then run the
-# whole bpf_conformance suite on the reference interpreter.
+# stands today: assemble, disassemble and run a BPF program, run a scenario
+# (maps, a program, PROG_TEST_RUN, trace_printk, virtual time) through the
+# simulated kernel, then the whole bpf_conformance suite on the reference
+# interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,9 @@ echo "== disassembly of guest-progs/asm/primes.s (kernel syntax)"
 echo
 echo "== running it"
 "$bpfemu" exec guest-progs/asm/primes.s
+echo
+echo "== scenario scenarios/core/progs/test_run.scn (docs/scenarios.md)"
+"$bpfemu" run scenarios/core/progs/test_run.scn
 echo
 echo "== bpf_conformance suite, interpreter"
 "$bpfemu" conformance ../shared/conformance --engine interp

@@ -7,6 +7,9 @@ mod cmd_asm;
 mod cmd_btf;
 mod cmd_conformance;
 mod cmd_exec;
+mod cmd_explore;
+mod cmd_run;
+mod cmd_test;
 mod input;
 
 use clap::{Parser, Subcommand};
@@ -21,7 +24,9 @@ use std::process::ExitCode;
     after_help = "Examples:\n  bpfemu asm guest-progs/asm/primes.s -o primes.bin\n  \
                   bpfemu disasm primes.bin\n  bpfemu exec guest-progs/asm/primes.s --trace\n  \
                   bpfemu conformance ../shared/conformance\n  \
-                  bpfemu btf dump --format c --out vmlinux.h"
+                  bpfemu btf dump --format c --out vmlinux.h\n  \
+                  bpfemu run scenarios/core/progs/test_run.scn\n  bpfemu test scenarios\n  \
+                  bpfemu explore scenarios/core/maps/concurrent_update.scn --seeds 0..50"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -43,6 +48,12 @@ enum Command {
     /// The emulated kernel's BTF (`btf dump`: vmlinux.h or bpftool's raw listing).
     #[command(subcommand)]
     Btf(cmd_btf::BtfCommand),
+    /// Run a scenario file and print what happened, with PASS/FAIL per expectation.
+    Run(cmd_run::RunArgs),
+    /// Run scenario files (default scenarios/) against their golden outputs.
+    Test(cmd_test::TestArgs),
+    /// Run a scenario with concurrent blocks under many seeds; report distinct outcomes.
+    Explore(cmd_explore::ExploreArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +65,9 @@ fn main() -> ExitCode {
         Command::Conformance(a) => cmd_conformance::conformance(a),
         Command::ConformancePlugin(a) => cmd_conformance::plugin(a),
         Command::Btf(c) => cmd_btf::btf(c),
+        Command::Run(a) => cmd_run::run(a),
+        Command::Test(a) => cmd_test::test(a),
+        Command::Explore(a) => cmd_explore::explore(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,384 @@
+//! Running planned statements against a fresh [`Kernel`] and reporting: a
+//! readable trace (one `[line] statement` per step, its result, PASS/FAIL
+//! for its expectation, trace_pipe lines as they appear) and JSON lines.
+
+use crate::error::Loc;
+use crate::family::{self, Alt, PVal, Planned};
+use crate::value::{Bytes, Part, Val, fields_str};
+use bpfemu_kernel::sim::rng::SimRng;
+use bpfemu_kernel::{Errno, Kernel, KernelConfig, SimConfig};
+use std::collections::BTreeMap;
+
+/// What a statement did: reported fields, or the errno the kernel set.
+pub type Outcome = Result<Vec<(String, Val)>, Errno>;
+
+/// Stream of the seeded RNG that orders `concurrent` branches.
+const STREAM_INTERLEAVE: u64 = 0x5c3a;
+
+/// The result of running a scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The readable trace, ending with the summary line.
+    pub text: String,
+    /// One JSON object per executed statement.
+    pub json: Vec<String>,
+    pub passed: usize,
+    pub failed: usize,
+    /// One line per failed expectation: `file:line: ...`.
+    pub failures: Vec<String>,
+    /// Results of every statement from the first `concurrent` block on, ordered
+    /// by location (independent of the
+    /// interleaving): what `explore` compares between seeds.
+    pub outcome: String,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+/// The running state of one scenario.
+#[derive(Debug)]
+pub struct Runner {
+    pub k: Kernel,
+    /// Object names → fds.
+    pub objs: BTreeMap<String, i32>,
+    /// trace_pipe lines consumed by `expect trace`.
+    pub trace_cursor: usize,
+    printed_trace: usize,
+    notes: Vec<String>,
+    main_file: String,
+    report: Report,
+    outcomes: BTreeMap<(String, usize, usize), String>,
+    seq: usize,
+    /// Set at the first `concurrent` block: outcomes are recorded from there.
+    racing: bool,
+}
+
+impl Runner {
+    /// A runner over a kernel with `seed` and `cpus`.
+    pub fn new(main_file: &str, seed: u64, cpus: Option<u32>) -> Runner {
+        let mut sim = SimConfig { seed, ..SimConfig::default() };
+        if let Some(c) = cpus {
+            sim.cpus = c;
+        }
+        Runner {
+            k: Kernel::new(KernelConfig { sim }),
+            objs: BTreeMap::new(),
+            trace_cursor: 0,
+            printed_trace: 0,
+            notes: Vec::new(),
+            main_file: main_file.to_string(),
+            report: Report::default(),
+            outcomes: BTreeMap::new(),
+            seq: 0,
+            racing: false,
+        }
+    }
+
+    /// The fd of a named object (`EBADF` once closed).
+    pub fn fd(&self, name: &str) -> Result<i32, Errno> {
+        self.objs.get(name).copied().ok_or(Errno::EBADF)
+    }
+
+    /// Binds `name` to the fd a creating command returned.
+    pub fn bind(&mut self, name: &str, res: Result<i64, Errno>) -> Outcome {
+        let fd = res? as i32;
+        self.objs.insert(name.to_string(), fd);
+        let mut f = vec![("fd".to_string(), Val::Int(fd.into()))];
+        let mut info = None;
+        if self.k.bpf(bpfemu_kernel::bpf::BpfAttr::ObjGetInfoByFd { bpf_fd: fd, info: &mut info }).is_ok() {
+            use bpfemu_kernel::bpf::attr::ObjInfo;
+            let id = match info {
+                Some(ObjInfo::Map(m)) => m.id,
+                Some(ObjInfo::Prog(p)) => p.id,
+                Some(ObjInfo::Link(l)) => l.id,
+                Some(ObjInfo::Btf(b)) => b.id,
+                None => 0,
+            };
+            f.push(("id".to_string(), Val::Int(id.into())));
+        }
+        Ok(f)
+    }
+
+    /// Resolves a byte string (`fd:NAME` → the fd as u32).
+    pub fn resolve(&self, b: &Bytes) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        for p in &b.0 {
+            match p {
+                Part::Lit(v) => out.extend_from_slice(v),
+                Part::Fd(n, _) => out.extend_from_slice(&(self.fd(n)? as u32).to_le_bytes()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// A verifier or BTF log, printed under the current statement (the
+    /// first 12 non-empty lines).
+    pub fn log(&mut self, log: &str) {
+        let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+        for l in lines.iter().take(12) {
+            self.note(format!("log: {l}"));
+        }
+        if lines.len() > 12 {
+            self.note(format!("log: ... ({} more lines)", lines.len() - 12));
+        }
+    }
+
+    /// A line printed under the current statement (logs, show output).
+    pub fn note(&mut self, s: String) {
+        self.notes.push(s);
+    }
+
+    fn out(&mut self, s: &str) {
+        self.report.text.push_str(s);
+        self.report.text.push('\n');
+    }
+
+    fn where_(&self, loc: &Loc) -> String {
+        if loc.file == self.main_file {
+            loc.line.to_string()
+        } else {
+            format!("{}:{}", short(&loc.file), loc.line)
+        }
+    }
+
+    /// Runs every statement and returns the report.
+    pub fn run(mut self, plan: &[Planned]) -> Report {
+        for p in plan {
+            if p.spec.name == "concurrent" {
+                self.concurrent(p);
+            } else {
+                self.step(p, "");
+            }
+        }
+        let (p, f) = (self.report.passed, self.report.failed);
+        let verdict = if f == 0 { "PASS" } else { "FAIL" };
+        let line = format!("{verdict}: {p} passed, {f} failed");
+        self.out(&line);
+        self.report.outcome = self.outcomes.values().cloned().collect::<Vec<_>>().join("\n");
+        self.report
+    }
+
+    fn concurrent(&mut self, p: &Planned) {
+        let w = self.where_(&p.stmt.loc);
+        self.out(&format!("[{w}] concurrent"));
+        self.racing = true;
+        let mut rng = self.k.sim.fork_rng(STREAM_INTERLEAVE);
+        let mut queues: Vec<std::collections::VecDeque<&Planned>> =
+            p.children.iter().map(|b| b.children.iter().collect()).collect();
+        loop {
+            let live: Vec<usize> = (0..queues.len()).filter(|&i| !queues[i].is_empty()).collect();
+            if live.is_empty() {
+                break;
+            }
+            let pick = live[rng.below(live.len() as u64) as usize];
+            if let Some(s) = queues[pick].pop_front() {
+                self.step(s, &format!("  branch {}: ", pick + 1));
+            }
+        }
+        self.out(&format!("[{w}] end concurrent"));
+    }
+
+    fn step(&mut self, p: &Planned, prefix: &str) {
+        let w = self.where_(&p.stmt.loc);
+        let src = if p.spec.name == "prog" {
+            format!("{} {{ ... }}", p.stmt.src.trim_end_matches('{').trim_end())
+        } else {
+            p.stmt.src.clone()
+        };
+        self.out(&format!("[{w}] {prefix}{src}"));
+        let outcome =
+            family::core::exec(self, p).or_else(|| family::sim::exec(self, p)).unwrap_or(Err(Errno::ENOSYS));
+        let shown = match &outcome {
+            Ok(f) if f.is_empty() => "ok".to_string(),
+            Ok(f) => fields_str(f),
+            Err(e) => format!("{} ({})", e.name(), e.message()),
+        };
+        let (pass, detail) = self.judge(p, &outcome);
+        let silent =
+            matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "show" | "dump") && outcome.is_ok();
+        if !silent && !p.spec.name.starts_with("expect ") {
+            let mark = match pass {
+                Some(true) if p.expect.is_some() => "   PASS",
+                _ => "",
+            };
+            self.out(&format!("      = {shown}{mark}"));
+        } else if p.spec.name.starts_with("expect ") && pass == Some(true) {
+            self.out("      PASS");
+        }
+        for n in std::mem::take(&mut self.notes) {
+            self.out(&format!("      {n}"));
+        }
+        if let (Some(false), Some(d)) = (pass, &detail) {
+            self.out(&format!("      FAIL: {d}"));
+            let f = format!("{}:{}: {d}", p.stmt.loc.file, p.stmt.loc.line);
+            self.report.failures.push(f);
+        }
+        match pass {
+            Some(true) if p.expect.is_some() || p.spec.name.starts_with("expect ") => self.report.passed += 1,
+            Some(false) => self.report.failed += 1,
+            _ => {}
+        }
+        while self.printed_trace < self.k.trace_pipe.len() {
+            let l = self.k.trace_pipe[self.printed_trace].clone();
+            self.out(&format!("      trace: {l}"));
+            self.printed_trace += 1;
+        }
+        self.seq += 1;
+        let key = (p.stmt.loc.file.clone(), p.stmt.loc.line, self.seq);
+        if self.racing {
+            self.outcomes.insert(key, format!("{}:{}: {shown}", short(&p.stmt.loc.file), p.stmt.loc.line));
+        }
+        let j = serde_json::json!({
+            "file": p.stmt.loc.file,
+            "line": p.stmt.loc.line,
+            "stmt": p.stmt.src,
+            "branch": prefix.trim().trim_end_matches(':'),
+            "result": shown,
+            "ok": outcome.is_ok(),
+            "expect": p.stmt.expect.as_ref().map(|_| expect_src(p)),
+            "pass": pass,
+            "time_ns": self.k.sim.now(),
+            "cpu": self.k.sim.smp_processor_id(),
+        });
+        self.report.json.push(j.to_string());
+    }
+
+    /// Some(pass) and a failure message; `None` pass for statements without
+    /// an expectation that succeeded.
+    fn judge(&self, p: &Planned, outcome: &Outcome) -> (Option<bool>, Option<String>) {
+        if p.spec.name == "expect trace" {
+            let want = p.name(0);
+            let got = match outcome {
+                Ok(f) => f.first().map(|(_, v)| v.clone()),
+                Err(_) => None,
+            };
+            return match got {
+                Some(Val::Text(line)) if want == "none" && line == "none" => (Some(true), None),
+                Some(Val::Text(line)) if want != "none" && line != "none" && line.ends_with(want) => {
+                    (Some(true), None)
+                }
+                Some(Val::Text(line)) if line == "none" => (
+                    Some(false),
+                    Some(format!("expected trace line ending with {want:?}, got no more trace lines")),
+                ),
+                Some(v) => (Some(false), Some(format!("expected trace {want:?}, got {v}"))),
+                None => (Some(false), Some("no trace".into())),
+            };
+        }
+        if p.spec.name == "expect map" {
+            let want = match (p.bytes("value"), p.kv.get("missing")) {
+                (Some(b), _) => Alt::Fields(vec![("value".into(), PVal::Bytes(b.clone()))]),
+                _ => Alt::Fields(vec![("missing".into(), PVal::Text("yes".into()))]),
+            };
+            return match self.alt_matches(&want, outcome) {
+                true => (Some(true), None),
+                false => (
+                    Some(false),
+                    Some(format!("expected {}, got {}", self.alt_str(&want), outcome_str(outcome))),
+                ),
+            };
+        }
+        match &p.expect {
+            None => match outcome {
+                Ok(_) => (None, None),
+                Err(e) => (
+                    Some(false),
+                    Some(format!(
+                        "unexpected error {} ({}); write `=> {}` to expect it",
+                        e.name(),
+                        e.message(),
+                        e.name()
+                    )),
+                ),
+            },
+            Some(alts) => {
+                if alts.iter().any(|a| self.alt_matches(a, outcome)) {
+                    (Some(true), None)
+                } else {
+                    let want: Vec<String> = alts.iter().map(|a| self.alt_str(a)).collect();
+                    (
+                        Some(false),
+                        Some(format!("expected {}, got {}", want.join(" | "), outcome_str(outcome))),
+                    )
+                }
+            }
+        }
+    }
+
+    fn alt_matches(&self, alt: &Alt, outcome: &Outcome) -> bool {
+        match (alt, outcome) {
+            (Alt::Ok, Ok(_)) => true,
+            (Alt::Errno(e), Err(a)) => e == a,
+            (Alt::Fields(want), Ok(have)) => want.iter().all(|(k, v)| {
+                let Some((_, a)) = have.iter().find(|(hk, _)| hk == k) else { return false };
+                match (v, a) {
+                    (PVal::Bytes(b), Val::Bytes(a)) => self.resolve(b).is_ok_and(|b| &b == a),
+                    (PVal::Int(n), Val::Int(a)) => {
+                        n == a || (k == "r0" && (n & 0xffff_ffff) == (a & 0xffff_ffff))
+                    }
+                    (PVal::Text(s) | PVal::Name(s), Val::Text(a)) => s == a,
+                    (PVal::Text(s), Val::Int(a)) => *s == a.to_string(),
+                    (PVal::Int(n), Val::Text(a)) => *a == n.to_string(),
+                    _ => false,
+                }
+            }),
+            _ => false,
+        }
+    }
+
+    fn alt_str(&self, alt: &Alt) -> String {
+        match alt {
+            Alt::Ok => "ok".into(),
+            Alt::Errno(e) => e.name().into(),
+            Alt::Fields(f) => f
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        PVal::Bytes(b) => {
+                            self.resolve(b).map_or("<closed fd>".into(), |b| Val::Bytes(b).to_string())
+                        }
+                        PVal::Int(n) => n.to_string(),
+                        PVal::Text(s) | PVal::Name(s) => format!("{s:?}"),
+                        other => format!("{other:?}"),
+                    };
+                    format!("{k}={v}")
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}
+
+fn expect_src(p: &Planned) -> String {
+    let col = p.stmt.expect.as_ref().map_or(0, |e| e.0);
+    p.stmt
+        .raw_line
+        .chars()
+        .skip(col + 1)
+        .collect::<String>()
+        .split('#')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn outcome_str(o: &Outcome) -> String {
+    match o {
+        Ok(f) if f.is_empty() => "ok".into(),
+        Ok(f) => fields_str(f),
+        Err(e) => e.name().to_string(),
+    }
+}
+
+fn short(file: &str) -> String {
+    std::path::Path::new(file).file_name().map_or(file.to_string(), |f| f.to_string_lossy().into_owned())
+}
+
+/// A deterministic RNG for callers (explore) that need one.
+pub fn rng(seed: u64) -> SimRng {
+    SimRng::new(seed)
+}
