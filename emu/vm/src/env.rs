@@ -18,7 +18,9 @@ pub struct TraceStep<'a> {
     pub insn: &'a Instruction,
     /// r0..r10.
     pub regs: &'a [u64; 11],
-    /// Call depth: 0 in the main frame, +1 per bpf2bpf call.
+    /// Call depth: 0 in the main frame, +1 per bpf2bpf call and per
+    /// callback level (a callback's first frame is one below its caller's
+    /// frame).
     pub frame: usize,
 }
 
@@ -38,9 +40,10 @@ pub(crate) trait Env {
     type Saved: Copy;
 
     /// Before a callback's nested run: `windows` (`(start, len, writable)`)
-    /// become accessible too, and the nested run's `begin` may move the
-    /// stack. Not on any per-instruction path.
-    fn suspend(&mut self, windows: &[(u64, u64, bool)]) -> Self::Saved;
+    /// become accessible too, the nested run's `begin` may move the stack,
+    /// and its frame 0 is frame `base` of the whole call chain. Not on any
+    /// per-instruction path.
+    fn suspend(&mut self, windows: &[(u64, u64, bool)], base: usize) -> Self::Saved;
 
     /// After the nested run: back to the state `suspend` saved.
     fn resume(&mut self, saved: Self::Saved);
@@ -68,7 +71,7 @@ impl Env for Fast {
 
     type Saved = ();
 
-    fn suspend(&mut self, _: &[(u64, u64, bool)]) {}
+    fn suspend(&mut self, _: &[(u64, u64, bool)], _: usize) {}
 
     fn resume(&mut self, _: ()) {}
 }
@@ -104,7 +107,7 @@ impl Env for Checked<'_> {
 
     type Saved = (u64, usize);
 
-    fn suspend(&mut self, windows: &[(u64, u64, bool)]) -> (u64, usize) {
+    fn suspend(&mut self, windows: &[(u64, u64, bool)], _: usize) -> (u64, usize) {
         let c = &mut self.checker;
         let saved = (c.stack_top, c.n_extra);
         for &w in windows {
@@ -128,11 +131,13 @@ impl Env for Checked<'_> {
 pub(crate) struct Traced<'r, 'f> {
     checked: Checked<'r>,
     f: &'f mut dyn FnMut(&TraceStep),
+    /// Frames used by the runs a callback run is nested in.
+    base: usize,
 }
 
 impl<'r, 'f> Traced<'r, 'f> {
     pub(crate) fn new(regions: &'r [MemRegion<'r>], f: &'f mut dyn FnMut(&TraceStep)) -> Self {
-        Traced { checked: Checked::new(regions), f }
+        Traced { checked: Checked::new(regions), f, base: 0 }
     }
 }
 
@@ -154,17 +159,20 @@ impl Env for Traced<'_, '_> {
     fn trace(&mut self, pc: usize, prog: &Program, regs: &[u64; 11], depth: usize) {
         // The sentinel after the last slot has no instruction: not traced.
         if let Some(insn) = prog.instrs().get(pc) {
-            (self.f)(&TraceStep { pc, insn, regs, frame: depth });
+            (self.f)(&TraceStep { pc, insn, regs, frame: self.base + depth });
         }
     }
 
-    type Saved = (u64, usize);
+    type Saved = ((u64, usize), usize);
 
-    fn suspend(&mut self, windows: &[(u64, u64, bool)]) -> (u64, usize) {
-        self.checked.suspend(windows)
+    fn suspend(&mut self, windows: &[(u64, u64, bool)], base: usize) -> ((u64, usize), usize) {
+        let saved = (self.checked.suspend(windows, base), self.base);
+        self.base = base;
+        saved
     }
 
-    fn resume(&mut self, saved: (u64, usize)) {
-        self.checked.resume(saved);
+    fn resume(&mut self, (checked, base): ((u64, usize), usize)) {
+        self.checked.resume(checked);
+        self.base = base;
     }
 }

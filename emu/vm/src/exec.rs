@@ -122,7 +122,7 @@ impl<E: Env, const COUNT: bool> Reentry<'_, '_, E, COUNT> {
             windows[n] = (s, l, false);
             n += 1;
         }
-        let saved = self.env.suspend(&windows[..n]);
+        let saved = self.env.suspend(&windows[..n], self.used);
         let _outer = crate::stack_window::Outer::push();
         let mut nest = Nest { base: self.used, steps: self.steps };
         // SAFETY: `execute`'s contract for this nested run is the outer

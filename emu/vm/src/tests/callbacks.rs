@@ -3,8 +3,11 @@
 
 use super::asm::*;
 use super::{M, Mem, exec_all, exec_in};
-use crate::{Interpreter, Program, VmError, call_callback, call_callback_with_memory, callback_token};
+use crate::{
+    Interpreter, Program, TailCallResolver, VmError, call_callback, call_callback_with_memory, callback_token,
+};
 use bpfemu_isa::{AluOp, Instruction, JmpOp, Size, Source, Width, encode_program};
+use std::sync::Arc;
 
 /// `bpf_loop`-like: calls `cb(i, ctx)` for i in 0..n until it returns
 /// non-zero; the number of calls, or u64::MAX on an error.
@@ -168,9 +171,11 @@ fn traced_mode_sees_callback_instructions() {
     let mut mem = Mem::new(&[]);
     let regions = mem.regions();
     let mut pcs = Vec::new();
-    let r = interp().run_traced(&p, &[], &regions, &mut |s| pcs.push(s.pc));
+    let r = interp().run_traced(&p, &[], &regions, &mut |s| pcs.push((s.pc, s.frame)));
     assert_eq!(r, Ok(303));
-    assert_eq!(pcs.iter().filter(|&&pc| pc == 12).count(), 3);
+    // The callback's instructions, one frame below main's.
+    assert_eq!(pcs.iter().filter(|&&s| s == (12, 1)).count(), 3);
+    assert!(pcs.iter().all(|&(pc, frame)| frame == usize::from(pc >= 12)));
 }
 
 #[test]
@@ -220,4 +225,39 @@ fn memory_lent_to_the_callback_is_readable_in_checked_mode() {
     let p = Program::new(&encode_program(&prog)).unwrap();
     let o = exec_in(&i, M::Checked, &p, &[], None);
     assert!(matches!(o.ret, Err(VmError::MemoryViolation { pc: 9, .. })), "{:?}", o.ret);
+}
+
+/// A prog array with one program.
+struct One(Arc<Program>);
+
+impl TailCallResolver for One {
+    fn resolve(&self, _: u64, index: u64) -> Option<Arc<Program>> {
+        (index == 0).then(|| self.0.clone())
+    }
+}
+
+#[test]
+fn after_a_tail_call_callbacks_run_in_the_tail_called_program() {
+    // Main's slot 7 would return 1; the target's slot 7 returns 2.
+    let main = [ld64(2, 0), mov(3, 0), call(12), mov(0, 9), exit(), exit(), mov(0, 1), exit()];
+    let target = [
+        mov(1, 1), // 0
+        token(7),  // 1, 2
+        mov(3, 0), // 3
+        call(200), // 4: each(1, cb) = 1 if the callback returned non-zero
+        exit(),    // 5
+        exit(),    // 6
+        mov(0, 2), // 7
+        exit(),    // 8
+    ];
+    let mut i = interp();
+    i.set_tail_call_resolver(Arc::new(One(Arc::new(Program::new(&encode_program(&target)).unwrap()))));
+    assert_eq!(exec_all(&i, &main, &[], None).ret, Ok(1));
+    // The callback ran in the target: its r0 (2) is what stopped the loop;
+    // check it directly with a helper that returns the callback's r0.
+    extern "C" fn once(_: u64, cb: u64, _: u64, _: u64, _: u64) -> u64 {
+        call_callback(cb, [0; 5]).unwrap_or(u64::MAX)
+    }
+    i.register_callback_helper(200, once);
+    assert_eq!(exec_all(&i, &main, &[], None).ret, Ok(2));
 }

@@ -135,8 +135,13 @@ fn for_each_src(mfd: i32, flags: i32, stop: i32) -> String {
 }
 
 fn array(k: &mut Kernel) -> i32 {
+    map_of(k, MapType::Array)
+}
+
+/// A map of `map_type` with keys 0..4 (u32) and values key + 1 (u64).
+fn map_of(k: &mut Kernel, map_type: MapType) -> i32 {
     let attr = MapCreateAttr {
-        map_type: MapType::Array.raw(),
+        map_type: map_type.raw(),
         key_size: 4,
         value_size: 8,
         max_entries: 4,
@@ -160,4 +165,12 @@ fn for_each_map_elem_sums_an_array() {
     assert_eq!(run_src(&mut k, &for_each_src(mfd, 0, 1)), Ok(100_302));
     // Flags: -EINVAL, no call.
     assert_eq!(run_src(&mut k, &for_each_src(mfd, 1, -1)), Ok(neg(Errno::EINVAL)));
+}
+
+#[test]
+fn for_each_map_elem_over_a_hash() {
+    let mut k = kernel();
+    let mfd = map_of(&mut k, MapType::Hash);
+    // Same sum whatever the iteration order.
+    assert_eq!(run_src(&mut k, &for_each_src(mfd, 0, -1)), Ok(601_004));
 }
