@@ -116,6 +116,13 @@ impl RunCtx {
         }
     }
 
+    /// Withdraws a region [`RunCtx::add_region`] declared (memory a helper
+    /// lent for part of the run).
+    pub fn remove_region(&mut self, start: u64, len: u64, writable: bool) {
+        let r = GuestRegion { start, len, writable };
+        self.regions.retain(|x| *x != r);
+    }
+
     /// Declares `data` readable guest memory (a convenience for tests and
     /// runners that own the buffer for the run).
     pub fn add_slice(&mut self, data: &[u8]) {

@@ -94,6 +94,17 @@ pub enum VmError {
     /// More than five arguments (they go to r1..r5).
     #[error("{given} arguments given; at most 5 (r1..r5)")]
     TooManyArgs { given: usize },
+    /// A helper (called at `pc`) called back with a value that is not a
+    /// callback token ([`crate::callback_token`]).
+    #[error("insn {pc}: {token:#x} is not a callback token")]
+    NotACallback { pc: usize, token: u64 },
+    /// A callback token naming a slot that is not an instruction of the
+    /// calling program (`pc`: the helper call).
+    #[error("insn {pc}: callback target {target} is not an instruction of the program")]
+    BadCallback { pc: usize, target: usize },
+    /// [`crate::call_callback`] outside a callback-taking helper's call.
+    #[error("no program to call back into: not inside a callback-taking helper call")]
+    NoCallbackContext,
     /// Control reached the second slot of a 64-bit immediate load. Program
     /// validation makes this impossible; it exists so that no path panics.
     #[error("insn {pc}: executed the second slot of a ld_imm64")]

@@ -28,11 +28,16 @@
 //!   kept (r1 is the ctx). In a bpf2bpf callee, the target replaces the
 //!   callee: its `exit` returns to the caller's frame and program.
 //! - **exit** from frame 0 ends the run with r0.
+//! - **Callbacks** ([`crate::callback`]): a helper registered as taking
+//!   callbacks runs with a re-entry context published ([`Reentry`]); a
+//!   callback is a nested `execute` of the calling program from the
+//!   callback's slot, with the frames already in use counted ([`Nest`]).
 
 use crate::alu;
+use crate::callback::{self, Reenter};
 use crate::env::Env;
 use crate::error::VmError;
-use crate::helpers::{CallTable, TailCallResolver};
+use crate::helpers::{CallTable, Helper, TailCallResolver};
 use crate::mem::{self, FRAME_SIZE, ORD, Stack, StackMem};
 use crate::op::Op;
 use crate::packet;
@@ -47,6 +52,94 @@ pub(crate) struct RunCtx<'a> {
     /// The step budget; only enforced when `COUNT`.
     pub(crate) step_limit: u64,
     pub(crate) packet: Option<&'a [u8]>,
+}
+
+/// Where a run sits among nested callback runs.
+pub(crate) struct Nest {
+    /// Frames used by the runs this one is a callback of (0 for a
+    /// top-level run).
+    pub(crate) base: usize,
+    /// Steps executed so far across the nesting (in), and at the run's end
+    /// (out, on success).
+    pub(crate) steps: u64,
+}
+
+impl Nest {
+    pub(crate) fn root() -> Nest {
+        Nest { base: 0, steps: 0 }
+    }
+}
+
+/// The re-entry context a callback-taking helper call publishes: what a
+/// nested run of the calling program needs.
+struct Reentry<'a, 'c, E: Env, const COUNT: bool> {
+    ctx: &'a RunCtx<'c>,
+    prog: &'a Program,
+    env: &'a mut E,
+    /// Frames in use, the helper's caller's included.
+    used: usize,
+    /// The helper call's slot (for errors).
+    pc: usize,
+    steps: u64,
+    /// The first error of a callback run; the run fails with it.
+    error: Option<VmError>,
+}
+
+impl<E: Env, const COUNT: bool> Reenter for Reentry<'_, '_, E, COUNT> {
+    fn call(&mut self, token: u64, args: &[u64; 5], mem: Option<(u64, u64)>) -> Result<u64, VmError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let r = match callback::callback_target(token) {
+            Some(start) => self.run(start as usize, args, mem),
+            None => Err(VmError::NotACallback { pc: self.pc, token }),
+        };
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+        }
+        r
+    }
+}
+
+impl<E: Env, const COUNT: bool> Reentry<'_, '_, E, COUNT> {
+    fn run(&mut self, start: usize, args: &[u64; 5], mem: Option<(u64, u64)>) -> Result<u64, VmError> {
+        // The target must be the first slot of an instruction (the same
+        // guarantee Program::new gives jump and call targets).
+        if start >= self.prog.len() || matches!(self.prog.ops()[start], Op::LdImm64Hi(_)) {
+            return Err(VmError::BadCallback { pc: self.pc, target: start });
+        }
+        if self.used >= MAX_CALL_FRAMES {
+            return Err(VmError::CallDepthExceeded { pc: self.pc, max: MAX_CALL_FRAMES });
+        }
+        let outer = crate::stack_window::current_stack();
+        let mut windows = [(0u64, 0u64, false); 2];
+        let mut n = 0;
+        if let Some((s, l)) = outer {
+            windows[n] = (s, l, true);
+            n += 1;
+        }
+        if let Some((s, l)) = mem {
+            windows[n] = (s, l, false);
+            n += 1;
+        }
+        let saved = self.env.suspend(&windows[..n], self.used);
+        let _outer = crate::stack_window::Outer::push();
+        let mut nest = Nest { base: self.used, steps: self.steps };
+        // SAFETY: `execute`'s contract for this nested run is the outer
+        // run's: the callback is part of the program the outer run's caller
+        // vouched for (fast: verified, its accesses proven; checked/traced:
+        // `env` validates every access against the outer run's regions, this
+        // run's stack, the suspended runs' stacks — alive and not moved,
+        // their `execute` frames are suspended below us — and `mem`, which
+        // `call_callback_with_memory` borrows for the whole call). The
+        // start slot was validated above.
+        let r = unsafe { execute::<E, COUNT>(self.ctx, self.prog, start, args, self.env, &mut nest) };
+        self.env.resume(saved);
+        if r.is_ok() {
+            self.steps = nest.steps;
+        }
+        r
+    }
 }
 
 /// A caller's state saved across a bpf2bpf call.
@@ -64,24 +157,32 @@ impl Frame {
     const EMPTY: Frame = Frame { saved: [0; 10], ret: 0, prog: 0 };
 }
 
-/// Runs `root` with `args` in r1.. under `env`.
+/// Runs `root` from slot `start` with `args` in r1.. under `env`, as
+/// callback level `nest` (top-level runs: slot 0, [`Nest::root`]).
 ///
 /// # Safety
 /// Every load, store and atomic the program performs that `env` accepts
 /// must be to memory valid for that access for the whole run, and accepted
-/// atomics must be naturally aligned. For [`Fast`](crate::env::Fast), which
+/// atomics must be naturally aligned. `start` must be a slot `< root.len()`
+/// that is not the second slot of a `ld_imm64`. For [`Fast`](crate::env::Fast), which
 /// accepts everything, that is `run_fast`'s contract (the verifier proved
 /// it); for the checked environments it follows from the
 /// [`MemRegion`](crate::MemRegion) contract.
 pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     ctx: &RunCtx<'_>,
     root: &Program,
+    start: usize,
     args: &[u64],
     env: &mut E,
+    nest: &mut Nest,
 ) -> Result<u64, VmError> {
     if args.len() > 5 {
         return Err(VmError::TooManyArgs { given: args.len() });
     }
+    // Helpers of this run reach this run's callbacks only.
+    let _callbacks = callback::Scope::empty();
+    // Frames this run may use (callback runs: what their callers left).
+    let max_depth = MAX_CALL_FRAMES - nest.base;
     let mut stack_mem = StackMem::new();
     let stack = Stack::new(&mut stack_mem);
     let top = stack.top();
@@ -101,8 +202,8 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     let mut cur = 0u32;
     let mut prog: &Program = root;
     let mut ops: &[Op] = prog.ops();
-    let mut pc = 0usize;
-    let mut steps = 0u64;
+    let mut pc = start;
+    let mut steps = nest.steps;
     let mut tail_calls = 0u32;
 
     macro_rules! reg {
@@ -160,6 +261,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
     macro_rules! exit {
         () => {{
             if depth == 0 {
+                nest.steps = steps;
                 return Ok(regs[0]);
             }
             depth -= 1;
@@ -190,6 +292,33 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
         ($f:expr) => {{
             let f = $f;
             regs[0] = f(regs[1], regs[2], regs[3], regs[4], regs[5]);
+        }};
+    }
+    // A registered helper; one that takes callbacks runs with the re-entry
+    // context published, and a failed callback fails the run.
+    macro_rules! helper_call {
+        ($h:expr) => {{
+            let h: Helper = $h;
+            if h.callbacks {
+                let mut re = Reentry::<E, COUNT> {
+                    ctx,
+                    prog,
+                    env: &mut *env,
+                    used: nest.base + depth + 1,
+                    pc,
+                    steps,
+                    error: None,
+                };
+                let f = h.f;
+                let r = callback::with_reentry(&mut re, || f(regs[1], regs[2], regs[3], regs[4], regs[5]));
+                if let Some(e) = re.error {
+                    return Err(e);
+                }
+                steps = re.steps;
+                regs[0] = r;
+            } else {
+                helper!(h.f);
+            }
         }};
     }
     // Legacy packet load of `$size` bytes at packet offset `$off` into r0;
@@ -257,7 +386,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
 
     loop {
         // SAFETY: `pc < ops.len()`: execution starts at 0 of a non-empty
-        // program; every op either continues at `pc + 1` (at most `len()`,
+        // program, or at a validated `start` (execute's contract); every op either continues at `pc + 1` (at most `len()`,
         // the sentinel, since the last slot is never a ld_imm64 first slot
         // and the sentinel never continues), `pc + 2` after a ld_imm64
         // (whose second slot exists), a validated target `< len()` (absolute,
@@ -407,7 +536,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             Op::Jsle32K(d, k, o) => jif!(reg!(d) as i32 <= k, o),
 
             Op::Call(id) => match ctx.calls.helper(id.into()) {
-                Some(f) => helper!(f),
+                Some(h) => helper_call!(h),
                 None => {
                     return Err(VmError::UnknownHelper { pc, id: id.into() });
                 }
@@ -419,7 +548,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                     tail_call!();
                 } else {
                     match ctx.calls.helper(id) {
-                        Some(f) => helper!(f),
+                        Some(h) => helper_call!(h),
                         None => return Err(VmError::UnknownHelper { pc, id }),
                     }
                 }
@@ -429,7 +558,7 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                 None => return Err(VmError::UnknownKfunc { pc, btf_id }),
             },
             Op::CallLocal(t) => {
-                if depth + 1 >= MAX_CALL_FRAMES {
+                if depth + 1 >= max_depth {
                     return Err(VmError::CallDepthExceeded { pc, max: MAX_CALL_FRAMES });
                 }
                 let f = &mut frames[depth];

@@ -29,16 +29,26 @@ pub trait TailCallResolver: Send + Sync {
 /// Helper ids below this live in a dense table (today's uapi has ~210).
 const DENSE: usize = 1024;
 
+/// A registered helper: the function, and whether it may call back into
+/// the program ([`crate::call_callback`]), which makes the run publish its
+/// re-entry context around the call.
+#[derive(Clone, Copy)]
+pub(crate) struct Helper {
+    pub(crate) f: HelperFn,
+    pub(crate) callbacks: bool,
+}
+
 /// Helpers by id (dense for small ids) and kfuncs by BTF id.
 #[derive(Clone, Default)]
 pub(crate) struct CallTable {
-    dense: Vec<Option<HelperFn>>,
-    sparse: BTreeMap<i64, HelperFn>,
+    dense: Vec<Option<Helper>>,
+    sparse: BTreeMap<i64, Helper>,
     kfuncs: BTreeMap<i32, HelperFn>,
 }
 
 impl CallTable {
-    pub(crate) fn set_helper(&mut self, id: i32, f: HelperFn) {
+    pub(crate) fn set_helper(&mut self, id: i32, f: HelperFn, callbacks: bool) {
+        let f = Helper { f, callbacks };
         match usize::try_from(id) {
             Ok(i) if i < DENSE => {
                 if self.dense.len() <= i {
@@ -59,7 +69,7 @@ impl CallTable {
     /// The helper registered for `id` (i64 so that `callx` register values
     /// outside the i32 range simply find nothing).
     #[inline]
-    pub(crate) fn helper(&self, id: i64) -> Option<HelperFn> {
+    pub(crate) fn helper(&self, id: i64) -> Option<Helper> {
         match usize::try_from(id) {
             Ok(i) if i < DENSE => self.dense.get(i).copied().flatten(),
             _ => self.sparse.get(&id).copied(),
@@ -97,14 +107,15 @@ mod tests {
     #[test]
     fn dense_and_sparse_ids() {
         let mut t = CallTable::default();
-        t.set_helper(5, one);
-        t.set_helper(100_000, one);
-        t.set_helper(-3, one);
+        t.set_helper(5, one, false);
+        t.set_helper(100_000, one, true);
+        t.set_helper(-3, one, false);
         t.set_kfunc(77, one);
         assert!(t.helper(5).is_some());
         assert!(t.helper(4).is_none());
         assert!(t.helper(2000).is_none());
-        assert!(t.helper(100_000).is_some());
+        assert!(t.helper(100_000).is_some_and(|h| h.callbacks));
+        assert!(t.helper(5).is_some_and(|h| !h.callbacks));
         assert!(t.helper(-3).is_some());
         assert!(t.helper(1 << 40).is_none());
         assert!(t.kfunc(77).is_some());

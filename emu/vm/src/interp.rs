@@ -7,7 +7,7 @@
 
 use crate::env::{Checked, Env, Fast, TraceStep, Traced};
 use crate::error::VmError;
-use crate::exec::{RunCtx, execute};
+use crate::exec::{Nest, RunCtx, execute};
 use crate::helpers::{CallTable, HelperFn, TailCallResolver};
 use crate::mem::MemRegion;
 use crate::program::Program;
@@ -54,7 +54,16 @@ impl Interpreter {
     /// register). Id 12 (`bpf_tail_call`) is handled by the interpreter and
     /// never reaches a registered helper.
     pub fn register_helper(&mut self, id: i32, f: HelperFn) {
-        self.calls.set_helper(id, f);
+        self.calls.set_helper(id, f, false);
+    }
+
+    /// Registers helper `id` as one that calls back into the program with
+    /// [`call_callback`](crate::call_callback) (`bpf_loop`,
+    /// `bpf_for_each_map_elem`): its calls publish the run's re-entry
+    /// context (see [`crate::callback`]); other helper calls do not pay for
+    /// that.
+    pub fn register_callback_helper(&mut self, id: i32, f: HelperFn) {
+        self.calls.set_helper(id, f, true);
     }
 
     /// Registers a kfunc by BTF id (`call` with `src_reg = 2`). The module
@@ -177,9 +186,9 @@ impl Interpreter {
         // SAFETY: forwarded contract.
         unsafe {
             if self.step_limit.is_some() {
-                execute::<E, true>(&ctx, prog, args, env)
+                execute::<E, true>(&ctx, prog, 0, args, env, &mut Nest::root())
             } else {
-                execute::<E, false>(&ctx, prog, args, env)
+                execute::<E, false>(&ctx, prog, 0, args, env, &mut Nest::root())
             }
         }
     }
@@ -217,7 +226,7 @@ impl Interpreter {
         // SAFETY: as in `checked`: the Traced environment validates every
         // access. Always counting keeps tracing to one instantiation; with no
         // limit the budget is u64::MAX.
-        unsafe { execute::<_, true>(&ctx, prog, args, &mut env) }
+        unsafe { execute::<_, true>(&ctx, prog, 0, args, &mut env, &mut Nest::root()) }
     }
 }
 

@@ -16,7 +16,8 @@
 //! Emulated: every instruction of the ISA incl. v4 (sdiv/smod, movsx, ldsx,
 //! bswap, gotol, all atomics, callx as the conformance suite defines it),
 //! helper and kfunc calls, bpf2bpf calls with 8 frames of 512 bytes, tail
-//! calls (limit 33), legacy `LD_ABS`/`LD_IND` on a given packet.
+//! calls (limit 33), legacy `LD_ABS`/`LD_IND` on a given packet, callbacks
+//! (a helper calling a subprogram back: [`callback`]).
 //! Not here: `ld_imm64` pseudo sources (the loader resolves them first),
 //! verification, the JIT, exceptions (`bpf_throw`), arena address spaces,
 //! `may_goto`/timed loops.
@@ -24,6 +25,7 @@
 //! Byte order is little-endian (the emulated machine is x86-64).
 
 mod alu;
+pub mod callback;
 mod env;
 mod error;
 mod exec;
@@ -35,13 +37,14 @@ mod packet;
 mod program;
 mod stack_window;
 
+pub use callback::{CALLBACK_TAG, call_callback, call_callback_with_memory, callback_target, callback_token};
 pub use env::TraceStep;
 pub use error::{LoadError, TransferKind, VmError};
 pub use helpers::{HelperFn, TailCallResolver};
 pub use interp::{Interpreter, Mode};
 pub use mem::{FRAME_SIZE, MemRegion, STACK_SIZE};
 pub use program::Program;
-pub use stack_window::current_stack;
+pub use stack_window::{current_stack, stack_contains};
 
 #[cfg(test)]
 mod tests;

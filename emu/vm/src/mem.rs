@@ -161,12 +161,21 @@ impl<'a> Stack<'a> {
     }
 }
 
+/// Most extra windows a checker holds: per callback nesting level, the
+/// caller's stack and one block of helper memory.
+pub(crate) const MAX_EXTRA: usize = 2 * MAX_CALL_FRAMES;
+
 /// Validates accesses in checked mode: the caller's regions plus the active
-/// stack frames.
+/// stack frames, plus (in a callback run) the windows of
+/// [`Checker::extra`]: the enclosing runs' stacks and memory a helper lent
+/// the callback.
 #[derive(Debug)]
 pub(crate) struct Checker<'r> {
     pub(crate) regions: &'r [MemRegion<'r>],
     pub(crate) stack_top: u64,
+    /// `(start, len, writable)`; the first `n_extra` are in use.
+    pub(crate) extra: [(u64, u64, bool); MAX_EXTRA],
+    pub(crate) n_extra: usize,
 }
 
 impl Checker<'_> {
@@ -203,7 +212,18 @@ impl Checker<'_> {
                 };
             }
         }
+        if self.n_extra > 0 && self.in_extra(addr, size, write) {
+            return Ok(());
+        }
         Err(self.violation(pc, addr, size, write, depth))
+    }
+
+    #[cold]
+    fn in_extra(&self, addr: u64, size: u64, write: bool) -> bool {
+        let (a, e) = (u128::from(addr), u128::from(addr) + u128::from(size));
+        self.extra[..self.n_extra]
+            .iter()
+            .any(|&(s, l, w)| a >= u128::from(s) && e <= u128::from(s) + u128::from(l) && (w || !write))
     }
 
     /// Checks an atomic: bounds as a write, then natural alignment.
@@ -307,7 +327,7 @@ mod tests {
     use super::*;
 
     fn checker<'r>(regions: &'r [MemRegion<'r>]) -> Checker<'r> {
-        Checker { regions, stack_top: 0x10_0000 }
+        Checker { regions, stack_top: 0x10_0000, extra: [(0, 0, false); MAX_EXTRA], n_extra: 0 }
     }
 
     #[test]

@@ -3,8 +3,13 @@
 //! Emulated so far: the size limit, the log attributes, the header
 //! (`btf_parse_hdr()`), the section layout (`btf_check_sec_info()`), type
 //! section alignment and the string section's framing, with the kernel's
-//! errno and log wording. The types themselves are not validated yet: that
-//! arrives with the `bpfemu-btf` crate, which this command will call.
+//! errno and log wording; then the types themselves with
+//! [`bpfemu_btf::load`] (decode + validate: `btf_check_all_metas()`,
+//! `btf_check_all_types()`). A type error is `EINVAL` with the log in the
+//! spirit of `btf_verifier_log_type()`: a line naming the type (`[3] STRUCT
+//! foo`), then the reason (our error's text, which repeats the id and kind
+//! and names the member when there is one). The kernel's type line also
+//! prints kind-specific fields (`size=4 vlen=1`); ours does not.
 
 use super::btf_obj::BtfObj;
 use super::load::log::VLog;
@@ -131,6 +136,23 @@ pub fn check_btf(data: &[u8], log: &mut VLog<'_>) -> Result<BtfHeader, Errno> {
     Ok(hdr)
 }
 
+/// Logs a validation error as `btf_verifier_log_type()` would: the type's
+/// line (when the blob decodes far enough to name it), then the reason.
+fn log_btf_error(data: &[u8], e: &bpfemu_btf::BtfError, log: &mut VLog<'_>) {
+    let named = e.type_id().and_then(|id| {
+        let btf = bpfemu_btf::decode(data).ok()?;
+        let t = btf.get(id)?;
+        Some(format!("[{id}] {} {}", t.kind.tag().name(), btf.name(id)))
+    });
+    match named {
+        Some(line) => {
+            log.line(line.trim_end());
+            log.line(&format!("\t{e}"));
+        }
+        None => log.line(&e.to_string()),
+    }
+}
+
 impl Kernel {
     /// `BPF_BTF_LOAD`: the new BTF object's fd. Larger than
     /// [`BTF_MAX_SIZE`]: `E2BIG`; a log level without a buffer or a buffer
@@ -146,6 +168,11 @@ impl Kernel {
         }
         let mut log = VLog::for_btf(log, log_level)?;
         check_btf(btf, &mut log)?;
+        if let Err(e) = bpfemu_btf::load(btf) {
+            log_btf_error(btf, &e, &mut log);
+            log.finish()?;
+            return Err(Errno::EINVAL);
+        }
         log.finish()?;
         let id = self.objects.btfs.alloc()?;
         let obj = Arc::new(BtfObj { id, data: btf.to_vec(), name: String::new(), kernel_btf: false });

@@ -12,8 +12,8 @@
 //! - **proven**: helper arguments whose prototype type the verifier checks
 //!   (`ARG_PTR_TO_MAP_KEY`, `ARG_PTR_TO_MEM`, ...). Trusted when the run's
 //!   program is verified ([`RunCtx::verified`]); otherwise validated against
-//!   [`RunCtx::regions`] and the running program's call stack
-//!   ([`bpfemu_vm::current_stack`]).
+//!   [`RunCtx::regions`] and the running program's call stack, or those
+//!   of the runs a callback is nested in ([`bpfemu_vm::stack_contains`]).
 //! - **unproven**: values the verifier treats as scalars (the source of
 //!   `bpf_probe_read_*`, `%s` arguments). Always validated.
 
@@ -41,10 +41,8 @@ pub(crate) fn valid(ctx: &RunCtx, addr: u64, len: u64, write: bool, kind: Ptr) -
     if kind == Ptr::Proven && ctx.verified {
         return true;
     }
-    let end = u128::from(addr) + u128::from(len);
-    let on_stack =
-        bpfemu_vm::current_stack().is_some_and(|(s, l)| addr >= s && end <= u128::from(s) + u128::from(l));
-    on_stack || ctx.regions.iter().any(|r| r.contains(addr, len) && (r.writable || !write))
+    bpfemu_vm::stack_contains(addr, len)
+        || ctx.regions.iter().any(|r| r.contains(addr, len) && (r.writable || !write))
 }
 
 fn host(addr: u64) -> *mut u8 {

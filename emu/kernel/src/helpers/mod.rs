@@ -18,13 +18,15 @@
 //! (42), map_push/pop/peek_elem (87–89, `-EINVAL` until queue/stack maps
 //! exist), spin_lock / spin_unlock (93/94), probe_read_user /
 //! probe_read_kernel / _str (112–115), ktime_get_boot_ns (125),
-//! ktime_get_coarse_ns (160), snprintf (165). `bpf_tail_call` (12) is run
-//! by the VM; only its prototype is here.
+//! ktime_get_coarse_ns (160), for_each_map_elem (164), snprintf (165),
+//! loop (181). `bpf_tail_call` (12) is run by the VM; only its prototype is
+//! here. The two callback helpers are in [`CALLBACK_HELPERS`] and
+//! registered as such ([`callback`]).
 //!
-//! Not yet: `bpf_loop`, `bpf_for_each_map_elem` (need VM callbacks), the
-//! ring buffer and perf event output helpers (prototypes only), and every
+//! Not yet: the ring buffer and perf event output helpers (prototypes only), and every
 //! other helper of the uapi.
 
+pub mod callback;
 pub(crate) mod guest;
 pub mod lock;
 pub mod map;
@@ -73,14 +75,22 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::SNPRINTF, trace::snprintf),
 ];
 
+/// Implemented helpers that call back into the program (registered with
+/// [`Interpreter::register_callback_helper`]).
+pub const CALLBACK_HELPERS: &[(i32, HelperFn)] =
+    &[(id::FOR_EACH_MAP_ELEM, callback::for_each_map_elem), (id::LOOP, callback::bpf_loop)];
+
 /// The implementation of helper `id`, if any.
 pub fn helper(id: i32) -> Option<HelperFn> {
-    HELPERS.iter().find(|(i, _)| *i == id).map(|&(_, f)| f)
+    HELPERS.iter().chain(CALLBACK_HELPERS).find(|(i, _)| *i == id).map(|&(_, f)| f)
 }
 
 /// Registers every implemented helper with `vm`.
 pub fn register_all(vm: &mut Interpreter) {
     for &(id, f) in HELPERS {
         vm.register_helper(id, f);
+    }
+    for &(id, f) in CALLBACK_HELPERS {
+        vm.register_callback_helper(id, f);
     }
 }

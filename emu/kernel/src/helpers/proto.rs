@@ -8,8 +8,7 @@
 //! are its fields. The table lists every helper implemented in this module
 //! plus a few whose implementation comes later (`implemented: false`):
 //! `bpf_tail_call` (run by the VM itself; its prototype is here), the ring
-//! buffer helpers, `bpf_perf_event_output`, `bpf_loop` and
-//! `bpf_for_each_map_elem`.
+//! buffer helpers and `bpf_perf_event_output`.
 //!
 //! Not modelled: `arg_btf_id` sets, `allowed()` callbacks, `arg_size`
 //! for fixed-size memory, per-program-type prototype variants (e.g. the
@@ -246,12 +245,16 @@ pub static PROTOS: &[FuncProto] = &[
         implemented: false),
     proto!(id::RINGBUF_QUERY, "ringbuf_query", Integer, [ConstMapPtr, Anything], implemented: false),
     proto!(id::KTIME_GET_COARSE_NS, "ktime_get_coarse_ns", Integer, []),
-    proto!(id::FOR_EACH_MAP_ELEM, "for_each_map_elem", Integer,
-        [ConstMapPtr, PtrToFunc, PtrToStackOrNull, Anything], implemented: false),
+    proto!(
+        id::FOR_EACH_MAP_ELEM,
+        "for_each_map_elem",
+        Integer,
+        [ConstMapPtr, PtrToFunc, PtrToStackOrNull, Anything]
+    ),
     proto!(id::SNPRINTF, "snprintf", Integer,
         [PtrToMem(MemFlags::OR_NULL), ConstSizeOrZero, PtrToConstStr, PtrToMem(MemFlags::RDONLY_OR_NULL),
          ConstSizeOrZero], gpl_only: true),
-    proto!(id::LOOP, "loop", Integer, [Anything, PtrToFunc, PtrToStackOrNull, Anything], implemented: false),
+    proto!(id::LOOP, "loop", Integer, [Anything, PtrToFunc, PtrToStackOrNull, Anything]),
     proto!(id::RINGBUF_RESERVE_DYNPTR, "ringbuf_reserve_dynptr", Integer,
         [ConstMapPtr, Anything, Anything, PtrToDynptr { uninit: true, release: false }], implemented: false),
     proto!(id::RINGBUF_SUBMIT_DYNPTR, "ringbuf_submit_dynptr", Void,

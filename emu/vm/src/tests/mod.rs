@@ -3,6 +3,7 @@
 
 mod alu;
 mod asm;
+mod callbacks;
 mod calls;
 mod jmp;
 mod mem;

@@ -139,8 +139,11 @@ fn stable(r: &Result<u64, VmError>) -> Option<(std::mem::Discriminant<VmError>, 
         | VmError::StepLimitExceeded { pc, .. }
         | VmError::FellOffEnd { pc }
         | VmError::NoPacket { pc }
-        | VmError::InvalidSlot { pc } => pc,
+        | VmError::InvalidSlot { pc }
+        | VmError::NotACallback { pc, .. }
+        | VmError::BadCallback { pc, .. } => pc,
         VmError::TooManyArgs { given } => given,
+        VmError::NoCallbackContext => 0,
     };
     Some((std::mem::discriminant(e), pc))
 }

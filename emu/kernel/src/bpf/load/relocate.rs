@@ -8,12 +8,17 @@
 //!   address of the value at the offset in the second slot's `imm`
 //!   ([`crate::map::MapOps::direct_value_addr`]).
 //!
+//! - `BPF_PSEUDO_FUNC` (`r2 = subprog[+N]`: a callback at slot `i + imm +
+//!   1` for the load at slot `i`, as for bpf2bpf calls) becomes a callback token
+//!   naming the absolute slot ([`bpfemu_vm::callback_token`]); the kernel
+//!   loads the subprogram's address after JIT (`PTR_TO_FUNC`). The target
+//!   must be inside the program ("call to invalid destination"); that it
+//!   starts a subprogram is the verifier's to check.
+//!
 //! The relocated instruction keeps `src_reg = 0`, so the image builder
 //! ([`bpfemu_vm::Program::new`]) sees an ordinary 64-bit constant.
 //!
-//! Not emulated yet: `BPF_PSEUDO_BTF_ID` (needs the vmlinux BTF) and
-//! `BPF_PSEUDO_FUNC` (callbacks need the verifier's subprogram handling):
-//! both `EINVAL`.
+//! Not emulated yet: `BPF_PSEUDO_BTF_ID` (needs the vmlinux BTF): `EINVAL`.
 
 use super::log::VLog;
 use crate::errno::Errno;
@@ -51,7 +56,8 @@ impl Kernel {
     ///   ("invalid bpf_ld_imm64 insn");
     /// - an unknown pseudo source, or a map load with a non-zero second
     ///   `imm`: `EINVAL` ("unrecognized bpf_ld_imm64 insn");
-    /// - BTF id / function pseudo sources: `EINVAL` (not emulated yet);
+    /// - BTF id pseudo sources: `EINVAL` (not emulated yet);
+    /// - a function whose target is outside the program: `EINVAL`;
     /// - `*_IDX` without an `fd_array`: `EPROTO`; index outside it: `EFAULT`
     ///   (the kernel's failed copy from user memory);
     /// - an fd that is not open: `EBADF`; open but not a map: `EINVAL`;
@@ -87,8 +93,16 @@ impl Kernel {
                     return Err(Errno::EINVAL);
                 }
                 BPF_PSEUDO_FUNC => {
-                    log.line("ld_imm64 of a function address is not supported yet (bpfemu: needs callbacks)");
-                    return Err(Errno::EINVAL);
+                    let target = i as i64 + 1 + i64::from(first.imm);
+                    if second.imm != 0 || target < 0 || target >= xlated.len() as i64 {
+                        log.line("call to invalid destination");
+                        return Err(Errno::EINVAL);
+                    }
+                    let token = bpfemu_vm::callback_token(target as u32);
+                    xlated[i] = Insn::new(first.code, first.dst, 0, first.off, token as u32 as i32);
+                    xlated[i + 1] = Insn::new(0, 0, 0, 0, (token >> 32) as u32 as i32);
+                    i += 2;
+                    continue;
                 }
                 BPF_PSEUDO_MAP_VALUE | BPF_PSEUDO_MAP_IDX_VALUE => {}
                 BPF_PSEUDO_MAP_FD | BPF_PSEUDO_MAP_IDX if second.imm == 0 => {}

@@ -87,3 +87,33 @@ fn header_errnos() {
     );
     assert_eq!(k.bpf(BpfAttr::BtfLoad { btf: &blob(), log: None, log_level: 1 }), Err(Errno::EINVAL));
 }
+
+/// `struct foo { int a; }` with `a` at `bit_offset`, declared `size` bytes.
+fn struct_blob(size: u32, bit_offset: u32) -> Vec<u8> {
+    use bpfemu_btf::{Btf, IntEncoding, MemberDef};
+    let mut b = Btf::new();
+    let int = b.add_int("int", 4, IntEncoding::Signed);
+    b.add_struct("foo", size, &[MemberDef::new("a", int, bit_offset)]);
+    b.encode().unwrap()
+}
+
+#[test]
+fn loads_valid_types() {
+    let mut k = kernel();
+    let (r, log) = btf_load(&mut k, &struct_blob(4, 0));
+    assert!(r.is_ok(), "{log}");
+}
+
+#[test]
+fn invalid_types_are_einval_with_the_verifier_log() {
+    let mut k = kernel();
+    // The member lies beyond the struct's 4 bytes.
+    let (r, log) = btf_load(&mut k, &struct_blob(4, 64));
+    assert_eq!(r, Err(Errno::EINVAL), "{log}");
+    let e = bpfemu_btf::load(&struct_blob(4, 64)).unwrap_err();
+    assert!(log.contains("[2] STRUCT foo\n"), "{log}");
+    assert!(log.contains(&format!("\t{e}\n")), "{log}");
+    assert!(log.contains("member#0"), "{log}");
+    // No new object.
+    assert!(k.objects.btfs.get(2).is_none());
+}

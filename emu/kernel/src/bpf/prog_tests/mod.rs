@@ -2,6 +2,7 @@
 //! load pipeline, runs and test runs, the link framework, BTF_LOAD.
 
 mod btf;
+mod callbacks;
 mod links;
 mod load;
 mod run;
