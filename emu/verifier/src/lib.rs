@@ -1,0 +1,50 @@
+//! # bpfemu-verifier — the BPF verifier (groundwork)
+//!
+//! The emulator's counterpart of `kernel/bpf/verifier.c`. This crate holds
+//! the pieces the abstract interpreter will be built on, each with the
+//! kernel's semantics and wording:
+//!
+//! * [`tnum`] — tristate numbers (`kernel/bpf/tnum.c`, `include/linux/tnum.h`):
+//!   which bits of a value are known and what they are.
+//! * [`bounds`] — a scalar register's abstract value: a tnum plus signed and
+//!   unsigned, 64- and 32-bit ranges; the kernel's `reg_bounds_sync()`
+//!   family, ALU transfer functions (`adjust_scalar_min_max_vals()` and the
+//!   `scalar*_min_max_*` helpers), branch refinement (`regs_refine_cond_op()`)
+//!   and `is_branch_taken()`.
+//! * [`cfg`] — the structural checks run before the walk: subprogram
+//!   discovery (`add_subprog_and_kfunc()`), `check_subprogs()` and
+//!   `check_cfg()`, with the kernel's messages and `EINVAL`.
+//! * [`log`] — the verifier log buffer (`kernel/bpf/log.c`): levels, fixed
+//!   and rotating truncation, `ENOSPC`, and the final statistics line.
+//!
+//! Not implemented yet (next steps): the abstract interpreter itself — path
+//! exploration with a state stack, state pruning (`is_state_visited()`),
+//! precision tracking, pointer register types and memory access checks,
+//! stack slot tracking, helper and kfunc argument checks, reference tracking,
+//! bpf2bpf call frames and global functions, bounded-loop convergence, the
+//! program-type trait (`bpf_verifier_ops`), and the rewrites after
+//! verification. Nothing here is wired into `BPF_PROG_LOAD` yet.
+//!
+//! The implementation is original; only behaviour (results, messages,
+//! errnos) follows the kernel.
+
+#![forbid(unsafe_code)]
+
+pub mod bounds;
+
+
+pub mod tnum;
+
+pub use bounds::{Branch, ScalarBounds};
+
+
+pub use tnum::Tnum;
+
+/// Linux errno numbers this crate reports (positive, as `Errno` in the
+/// kernel crate carries them).
+pub mod errno {
+    pub const EPERM: i32 = 1;
+    pub const E2BIG: i32 = 7;
+    pub const EINVAL: i32 = 22;
+    pub const ENOSPC: i32 = 28;
+}
