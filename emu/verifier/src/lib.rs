@@ -31,12 +31,12 @@
 #![forbid(unsafe_code)]
 
 pub mod bounds;
-
+pub mod cfg;
 
 pub mod tnum;
 
 pub use bounds::{Branch, ScalarBounds};
-
+pub use cfg::{CfgError, CfgInfo, CfgOptions, check_cfg};
 
 pub use tnum::Tnum;
 
