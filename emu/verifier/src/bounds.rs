@@ -180,8 +180,8 @@ impl ScalarBounds {
             || self.s32_min > self.s32_max
             || self.umin > self.var_off.umax()
             || self.umax < self.var_off.umin()
-            || self.u32_min as u64 > self.var_off.subreg().umax()
-            || (self.u32_max as u64) < self.var_off.subreg().umin()
+            || u64::from(self.u32_min) > self.var_off.subreg().umax()
+            || u64::from(self.u32_max) < self.var_off.subreg().umin()
     }
 
     /// The single value, if the tnum pins it.
@@ -197,10 +197,10 @@ impl ScalarBounds {
     fn range(&self, bits: u32) -> Range {
         if bits == 32 {
             Range {
-                umin: self.u32_min as u64,
-                umax: self.u32_max as u64,
-                smin: self.s32_min as i64,
-                smax: self.s32_max as i64,
+                umin: u64::from(self.u32_min),
+                umax: u64::from(self.u32_max),
+                smin: i64::from(self.s32_min),
+                smax: i64::from(self.s32_max),
             }
         } else {
             Range { umin: self.umin, umax: self.umax, smin: self.smin, smax: self.smax }
@@ -341,19 +341,19 @@ impl ScalarBounds {
     /// 64-bit ranges from the 32-bit ones (`__reg_deduce_mixed_bounds`).
     fn deduce_mixed(&mut self) {
         const HI: u64 = !0xffff_ffff;
-        let new_umin = (self.umin & HI) | self.u32_min as u64;
-        let new_umax = (self.umax & HI) | self.u32_max as u64;
+        let new_umin = (self.umin & HI) | u64::from(self.u32_min);
+        let new_umax = (self.umax & HI) | u64::from(self.u32_max);
         self.umin = self.umin.max(new_umin);
         self.umax = self.umax.min(new_umax);
-        let new_smin = ((self.smin as u64 & HI) | self.u32_min as u64) as i64;
-        let new_smax = ((self.smax as u64 & HI) | self.u32_max as u64) as i64;
+        let new_smin = ((self.smin as u64 & HI) | u64::from(self.u32_min)) as i64;
+        let new_smax = ((self.smax as u64 & HI) | u64::from(self.u32_max)) as i64;
         self.smin = self.smin.max(new_smin);
         self.smax = self.smax.min(new_smax);
         // A non-negative 32-bit range in a 64-bit range that stays within
         // the s32 limits: the value is exactly its sign-extended low half.
-        if self.s32_min >= 0 && self.smin >= i32::MIN as i64 && self.smax <= i32::MAX as i64 {
-            self.smin = self.s32_min as i64;
-            self.smax = self.s32_max as i64;
+        if self.s32_min >= 0 && self.smin >= i64::from(i32::MIN) && self.smax <= i64::from(i32::MAX) {
+            self.smin = i64::from(self.s32_min);
+            self.smax = i64::from(self.s32_max);
             self.umin = self.s32_min as u64;
             self.umax = self.s32_max as u64;
             self.var_off = self.var_off.intersect(Tnum::range(self.smin as u64, self.smax as u64));
@@ -363,7 +363,7 @@ impl ScalarBounds {
     /// The tnum from the unsigned ranges (`__reg_bound_offset`).
     fn bound_offset(&mut self) {
         let t64 = self.var_off.intersect(Tnum::range(self.umin, self.umax));
-        let t32 = t64.subreg().intersect(Tnum::range(self.u32_min as u64, self.u32_max as u64));
+        let t32 = t64.subreg().intersect(Tnum::range(u64::from(self.u32_min), u64::from(self.u32_max)));
         self.var_off = t64.clear_subreg().or(t32);
     }
 
@@ -371,8 +371,8 @@ impl ScalarBounds {
     /// (`zext_32_to_64` / `__reg_assign_32_into_64`), then syncs.
     fn zext_32(&mut self) {
         self.var_off = self.var_off.subreg();
-        self.umin = self.u32_min as u64;
-        self.umax = self.u32_max as u64;
+        self.umin = u64::from(self.u32_min);
+        self.umax = u64::from(self.u32_max);
         self.smin = self.umin as i64;
         self.smax = self.umax as i64;
         self.sync();
@@ -404,7 +404,7 @@ impl ScalarBounds {
     /// the result unknown).
     fn shift_amount(src: &ScalarBounds, bits: u32) -> Option<u32> {
         let v = if bits == 32 { src.const_value32().map(u64::from) } else { src.const_value() }?;
-        (v < bits as u64).then_some(v as u32)
+        (v < u64::from(bits)).then_some(v as u32)
     }
 
     fn alu64(&self, op: AluOp, src: &ScalarBounds) -> ScalarBounds {
@@ -493,7 +493,7 @@ impl ScalarBounds {
         let mut r = ScalarBounds::unknown();
         r.var_off = src.var_off.cast(n / 8).sext(n);
         let (lo, hi) = if n == 32 {
-            (src.s32_min as i64, src.s32_max as i64)
+            (i64::from(src.s32_min), i64::from(src.s32_max))
         } else if src.u32_min >> n == src.u32_max >> n
             && sext(src.u32_min.into(), n) <= sext(src.u32_max.into(), n)
         {
@@ -518,26 +518,28 @@ const fn smin_n(bits: u32) -> i64 {
 /// (used by the bitwise operations), `shift` the constant shift amount.
 fn range_op(op: AluOp, a: Range, b: Range, t: Tnum, shift: Option<u32>, bits: u32) -> Range {
     let full = Range::full(bits);
-    let (u, s): (Option<(u64, u64)>, Option<(i64, i64)>) = match op {
+    type Limits = (Option<(u64, u64)>, Option<(i64, i64)>);
+    let (u, s): Limits = match op {
         AluOp::Add => (
-            wrap_u(a.umin as i128 + b.umin as i128, a.umax as i128 + b.umax as i128, bits),
-            wrap_s(a.smin as i128 + b.smin as i128, a.smax as i128 + b.smax as i128, bits),
+            wrap_u(i128::from(a.umin) + i128::from(b.umin), i128::from(a.umax) + i128::from(b.umax), bits),
+            wrap_s(i128::from(a.smin) + i128::from(b.smin), i128::from(a.smax) + i128::from(b.smax), bits),
         ),
         AluOp::Sub => (
-            wrap_u(a.umin as i128 - b.umax as i128, a.umax as i128 - b.umin as i128, bits),
-            wrap_s(a.smin as i128 - b.smax as i128, a.smax as i128 - b.smin as i128, bits),
+            wrap_u(i128::from(a.umin) - i128::from(b.umax), i128::from(a.umax) - i128::from(b.umin), bits),
+            wrap_s(i128::from(a.smin) - i128::from(b.smax), i128::from(a.smax) - i128::from(b.smin), bits),
         ),
         AluOp::Mul => {
-            let hi = a.umax as u128 * b.umax as u128;
-            let u = (hi <= umax_of(bits) as u128).then(|| (a.umin * b.umin, hi as u64));
+            let hi = u128::from(a.umax) * u128::from(b.umax);
+            let u = (hi <= u128::from(umax_of(bits))).then(|| (a.umin * b.umin, hi as u64));
             let p = [
-                a.smin as i128 * b.smin as i128,
-                a.smin as i128 * b.smax as i128,
-                a.smax as i128 * b.smin as i128,
-                a.smax as i128 * b.smax as i128,
+                i128::from(a.smin) * i128::from(b.smin),
+                i128::from(a.smin) * i128::from(b.smax),
+                i128::from(a.smax) * i128::from(b.smin),
+                i128::from(a.smax) * i128::from(b.smax),
             ];
             let (lo, hi) = (*p.iter().min().unwrap_or(&0), *p.iter().max().unwrap_or(&0));
-            let s = (lo >= smin_of(bits) as i128 && hi <= smax_of(bits) as i128).then(|| (lo as i64, hi as i64));
+            let s = (lo >= i128::from(smin_of(bits)) && hi <= i128::from(smax_of(bits)))
+                .then_some((lo as i64, hi as i64));
             (u, s)
         }
         AluOp::And | AluOp::Or | AluOp::Xor => {
@@ -553,9 +555,11 @@ fn range_op(op: AluOp, a: Range, b: Range, t: Tnum, shift: Option<u32>, bits: u3
         }
         AluOp::Lsh => {
             let sh = shift.unwrap_or(0);
-            let u = ((a.umax as u128) << sh <= umax_of(bits) as u128).then(|| (a.umin << sh, a.umax << sh));
-            let (lo, hi) = ((a.smin as i128) << sh, (a.smax as i128) << sh);
-            let s = (lo >= smin_of(bits) as i128 && hi <= smax_of(bits) as i128).then(|| (lo as i64, hi as i64));
+            let u =
+                (u128::from(a.umax) << sh <= u128::from(umax_of(bits))).then(|| (a.umin << sh, a.umax << sh));
+            let (lo, hi) = (i128::from(a.smin) << sh, i128::from(a.smax) << sh);
+            let s = (lo >= i128::from(smin_of(bits)) && hi <= i128::from(smax_of(bits)))
+                .then_some((lo as i64, hi as i64));
             (u, s)
         }
         AluOp::Rsh => {

@@ -102,7 +102,10 @@ pub struct CfgInfo {
 impl CfgInfo {
     /// `[start, end)` of each subprogram.
     pub fn subprog_ranges(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.subprogs.iter().enumerate().map(|(i, &s)| (s, self.subprogs.get(i + 1).copied().unwrap_or(self.len)))
+        self.subprogs
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (s, self.subprogs.get(i + 1).copied().unwrap_or(self.len)))
     }
 
     /// The subprogram holding slot `insn`.
@@ -356,7 +359,10 @@ mod tests {
         let info = check_cfg(&prog(&[mov(0), jeq(-2), EXIT]), PRIV).unwrap();
         assert_eq!(info.back_edges, vec![(1, 0)]);
         // recursion is a back-edge through the call graph
-        assert_eq!(err(&[call(-1), EXIT], UNPRIV).0, "loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN");
+        assert_eq!(
+            err(&[call(-1), EXIT], UNPRIV).0,
+            "loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN"
+        );
         let info = check_cfg(&prog(&[call(1), EXIT, call(-1), EXIT]), PRIV).unwrap();
         assert_eq!(info.back_edges, vec![(2, 2)]);
     }

@@ -32,12 +32,12 @@
 
 pub mod bounds;
 pub mod cfg;
-
+pub mod log;
 pub mod tnum;
 
 pub use bounds::{Branch, ScalarBounds};
 pub use cfg::{CfgError, CfgInfo, CfgOptions, check_cfg};
-
+pub use log::{LogError, VerifierLog, stats_line};
 pub use tnum::Tnum;
 
 /// Linux errno numbers this crate reports (positive, as `Errno` in the

@@ -313,7 +313,10 @@ mod tests {
         assert!(Tnum { value: 8, mask: 0xf0 }.is_aligned(8));
         assert!(!Tnum { value: 8, mask: 0xf4 }.is_aligned(8));
         assert_eq!(Tnum::constant(0x1234_5678_9abc_def0).subreg(), Tnum::constant(0x9abc_def0));
-        assert_eq!(Tnum::constant(0x1234_5678_9abc_def0).clear_subreg(), Tnum::constant(0x1234_5678_0000_0000));
+        assert_eq!(
+            Tnum::constant(0x1234_5678_9abc_def0).clear_subreg(),
+            Tnum::constant(0x1234_5678_0000_0000)
+        );
         assert_eq!(
             Tnum::constant(0x1234_5678_9abc_def0).with_const_subreg(1),
             Tnum::constant(0x1234_5678_0000_0001)
@@ -361,7 +364,7 @@ mod tests {
             prop_assert!(a.rshift(s).contains(x >> s));
             prop_assert!(a.arshift(s, 64).contains(((x as i64) >> s) as u64));
             let s32 = s % 32;
-            prop_assert!(a.arshift(s32, 32).contains(((x as u32 as i32) >> s32) as u32 as u64));
+            prop_assert!(a.arshift(s32, 32).contains(u64::from(((x as u32 as i32) >> s32) as u32)));
             prop_assert!(a.neg().contains(x.wrapping_neg()));
             let m = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
             prop_assert!(a.cast(size).contains(x & m));

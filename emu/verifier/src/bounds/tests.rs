@@ -125,7 +125,7 @@ fn concrete(op: AluOp, width: Width, x: u64, y: u64) -> u64 {
 fn cond(op: JmpOp, width: Width, x: u64, y: u64) -> bool {
     let (ux, uy, sx_, sy) = match width {
         Width::W64 => (x, y, x as i64, y as i64),
-        Width::W32 => (x as u32 as u64, y as u32 as u64, x as i32 as i64, y as i32 as i64),
+        Width::W32 => (u64::from(x as u32), u64::from(y as u32), i64::from(x as i32), i64::from(y as i32)),
     };
     match op {
         JmpOp::Eq => ux == uy,
@@ -225,7 +225,7 @@ fn alu_examples() {
     let w = ScalarBounds::constant(u64::MAX).alu(AluOp::Add, Width::W32, &ScalarBounds::constant(1));
     assert_eq!(w.const_value(), Some(0));
     let w = u.alu(AluOp::Mov, Width::W32, &u);
-    assert_eq!((w.umax, w.smin), (u32::MAX as u64, 0));
+    assert_eq!((w.umax, w.smin), (u64::from(u32::MAX), 0));
     // movsx from 8 bits of an unknown: [-128, 127].
     let x = u.alu(AluOp::MovSx(8), Width::W64, &u);
     assert_eq!((x.smin, x.smax), (-128, 127));
