@@ -137,6 +137,12 @@ impl ScalarBounds {
         }
     }
 
+    /// The value of an instruction's `imm` operand: sign-extended to 64
+    /// bits (for 32-bit operations only the low half matters).
+    pub const fn imm(imm: i32) -> ScalarBounds {
+        ScalarBounds::constant(imm as i64 as u64)
+    }
+
     /// A known 32-bit constant, zero-extended (what `w0 = imm` produces).
     pub const fn constant32(v: u32) -> ScalarBounds {
         ScalarBounds::constant(v as u64)

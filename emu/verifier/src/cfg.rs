@@ -38,7 +38,8 @@ pub enum CfgError {
     InvalidCallDestination,
     /// `too many subprograms` (`E2BIG`).
     TooManySubprogs,
-    /// bpf2bpf calls and function pointers need `CAP_BPF` (`EPERM`).
+    /// bpf2bpf calls, function pointers and kfunc calls need `CAP_BPF` (`EPERM`):
+    /// `loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN`.
     CallsNeedCapBpf,
     /// `back-edge from insn %d to %d` (without `CAP_BPF`).
     BackEdge { from: usize, to: usize },
@@ -139,13 +140,16 @@ pub fn check_cfg(prog: &[(usize, Instruction)], opts: CfgOptions) -> Result<CfgI
     let mut subprogs = vec![0usize];
     for (at, ins) in prog {
         let off = match ins {
-            Instruction::Call(CallTarget::Local(imm)) => i64::from(*imm),
-            Instruction::LdImm64 { src: LdImm64::Func(imm), .. } => i64::from(*imm),
+            Instruction::Call(CallTarget::Local(imm)) => Some(i64::from(*imm)),
+            Instruction::LdImm64 { src: LdImm64::Func(imm), .. } => Some(i64::from(*imm)),
+            Instruction::Call(CallTarget::Kfunc { .. }) => None,
             _ => continue,
         };
         if !opts.bpf_capable {
             return Err(CfgError::CallsNeedCapBpf);
         }
+        // kfunc calls start no subprogram (their BTF checks come later).
+        let Some(off) = off else { continue };
         let t = target(*at, off);
         if t < 0 || t >= len as i64 {
             return Err(CfgError::InvalidCallDestination);
@@ -312,6 +316,9 @@ mod tests {
         let info = check_cfg(&prog(&[f, mov(0), EXIT, mov(1), EXIT]), PRIV).unwrap();
         assert_eq!(info.subprogs, vec![0, 4]);
         assert_eq!(err(&[call(2), mov(0), EXIT, mov(1), EXIT], UNPRIV).1, EPERM);
+        let kf = Instruction::Call(CallTarget::Kfunc { btf_id: 7, btf_fd_idx: 0 });
+        assert_eq!(err(&[kf, EXIT], UNPRIV).1, EPERM);
+        assert_eq!(check_cfg(&prog(&[kf, EXIT]), PRIV).unwrap().subprogs, vec![0]);
     }
 
     #[test]
