@@ -15,6 +15,7 @@
 //!   zero-extend their result into 64 bits. Division and modulo, and shifts
 //!   by a non-constant or too-large amount, give an unknown result, as in the
 //!   kernel.
+//! * [`ScalarBounds::log_repr`] — the register as the level-2 log prints it.
 //! * [`is_branch_taken`] and [`refine_branch`] — whether a conditional jump
 //!   is decided by the bounds, and what each side of an undecided one learns
 //!   about both operands (`is_branch_taken()`, `regs_refine_cond_op()`).
@@ -513,6 +514,82 @@ impl ScalarBounds {
         r.sync();
         r
     }
+}
+
+impl ScalarBounds {
+    /// The register's text in a level-2 log state line (`print_reg_state()`
+    /// for a scalar, `kernel/bpf/log.c`, Linux 6.8+): a constant as a signed
+    /// decimal; otherwise `scalar(...)` with each non-default limit, limits of
+    /// equal value merged (`smax=umax=255`), and the tnum unless unknown.
+    /// `precise` prefixes `P`; `id` (0 for none) is printed first.
+    pub fn log_repr(&self, precise: bool, id: u32) -> String {
+        let mut out = String::new();
+        if precise {
+            out.push('P');
+        }
+        if self.var_off.is_const() {
+            out.push_str(&(self.var_off.value as i64).to_string());
+            return out;
+        }
+        let mut parts: Vec<String> = Vec::new();
+        if id != 0 {
+            parts.push(format!("id={id}"));
+        }
+        // Signed 32-bit limits print sign-extended only when decimal.
+        let s32 = |v: i32| if snum_decimal(v.into()) { i64::from(v) as u64 } else { u64::from(v as u32) };
+        let mut limits: [(&str, u64, bool); 8] = [
+            ("smin", self.smin as u64, self.smin == i64::MIN),
+            ("smax", self.smax as u64, self.smax == i64::MAX),
+            ("umin", self.umin, self.umin == 0),
+            ("umax", self.umax, self.umax == u64::MAX),
+            ("smin32", s32(self.s32_min), self.s32_min == i32::MIN),
+            ("smax32", s32(self.s32_max), self.s32_max == i32::MAX),
+            ("umin32", self.u32_min.into(), self.u32_min == 0),
+            ("umax32", self.u32_max.into(), self.u32_max == u32::MAX),
+        ];
+        let negative = |name: &str, v: u64| name.starts_with('s') && (v as i64) < 0;
+        for i in 0..limits.len() {
+            let (name, val, omit) = limits[i];
+            if omit {
+                continue;
+            }
+            let mut text = format!("{name}=");
+            // Later limits of the same kind (min or max) with the same value
+            // and sign join this one.
+            for j in (i + 2..limits.len()).step_by(2) {
+                let (n2, v2, o2) = limits[j];
+                if o2 || v2 != val || negative(n2, v2) != negative(name, val) {
+                    continue;
+                }
+                limits[j].2 = true;
+                text.push_str(&format!("{n2}="));
+            }
+            if name.starts_with('s') {
+                if snum_decimal(val as i64) {
+                    text.push_str(&(val as i64).to_string());
+                } else {
+                    text.push_str(&format!("{val:#x}"));
+                }
+            } else if val <= u64::from(u16::MAX) {
+                text.push_str(&val.to_string());
+            } else {
+                text.push_str(&format!("{val:#x}"));
+            }
+            parts.push(text);
+        }
+        if !self.var_off.is_unknown() {
+            parts.push(format!("var_off={}", self.var_off));
+        }
+        out.push_str("scalar(");
+        out.push_str(&parts.join(","));
+        out.push(')');
+        out
+    }
+}
+
+/// Signed values the log prints in decimal (`is_snum_decimal`: the s16 range).
+fn snum_decimal(v: i64) -> bool {
+    (i64::from(i16::MIN)..=i64::from(i16::MAX)).contains(&v)
 }
 
 /// `smin_of`/`smax_of` for 8 and 16 bits too.

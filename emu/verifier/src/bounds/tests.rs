@@ -260,3 +260,18 @@ fn branch_examples() {
     let (t, _) = refine_branch(&small, &ScalarBounds::constant(0), JmpOp::Lt, Width::W64, true);
     assert!(t.is_empty());
 }
+
+#[test]
+fn log_text() {
+    let u = ScalarBounds::unknown();
+    assert_eq!(u.log_repr(false, 0), "scalar()");
+    assert_eq!(u.log_repr(true, 3), "Pscalar(id=3)");
+    assert_eq!(ScalarBounds::constant(1).log_repr(false, 0), "1");
+    assert_eq!(ScalarBounds::constant(u64::MAX).log_repr(true, 0), "P-1");
+    let m = u.alu(AluOp::And, Width::W64, &ScalarBounds::constant(0xff));
+    assert_eq!(m.log_repr(false, 0), "scalar(smin=smin32=0,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff))");
+    let w = u.alu(AluOp::Mov, Width::W32, &u);
+    assert_eq!(w.log_repr(false, 0), "scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff))");
+    let s = ScalarBounds::srange(-4, 3);
+    assert_eq!(s.log_repr(false, 0), "scalar(smin=smin32=-4,smax=smax32=3)");
+}
