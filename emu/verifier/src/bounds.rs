@@ -20,6 +20,14 @@
 //!   is decided by the bounds, and what each side of an undecided one learns
 //!   about both operands (`is_branch_taken()`, `regs_refine_cond_op()`).
 //!
+//! Fidelity notes (where results may differ in precision, never in
+//! soundness, from a given kernel version): add/sub keep a range when the
+//! whole result interval wraps at most once consistently (as Linux 6.12+);
+//! mul keeps a signed range from the four corner products when none
+//! overflows; div/mod give an unknown result (recent kernels track some
+//! constant-divisor cases); `reg_bounds_sync()` runs the deduction twice as
+//! the kernel does.
+//!
 //! All of it is sound (property tests below): a concrete value inside the
 //! bounds, run through the operation, lands inside the computed bounds.
 

@@ -11,7 +11,7 @@
 //!   family, ALU transfer functions (`adjust_scalar_min_max_vals()` and the
 //!   `scalar*_min_max_*` helpers), branch refinement (`regs_refine_cond_op()`)
 //!   and `is_branch_taken()`; the scalar text of a level-2 log state line.
-//! * [`cfg`] — the structural checks run before the walk: subprogram
+//! * [`mod@cfg`] — the structural checks run before the walk: subprogram
 //!   discovery (`add_subprog_and_kfunc()`), `check_subprogs()` and
 //!   `check_cfg()`, with the kernel's messages and `EINVAL`.
 //! * [`log`] — the verifier log buffer (`kernel/bpf/log.c`): levels, fixed
