@@ -73,7 +73,13 @@ pub fn run_program_on(insns: &[Insn], mem: &mut [u8], engine: Engine) -> Result<
 }
 
 #[cfg(target_arch = "x86_64")]
-fn jit_compare(prog: &Program, vm: &Interpreter, init: &[u8], mem: &[u8], r0: u64) -> Result<(u64, bool), String> {
+fn jit_compare(
+    prog: &Program,
+    vm: &Interpreter,
+    init: &[u8],
+    mem: &[u8],
+    r0: u64,
+) -> Result<(u64, bool), String> {
     let Ok(jit) = bpfemu_vm::JitProgram::compile(prog, vm) else {
         return Ok((r0, false));
     };

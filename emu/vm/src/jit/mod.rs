@@ -40,6 +40,9 @@
 //! - Falling off the end (impossible in a verified program) hits `ud2`.
 //! - No step limit.
 
+// dynasm!'s expansion converts register numbers with `.into()` (u8 → u8).
+#![allow(clippy::useless_conversion)]
+
 use crate::Interpreter;
 use crate::op::{Op, R};
 use crate::program::Program;
@@ -71,7 +74,10 @@ pub struct JitProgram {
 
 impl fmt::Debug for JitProgram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JitProgram").field("code_len", &self.buf.len()).field("insns", &self.offsets.len()).finish()
+        f.debug_struct("JitProgram")
+            .field("code_len", &self.buf.len())
+            .field("insns", &self.offsets.len())
+            .finish()
     }
 }
 
@@ -510,6 +516,8 @@ impl Ctx {
             Op::Call(id) => match prog_calls.calls().helper(id.into()) {
                 Some(h) if h.callbacks => return unsupported("a callback helper"),
                 Some(h) => {
+                    // The helper's address is exactly what `call rax` needs.
+                    #[allow(clippy::fn_to_numeric_cast_any)]
                     let f = h.f as *const () as i64;
                     dynasm!(self.ops ; .arch x64 ; mov rax, QWORD f ; call rax);
                 }
@@ -532,12 +540,24 @@ impl Ctx {
                 dynasm!(self.ops ; .arch x64 ; mov Rq(x(d)), QWORD v);
             }
             Op::LdImm64Hi(_) => {}
-            Op::LdxB(d, s, o) => dynasm!(self.ops ; .arch x64 ; movzx Rd(x(d)), BYTE [Rq(x(s)) + i32::from(o)]),
-            Op::LdxH(d, s, o) => dynasm!(self.ops ; .arch x64 ; movzx Rd(x(d)), WORD [Rq(x(s)) + i32::from(o)]),
-            Op::LdxW(d, s, o) => dynasm!(self.ops ; .arch x64 ; mov Rd(x(d)), DWORD [Rq(x(s)) + i32::from(o)]),
-            Op::LdxDW(d, s, o) => dynasm!(self.ops ; .arch x64 ; mov Rq(x(d)), QWORD [Rq(x(s)) + i32::from(o)]),
-            Op::LdsxB(d, s, o) => dynasm!(self.ops ; .arch x64 ; movsx Rq(x(d)), BYTE [Rq(x(s)) + i32::from(o)]),
-            Op::LdsxH(d, s, o) => dynasm!(self.ops ; .arch x64 ; movsx Rq(x(d)), WORD [Rq(x(s)) + i32::from(o)]),
+            Op::LdxB(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; movzx Rd(x(d)), BYTE [Rq(x(s)) + i32::from(o)])
+            }
+            Op::LdxH(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; movzx Rd(x(d)), WORD [Rq(x(s)) + i32::from(o)])
+            }
+            Op::LdxW(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; mov Rd(x(d)), DWORD [Rq(x(s)) + i32::from(o)])
+            }
+            Op::LdxDW(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(x(d)), QWORD [Rq(x(s)) + i32::from(o)])
+            }
+            Op::LdsxB(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; movsx Rq(x(d)), BYTE [Rq(x(s)) + i32::from(o)])
+            }
+            Op::LdsxH(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; movsx Rq(x(d)), WORD [Rq(x(s)) + i32::from(o)])
+            }
             Op::LdsxW(d, s, o) => {
                 dynasm!(self.ops ; .arch x64 ; movsxd Rq(x(d)), DWORD [Rq(x(s)) + i32::from(o)])
             }
@@ -552,7 +572,9 @@ impl Ctx {
             Op::AAdd32(d, s, o) => {
                 dynasm!(self.ops ; .arch x64 ; lock add DWORD [Rq(x(d)) + i32::from(o)], Rd(x(s)))
             }
-            Op::AOr32(d, s, o) => dynasm!(self.ops ; .arch x64 ; lock or DWORD [Rq(x(d)) + i32::from(o)], Rd(x(s))),
+            Op::AOr32(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; lock or DWORD [Rq(x(d)) + i32::from(o)], Rd(x(s)))
+            }
             Op::AAnd32(d, s, o) => {
                 dynasm!(self.ops ; .arch x64 ; lock and DWORD [Rq(x(d)) + i32::from(o)], Rd(x(s)))
             }
@@ -562,7 +584,9 @@ impl Ctx {
             Op::AAdd64(d, s, o) => {
                 dynasm!(self.ops ; .arch x64 ; lock add QWORD [Rq(x(d)) + i32::from(o)], Rq(x(s)))
             }
-            Op::AOr64(d, s, o) => dynasm!(self.ops ; .arch x64 ; lock or QWORD [Rq(x(d)) + i32::from(o)], Rq(x(s))),
+            Op::AOr64(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; lock or QWORD [Rq(x(d)) + i32::from(o)], Rq(x(s)))
+            }
             Op::AAnd64(d, s, o) => {
                 dynasm!(self.ops ; .arch x64 ; lock and QWORD [Rq(x(d)) + i32::from(o)], Rq(x(s)))
             }
@@ -575,8 +599,12 @@ impl Ctx {
             Op::AFAdd64(d, s, o) => {
                 dynasm!(self.ops ; .arch x64 ; lock xadd QWORD [Rq(x(d)) + i32::from(o)], Rq(x(s)))
             }
-            Op::AXchg32(d, s, o) => dynasm!(self.ops ; .arch x64 ; xchg DWORD [Rq(x(d)) + i32::from(o)], Rd(x(s))),
-            Op::AXchg64(d, s, o) => dynasm!(self.ops ; .arch x64 ; xchg QWORD [Rq(x(d)) + i32::from(o)], Rq(x(s))),
+            Op::AXchg32(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; xchg DWORD [Rq(x(d)) + i32::from(o)], Rd(x(s)))
+            }
+            Op::AXchg64(d, s, o) => {
+                dynasm!(self.ops ; .arch x64 ; xchg QWORD [Rq(x(d)) + i32::from(o)], Rq(x(s)))
+            }
             Op::AFOr32(d, s, o) => self.fetch_loop(false, Fetch::Or, d, s, o.into()),
             Op::AFAnd32(d, s, o) => self.fetch_loop(false, Fetch::And, d, s, o.into()),
             Op::AFXor32(d, s, o) => self.fetch_loop(false, Fetch::Xor, d, s, o.into()),

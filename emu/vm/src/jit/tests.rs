@@ -43,10 +43,10 @@ impl Rng {
             0 => 0,
             1 => u64::MAX,
             2 => i64::MIN as u64,
-            3 => i32::MIN as u32 as u64,
+            3 => u64::from(i32::MIN as u32),
             4 => 0xffff_ffff_8000_0000,
             5 => self.below(70),
-            6 => (self.next() as i32) as i64 as u64,
+            6 => i64::from(self.next() as i32) as u64,
             _ => self.next(),
         }
     }
@@ -103,7 +103,12 @@ fn gen_item(g: &mut Rng, idx: usize, body: usize) -> Item {
             let dst = r(data_reg(g));
             if let AluOp::MovSx(bits) = op {
                 let (w, bits) = if w == Width::W32 && bits == 32 { (Width::W64, 32) } else { (w, bits) };
-                return Item::I(Instruction::Alu { width: w, op: AluOp::MovSx(bits), dst, src: Source::Reg(r(data_reg(g))) });
+                return Item::I(Instruction::Alu {
+                    width: w,
+                    op: AluOp::MovSx(bits),
+                    dst,
+                    src: Source::Reg(r(data_reg(g))),
+                });
             }
             let src = if g.chance(50) { Source::Reg(r(data_reg(g))) } else { Source::Imm(g.imm()) };
             Item::I(Instruction::Alu { width: w, op, dst, src })
@@ -159,7 +164,8 @@ fn gen_item(g: &mut Rng, idx: usize, body: usize) -> Item {
 /// A random program: r9 = buffer, r0..r8 random, a body, then the
 /// epilogue (dump registers, fold the stack into r0, exit).
 fn gen_program(g: &mut Rng) -> Vec<Instruction> {
-    let mut pre = vec![Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(9), src: Source::Reg(r(1)) }];
+    let mut pre =
+        vec![Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(9), src: Source::Reg(r(1)) }];
     for i in 0..9 {
         pre.push(Instruction::LdImm64 { dst: r(i), src: LdImm64::Imm(g.value()) });
     }
@@ -181,12 +187,19 @@ fn gen_program(g: &mut Rng) -> Vec<Instruction> {
         let rel = |to: usize| pos[to] as i64 - pos[i] as i64 - 1;
         out.push(match it {
             Item::I(ins) => ins,
-            Item::Jcc { width, op, dst, src, to } => Instruction::Jmp { width, op, dst, src, off: rel(to) as i16 },
+            Item::Jcc { width, op, dst, src, to } => {
+                Instruction::Jmp { width, op, dst, src, off: rel(to) as i16 }
+            }
             Item::Ja { to, long } => Instruction::Ja { off: rel(to) as i32, long },
         });
     }
     for i in 0..9u8 {
-        out.push(Instruction::Stx { size: Size::DW, dst: r(9), src: r(i), off: (BUF + 8 * usize::from(i)) as i16 });
+        out.push(Instruction::Stx {
+            size: Size::DW,
+            dst: r(9),
+            src: r(i),
+            off: (BUF + 8 * usize::from(i)) as i16,
+        });
     }
     for i in 1..=64i16 {
         out.push(Instruction::Alu { width: Width::W64, op: AluOp::Mul, dst: r(0), src: Source::Imm(31) });
@@ -201,7 +214,8 @@ fn check_seed(seed: u64) {
     let mut g = Rng(seed);
     let insns = bpfemu_isa::encode_program(&gen_program(&mut g));
     let init: Vec<u8> = (0..DUMP).map(|_| g.next() as u8).collect();
-    let prog = Program::new(&insns).unwrap_or_else(|e| panic!("seed {seed}: generator made a bad program: {e}"));
+    let prog =
+        Program::new(&insns).unwrap_or_else(|e| panic!("seed {seed}: generator made a bad program: {e}"));
     let vm = Interpreter::new();
     let jit = JitProgram::compile(&prog, &vm).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
 
@@ -263,7 +277,12 @@ extern "C" fn sum_sq(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
 #[test]
 fn helper_calls_use_the_interpreters_table() {
     use bpfemu_isa::CallTarget;
-    let mov = |d: u8, k: i32| Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(d), src: Source::Imm(k) };
+    let mov = |d: u8, k: i32| Instruction::Alu {
+        width: Width::W64,
+        op: AluOp::Mov,
+        dst: r(d),
+        src: Source::Imm(k),
+    };
     let p = [
         mov(6, 100),
         mov(1, 1),
@@ -298,6 +317,9 @@ fn unsupported_instructions_are_reported() {
     ];
     for (ins, what) in cases {
         let prog = Program::new(&bpfemu_isa::encode_program(&[ins, Instruction::Exit])).unwrap();
-        assert_eq!(JitProgram::compile(&prog, &Interpreter::new()).unwrap_err(), JitError::Unsupported { pc: 0, what });
+        assert_eq!(
+            JitProgram::compile(&prog, &Interpreter::new()).unwrap_err(),
+            JitError::Unsupported { pc: 0, what }
+        );
     }
 }

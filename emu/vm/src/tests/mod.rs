@@ -119,7 +119,12 @@ pub(crate) fn exec_in(interp: &Interpreter, m: M, prog: &Program, init: &[u8], p
 /// completion in checked mode from the same memory (the JIT may only run
 /// programs a checked run has shown to be memory-safe on this input).
 #[cfg(target_arch = "x86_64")]
-pub(crate) fn exec_jit(interp: &Interpreter, prog: &Program, init: &[u8], packet: Option<&[u8]>) -> Option<Out> {
+pub(crate) fn exec_jit(
+    interp: &Interpreter,
+    prog: &Program,
+    init: &[u8],
+    packet: Option<&[u8]>,
+) -> Option<Out> {
     if packet.is_some() {
         return None;
     }
