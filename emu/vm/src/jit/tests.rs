@@ -323,3 +323,9 @@ fn unsupported_instructions_are_reported() {
         );
     }
 }
+
+#[test]
+fn jit_program_is_send_sync_and_debug() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<JitProgram>();
+}
