@@ -5,7 +5,7 @@
 //! edge-biased constants, byte order, movsx, forward conditional jumps and
 //! `ja`/`gotol`, loads/stores/ldsx and atomics confined to the stack
 //! (r10 - 512 .. r10 - 8, naturally aligned) and a 64-byte buffer (r9),
-//! `ld_imm64`. The epilogue stores r0..r8 into the buffer and folds the
+//! `ld_imm64`, and a counted loop (1..=3 rounds) around the body. The epilogue stores r0..r8 into the buffer and folds the
 //! whole 512-byte stack into r0, so registers, stack and buffer are all
 //! compared. Each program runs in checked mode, fast mode and on the JIT.
 //!
@@ -63,8 +63,11 @@ impl Rng {
 }
 
 const BUF: usize = 64;
-/// Buffer layout: 64 bytes of data, then r0..r8 dumped by the epilogue.
-const DUMP: usize = BUF + 9 * 8;
+/// Buffer layout: 64 bytes of data, r0..r8 dumped by the epilogue, the
+/// loop counter, the loop's r0 save slot.
+const CNT: i16 = (BUF + 9 * 8) as i16;
+const SAVE: i16 = CNT + 8;
+const DUMP: usize = SAVE as usize + 8;
 
 fn r(n: u8) -> Reg {
     Reg::new(n).expect("register number")
@@ -225,6 +228,8 @@ fn check_seed(seed: u64) {
     let checked_mem = m.bytes();
     assert!(!matches!(checked, Err(VmError::MemoryViolation { .. })), "seed {seed}: {checked:?}");
     let checked = checked.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let cnt = CNT as usize;
+    assert_eq!(checked_mem[cnt..cnt + 8], [0; 8], "seed {seed}: the loop did not count down");
 
     m.reset(&init);
     // SAFETY: the checked run above, from the same memory, made only
