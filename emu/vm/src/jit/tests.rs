@@ -5,7 +5,8 @@
 //! edge-biased constants, byte order, movsx, forward conditional jumps and
 //! `ja`/`gotol`, loads/stores/ldsx and atomics confined to the stack
 //! (r10 - 512 .. r10 - 8, naturally aligned) and a 64-byte buffer (r9),
-//! `ld_imm64`, and a counted loop (1..=3 rounds) around the body. The epilogue stores r0..r8 into the buffer and folds the
+//! `ld_imm64`, and a counted loop (1..=3 rounds) around the body. The
+//! epilogue stores r0..r8 into the buffer and folds the
 //! whole 512-byte stack into r0, so registers, stack and buffer are all
 //! compared. Each program runs in checked mode, fast mode and on the JIT.
 //!
@@ -164,14 +165,17 @@ fn gen_item(g: &mut Rng, idx: usize, body: usize) -> Item {
     }
 }
 
-/// A random program: r9 = buffer, r0..r8 random, a body, then the
-/// epilogue (dump registers, fold the stack into r0, exit).
+/// A random program: r9 = buffer, r0..r8 random, a body (run 1..=3 times
+/// by a counted loop whose counter lives in the buffer), then the epilogue
+/// (dump registers, fold the stack into r0, exit).
 fn gen_program(g: &mut Rng) -> Vec<Instruction> {
     let mut pre =
         vec![Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(9), src: Source::Reg(r(1)) }];
     for i in 0..9 {
         pre.push(Instruction::LdImm64 { dst: r(i), src: LdImm64::Imm(g.value()) });
     }
+    let rounds = if g.chance(30) { 1 + g.below(3) as i32 } else { 1 };
+    pre.push(Instruction::St { size: Size::DW, dst: r(9), off: CNT, imm: rounds });
     let body = 10 + g.below(50) as usize;
     let items: Vec<Item> = (0..body).map(|i| gen_item(g, i, body)).collect();
     let slots = |it: &Item| match it {
@@ -196,13 +200,23 @@ fn gen_program(g: &mut Rng) -> Vec<Instruction> {
             Item::Ja { to, long } => Instruction::Ja { off: rel(to) as i32, long },
         });
     }
+    // Loop tail: r0 saved around the counter update; back to the body's
+    // first slot while the counter is not zero.
+    let dw = |dst: u8, src: u8, off: i16| Instruction::Stx { size: Size::DW, dst: r(dst), src: r(src), off };
+    let ld = |dst: u8, off: i16| Instruction::Ldx { size: Size::DW, sx: false, dst: r(dst), src: r(9), off };
+    let back = pos[0] as i64 - (pos[body] as i64 + 7);
+    out.extend([
+        dw(9, 0, SAVE),
+        ld(0, CNT),
+        Instruction::Alu { width: Width::W64, op: AluOp::Sub, dst: r(0), src: Source::Imm(1) },
+        dw(9, 0, CNT),
+        Instruction::Jmp { width: Width::W64, op: JmpOp::Eq, dst: r(0), src: Source::Imm(0), off: 2 },
+        ld(0, SAVE),
+        Instruction::Ja { off: back as i32, long: false },
+        ld(0, SAVE),
+    ]);
     for i in 0..9u8 {
-        out.push(Instruction::Stx {
-            size: Size::DW,
-            dst: r(9),
-            src: r(i),
-            off: (BUF + 8 * usize::from(i)) as i16,
-        });
+        out.push(dw(9, i, (BUF + 8 * usize::from(i)) as i16));
     }
     for i in 1..=64i16 {
         out.push(Instruction::Alu { width: Width::W64, op: AluOp::Mul, dst: r(0), src: Source::Imm(31) });
