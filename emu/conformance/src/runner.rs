@@ -85,17 +85,16 @@ fn jit_compare(
     };
     // 8-aligned copy of the initial memory, as atomics need.
     let mut words = vec![0u64; init.len().div_ceil(8).max(1)];
-    let base = words.as_mut_ptr().cast::<u8>();
-    // SAFETY: `words` holds at least `init.len()` bytes and does not overlap `init`.
-    unsafe { std::ptr::copy_nonoverlapping(init.as_ptr(), base, init.len()) };
-    let args = [base.expose_provenance() as u64, init.len() as u64];
+    for (i, b) in init.iter().enumerate() {
+        words[i / 8] |= u64::from(*b) << (8 * (i % 8));
+    }
+    let args = [words.as_mut_ptr().expose_provenance() as u64, init.len() as u64];
     // SAFETY: the checked run of the same program from the same memory
     // contents and arguments completed, making only in-bounds, aligned
     // accesses to its stack and the buffer (now `words`, alive and not
     // otherwise borrowed); suite programs do not branch on addresses.
     let got = unsafe { jit.run(&args) };
-    // SAFETY: as above; the run has ended.
-    let after = unsafe { std::slice::from_raw_parts(base, init.len()) };
+    let after: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).take(init.len()).collect();
     if got != r0 {
         return Err(format!("JIT r0 = {got:#x}, interpreter r0 = {r0:#x}"));
     }
