@@ -4,7 +4,9 @@
 //! prime-counting loop (ALU, mul/mod), a byte-copy loop (loads/stores) and a
 //! branchy compare chain. Each is run by bpfemu in fast mode (trusting the
 //! verifier), in checked mode (every access validated), and by rbpf's
-//! `EbpfVmRaw` interpreter (which bounds-checks every access).
+//! `EbpfVmRaw` interpreter (which bounds-checks every access); and by
+//! bpfemu's x86-64 JIT (`bpfemu-jit`, x86-64 hosts, where the program
+//! compiles).
 //!
 //! `cargo bench -p bpfemu-bench --bench interp`
 
@@ -43,6 +45,13 @@ fn bench_program(c: &mut Criterion, name: &str) {
     let rbpf_vm = rbpf::EbpfVmRaw::new(Some(&bytes)).expect("rbpf accepts the program");
     let rbpf_r0 = rbpf_vm.execute_program(&mut rbpf_mem).expect("rbpf run");
     assert_eq!((checked, fast), (rbpf_r0, rbpf_r0), "{name}: engines disagree");
+    #[cfg(target_arch = "x86_64")]
+    let jit = bpfemu_vm::JitProgram::compile(&prog, &vm).ok();
+    #[cfg(target_arch = "x86_64")]
+    if let Some(jit) = &jit {
+        // SAFETY: as for the fast run.
+        assert_eq!(unsafe { jit.run(&args) }, checked, "{name}: the JIT disagrees");
+    }
 
     let mut g = c.benchmark_group(name);
     g.bench_function("bpfemu-fast", |b| {
@@ -52,6 +61,13 @@ fn bench_program(c: &mut Criterion, name: &str) {
     g.bench_function("bpfemu-checked", |b| {
         b.iter(|| vm.run_checked(black_box(&prog), black_box(&args), std::slice::from_ref(&region)))
     });
+    #[cfg(target_arch = "x86_64")]
+    if let Some(jit) = &jit {
+        g.bench_function("bpfemu-jit", |b| {
+            // SAFETY: as for the fast run.
+            b.iter(|| unsafe { jit.run(black_box(&args)) })
+        });
+    }
     g.bench_function("rbpf-0.4.1", |b| b.iter(|| rbpf_vm.execute_program(black_box(&mut rbpf_mem))));
     g.finish();
 }

@@ -145,3 +145,26 @@ fn every_negative_file_is_accounted_for() {
     }
     assert_eq!(unused, 45);
 }
+
+/// Every case the interpreter passes also passes with the JIT run after it
+/// and compared against it (r0 and memory) wherever the JIT compiles.
+#[test]
+fn jit_agrees_with_the_interpreter_on_the_suite() {
+    use bpfemu_conformance::runner::{Engine, Verdict, run_dir, run_dir_on};
+    let Some(dir) = suite_dir() else { return };
+    let interp = run_dir(&dir).unwrap();
+    let jit = run_dir_on(&dir, Engine::Jit).unwrap();
+    assert_eq!(interp.len(), jit.len());
+    let mut jitted = 0;
+    for (i, (j, ran)) in interp.iter().zip(&jit) {
+        assert_eq!(i.name, j.name);
+        if i.verdict == Verdict::Pass {
+            assert_eq!(j.verdict, Verdict::Pass, "{}", j.name);
+        }
+        jitted += usize::from(*ran);
+    }
+    let passed = interp.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    eprintln!("JIT ran {jitted} of {} cases ({passed} pass on the interpreter)", jit.len());
+    #[cfg(target_arch = "x86_64")]
+    assert!(jitted >= 300, "only {jitted} cases compiled on the JIT");
+}

@@ -162,6 +162,11 @@ impl Interpreter {
         self.traced(prog, args, regions, Some(packet), f)
     }
 
+    /// The helper table (the JIT binds helper calls from it).
+    pub(crate) fn calls(&self) -> &CallTable {
+        &self.calls
+    }
+
     fn ctx<'a>(&'a self, packet: Option<&'a [u8]>) -> RunCtx<'a> {
         RunCtx {
             calls: &self.calls,

@@ -18,8 +18,10 @@
 //! helper and kfunc calls, bpf2bpf calls with 8 frames of 512 bytes, tail
 //! calls (limit 33), legacy `LD_ABS`/`LD_IND` on a given packet, callbacks
 //! (a helper calling a subprogram back: [`callback`]).
+//! - [`JitProgram`] (x86-64 only): the first-cut JIT, see [`jit`].
+//!
 //! Not here: `ld_imm64` pseudo sources (the loader resolves them first),
-//! verification, the JIT, exceptions (`bpf_throw`), arena address spaces,
+//! verification, exceptions (`bpf_throw`), arena address spaces,
 //! `may_goto`/timed loops.
 //!
 //! Byte order is little-endian (the emulated machine is x86-64).
@@ -31,6 +33,8 @@ mod error;
 mod exec;
 mod helpers;
 mod interp;
+#[cfg(target_arch = "x86_64")]
+pub mod jit;
 mod mem;
 mod op;
 mod packet;
@@ -42,6 +46,8 @@ pub use env::TraceStep;
 pub use error::{LoadError, TransferKind, VmError};
 pub use helpers::{HelperFn, TailCallResolver};
 pub use interp::{Interpreter, Mode};
+#[cfg(target_arch = "x86_64")]
+pub use jit::{JitError, JitProgram};
 pub use mem::{FRAME_SIZE, MemRegion, STACK_SIZE};
 pub use program::Program;
 pub use stack_window::{current_stack, stack_contains};

@@ -115,6 +115,36 @@ pub(crate) fn exec_in(interp: &Interpreter, m: M, prog: &Program, init: &[u8], p
     Out { ret, mem: mem.bytes() }
 }
 
+/// Runs `prog` on the JIT if it compiles, takes no packet, and ran to
+/// completion in checked mode from the same memory (the JIT may only run
+/// programs a checked run has shown to be memory-safe on this input).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn exec_jit(
+    interp: &Interpreter,
+    prog: &Program,
+    init: &[u8],
+    packet: Option<&[u8]>,
+) -> Option<Out> {
+    if packet.is_some() {
+        return None;
+    }
+    let jit = crate::JitProgram::compile(prog, interp).ok()?;
+    let probe = exec_in(interp, M::Checked, prog, init, None);
+    probe.ret.as_ref().ok()?;
+    let mut mem = Mem::new(init);
+    let args = [mem.map_addr(), mem.ro_addr()];
+    // SAFETY: as for the fast run in `exec_in`: a checked run from identical
+    // memory and arguments completed with only in-bounds, aligned accesses,
+    // and test programs do not branch on addresses.
+    let ret = unsafe { jit.run(&args) };
+    JIT_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Some(Out { ret: Ok(ret), mem: mem.bytes() })
+}
+
+/// How many programs the JIT ran in this test process.
+#[cfg(target_arch = "x86_64")]
+pub(crate) static JIT_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Runs in all three modes, asserts they agree, returns the outcome.
 pub(crate) fn exec_all(
     interp: &Interpreter,
@@ -122,11 +152,37 @@ pub(crate) fn exec_all(
     init: &[u8],
     packet: Option<&[u8]>,
 ) -> Out {
+    exec_engines(interp, prog, init, packet, true)
+}
+
+/// [`exec_all`] without the JIT, for programs a verifier would refuse in a
+/// way the JIT makes visible (reading r1..r5 after a helper call: the JIT,
+/// like the kernel's, leaves them clobbered).
+pub(crate) fn exec_interp(
+    interp: &Interpreter,
+    prog: &[Instruction],
+    init: &[u8],
+    packet: Option<&[u8]>,
+) -> Out {
+    exec_engines(interp, prog, init, packet, false)
+}
+
+fn exec_engines(
+    interp: &Interpreter,
+    prog: &[Instruction],
+    init: &[u8],
+    packet: Option<&[u8]>,
+    jit: bool,
+) -> Out {
     let p = Program::new(&encode_program(prog)).expect("test program loads");
     let checked = exec_in(interp, M::Checked, &p, init, packet);
     for m in [M::Fast, M::Traced] {
         let o = exec_in(interp, m, &p, init, packet);
         assert_eq!(o, checked, "mode {m:?} disagrees with checked mode");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if jit && let Some(o) = exec_jit(interp, &p, init, packet) {
+        assert_eq!(o, checked, "the JIT disagrees with checked mode");
     }
     checked
 }
