@@ -9,10 +9,21 @@ use bpfemu_vm::Program;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One loaded program.
+/// One loaded program: its id, what the load pipeline produced
+/// ([`ProgParts`], reachable directly through `Deref`: `prog.name`), and
+/// the run statistics.
 #[derive(Debug)]
 pub struct Prog {
     pub id: u32,
+    parts: ProgParts,
+    run_cnt: AtomicU64,
+    run_time_ns: AtomicU64,
+}
+
+/// What the load pipeline fills in (everything but the id and the
+/// counters).
+#[derive(Debug)]
+pub struct ProgParts {
     pub prog_type: ProgType,
     pub expected_attach_type: Option<AttachType>,
     pub name: String,
@@ -36,48 +47,19 @@ pub struct Prog {
     /// exists (load does structural checks only) this is always `false`,
     /// and unverified programs always run in the interpreter's checked mode.
     pub verified: bool,
-    run_cnt: AtomicU64,
-    run_time_ns: AtomicU64,
 }
 
-/// Everything but the id and the counters, filled in by the load pipeline.
-#[derive(Debug)]
-pub struct ProgParts {
-    pub prog_type: ProgType,
-    pub expected_attach_type: Option<AttachType>,
-    pub name: String,
-    pub tag: [u8; 8],
-    pub gpl_compatible: bool,
-    pub insns: Vec<Insn>,
-    pub xlated: Vec<Insn>,
-    pub image: Arc<Program>,
-    pub used_maps: Vec<Arc<Map>>,
-    pub load_time: u64,
-    pub uid: u32,
-    pub btf_id: u32,
-    pub verified: bool,
+impl std::ops::Deref for Prog {
+    type Target = ProgParts;
+
+    fn deref(&self) -> &ProgParts {
+        &self.parts
+    }
 }
 
 impl Prog {
-    pub fn new(id: u32, p: ProgParts) -> Prog {
-        Prog {
-            id,
-            prog_type: p.prog_type,
-            expected_attach_type: p.expected_attach_type,
-            name: p.name,
-            tag: p.tag,
-            gpl_compatible: p.gpl_compatible,
-            insns: p.insns,
-            xlated: p.xlated,
-            image: p.image,
-            used_maps: p.used_maps,
-            load_time: p.load_time,
-            uid: p.uid,
-            btf_id: p.btf_id,
-            verified: p.verified,
-            run_cnt: AtomicU64::new(0),
-            run_time_ns: AtomicU64::new(0),
-        }
+    pub fn new(id: u32, parts: ProgParts) -> Prog {
+        Prog { id, parts, run_cnt: AtomicU64::new(0), run_time_ns: AtomicU64::new(0) }
     }
 
     /// Records one run (`bpf_prog_stats`); virtual nanoseconds.
