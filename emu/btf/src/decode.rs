@@ -68,13 +68,25 @@ pub fn parse_header(b: &[u8]) -> Result<Header, HeaderError> {
     if h.flags != 0 {
         return Err(HeaderError::UnsupportedFlags(h.flags));
     }
+    check_sections(&h, (b.len() - hl) as u64)?;
+    if !h.type_off.is_multiple_of(4) {
+        return Err(HeaderError::UnalignedTypeOff);
+    }
+    if !h.type_len.is_multiple_of(4) {
+        return Err(HeaderError::TypeSectionNotAligned);
+    }
+    Ok(h)
+}
+
+/// `btf_check_sec_info()`: the type and string sections, sorted by offset,
+/// must tile the `data_len` bytes after the header exactly.
+pub fn check_sections(h: &Header, data_len: u64) -> Result<(), HeaderError> {
     let mut secs = [(h.type_off, h.type_len), (h.str_off, h.str_len)];
-    secs.sort();
-    let expected_total = (b.len() - hl) as u64;
+    secs.sort_unstable();
     let mut total = 0u64;
     for (off, len) in secs {
         let (off, len) = (u64::from(off), u64::from(len));
-        if expected_total < off {
+        if data_len < off {
             return Err(HeaderError::InvalidSectionOffset);
         }
         if total < off {
@@ -83,21 +95,15 @@ pub fn parse_header(b: &[u8]) -> Result<Header, HeaderError> {
         if total > off {
             return Err(HeaderError::SectionOverlap);
         }
-        if expected_total - total < len {
+        if data_len - total < len {
             return Err(HeaderError::SectionTooLong);
         }
         total += len;
     }
-    if total != expected_total {
+    if total != data_len {
         return Err(HeaderError::UnsupportedSection);
     }
-    if !h.type_off.is_multiple_of(4) {
-        return Err(HeaderError::UnalignedTypeOff);
-    }
-    if !h.type_len.is_multiple_of(4) {
-        return Err(HeaderError::TypeSectionNotAligned);
-    }
-    Ok(h)
+    Ok(())
 }
 
 /// Decodes `bytes` and validates the result, as the kernel's `BPF_BTF_LOAD`.

@@ -36,7 +36,7 @@ pub mod strings;
 pub mod validate;
 
 pub use builder::MemberDef;
-pub use decode::{Header, decode, load, parse_header};
+pub use decode::{Header, check_sections, decode, load, parse_header};
 pub use dump_c::{dump_c, dump_c_types};
 pub use dump_raw::dump_raw;
 pub use error::{BtfError, EINVAL, HeaderError, Reason};

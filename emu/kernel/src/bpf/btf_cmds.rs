@@ -16,6 +16,7 @@ use super::load::log::VLog;
 use super::objects::Obj;
 use crate::errno::Errno;
 use crate::kernel::Kernel;
+use bpfemu_btf::Header;
 use std::sync::Arc;
 
 /// `BTF_MAX_SIZE`: 16 MiB.
@@ -27,25 +28,12 @@ pub const BTF_VERSION: u8 = 1;
 /// `sizeof(struct btf_header)`.
 pub const BTF_HEADER_SIZE: usize = 24;
 
-/// `struct btf_header`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BtfHeader {
-    pub magic: u16,
-    pub version: u8,
-    pub flags: u8,
-    pub hdr_len: u32,
-    pub type_off: u32,
-    pub type_len: u32,
-    pub str_off: u32,
-    pub str_len: u32,
-}
-
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// Checks the blob's header and section layout; the header on success.
-pub fn check_btf(data: &[u8], log: &mut VLog<'_>) -> Result<BtfHeader, Errno> {
+pub fn check_btf(data: &[u8], log: &mut VLog<'_>) -> Result<Header, Errno> {
     let fail = |log: &mut VLog<'_>, msg: &str, e: Errno| {
         log.line(msg);
         Err(e)
@@ -63,7 +51,7 @@ pub fn check_btf(data: &[u8], log: &mut VLog<'_>) -> Result<BtfHeader, Errno> {
     let mut raw = [0u8; BTF_HEADER_SIZE];
     let n = hdr_len.min(BTF_HEADER_SIZE);
     raw[..n].copy_from_slice(&data[..n]);
-    let hdr = BtfHeader {
+    let hdr = Header {
         magic: u16::from_le_bytes([raw[0], raw[1]]),
         version: raw[2],
         flags: raw[3],
@@ -99,30 +87,9 @@ pub fn check_btf(data: &[u8], log: &mut VLog<'_>) -> Result<BtfHeader, Errno> {
     if data.len() == hdr_len {
         return fail(log, "No data", Errno::EINVAL);
     }
-    // btf_check_sec_info(): sections sorted by offset must tile the data
-    // after the header exactly.
-    let mut secs = [(hdr.type_off, hdr.type_len), (hdr.str_off, hdr.str_len)];
-    secs.sort_unstable();
-    let expected_total = (data.len() - hdr_len) as u64;
-    let mut total = 0u64;
-    for (off, len) in secs {
-        let (off, len) = (u64::from(off), u64::from(len));
-        if expected_total < off {
-            return fail(log, "Invalid section offset", Errno::EINVAL);
-        }
-        if total < off {
-            return fail(log, "Unsupported section found", Errno::EINVAL);
-        }
-        if total > off {
-            return fail(log, "Section overlap found", Errno::EINVAL);
-        }
-        if expected_total - total < len {
-            return fail(log, "Total section length too long", Errno::EINVAL);
-        }
-        total += len;
-    }
-    if expected_total != total {
-        return fail(log, "Unsupported section found", Errno::EINVAL);
+    // btf_check_sec_info(): the sections must tile the data after the header.
+    if let Err(e) = bpfemu_btf::check_sections(&hdr, (data.len() - hdr_len) as u64) {
+        return fail(log, &e.to_string(), Errno::EINVAL);
     }
     // btf_parse_str_sec(): starts and ends with a NUL.
     let strs = &data[hdr_len + hdr.str_off as usize..][..hdr.str_len as usize];
