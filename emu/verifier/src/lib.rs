@@ -32,7 +32,11 @@
 
 pub mod bounds;
 pub mod cfg;
+pub mod check;
+pub mod env;
 pub mod log;
+pub mod proto;
+pub mod state;
 pub mod tnum;
 
 pub use bounds::{Branch, ScalarBounds};

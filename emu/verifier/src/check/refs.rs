@@ -1,0 +1,1 @@
+//! Reference tracking. OWNER: helper "calls" (placeholder).

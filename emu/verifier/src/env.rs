@@ -1,0 +1,263 @@
+//! What the verifier is given: the relocated program, what each pseudo
+//! `ld_imm64` referred to, the maps it uses, the program type's rules
+//! (the shape of `struct bpf_verifier_ops` in include/linux/bpf.h) and the
+//! loader's privileges.
+//!
+//! The kernel verifier reads these from `struct bpf_verifier_env`
+//! (`env->prog`, `env->used_maps`, `insn_aux_data[].map_index`,
+//! `env->ops`, `env->bpf_capable`); here the kernel crate builds a
+//! [`VerifyInput`] in `BPF_PROG_LOAD` and the verifier never reaches back
+//! into the kernel.
+
+use crate::proto::FuncProto;
+use bpfemu_isa::Insn;
+
+/// uapi `enum bpf_map_type` values the verifier treats specially.
+pub mod map_type {
+    pub const HASH: u32 = 1;
+    pub const ARRAY: u32 = 2;
+    pub const PROG_ARRAY: u32 = 3;
+    pub const PERF_EVENT_ARRAY: u32 = 4;
+    pub const PERCPU_HASH: u32 = 5;
+    pub const PERCPU_ARRAY: u32 = 6;
+    pub const LRU_HASH: u32 = 9;
+    pub const LRU_PERCPU_HASH: u32 = 10;
+    pub const ARRAY_OF_MAPS: u32 = 12;
+    pub const HASH_OF_MAPS: u32 = 13;
+    pub const QUEUE: u32 = 22;
+    pub const STACK: u32 = 23;
+    pub const RINGBUF: u32 = 27;
+}
+
+/// One map the program uses (an entry of `env->used_maps`), with what
+/// the verifier needs to know of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapInfo {
+    /// uapi map type ([`map_type`]).
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    /// The map's name (for messages).
+    pub name: String,
+    /// The program may not write its values (`BPF_F_RDONLY_PROG`, or a
+    /// frozen read-only map): value pointers are `MEM_RDONLY`.
+    pub rdonly_prog: bool,
+    /// Values read through a direct value load are constants the
+    /// verifier may use (a frozen `BPF_F_RDONLY_PROG` map, as
+    /// `bpf_map_is_rdonly()`); the bytes of element 0.
+    pub const_value: Option<Vec<u8>>,
+    /// Offset of the `struct bpf_spin_lock` in the value (from the map's
+    /// BTF), if any.
+    pub spin_lock_off: Option<u32>,
+    /// Offset of the `struct bpf_timer` in the value, if any.
+    pub timer_off: Option<u32>,
+    /// For map-in-map types: the inner map's template
+    /// (`inner_map_meta`); a lookup yields a pointer to such a map.
+    pub inner: Option<Box<MapInfo>>,
+}
+
+/// What a pseudo `ld_imm64` at `slot` loaded (the kernel keeps this in
+/// `insn_aux_data[slot]` after `resolve_pseudo_ldimm64()`); the relocated
+/// instruction itself holds the runtime address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PseudoLoad {
+    pub slot: usize,
+    pub kind: PseudoKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PseudoKind {
+    /// `BPF_PSEUDO_MAP_FD` / `_IDX`: `CONST_PTR_TO_MAP` of `used_maps[map]`.
+    Map { map: u32 },
+    /// `BPF_PSEUDO_MAP_VALUE` / `_IDX_VALUE`: `PTR_TO_MAP_VALUE` at `off`.
+    MapValue { map: u32, off: u32 },
+    /// `BPF_PSEUDO_FUNC`: `PTR_TO_FUNC` of the subprogram at slot `target`.
+    Func { target: usize },
+}
+
+/// Kind of memory access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// What a valid ctx load produces (`struct bpf_insn_access_aux`'s
+/// `reg_type` and friends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxField {
+    /// An ordinary field: the loaded value is a scalar.
+    Scalar,
+    /// `PTR_TO_PACKET` (e.g. `__sk_buff::data`).
+    Packet,
+    /// `PTR_TO_PACKET_META`.
+    PacketMeta,
+    /// `PTR_TO_PACKET_END`.
+    PacketEnd,
+    /// `PTR_TO_FLOW_KEYS` (`__sk_buff::flow_keys` in flow_dissector).
+    FlowKeys,
+    /// `PTR_TO_BTF_ID` of a kernel type (tracing, struct_ops, lsm
+    /// arguments), possibly `PTR_MAYBE_NULL`.
+    BtfId { btf_id: u32, maybe_null: bool },
+    /// `PTR_TO_CTX` of the program's own ctx (none yet).
+    Ctx,
+}
+
+/// Result of a valid ctx access check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtxAccess {
+    /// The type of the register a load fills.
+    pub field: CtxField,
+    /// The size of the whole field (`ctx_field_size`), for narrow loads;
+    /// 0 when the access is exact.
+    pub field_size: u32,
+}
+
+/// A kfunc's description (`struct btf_kfunc_id_set` flags with the
+/// function's BTF prototype, reduced to what the checks use).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KfuncProto {
+    pub name: String,
+    /// Argument kinds, in order (at most 5).
+    pub args: Vec<KfuncArg>,
+    pub ret: KfuncRet,
+    /// `KF_ACQUIRE`: the return value is a new reference.
+    pub acquire: bool,
+    /// `KF_RELEASE`: the first referenced argument is released.
+    pub release: bool,
+    /// `KF_RET_NULL`: the returned pointer may be NULL.
+    pub ret_null: bool,
+    /// `KF_TRUSTED_ARGS`.
+    pub trusted_args: bool,
+    /// `KF_SLEEPABLE`.
+    pub sleepable: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KfuncArg {
+    /// A scalar.
+    Scalar,
+    /// A pointer to a kernel object of this BTF type.
+    BtfId(u32),
+    /// Memory followed by a `__sz` size argument.
+    Mem,
+    /// The program's ctx.
+    Ctx,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KfuncRet {
+    Void,
+    Scalar,
+    BtfId(u32),
+}
+
+/// The program type's rules: the kernel's `struct bpf_verifier_ops`
+/// (`get_func_proto`, `is_valid_access`, `btf_struct_access`) plus the
+/// per-type facts the verifier looks up elsewhere (return ranges from
+/// `check_return_code()`, kfunc id sets from `register_btf_kfunc_id_set()`,
+/// direct packet access from `may_access_direct_pkt_data()`).
+pub trait ProgTypeOps {
+    /// The type's name, as bpftool spells it (`socket_filter`, `syscall`).
+    fn name(&self) -> &str;
+
+    /// The prototype of helper `id` when this program type may call it
+    /// (`get_func_proto`); `None` gives "unknown func".
+    fn func_proto(&self, id: i32) -> Option<&'static FuncProto>;
+
+    /// Whether `size` bytes at `off` of the ctx may be accessed this way
+    /// (`is_valid_access`); what a load yields.
+    fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess>;
+
+    /// The allowed range of r0 at the main program's exit
+    /// (`check_return_code()`), `None` for any value.
+    fn return_range(&self) -> Option<(i64, i64)>;
+
+    /// Whether direct packet access is allowed, and writes to it
+    /// (`may_access_direct_pkt_data()`): `(read, write)`.
+    fn packet_access(&self) -> (bool, bool) {
+        (false, false)
+    }
+
+    /// A kfunc this program type may call, by BTF id.
+    fn kfunc(&self, _btf_id: u32) -> Option<KfuncProto> {
+        None
+    }
+
+    /// Access to a kernel object through a `PTR_TO_BTF_ID` pointer
+    /// (`btf_struct_access()`): the type a load yields, or the message
+    /// the verifier logs.
+    fn btf_struct_access(
+        &self,
+        btf_id: u32,
+        off: i32,
+        size: u32,
+        access: Access,
+    ) -> Result<CtxField, String> {
+        let _ = (off, size);
+        Err(format!(
+            "access beyond struct with btf_id {btf_id} ({})",
+            if access == Access::Write { "write" } else { "read" }
+        ))
+    }
+
+    /// The name of a BTF type, for log lines (`ptr_task_struct`).
+    fn btf_type_name(&self, _btf_id: u32) -> Option<String> {
+        None
+    }
+
+    /// The size of the ctx object at run time, when known
+    /// (`offsetofend` of the last field), for messages.
+    fn ctx_size(&self) -> u32 {
+        0
+    }
+}
+
+/// The loader's privileges and the program's attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// `CAP_BPF` (`env->bpf_capable`): bounded loops, bpf2bpf calls,
+    /// pointer leaks into maps as the kernel allows them.
+    pub bpf_capable: bool,
+    /// `CAP_PERFMON` with `CAP_BPF` (`env->allow_ptr_leaks`).
+    pub allow_ptr_leaks: bool,
+    /// The license is GPL compatible (gpl_only helpers).
+    pub gpl_compatible: bool,
+    /// `BPF_F_SLEEPABLE`.
+    pub sleepable: bool,
+    /// Instruction-processing budget (`BPF_COMPLEXITY_LIMIT_INSNS`).
+    pub insn_limit: u32,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> VerifyOptions {
+        VerifyOptions {
+            bpf_capable: true,
+            allow_ptr_leaks: true,
+            gpl_compatible: true,
+            sleepable: false,
+            insn_limit: crate::log::COMPLEXITY_LIMIT_INSNS,
+        }
+    }
+}
+
+/// Everything one verification needs.
+pub struct VerifyInput<'a> {
+    /// The relocated program (pseudo loads already hold addresses).
+    pub insns: &'a [Insn],
+    /// What each pseudo `ld_imm64` referred to, sorted by slot.
+    pub pseudo: &'a [PseudoLoad],
+    /// `used_maps`, indexed by [`PseudoKind::Map::map`].
+    pub maps: &'a [MapInfo],
+    pub prog_type: &'a dyn ProgTypeOps,
+    pub opts: VerifyOptions,
+}
+
+impl VerifyInput<'_> {
+    /// The pseudo load at `slot`, if that `ld_imm64` was one.
+    pub fn pseudo_at(&self, slot: usize) -> Option<PseudoKind> {
+        self.pseudo.binary_search_by_key(&slot, |p| p.slot).ok().map(|i| self.pseudo[i].kind)
+    }
+}
