@@ -50,7 +50,7 @@ fn bench_program(c: &mut Criterion, name: &str) {
     #[cfg(target_arch = "x86_64")]
     if let Some(jit) = &jit {
         // SAFETY: as for the fast run.
-        assert_eq!(unsafe { jit.run(&args) }, checked, "{name}: the JIT disagrees");
+        assert_eq!(unsafe { jit.run(&args) }, Ok(checked), "{name}: the JIT disagrees");
     }
 
     let mut g = c.benchmark_group(name);

@@ -93,7 +93,7 @@ fn jit_compare(
     // contents and arguments completed, making only in-bounds, aligned
     // accesses to its stack and the buffer (now `words`, alive and not
     // otherwise borrowed); suite programs do not branch on addresses.
-    let got = unsafe { jit.run(&args) };
+    let got = unsafe { jit.run(&args) }.map_err(|e| format!("JIT: {e}"))?;
     let after: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).take(init.len()).collect();
     if got != r0 {
         return Err(format!("JIT r0 = {got:#x}, interpreter r0 = {r0:#x}"));

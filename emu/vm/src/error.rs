@@ -109,6 +109,11 @@ pub enum VmError {
     /// validation makes this impossible; it exists so that no path panics.
     #[error("insn {pc}: executed the second slot of a ld_imm64")]
     InvalidSlot { pc: usize },
+    /// JIT only: a tail call (at `pc`) reached a program the JIT cannot
+    /// compile (the kernel does not mix JITed and interpreted programs in
+    /// one prog_array).
+    #[error("insn {pc}: tail call target cannot run on the JIT: {reason}")]
+    NotJitted { pc: usize, reason: String },
 }
 
 /// Formats a memory violation, saying how far outside the nearest region

@@ -167,6 +167,11 @@ impl Interpreter {
         &self.calls
     }
 
+    /// The tail-call resolver (the JIT resolves tail calls through it).
+    pub(crate) fn resolver(&self) -> Option<&dyn TailCallResolver> {
+        self.resolver.as_deref()
+    }
+
     fn ctx<'a>(&'a self, packet: Option<&'a [u8]>) -> RunCtx<'a> {
         RunCtx {
             calls: &self.calls,

@@ -115,9 +115,10 @@ pub(crate) fn exec_in(interp: &Interpreter, m: M, prog: &Program, init: &[u8], p
     Out { ret, mem: mem.bytes() }
 }
 
-/// Runs `prog` on the JIT if it compiles, takes no packet, and ran to
-/// completion in checked mode from the same memory (the JIT may only run
-/// programs a checked run has shown to be memory-safe on this input).
+/// Runs `prog` on the JIT if it compiles and the checked run from the same
+/// memory made no memory error and did not hit the step limit (the JIT may
+/// only run programs a checked run has shown to be memory-safe and to end
+/// on this input).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn exec_jit(
     interp: &Interpreter,
@@ -125,20 +126,30 @@ pub(crate) fn exec_jit(
     init: &[u8],
     packet: Option<&[u8]>,
 ) -> Option<Out> {
-    if packet.is_some() {
+    let jit = crate::JitProgram::compile(prog, interp).ok()?;
+    let probe = exec_in(interp, M::Checked, prog, init, packet);
+    if matches!(
+        probe.ret,
+        Err(VmError::MemoryViolation { .. }
+            | VmError::MisalignedAtomic { .. }
+            | VmError::StepLimitExceeded { .. }
+            | VmError::TooManyArgs { .. })
+    ) {
         return None;
     }
-    let jit = crate::JitProgram::compile(prog, interp).ok()?;
-    let probe = exec_in(interp, M::Checked, prog, init, None);
-    probe.ret.as_ref().ok()?;
     let mut mem = Mem::new(init);
     let args = [mem.map_addr(), mem.ro_addr()];
     // SAFETY: as for the fast run in `exec_in`: a checked run from identical
-    // memory and arguments completed with only in-bounds, aligned accesses,
+    // memory and arguments ended with only in-bounds, aligned accesses,
     // and test programs do not branch on addresses.
-    let ret = unsafe { jit.run(&args) };
+    let ret = unsafe {
+        match packet {
+            None => jit.run(&args),
+            Some(p) => jit.run_with_packet(&args, p),
+        }
+    };
     JIT_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Some(Out { ret: Ok(ret), mem: mem.bytes() })
+    Some(Out { ret, mem: mem.bytes() })
 }
 
 /// How many programs the JIT ran in this test process.

@@ -141,7 +141,8 @@ fn stable(r: &Result<u64, VmError>) -> Option<(std::mem::Discriminant<VmError>, 
         | VmError::NoPacket { pc }
         | VmError::InvalidSlot { pc }
         | VmError::NotACallback { pc, .. }
-        | VmError::BadCallback { pc, .. } => pc,
+        | VmError::BadCallback { pc, .. }
+        | VmError::NotJitted { pc, .. } => pc,
         VmError::TooManyArgs { given } => given,
         VmError::NoCallbackContext => 0,
     };
