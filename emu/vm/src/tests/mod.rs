@@ -2,7 +2,7 @@
 //! checked, traced) unless it is about checked-mode findings.
 
 mod alu;
-mod asm;
+pub(crate) mod asm;
 mod callbacks;
 mod calls;
 mod jmp;

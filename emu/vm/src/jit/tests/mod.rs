@@ -15,6 +15,8 @@
 //! `cargo test -p bpfemu-vm --release -- --ignored random_programs_agree_long`.
 
 use super::*;
+
+mod calls;
 use crate::tests::Mem;
 use crate::{MemRegion, VmError};
 use bpfemu_isa::{AluOp, AtomicOp, EndianOp, Instruction, JmpOp, LdImm64, Reg, Size, Source, Width};
