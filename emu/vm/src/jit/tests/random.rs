@@ -206,9 +206,6 @@ fn gen_item(g: &mut Rng, f: &Fun, idx: usize, body: usize) -> Item {
     }
 }
 
-/// A random program: r9 = buffer, r0..r8 random, a body (run 1..=3 times
-/// by a counted loop whose counter lives in the buffer), then the epilogue
-
 fn dw(dst: u8, src: u8, off: i16) -> Instruction {
     Instruction::Stx { size: Size::DW, dst: r(dst), src: r(src), off }
 }
