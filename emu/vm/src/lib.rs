@@ -18,7 +18,7 @@
 //! helper and kfunc calls, bpf2bpf calls with 8 frames of 512 bytes, tail
 //! calls (limit 33), legacy `LD_ABS`/`LD_IND` on a given packet, callbacks
 //! (a helper calling a subprogram back: [`callback`]).
-//! - [`JitProgram`] (x86-64 only): the first-cut JIT, see [`jit`].
+//! - [`JitProgram`] (x86-64 only): the JIT, same semantics, see [`jit`].
 //!
 //! Not here: `ld_imm64` pseudo sources (the loader resolves them first),
 //! verification, exceptions (`bpf_throw`), arena address spaces,
