@@ -265,8 +265,9 @@ impl Ctx<'_> {
             Op::LdImm64Hi(_) => {}
             Op::FallOff => frame::fail(&mut self.ops, self.abort, ERR_FELL_OFF, pc, 0),
             _ => {
-                let done = self.mem_op(op);
-                debug_assert!(done, "every op is handled");
+                if !self.mem_op(op) {
+                    return Err(JitError::Unsupported { pc, what: "an op without a code generator" });
+                }
             }
         }
         Ok(())
