@@ -19,7 +19,7 @@ mod random;
 use crate::tests::Mem;
 use crate::{MemRegion, VmError};
 use bpfemu_isa::{AluOp, AtomicOp, Instruction, LdImm64, Reg, Size, Source, Width};
-use random::{CNT, DUMP, Rng, gen_program, r};
+use random::{CB_HELPER, CNT, DUMP, Rng, each_cb, gen_program, r};
 
 fn check_seed(seed: u64) {
     let mut g = Rng(seed);
@@ -27,7 +27,8 @@ fn check_seed(seed: u64) {
     let init: Vec<u8> = (0..DUMP).map(|_| g.next() as u8).collect();
     let prog =
         Program::new(&insns).unwrap_or_else(|e| panic!("seed {seed}: generator made a bad program: {e}"));
-    let vm = Interpreter::new();
+    let mut vm = Interpreter::new();
+    vm.register_callback_helper(CB_HELPER, each_cb);
     let jit = JitProgram::compile(&prog, &vm).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
 
     let mut m = Mem::new(&init);
@@ -146,12 +147,13 @@ fn jit_program_is_send_sync_and_debug() {
 }
 
 #[test]
-fn generator_covers_subprograms_and_stack_pointers() {
+fn generator_covers_subprograms_stack_pointers_and_callbacks() {
     use bpfemu_isa::CallTarget;
-    let (mut with_calls, mut parent) = (0, 0);
+    let (mut with_calls, mut parent, mut callbacks) = (0, 0, 0);
     for seed in 0..200 {
         let p = gen_program(&mut Rng(seed));
         with_calls += usize::from(p.iter().any(|i| matches!(i, Instruction::Call(CallTarget::Local(_)))));
+        callbacks += usize::from(p.contains(&Instruction::Call(CallTarget::Helper(CB_HELPER))));
         parent += usize::from(p.iter().any(|i| match *i {
             Instruction::Ldx { src, .. } => src == r(6),
             Instruction::Stx { dst, .. } | Instruction::St { dst, .. } | Instruction::Atomic { dst, .. } => {
@@ -160,5 +162,5 @@ fn generator_covers_subprograms_and_stack_pointers() {
             _ => false,
         }));
     }
-    assert!(with_calls > 60 && parent > 60, "{with_calls} {parent}");
+    assert!(with_calls > 60 && parent > 60 && callbacks > 20, "{with_calls} {parent} {callbacks}");
 }

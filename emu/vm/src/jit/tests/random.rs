@@ -5,11 +5,13 @@
 //! function runs a body of random items (every opcode the JIT compiles:
 //! ALU/ALU64 imm and reg with edge-biased constants, byte order, movsx,
 //! forward conditional jumps and `ja`/`gotol`, loads/stores/ldsx and
-//! atomics, `ld_imm64`, calls) 1..=3 times by a counted loop whose counter
-//! lives in the buffer. Memory: the function's own frame (r10 - 512 ..
+//! atomics, `ld_imm64`, bpf2bpf calls, and calls of a callback helper
+//! ([`each_cb`]) that runs a later function as a callback on a fresh
+//! stack) 1..=3 times by a counted loop whose counter lives in the buffer. Memory: the function's own frame (r10 - 512 ..
 //! r10 - 8), the 64-byte buffer (r9, which no function writes), and in a subprogram
 //! its caller's frame through the pointer the caller passed in r1 (kept in
-//! r6, which subprograms do not otherwise write: r10 - 256 of the caller),
+//! r6, which subprograms do not otherwise write: r10 - 256 of the caller;
+//! the buffer comes in r2),
 //! all naturally aligned. Every function ends by folding its whole frame
 //! into r0; main also dumps r0..r8 into the buffer, so registers, every
 //! frame and the buffer are compared.
@@ -99,9 +101,15 @@ enum Item {
         to: usize,
         long: bool,
     },
-    /// `r1 = r10 - 256; call to; r1 = imm`.
+    /// `r1 = r10 - 256; r2 = r9; call to; r1, r2 = imm`.
     Call {
         to: usize,
+    },
+    /// `r1 = n; r2 = token(to); r3 = r10 - 256; r4 = r9; call CB_HELPER;
+    /// r1..r5 = imm`: function `to` as a callback.
+    Callback {
+        to: usize,
+        n: i32,
     },
 }
 
@@ -140,7 +148,7 @@ fn gen_item(g: &mut Rng, f: &Fun, idx: usize, body: usize) -> Item {
     let w = if g.chance(50) { Width::W64 } else { Width::W32 };
     if f.index < f.subs && g.chance(6) {
         let to = f.index + 1 + g.below((f.subs - f.index) as u64) as usize;
-        return Item::Call { to };
+        return if g.chance(70) { Item::Call { to } } else { Item::Callback { to, n: g.below(4) as i32 } };
     }
     match g.below(100) {
         0..=44 => {
@@ -215,7 +223,33 @@ fn ld(dst: u8, off: i16) -> Instruction {
 }
 
 /// Function `f`: its instructions, and (index, callee) of each call.
-fn gen_function(g: &mut Rng, f: &Fun) -> (Vec<Instruction>, Vec<(usize, usize)>) {
+/// A call to patch once functions are laid out: instruction index, callee,
+/// and whether it is the callback token's `ld_imm64` (else a `call`).
+type Fixup = (usize, usize, bool);
+
+fn mov64(dst: u8, src: Source) -> Instruction {
+    Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(dst), src }
+}
+
+/// The callback helper random programs call (a `bpf_loop` whose callback
+/// gets `(ctx, buf, i)`, so that a subprogram can serve as a callback):
+/// `cb(ctx, buf, i)` for i in 0..n until non-zero; n, 100 + i when a
+/// callback stopped the loop, u64::MAX on an error.
+pub(super) extern "C" fn each_cb(n: u64, cb: u64, ctx: u64, buf: u64, _: u64) -> u64 {
+    for i in 0..n {
+        match crate::call_callback(cb, [ctx, buf, i, 0, 0]) {
+            Ok(0) => {}
+            Ok(_) => return 100 + i,
+            Err(_) => return u64::MAX,
+        }
+    }
+    n
+}
+
+/// The helper id of [`each_cb`].
+pub(super) const CB_HELPER: i32 = 300;
+
+fn gen_function(g: &mut Rng, f: &Fun) -> (Vec<Instruction>, Vec<Fixup>) {
     let mut pre = Vec::new();
     if f.index == 0 {
         pre.push(Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(9), src: Source::Reg(r(1)) });
@@ -223,10 +257,13 @@ fn gen_function(g: &mut Rng, f: &Fun) -> (Vec<Instruction>, Vec<(usize, usize)>)
             pre.push(Instruction::LdImm64 { dst: r(i), src: LdImm64::Imm(g.value()) });
         }
     } else {
-        // r1 is an address (different on each engine): kept in r6, which
-        // is only used as a base, and replaced by a value.
-        pre.push(Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(6), src: Source::Reg(r(1)) });
+        // r1 (the caller's frame) and r2 (the buffer) are addresses,
+        // different on each engine: kept in r6 and r9, which are only used
+        // as bases, and replaced by values.
+        pre.push(mov64(6, Source::Reg(r(1))));
+        pre.push(mov64(9, Source::Reg(r(2))));
         pre.push(Instruction::LdImm64 { dst: r(1), src: LdImm64::Imm(g.value()) });
+        pre.push(Instruction::LdImm64 { dst: r(2), src: LdImm64::Imm(g.value()) });
     }
     let rounds = if g.chance(30) { 1 + g.below(3) as i32 } else { 1 };
     pre.push(Instruction::St { size: Size::DW, dst: r(9), off: cnt(f.index), imm: rounds });
@@ -234,7 +271,8 @@ fn gen_function(g: &mut Rng, f: &Fun) -> (Vec<Instruction>, Vec<(usize, usize)>)
     let items: Vec<Item> = (0..body).map(|i| gen_item(g, f, i, body)).collect();
     let slots = |it: &Item| match it {
         Item::I(i) => i.slots(),
-        Item::Call { .. } => 4,
+        Item::Call { .. } => 6,
+        Item::Callback { .. } => 12,
         _ => 1,
     };
     let mut pos = Vec::with_capacity(body + 1);
@@ -255,27 +293,38 @@ fn gen_function(g: &mut Rng, f: &Fun) -> (Vec<Instruction>, Vec<(usize, usize)>)
             }
             Item::Ja { to, long } => out.push(Instruction::Ja { off: rel(to) as i32, long }),
             Item::Call { to } => {
-                out.push(Instruction::Alu {
-                    width: Width::W64,
-                    op: AluOp::Mov,
-                    dst: r(1),
-                    src: Source::Reg(Reg::FP),
-                });
+                out.push(mov64(1, Source::Reg(Reg::FP)));
                 out.push(Instruction::Alu {
                     width: Width::W64,
                     op: AluOp::Add,
                     dst: r(1),
                     src: Source::Imm(-256),
                 });
-                calls.push((out.len(), to));
+                out.push(mov64(2, Source::Reg(r(9))));
+                calls.push((out.len(), to, false));
                 out.push(Instruction::Call(CallTarget::Local(0)));
-                // The restored r1 is an address: replaced by a value.
+                // The restored r1 and r2 are addresses: replaced by values.
+                out.push(mov64(1, Source::Imm(g.imm())));
+                out.push(mov64(2, Source::Imm(g.imm())));
+            }
+            Item::Callback { to, n } => {
+                out.push(mov64(1, Source::Imm(n)));
+                calls.push((out.len(), to, true));
+                out.push(Instruction::LdImm64 { dst: r(2), src: LdImm64::Imm(0) });
+                out.push(mov64(3, Source::Reg(Reg::FP)));
                 out.push(Instruction::Alu {
                     width: Width::W64,
-                    op: AluOp::Mov,
-                    dst: r(1),
-                    src: Source::Imm(g.imm()),
+                    op: AluOp::Add,
+                    dst: r(3),
+                    src: Source::Imm(-256),
                 });
+                out.push(mov64(4, Source::Reg(r(9))));
+                out.push(Instruction::Call(CallTarget::Helper(CB_HELPER)));
+                // The JIT clobbers r1..r5 at helper calls; the interpreter
+                // keeps them (addresses among them): replaced by values.
+                for i in 1..=5 {
+                    out.push(mov64(i, Source::Imm(g.imm())));
+                }
             }
         }
     }
@@ -319,9 +368,14 @@ pub(super) fn gen_program(g: &mut Rng) -> Vec<Instruction> {
     }
     let mut out = Vec::new();
     for (f, (mut insns, calls)) in funs.into_iter().enumerate() {
-        for (i, to) in calls {
+        for (i, to, token) in calls {
             let slot = starts[f] + insns[..i].iter().map(Instruction::slots).sum::<usize>();
-            insns[i] = Instruction::Call(CallTarget::Local((starts[to] as i64 - slot as i64 - 1) as i32));
+            insns[i] = if token {
+                let t = crate::callback_token(starts[to] as u32);
+                Instruction::LdImm64 { dst: r(2), src: LdImm64::Imm(t) }
+            } else {
+                Instruction::Call(CallTarget::Local((starts[to] as i64 - slot as i64 - 1) as i32))
+            };
         }
         out.extend(insns);
     }
