@@ -19,16 +19,34 @@ mod random;
 use crate::tests::Mem;
 use crate::{MemRegion, VmError};
 use bpfemu_isa::{AluOp, AtomicOp, Instruction, LdImm64, Reg, Size, Source, Width};
-use random::{CB_HELPER, CNT, DUMP, Rng, each_cb, gen_program, r};
+use random::{CB_HELPER, CNT, DUMP, Rng, TAIL_MAP, each_cb, gen_program, r};
+use std::sync::Arc;
+
+/// The prog array of random programs: `TAIL_MAP` slot 0 only.
+struct Slot0(Arc<Program>);
+
+impl crate::TailCallResolver for Slot0 {
+    fn resolve(&self, map: u64, index: u64) -> Option<Arc<Program>> {
+        (map == TAIL_MAP && index == 0).then(|| self.0.clone())
+    }
+}
 
 fn check_seed(seed: u64) {
     let mut g = Rng(seed);
-    let insns = bpfemu_isa::encode_program(&gen_program(&mut g));
+    let tail = g.chance(15);
+    let insns = bpfemu_isa::encode_program(&gen_program(&mut g, tail));
     let init: Vec<u8> = (0..DUMP).map(|_| g.next() as u8).collect();
     let prog =
         Program::new(&insns).unwrap_or_else(|e| panic!("seed {seed}: generator made a bad program: {e}"));
     let mut vm = Interpreter::new();
     vm.register_callback_helper(CB_HELPER, each_cb);
+    if tail {
+        // The target may tail call itself: up to the limit of 33.
+        let again = g.chance(50);
+        let target = bpfemu_isa::encode_program(&gen_program(&mut g, again));
+        let target = Program::new(&target).unwrap_or_else(|e| panic!("seed {seed}: bad target: {e}"));
+        vm.set_tail_call_resolver(Arc::new(Slot0(Arc::new(target))));
+    }
     let jit = JitProgram::compile(&prog, &vm).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
 
     let mut m = Mem::new(&init);
@@ -151,7 +169,7 @@ fn generator_covers_subprograms_stack_pointers_and_callbacks() {
     use bpfemu_isa::CallTarget;
     let (mut with_calls, mut parent, mut callbacks) = (0, 0, 0);
     for seed in 0..200 {
-        let p = gen_program(&mut Rng(seed));
+        let p = gen_program(&mut Rng(seed), seed % 2 == 0);
         with_calls += usize::from(p.iter().any(|i| matches!(i, Instruction::Call(CallTarget::Local(_)))));
         callbacks += usize::from(p.contains(&Instruction::Call(CallTarget::Helper(CB_HELPER))));
         parent += usize::from(p.iter().any(|i| match *i {

@@ -7,7 +7,9 @@
 //! forward conditional jumps and `ja`/`gotol`, loads/stores/ldsx and
 //! atomics, `ld_imm64`, bpf2bpf calls, and calls of a callback helper
 //! ([`each_cb`]) that runs a later function as a callback on a fresh
-//! stack) 1..=3 times by a counted loop whose counter lives in the buffer. Memory: the function's own frame (r10 - 512 ..
+//! stack) 1..=3 times by a counted loop whose counter lives in the buffer.
+//! Some mains then tail call ([`TAIL_MAP`]) another random program, which
+//! may tail call itself until the limit of 33. Memory: the function's own frame (r10 - 512 ..
 //! r10 - 8), the 64-byte buffer (r9, which no function writes), and in a subprogram
 //! its caller's frame through the pointer the caller passed in r1 (kept in
 //! r6, which subprograms do not otherwise write: r10 - 256 of the caller;
@@ -36,7 +38,7 @@ impl Rng {
     fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[self.below(xs.len() as u64) as usize]
     }
-    fn chance(&mut self, pct: u64) -> bool {
+    pub(super) fn chance(&mut self, pct: u64) -> bool {
         self.below(100) < pct
     }
     /// A value biased toward the edges that break JITs.
@@ -117,7 +119,14 @@ enum Item {
 struct Fun {
     index: usize,
     subs: usize,
+    /// Whether main ends with a tail call (see [`TAIL_MAP`]).
+    tail: bool,
 }
+
+/// The prog-array handle of the tail calls random programs make: main's
+/// loop is followed by `r1 = r9; r2 = TAIL_MAP; r3 = 0 or 1; call 12;
+/// r1 = imm` (slot 0 holds a random program, slot 1 is empty).
+pub(super) const TAIL_MAP: u64 = 0x7a11_0000;
 
 impl Fun {
     fn data_reg(&self, g: &mut Rng) -> u8 {
@@ -342,6 +351,15 @@ fn gen_function(g: &mut Rng, f: &Fun) -> (Vec<Instruction>, Vec<Fixup>) {
         Instruction::Ja { off: back as i32, long: false },
         ld(0, s),
     ]);
+    if f.index == 0 && f.tail {
+        out.extend([
+            mov64(1, Source::Reg(r(9))),
+            Instruction::LdImm64 { dst: r(2), src: LdImm64::Imm(TAIL_MAP) },
+            mov64(3, Source::Imm(g.below(2) as i32)),
+            Instruction::Call(CallTarget::Helper(12)),
+            mov64(1, Source::Imm(g.imm())),
+        ]);
+    }
     if f.index == 0 {
         for i in 0..9u8 {
             out.push(dw(9, i, (REGS + 8 * usize::from(i)) as i16));
@@ -357,9 +375,9 @@ fn gen_function(g: &mut Rng, f: &Fun) -> (Vec<Instruction>, Vec<Fixup>) {
 }
 
 /// A random program (see the module docs).
-pub(super) fn gen_program(g: &mut Rng) -> Vec<Instruction> {
+pub(super) fn gen_program(g: &mut Rng, tail: bool) -> Vec<Instruction> {
     let subs = if g.chance(50) { 0 } else { 1 + g.below(MAX_SUBS as u64) as usize };
-    let funs: Vec<_> = (0..=subs).map(|index| gen_function(g, &Fun { index, subs })).collect();
+    let funs: Vec<_> = (0..=subs).map(|index| gen_function(g, &Fun { index, subs, tail })).collect();
     let mut starts = Vec::with_capacity(funs.len());
     let mut at = 0usize;
     for (insns, _) in &funs {
