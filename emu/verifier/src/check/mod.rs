@@ -28,6 +28,7 @@
 //!   (`prepare_func_exit()`, `check_return_code()`).
 
 mod alu;
+mod args;
 mod call;
 mod exit;
 mod fmt;
