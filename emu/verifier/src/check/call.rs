@@ -108,13 +108,14 @@ impl Verifier<'_, '_> {
             }
         }
         match func_id {
-            id::TAIL_CALL => self.check_reference_leak(Some("tail_call would lead to reference leak"))?,
+            id::TAIL_CALL => self.check_reference_leak(Some("tail_call would lead to reference leak"), true)?,
             id::LOOP | id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
             _ => {}
         }
         self.clear_caller_saved();
         let r0 = self.helper_ret(fp, &meta, name)?;
         self.cur.cur_mut().regs[0] = r0;
+        self.mark_reg_written(0);
         if let Some(m) = meta.map {
             self.check_map_func_compatibility(m, func_id)?;
         }
@@ -125,7 +126,7 @@ impl Verifier<'_, '_> {
     /// (`check_helper_call()`'s `ret_type` switch, the acquire step and
     /// `do_refine_retval_range()`).
     fn helper_ret(&mut self, fp: &FuncProto, meta: &ArgMeta, name: &str) -> VResult<RegState> {
-        let mut r0 = match fp.ret {
+        let r0 = match fp.ret {
             RetType::Integer => {
                 let mut r = RegState::unknown_scalar();
                 if matches!(fp.id, id::PROBE_READ_USER_STR | id::PROBE_READ_KERNEL_STR) {
@@ -183,7 +184,6 @@ impl Verifier<'_, '_> {
                 return self.fail(EINVAL, format!("unknown return type of func {name}#{}", fp.id));
             }
         };
-        r0.live = Default::default();
         Ok(r0)
     }
 
@@ -369,6 +369,9 @@ impl Verifier<'_, '_> {
             };
         };
         let name = kp.name.clone();
+        if !self.input.opts.gpl_compatible {
+            return self.fail(EINVAL, "cannot call kernel function from non-GPL compatible program");
+        }
         if kp.sleepable && !self.input.opts.sleepable {
             return self.fail(EACCES, format!("program must be sleepable to call sleepable kfunc {name}"));
         }
@@ -457,6 +460,7 @@ impl Verifier<'_, '_> {
             }
         };
         self.cur.cur_mut().regs[0] = r0;
+        self.mark_reg_written(0);
         Ok(None)
     }
 
@@ -584,3 +588,7 @@ impl Verifier<'_, '_> {
     }
 }
 
+
+#[cfg(test)]
+#[path = "call_tests.rs"]
+mod tests;

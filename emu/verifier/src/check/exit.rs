@@ -68,7 +68,7 @@ impl Verifier<'_, '_> {
         if self.cur.active_lock != 0 {
             return self.fail(EINVAL, "bpf_spin_unlock is missing");
         }
-        self.check_reference_leak(None)?;
+        self.check_reference_leak(None, false)?;
         if self.cur.frames.len() > 1 {
             return self.prepare_func_exit();
         }

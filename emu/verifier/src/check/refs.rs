@@ -91,7 +91,10 @@ impl Verifier<'_, '_> {
     /// (`check_reference_leak()`): all of them at the main program's exit
     /// or a tail call, those the callback acquired at a callback's exit,
     /// none at a plain subprogram's exit (they go back to the caller).
-    fn leaked_refs(&self) -> Vec<RefState> {
+    fn leaked_refs(&self, all: bool) -> Vec<RefState> {
+        if all {
+            return self.cur.refs.clone();
+        }
         let f = self.cur.cur();
         if f.frameno != 0 && !f.in_callback_fn {
             return Vec::new();
@@ -102,9 +105,12 @@ impl Verifier<'_, '_> {
 
     /// `check_reference_leak()`: logs `Unreleased reference id=%d
     /// alloc_insn=%d` for each leaked reference; `EINVAL`. With `extra`,
-    /// one more line follows (the tail call's message).
-    pub(crate) fn check_reference_leak(&mut self, extra: Option<&str>) -> VResult<()> {
-        let leaked = self.leaked_refs();
+    /// one more line follows (the tail call's message). With `all`, every
+    /// held reference counts, in any frame: a tail call never returns to
+    /// any caller (the kernel of this era checks only the main frame and
+    /// callbacks, and later kernels fixed that).
+    pub(crate) fn check_reference_leak(&mut self, extra: Option<&str>, all: bool) -> VResult<()> {
+        let leaked = self.leaked_refs(all);
         if leaked.is_empty() {
             return Ok(());
         }
