@@ -246,10 +246,8 @@ impl<'a> Verifier<'a, '_> {
             }
             ArgType::PtrToConstStr => self.check_const_str(regno, &reg)?,
             ArgType::PtrToDynptr { .. } => {
-                return self.fail(
-                    EINVAL,
-                    format!("R{regno}: dynptr arguments are not supported by this verifier"),
-                );
+                return self
+                    .fail(EINVAL, format!("R{regno}: dynptr arguments are not supported by this verifier"));
             }
             ArgType::PtrToCtx
             | ArgType::PtrToCtxOrNull
@@ -318,14 +316,21 @@ impl<'a> Verifier<'a, '_> {
 
     /// `__check_ptr_off_reg()`: no negative offset, no fixed offset unless
     /// allowed, no variable offset.
-    pub(super) fn check_ptr_off_reg(&mut self, regno: usize, reg: &RegState, fixed_off_ok: bool) -> VResult<()> {
+    pub(super) fn check_ptr_off_reg(
+        &mut self,
+        regno: usize,
+        reg: &RegState,
+        fixed_off_ok: bool,
+    ) -> VResult<()> {
         let t = reg_type_str(reg.typ, reg.flags);
         if reg.off < 0 {
             return self.fail(EACCES, format!("negative offset {t} ptr R{regno} off={} disallowed", reg.off));
         }
         if !fixed_off_ok && reg.off != 0 {
-            return self
-                .fail(EACCES, format!("dereference of modified {t} ptr R{regno} off={} disallowed", reg.off));
+            return self.fail(
+                EACCES,
+                format!("dereference of modified {t} ptr R{regno} off={} disallowed", reg.off),
+            );
         }
         if reg.var.const_value() != Some(0) {
             let vo = super::exit::tnum_str(reg.var.var_off);
@@ -379,7 +384,9 @@ impl<'a> Verifier<'a, '_> {
         let Some(off) = Self::const_map_off(reg) else {
             return self.fail(
                 EACCES,
-                format!("R{regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset"),
+                format!(
+                    "R{regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset"
+                ),
             );
         };
         let Some(map) = self.reg_map(reg) else {
@@ -428,8 +435,10 @@ impl<'a> Verifier<'a, '_> {
             return self.fail(EACCES, format!("map '{}' doesn't have 'struct bpf_timer'", map.name));
         };
         if i64::from(timer_off) != off {
-            return self
-                .fail(EACCES, format!("off {off} doesn't point to 'struct bpf_timer' that is at {timer_off}"));
+            return self.fail(
+                EACCES,
+                format!("off {off} doesn't point to 'struct bpf_timer' that is at {timer_off}"),
+            );
         }
         if meta.map.is_some() {
             return self.fail(EFAULT, "verifier bug. Two map pointers in a timer helper");

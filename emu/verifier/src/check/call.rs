@@ -16,9 +16,12 @@
 //!   its own references released, no lock held); the caller continues at
 //!   once with r0 an unknown scalar. To stay sound for any number of
 //!   callback runs, everything the callback could have changed in the
-//!   caller is forgotten: every initialised slot of the stack frame the
+//!   caller is forgotten, both in the state the callback starts from (an
+//!   earlier run may have changed it) and in the caller's state after the
+//!   call: every initialised slot of the stack frame the
 //!   callback context pointer points into becomes `STACK_MISC` (spilled
-//!   registers included). The callback can reach no other caller state (it
+//!   registers included), and so does every frame a stack pointer spilled
+//!   there leads to. The callback can reach no other caller state (it
 //!   cannot release its caller's references, and calls are refused while a
 //!   lock is held). `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and
 //!   its zero `flags` are run-time checks.
@@ -38,7 +41,7 @@ use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
 use crate::errno::{E2BIG, EINVAL};
 use crate::proto::{FuncProto, RetType, id};
-use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType, SlotType};
+use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType, SlotType, VerifierState};
 use bpfemu_isa::disasm::helper_name;
 use bpfemu_isa::{CallTarget, Instruction};
 
@@ -104,11 +107,14 @@ impl Verifier<'_, '_> {
                 reg_is_null(&self.reg(meta.release_regno))
             };
             if !ok {
-                return self.fail(EINVAL, format!("func {name}#{func_id} reference has not been acquired before"));
+                return self
+                    .fail(EINVAL, format!("func {name}#{func_id} reference has not been acquired before"));
             }
         }
         match func_id {
-            id::TAIL_CALL => self.check_reference_leak(Some("tail_call would lead to reference leak"), true)?,
+            id::TAIL_CALL => {
+                self.check_reference_leak(Some("tail_call would lead to reference leak"), true)?
+            }
             id::LOOP | id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
             _ => {}
         }
@@ -159,7 +165,8 @@ impl Verifier<'_, '_> {
                     }
                     RegState { map: idx, inner_map: true, ..RegState::pointer(RegType::ConstMapPtr) }
                 } else {
-                    let mut r = RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
+                    let mut r =
+                        RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
                     r.flags.rdonly = m.rdonly_prog;
                     r
                 };
@@ -190,8 +197,10 @@ impl Verifier<'_, '_> {
     /// `record_func_map()`: map-writing helpers refuse maps the program
     /// may only read.
     fn record_func_map(&mut self, meta: &ArgMeta, func_id: i32) -> VResult<()> {
-        let writes =
-            matches!(func_id, id::MAP_DELETE_ELEM | id::MAP_UPDATE_ELEM | id::MAP_PUSH_ELEM | id::MAP_POP_ELEM);
+        let writes = matches!(
+            func_id,
+            id::MAP_DELETE_ELEM | id::MAP_UPDATE_ELEM | id::MAP_PUSH_ELEM | id::MAP_POP_ELEM
+        );
         if writes && meta.map.and_then(|m| self.map_info(m)).is_some_and(|m| m.rdonly_prog) {
             return self.fail(EACCES, "write into map forbidden");
         }
@@ -286,8 +295,10 @@ impl Verifier<'_, '_> {
                     return self.fail(ENOTSUPP, "callback function not allowed for map");
                 }
                 callee.regs[1] = caller.regs[1].clone();
-                callee.regs[2] = RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapKey) };
-                let mut value = RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
+                callee.regs[2] =
+                    RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapKey) };
+                let mut value =
+                    RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
                 value.flags.rdonly = map.is_some_and(|m| m.rdonly_prog);
                 callee.regs[3] = value;
                 callee.regs[4] = ctx.clone();
@@ -302,30 +313,46 @@ impl Verifier<'_, '_> {
                 f.regs[r] = RegState::not_init();
             }
         }
+        if ctx.typ == RegType::Stack {
+            // Before any run of the callback, earlier runs may have written
+            // there; after the call, any run may have.
+            Self::forget_stack(&mut st, ctx.frameno);
+            Self::forget_stack(&mut self.cur, ctx.frameno);
+        }
         st.frames.push(callee);
         self.push_branch(st, start)?;
-        if ctx.typ == RegType::Stack {
-            self.forget_stack(ctx.frameno);
-        }
         Ok(())
     }
 
     /// Every initialised slot of frame `frameno`'s stack becomes unknown
-    /// data (`STACK_MISC`): what a callback may have written there.
-    fn forget_stack(&mut self, frameno: u32) {
-        let Some(f) = self.cur.frames.iter_mut().find(|f| f.frameno == frameno) else {
-            return;
-        };
-        for slot in &mut f.stack {
-            let mut touched = false;
-            for t in slot.slot_type.iter_mut() {
-                if matches!(t, SlotType::Spill | SlotType::Zero | SlotType::Misc) {
-                    *t = SlotType::Misc;
-                    touched = true;
-                }
+    /// data (`STACK_MISC`): what a callback may have written there. The
+    /// callback may also follow stack pointers spilled there into other
+    /// frames, so those frames are forgotten too.
+    fn forget_stack(state: &mut VerifierState, frameno: u32) {
+        let mut todo = vec![frameno];
+        let mut done: Vec<u32> = Vec::new();
+        while let Some(fno) = todo.pop() {
+            if done.contains(&fno) {
+                continue;
             }
-            if touched {
-                slot.spilled = RegState::not_init();
+            done.push(fno);
+            let Some(f) = state.frames.iter_mut().find(|f| f.frameno == fno) else {
+                continue;
+            };
+            for slot in &mut f.stack {
+                if slot.is_spilled_reg() && slot.spilled.typ == RegType::Stack {
+                    todo.push(slot.spilled.frameno);
+                }
+                let mut touched = false;
+                for t in slot.slot_type.iter_mut() {
+                    if matches!(t, SlotType::Spill | SlotType::Zero | SlotType::Misc) {
+                        *t = SlotType::Misc;
+                        touched = true;
+                    }
+                }
+                if touched {
+                    slot.spilled = RegState::not_init();
+                }
             }
         }
     }
@@ -358,7 +385,9 @@ impl Verifier<'_, '_> {
         if btf_fd_idx != 0 {
             return self.fail(
                 EINVAL,
-                format!("kfunc btf_id {func_id} from module BTF (fd_array index {btf_fd_idx}) is not supported"),
+                format!(
+                    "kfunc btf_id {func_id} from module BTF (fd_array index {btf_fd_idx}) is not supported"
+                ),
             );
         }
         let ops = self.input.prog_type;
@@ -433,12 +462,15 @@ impl Verifier<'_, '_> {
         }
         if kp.release {
             if release_regno == 0 {
-                return self
-                    .fail(EINVAL, format!("release kernel function {name} expects refcounted PTR_TO_BTF_ID"));
+                return self.fail(
+                    EINVAL,
+                    format!("release kernel function {name} expects refcounted PTR_TO_BTF_ID"),
+                );
             }
             let ref_obj_id = self.reg(release_regno).ref_obj_id;
             if self.release_reference(ref_obj_id).is_err() {
-                return self.fail(EINVAL, format!("kfunc {name}#{func_id} reference has not been acquired before"));
+                return self
+                    .fail(EINVAL, format!("kfunc {name}#{func_id} reference has not been acquired before"));
             }
         }
         self.clear_caller_saved();
@@ -475,7 +507,12 @@ impl Verifier<'_, '_> {
         let reg = self.reg(regno);
         let mem_ok = matches!(
             reg.typ,
-            RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapKey | RegType::MapValue | RegType::Mem
+            RegType::Stack
+                | RegType::Packet
+                | RegType::PacketMeta
+                | RegType::MapKey
+                | RegType::MapValue
+                | RegType::Mem
         ) && !reg.flags.maybe_null;
         if !mem_ok {
             let got = super::args::reg_type_str(reg.typ, reg.flags);
@@ -558,7 +595,8 @@ impl Verifier<'_, '_> {
             depth += depth_of(idx);
             if depth > i64::from(MAX_BPF_STACK) {
                 let calls = chain.len() + 1;
-                return self.fail(EACCES, format!("combined stack size of {calls} calls is {depth}. Too large"));
+                return self
+                    .fail(EACCES, format!("combined stack size of {calls} calls is {depth}. Too large"));
             }
             chain.push((idx, 0));
             // continue_func: the next callee of the innermost frame, or
@@ -587,7 +625,6 @@ impl Verifier<'_, '_> {
         }
     }
 }
-
 
 #[cfg(test)]
 #[path = "call_tests.rs"]

@@ -4,8 +4,8 @@
 
 use crate::check::{VerifyError, VerifyOutcome, verify};
 use crate::env::{
-    Access, CtxAccess, CtxField, KfuncArg, KfuncProto, KfuncRet, MapInfo, ProgTypeOps, PseudoKind, PseudoLoad,
-    VerifyInput, VerifyOptions, map_type,
+    Access, CtxAccess, CtxField, KfuncArg, KfuncProto, KfuncRet, MapInfo, ProgTypeOps, PseudoKind,
+    PseudoLoad, VerifyInput, VerifyOptions, map_type,
 };
 use crate::errno::{E2BIG, EINVAL};
 use crate::log::VerifierLog;
@@ -139,7 +139,9 @@ fn run_with(src: &str, maps: &[MapInfo], ops: &Mock, opts: VerifyOptions) -> Run
             let kind = match *src {
                 LdImm64::MapFd(fd) => PseudoKind::Map { map: fd as u32 },
                 LdImm64::MapValue { fd, off } => PseudoKind::MapValue { map: fd as u32, off },
-                LdImm64::Func(off) => PseudoKind::Func { target: (*slot as i64 + 1 + i64::from(off)) as usize },
+                LdImm64::Func(off) => {
+                    PseudoKind::Func { target: (*slot as i64 + 1 + i64::from(off)) as usize }
+                }
                 _ => continue,
             };
             pseudo.push(PseudoLoad { slot: *slot, kind });
@@ -352,9 +354,14 @@ fn release_argument_checks() {
     let modified = format!(
         "{RESERVE}\nif r0 == 0 goto out\nr1 = r0\nr1 += 8\nr2 = 0\ncall bpf_ringbuf_submit#132\nout:\nr0 = 0\nexit"
     );
-    rejects(run(&modified, &[ringbuf()]), EACCES, "dereference of modified ringbuf_mem ptr R1 off=8 disallowed");
-    let not_ringbuf =
-        format!("{LOOKUP}\nif r0 == 0 goto out\nr1 = r0\nr2 = 0\ncall bpf_ringbuf_submit#132\nout:\nr0 = 0\nexit");
+    rejects(
+        run(&modified, &[ringbuf()]),
+        EACCES,
+        "dereference of modified ringbuf_mem ptr R1 off=8 disallowed",
+    );
+    let not_ringbuf = format!(
+        "{LOOKUP}\nif r0 == 0 goto out\nr1 = r0\nr2 = 0\ncall bpf_ringbuf_submit#132\nout:\nr0 = 0\nexit"
+    );
     rejects(run(&not_ringbuf, &[hash()]), EACCES, "R1 type=map_value expected=ringbuf_mem");
     let unchecked = format!("{RESERVE}\nr1 = r0\nr2 = 0\ncall bpf_ringbuf_submit#132\nr0 = 0\nexit");
     rejects(run(&unchecked, &[ringbuf()]), EACCES, "R1 type=ringbuf_mem_or_null expected=ringbuf_mem");
@@ -393,7 +400,9 @@ fn spin_lock_pairs() {
     accepts(run(&ok, &[locked()]));
     let missing = lock_prog("r1 = r6\ncall bpf_spin_lock#93");
     rejects(run(&missing, &[locked()]), EINVAL, "bpf_spin_unlock is missing");
-    let call_inside = lock_prog("r1 = r6\ncall bpf_spin_lock#93\ncall bpf_ktime_get_ns#5\nr1 = r6\ncall bpf_spin_unlock#94");
+    let call_inside = lock_prog(
+        "r1 = r6\ncall bpf_spin_lock#93\ncall bpf_ktime_get_ns#5\nr1 = r6\ncall bpf_spin_unlock#94",
+    );
     rejects(run(&call_inside, &[locked()]), EINVAL, "function calls are not allowed while holding a lock");
     let no_lock = lock_prog("r1 = r6\ncall bpf_spin_unlock#94");
     rejects(run(&no_lock, &[locked()]), EACCES, "bpf_spin_unlock without taking a lock");
@@ -444,7 +453,8 @@ fn bpf_loop_callback() {
     let no_ret = loop_prog("r0 = 0\nexit", "exit");
     rejects(run(&no_ret, &[]), EACCES, "R0 not a scalar value");
     // The callback reads and writes its context (the caller's fp-8).
-    let ctx = loop_prog("r0 = 0\nexit", "r1 = *(u64 *)(r2 + 0)\nr1 += 1\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit");
+    let ctx =
+        loop_prog("r0 = 0\nexit", "r1 = *(u64 *)(r2 + 0)\nr1 += 1\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit");
     accepts(run(&ctx, &[]));
 }
 
