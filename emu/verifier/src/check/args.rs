@@ -132,7 +132,7 @@ pub(super) fn reg_is_null(r: &RegState) -> bool {
 
 impl<'a> Verifier<'a, '_> {
     /// The map a `(index, inner)` reference names.
-    pub(super) fn map_info(&self, m: MapRef) -> Option<&'a MapInfo> {
+    pub(super) fn map_ref_info(&self, m: MapRef) -> Option<&'a MapInfo> {
         let maps: &'a [MapInfo] = self.input.maps;
         let outer = maps.get(m.0 as usize)?;
         if m.1 { outer.inner.as_deref() } else { Some(outer) }
@@ -140,10 +140,10 @@ impl<'a> Verifier<'a, '_> {
 
     /// The map a register refers to (map pointers and map values).
     pub(super) fn reg_map(&self, r: &RegState) -> Option<&'a MapInfo> {
-        self.map_info((r.map, r.inner_map))
+        self.map_ref_info((r.map, r.inner_map))
     }
 
-    pub(super) fn reg(&self, regno: usize) -> RegState {
+    pub(super) fn arg_reg(&self, regno: usize) -> RegState {
         self.cur.cur().regs[regno].clone()
     }
 
@@ -154,7 +154,7 @@ impl<'a> Verifier<'a, '_> {
 
     /// `__is_pointer_value()`: the register holds a pointer the program
     /// may not leak.
-    pub(super) fn is_pointer_value(&self, r: &RegState) -> bool {
+    pub(super) fn leaks_addr(&self, r: &RegState) -> bool {
         !self.input.opts.allow_ptr_leaks && r.typ != RegType::Scalar
     }
 
@@ -166,9 +166,9 @@ impl<'a> Verifier<'a, '_> {
             return Ok(());
         }
         self.check_reg_read(regno)?;
-        let reg = self.reg(regno);
+        let reg = self.arg_reg(regno);
         if at == ArgType::Anything {
-            if self.is_pointer_value(&reg) {
+            if self.leaks_addr(&reg) {
                 return self.fail(EACCES, format!("R{regno} leaks addr into helper function"));
             }
             return Ok(());
@@ -206,13 +206,13 @@ impl<'a> Verifier<'a, '_> {
         match at {
             ArgType::ConstMapPtr => meta.map = Some((reg.map, reg.inner_map)),
             ArgType::PtrToMapKey => {
-                let Some(m) = meta.map.and_then(|m| self.map_info(m)) else {
+                let Some(m) = meta.map.and_then(|m| self.map_ref_info(m)) else {
                     return self.fail(EACCES, "invalid map_ptr to access map->key");
                 };
                 self.check_helper_mem(regno, u64::from(m.key_size), Access::Read, false, false)?;
             }
             ArgType::PtrToMapValue | ArgType::PtrToUninitMapValue => {
-                let Some(m) = meta.map.and_then(|m| self.map_info(m)) else {
+                let Some(m) = meta.map.and_then(|m| self.map_ref_info(m)) else {
                     return self.fail(EACCES, "invalid map_ptr to access map->value");
                 };
                 let uninit = at == ArgType::PtrToUninitMapValue;
@@ -361,6 +361,9 @@ impl<'a> Verifier<'a, '_> {
             );
         }
         if reg.var.umin == 0 {
+            if !zero_size_allowed {
+                return self.zero_size_read(regno - 1);
+            }
             self.check_helper_mem(regno - 1, 0, access, uninit, zero_size_allowed)?;
         }
         if reg.var.umax >= BPF_MAX_VAR_SIZ {
@@ -370,6 +373,28 @@ impl<'a> Verifier<'a, '_> {
             );
         }
         self.check_helper_mem(regno - 1, reg.var.umax, access, uninit, zero_size_allowed)
+    }
+
+    /// A size that may be 0 where the helper needs at least one byte: the
+    /// message the kernel's access check for the memory's type gives for a
+    /// zero-sized access (`check_stack_range_initialized()`,
+    /// `__check_mem_access()`).
+    fn zero_size_read<T>(&mut self, mem_regno: usize) -> VResult<T> {
+        let r = self.arg_reg(mem_regno);
+        let off = r.off;
+        let msg = match r.typ {
+            RegType::MapValue => {
+                let vs = self.reg_map(&r).map_or(0, |m| m.value_size);
+                format!("invalid access to map value, value_size={vs} off={off} size=0")
+            }
+            RegType::MapKey => {
+                let ks = self.reg_map(&r).map_or(0, |m| m.key_size);
+                format!("invalid access to map key, key_size={ks} off={off} size=0")
+            }
+            RegType::Mem => format!("invalid access to memory, mem_size={} off={off} size=0", r.mem_size),
+            _ => "invalid zero-sized read".to_string(),
+        };
+        self.fail(EACCES, msg)
     }
 
     /// The constant offset of a map value pointer, when it has one.

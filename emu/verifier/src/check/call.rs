@@ -104,7 +104,7 @@ impl Verifier<'_, '_> {
             let ok = if meta.ref_obj_id != 0 {
                 self.release_reference(meta.ref_obj_id).is_ok()
             } else {
-                reg_is_null(&self.reg(meta.release_regno))
+                reg_is_null(&self.arg_reg(meta.release_regno))
             };
             if !ok {
                 return self
@@ -153,7 +153,7 @@ impl Verifier<'_, '_> {
                 let Some((idx, inner)) = meta.map else {
                     return self.fail(EINVAL, "kernel subsystem misconfigured verifier");
                 };
-                let Some(m) = self.map_info((idx, inner)) else {
+                let Some(m) = self.map_ref_info((idx, inner)) else {
                     return self.fail(EINVAL, "kernel subsystem misconfigured verifier");
                 };
                 let mut r = if matches!(m.map_type, map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS) {
@@ -201,7 +201,7 @@ impl Verifier<'_, '_> {
             func_id,
             id::MAP_DELETE_ELEM | id::MAP_UPDATE_ELEM | id::MAP_PUSH_ELEM | id::MAP_POP_ELEM
         );
-        if writes && meta.map.and_then(|m| self.map_info(m)).is_some_and(|m| m.rdonly_prog) {
+        if writes && meta.map.and_then(|m| self.map_ref_info(m)).is_some_and(|m| m.rdonly_prog) {
             return self.fail(EACCES, "write into map forbidden");
         }
         Ok(())
@@ -210,7 +210,7 @@ impl Verifier<'_, '_> {
     /// `check_map_func_compatibility()` for the map types and helpers the
     /// emulator knows: both directions of the kernel's check.
     fn check_map_func_compatibility(&mut self, m: (u32, bool), func_id: i32) -> VResult<()> {
-        let Some(map) = self.map_info(m) else {
+        let Some(map) = self.map_ref_info(m) else {
             return Ok(());
         };
         let t = map.map_type;
@@ -279,7 +279,7 @@ impl Verifier<'_, '_> {
                 let Some((idx, inner)) = meta.map else {
                     return self.fail(EINVAL, "kernel subsystem misconfigured verifier");
                 };
-                let map = self.map_info((idx, inner));
+                let map = self.map_ref_info((idx, inner));
                 let supported = map.is_some_and(|m| {
                     matches!(
                         m.map_type,
@@ -414,7 +414,7 @@ impl Verifier<'_, '_> {
         for (i, &arg) in kp.args.iter().enumerate() {
             let regno = i + 1;
             self.check_reg_read(regno)?;
-            let reg = self.reg(regno);
+            let reg = self.arg_reg(regno);
             match arg {
                 KfuncArg::Scalar => {
                     if reg.typ != RegType::Scalar {
@@ -467,7 +467,7 @@ impl Verifier<'_, '_> {
                     format!("release kernel function {name} expects refcounted PTR_TO_BTF_ID"),
                 );
             }
-            let ref_obj_id = self.reg(release_regno).ref_obj_id;
+            let ref_obj_id = self.arg_reg(release_regno).ref_obj_id;
             if self.release_reference(ref_obj_id).is_err() {
                 return self
                     .fail(EINVAL, format!("kfunc {name}#{func_id} reference has not been acquired before"));
@@ -504,7 +504,7 @@ impl Verifier<'_, '_> {
         if args.get(i + 1) != Some(&KfuncArg::Scalar) {
             return self.fail(EINVAL, format!("kernel function {name} args#{i} memory has no size argument"));
         }
-        let reg = self.reg(regno);
+        let reg = self.arg_reg(regno);
         let mem_ok = matches!(
             reg.typ,
             RegType::Stack
@@ -522,7 +522,7 @@ impl Verifier<'_, '_> {
             );
         }
         self.check_reg_read(regno + 1)?;
-        let size = self.reg(regno + 1);
+        let size = self.arg_reg(regno + 1);
         if size.typ != RegType::Scalar {
             return self.fail(EINVAL, format!("R{} is not a scalar", regno + 1));
         }

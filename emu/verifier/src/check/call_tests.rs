@@ -121,6 +121,7 @@ fn rodata(bytes: &[u8]) -> MapInfo {
     MapInfo {
         rdonly_prog: true,
         const_value: Some(bytes.to_vec()),
+        max_entries: 1,
         ..map(map_type::ARRAY, 4, bytes.len() as u32)
     }
 }
@@ -210,8 +211,13 @@ fn map_lookup_accepted_and_arg_types() {
     rejects(r, EACCES, "R1 type=scalar expected=map_ptr");
     let r = run("r1 = map[fd:0]\nr2 = 5\ncall bpf_map_lookup_elem#1\nr0 = 0\nexit", &[hash()]);
     rejects(r, EACCES, "R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value");
-    let r = run("r2 = r10\nr2 += -8\ncall bpf_map_lookup_elem#1\nr0 = 0\nexit", &[hash()]);
-    rejects(r, EACCES, "R1 !read_ok");
+    // r4 was never written.
+    let r = run(
+        "r1 = 0\n*(u64 *)(r10 - 8) = r1\n*(u64 *)(r10 - 16) = r1\n*(u64 *)(r10 - 24) = r1\nr2 = r10\nr2 += -8
+        r3 = r10\nr3 += -24\nr1 = map[fd:0]\ncall bpf_map_update_elem#2\nr0 = 0\nexit",
+        &[hash()],
+    );
+    rejects(r, EACCES, "R4 !read_ok");
 }
 
 #[test]
@@ -270,7 +276,7 @@ fn size_arguments() {
     // bpf_get_current_comm(buf, size): constant size, uninitialised buffer.
     accepts(run("r1 = r10\nr1 += -16\nr2 = 16\ncall bpf_get_current_comm#16\nr0 = 0\nexit", &[]));
     let r = run("r1 = r10\nr1 += -16\nr2 = 0\ncall bpf_get_current_comm#16\nr0 = 0\nexit", &[]);
-    assert!(r.res.is_err(), "zero size for ARG_CONST_SIZE\n{}", r.log);
+    rejects(r, EACCES, "invalid zero-sized read");
     let r = run("r1 = r10\nr1 += -16\nr2 = 17\ncall bpf_get_current_comm#16\nr0 = 0\nexit", &[]);
     assert!(r.res.is_err(), "size beyond the buffer\n{}", r.log);
     let neg = "call bpf_get_prandom_u32#7\nr2 = r0\nr2 -= 4\nr1 = r10\nr1 += -16\nr3 = 0
@@ -288,10 +294,14 @@ fn size_arguments() {
         call bpf_probe_read_kernel#113\nr0 = 0\nexit";
     accepts(run(bounded, &[]));
     // A variable size over uninitialised stack: the helper may fill only
-    // part of it, so the buffer must be initialised.
+    // part of it, so the buffer must be initialised (for a loader that may
+    // not read uninitialised stack).
     let uninit = "call bpf_ktime_get_ns#5\nr2 = r0\nr2 &= 15\nr1 = r10\nr1 += -16\nr3 = 0
         call bpf_probe_read_kernel#113\nr0 = 0\nexit";
-    assert!(run(uninit, &[]).res.is_err());
+    let strict = VerifyOptions { allow_ptr_leaks: false, ..VerifyOptions::default() };
+    rejects(run_with(uninit, &[], &Mock::new(), strict), EACCES, "invalid indirect read from stack R1");
+    let fixed = "r2 = 16\nr1 = r10\nr1 += -16\nr3 = 0\ncall bpf_probe_read_kernel#113\nr0 = 0\nexit";
+    accepts(run_with(fixed, &[], &Mock::new(), strict));
 }
 
 #[test]

@@ -130,8 +130,8 @@ impl Verifier<'_, '_> {
     /// `check_return_code()` at the main program's exit.
     fn check_return_code(&mut self) -> VResult<()> {
         self.check_reg_read(0)?;
-        let r0 = self.reg(0);
-        if self.is_pointer_value(&r0) {
+        let r0 = self.arg_reg(0);
+        if self.leaks_addr(&r0) {
             return self.fail(EACCES, "R0 leaks addr as return value");
         }
         let Some(range) = self.input.prog_type.return_range() else {
