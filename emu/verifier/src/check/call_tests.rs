@@ -16,10 +16,11 @@ use bpfemu_isa::{Instruction, LdImm64, decode_program};
 const EACCES: i32 = 13;
 
 /// A program type with every helper of the table (minus `deny`), a
-/// 64-byte readable ctx, a configurable return range and two kfuncs:
+/// 64-byte readable ctx, a configurable return range and kfuncs:
 /// 100 `bpf_obj_acquire` (acquire, may return NULL) and 101
-/// `bpf_obj_release` (release), both on BTF type 7 (`obj`); BTF id 102 is
-/// the name of a function the type may not call.
+/// `bpf_obj_release` (release), both on BTF type 7 (`obj`), 103 taking the
+/// ctx, 104 taking memory and its size, 105 taking a trusted `obj`, 106
+/// sleepable; BTF id 102 is the name of a function the type may not call.
 struct Mock {
     ret: Option<(i64, i64)>,
     deny: Vec<i32>,
@@ -76,6 +77,24 @@ impl ProgTypeOps for Mock {
                 release: true,
                 ..base
             }),
+            103 => Some(KfuncProto {
+                name: "bpf_ctx_kfunc".into(),
+                args: vec![KfuncArg::Ctx],
+                ret: KfuncRet::Scalar,
+                ..base
+            }),
+            104 => Some(KfuncProto {
+                name: "bpf_mem_kfunc".into(),
+                args: vec![KfuncArg::Mem, KfuncArg::Scalar],
+                ..base
+            }),
+            105 => Some(KfuncProto {
+                name: "bpf_trusted_kfunc".into(),
+                args: vec![KfuncArg::BtfId(7)],
+                trusted_args: true,
+                ..base
+            }),
+            106 => Some(KfuncProto { name: "bpf_sleepy".into(), sleepable: true, ..base }),
             _ => None,
         }
     }
@@ -623,4 +642,102 @@ fn tnum_strings_follow_the_kernel() {
     assert_eq!(super::super::exit::tnum_str(Tnum::constant(0)), "(0; 0)");
     assert_eq!(super::super::exit::tnum_str(Tnum::range(0, 1)), "(0; 0x1)");
     assert_eq!(super::super::exit::tnum_str(Tnum::constant(255)), "(0xff; 0)");
+}
+
+#[test]
+fn kfunc_arguments() {
+    accepts(run("call kernel-function#103\nr0 = 0\nexit", &[]));
+    rejects(
+        run("r1 += 8\ncall kernel-function#103\nr0 = 0\nexit", &[]),
+        EACCES,
+        "dereference of modified ctx ptr R1 off=8 disallowed",
+    );
+    rejects(
+        run("r1 = 0\ncall kernel-function#103\nr0 = 0\nexit", &[]),
+        EINVAL,
+        "arg#0 expected pointer to ctx, but got scalar",
+    );
+    let mem =
+        "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\ncall kernel-function#104\nr0 = 0\nexit";
+    accepts(run(mem, &[]));
+    let too_big = "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 16\ncall kernel-function#104
+        r0 = 0\nexit";
+    assert!(run(too_big, &[]).res.is_err());
+    rejects(
+        run("r1 = 5\nr2 = 8\ncall kernel-function#104\nr0 = 0\nexit", &[]),
+        EACCES,
+        "R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem",
+    );
+    let trusted = "r1 = 0\ncall kernel-function#100\nif r0 == 0 goto out\nr6 = r0\nr1 = r0
+        call kernel-function#105\nr1 = r6\ncall kernel-function#101\nout:\nr0 = 0\nexit";
+    accepts(run(trusted, &[]));
+    rejects(
+        run("call kernel-function#106\nr0 = 0\nexit", &[]),
+        EACCES,
+        "program must be sleepable to call sleepable kfunc bpf_sleepy",
+    );
+    let sleepable = VerifyOptions { sleepable: true, ..VerifyOptions::default() };
+    accepts(run_with("call kernel-function#106\nr0 = 0\nexit", &[], &Mock::new(), sleepable));
+}
+
+#[test]
+fn references_cross_bpf2bpf_calls() {
+    // The callee acquires, the caller releases.
+    let src = "call f\nif r0 == 0 goto out\nr1 = r0\ncall kernel-function#101\nout:\nr0 = 0\nexit
+        f:\nr1 = 0\ncall kernel-function#100\nexit";
+    accepts(run(src, &[]));
+    // The callee releases what the caller acquired.
+    let src = "r1 = 0\ncall kernel-function#100\nif r0 == 0 goto out\nr1 = r0\ncall f\nout:\nr0 = 0\nexit
+        f:\ncall kernel-function#101\nr0 = 0\nexit";
+    accepts(run(src, &[]));
+    // The callee acquires and drops it.
+    let src = "call f\nr0 = 0\nexit\nf:\nr1 = 0\ncall kernel-function#100\nr0 = 0\nexit";
+    rejects(run(src, &[]), EINVAL, "Unreleased reference id=");
+}
+
+#[test]
+fn map_in_map_lookup() {
+    let outer = MapInfo { inner: Some(Box::new(hash())), ..map(map_type::ARRAY_OF_MAPS, 4, 4) };
+    let src = "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map[fd:0]\ncall bpf_map_lookup_elem#1
+        if r0 == 0 goto out\nr1 = 0\n*(u64 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\nr1 = r0
+        call bpf_map_lookup_elem#1\nif r0 == 0 goto out\nr0 = *(u64 *)(r0 + 8)\nout:\nr0 = 0\nexit";
+    accepts(run(src, &[outer.clone()]));
+    // The inner map's value is 16 bytes.
+    let oob = src.replace("r0 = *(u64 *)(r0 + 8)", "r0 = *(u64 *)(r0 + 16)");
+    assert!(run(&oob, &[outer.clone()]).res.is_err());
+    // Only lookups take a map-in-map.
+    let upd = "r1 = 0\n*(u32 *)(r10 - 4) = r1\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -8\nr4 = 0
+        r1 = map[fd:0]\ncall bpf_map_update_elem#2\nr0 = 0\nexit";
+    rejects(run(upd, &[outer]), EINVAL, "cannot pass map_type 12 into func bpf_map_update_elem#2");
+}
+
+#[test]
+fn string_read_return_is_bounded() {
+    // bpf_probe_read_kernel_str returns at most the size: r0 + buf stays
+    // inside the buffer once the error case is excluded.
+    let src = "r1 = r10\nr1 += -16\nr2 = 16\nr3 = 0\ncall bpf_probe_read_kernel_str#115
+        if r0 s< 1 goto out\nr1 = r10\nr1 += -16\nr1 += r0\nr1 += -1\nr2 = *(u8 *)(r1 + 0)\nout:\nr0 = 0\nexit";
+    accepts(run(src, &[]));
+}
+
+#[test]
+fn callback_stack_counts_in_the_chain() {
+    let src = "r1 = 0\n*(u64 *)(r10 - 296) = r1\nr1 = 1\nr2 = subprog[+6]\nr3 = 0\nr4 = 0\ncall bpf_loop#181
+        r0 = 0\nexit
+        r1 = 0\n*(u64 *)(r10 - 296) = r1\nr0 = 0\nexit";
+    rejects(run(src, &[]), EACCES, "combined stack size of 2 calls is 640. Too large");
+}
+
+#[test]
+fn tail_call_on_a_deep_stack() {
+    let pa = map(map_type::PROG_ARRAY, 4, 4);
+    // main (264 bytes) calls f, which tail-calls.
+    let src = "r1 = 0\n*(u64 *)(r10 - 264) = r1\nr1 = r6\ncall f\nr0 = 0\nexit
+        f:\nr2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit";
+    let src = format!("r6 = r1\n{src}");
+    rejects(
+        run(&src, &[pa]),
+        EACCES,
+        "tail_calls are not allowed when call stack of previous frames is 288 bytes. Too large",
+    );
 }
