@@ -208,6 +208,12 @@ pub trait ProgTypeOps {
         None
     }
 
+    /// Whether the legacy packet loads `BPF_LD | BPF_ABS / BPF_IND` are
+    /// allowed (`may_access_skb()`: socket filters, tc, cgroup skb).
+    fn ld_abs_allowed(&self) -> bool {
+        false
+    }
+
     /// The size of the ctx object at run time, when known
     /// (`offsetofend` of the last field), for messages.
     fn ctx_size(&self) -> u32 {
