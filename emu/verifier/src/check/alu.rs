@@ -154,7 +154,7 @@ impl Verifier<'_, '_> {
         self.check_reg_dst(d)?;
         let src_reg = match src {
             Source::Reg(s) => self.reg(s.idx()).clone(),
-            Source::Imm(imm) => RegState::constant(imm as i64 as u64),
+            Source::Imm(imm) => RegState::constant(i64::from(imm) as u64),
         };
         let dst_reg = self.reg(d).clone();
         match (dst_reg.typ.is_pointer(), src_reg.typ.is_pointer()) {
@@ -198,7 +198,11 @@ impl Verifier<'_, '_> {
                 return Ok(());
             }
             if !self.input.opts.allow_ptr_leaks {
-                let what = if op == AluOp::Mov { "partial copy of pointer" } else { "sign-extension part of pointer" };
+                let what = if op == AluOp::Mov {
+                    "partial copy of pointer"
+                } else {
+                    "sign-extension part of pointer"
+                };
                 return Err(self.reject(EACCES, format!("R{s} {what}")));
             }
             let b = unknown_at(width);
@@ -273,7 +277,9 @@ impl Verifier<'_, '_> {
                     return Err(self.reject(EACCES, format!("R{d} tried to subtract pointer from scalar")));
                 }
                 if op == AluOp::Sub && ptr.typ == RegType::Stack {
-                    return Err(self.reject(EACCES, format!("R{d} subtraction from stack pointer prohibited")));
+                    return Err(
+                        self.reject(EACCES, format!("R{d} subtraction from stack pointer prohibited"))
+                    );
                 }
                 let folded = known.and_then(|k| {
                     let v = if op == AluOp::Add {
@@ -294,9 +300,8 @@ impl Verifier<'_, '_> {
                 }
             }
             AluOp::And | AluOp::Or | AluOp::Xor => {
-                return Err(
-                    self.reject(EACCES, format!("R{d} bitwise operator {} on pointer prohibited", alu_str(op)))
-                );
+                return Err(self
+                    .reject(EACCES, format!("R{d} bitwise operator {} on pointer prohibited", alu_str(op))));
             }
             _ => {
                 return Err(self.reject(
@@ -321,7 +326,9 @@ impl Verifier<'_, '_> {
         {
             let v = v as i64;
             if !(-MAX_VAR_OFF + 1..MAX_VAR_OFF).contains(&v) {
-                return Err(self.reject(EACCES, format!("math between {name} pointer and {v} is not allowed")));
+                return Err(
+                    self.reject(EACCES, format!("math between {name} pointer and {v} is not allowed"))
+                );
             }
         }
         if !(-MAX_VAR_OFF + 1..MAX_VAR_OFF).contains(&i64::from(r.off)) {
@@ -334,7 +341,9 @@ impl Verifier<'_, '_> {
             ));
         }
         if !(-MAX_VAR_OFF + 1..MAX_VAR_OFF).contains(&b.smin) {
-            return Err(self.reject(EACCES, format!("value {} makes {name} pointer be out of bounds", b.smin)));
+            return Err(
+                self.reject(EACCES, format!("value {} makes {name} pointer be out of bounds", b.smin))
+            );
         }
         Ok(())
     }
@@ -350,7 +359,9 @@ impl Verifier<'_, '_> {
                     let off = lo;
                     return Err(self.reject(
                         EACCES,
-                        format!("R{d} stack pointer arithmetic goes out of range, prohibited for !root; off={off}"),
+                        format!(
+                            "R{d} stack pointer arithmetic goes out of range, prohibited for !root; off={off}"
+                        ),
                     ));
                 }
             }
@@ -361,7 +372,9 @@ impl Verifier<'_, '_> {
                 if lo < 0 || hi >= vs {
                     return Err(self.reject(
                         EACCES,
-                        format!("R{d} pointer arithmetic of map value goes out of range, prohibited for !root"),
+                        format!(
+                            "R{d} pointer arithmetic of map value goes out of range, prohibited for !root"
+                        ),
                     ));
                 }
             }
@@ -422,7 +435,9 @@ impl Verifier<'_, '_> {
     /// `BPF_LD | BPF_ABS / BPF_IND` (`check_ld_abs()`).
     pub(crate) fn check_ld_abs(&mut self, size: Size, src: Option<usize>, _imm: i32) -> VResult<()> {
         if !self.input.prog_type.ld_abs_allowed() {
-            return Err(self.reject(EINVAL, "BPF_LD_[ABS|IND] instructions not allowed for this program type"));
+            return Err(
+                self.reject(EINVAL, "BPF_LD_[ABS|IND] instructions not allowed for this program type")
+            );
         }
         if size == Size::DW {
             return Err(self.reject(EINVAL, "invalid BPF_LD_[ABS|IND] size"));

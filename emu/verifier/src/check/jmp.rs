@@ -54,7 +54,7 @@ impl Verifier<'_, '_> {
         let dst = self.reg(d).clone();
         let (src_reg, s_idx) = match src {
             Source::Reg(s) => (self.reg(s.idx()).clone(), Some(s.idx())),
-            Source::Imm(imm) => (RegState::constant(imm as i64 as u64), None),
+            Source::Imm(imm) => (RegState::constant(i64::from(imm) as u64), None),
         };
         let pred = branch_taken(&dst, &src_reg, op, width);
         if pred == Branch::Taken {
@@ -118,7 +118,8 @@ impl Verifier<'_, '_> {
         if width != Width::W64 {
             return false;
         }
-        let init_pkt = |r: &RegState| r.typ == RegType::Packet && r.off == 0 && r.var.const_value() == Some(0);
+        let init_pkt =
+            |r: &RegState| r.typ == RegType::Packet && r.off == 0 && r.var.const_value() == Some(0);
         // Which operand is the moving pointer, and whether it is on the left.
         let (ptr, ptr_left) = if (dst.typ == RegType::Packet && src.typ == RegType::PacketEnd)
             || (dst.typ == RegType::PacketMeta && init_pkt(src))
@@ -155,7 +156,11 @@ fn branch_taken(dst: &RegState, src: &RegState, op: JmpOp, width: Width) -> Bran
         return is_branch_taken(&dst.var, &src.var, op, width);
     }
     let zero = |r: &RegState| r.is_scalar() && r.const_value() == Some(0);
-    let not_null = |r: &RegState| r.typ.is_pointer() && !r.flags.maybe_null;
+    // Kernel objects reached through untrusted pointers may be NULL
+    // (`reg_not_null()`): only trusted BTF pointers count.
+    let not_null = |r: &RegState| {
+        r.typ.is_pointer() && !r.flags.maybe_null && (r.typ != RegType::BtfId || r.flags.trusted)
+    };
     if width == Width::W64 && ((not_null(dst) && zero(src)) || (zero(dst) && not_null(src))) {
         return match op {
             JmpOp::Eq => Branch::NotTaken,

@@ -35,7 +35,9 @@ fn src_bit(s: Source) -> u16 {
 fn uses_defs(ins: &Instruction) -> (u16, u16) {
     use Instruction::*;
     match *ins {
-        Alu { op: bpfemu_isa::AluOp::Mov | bpfemu_isa::AluOp::MovSx(_), dst, src, .. } => (src_bit(src), bit(dst)),
+        Alu { op: bpfemu_isa::AluOp::Mov | bpfemu_isa::AluOp::MovSx(_), dst, src, .. } => {
+            (src_bit(src), bit(dst))
+        }
         Alu { dst, src, .. } => (bit(dst) | src_bit(src), bit(dst)),
         Neg { dst, .. } | Endian { dst, .. } => (bit(dst), bit(dst)),
         Ja { .. } => (0, 0),

@@ -54,6 +54,7 @@ enum Region {
 
 /// Who accesses the stack (`enum bpf_access_src` with the access type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "Helper is used by the call checks (check/call.rs)")]
 enum StackSrc {
     Direct(Access),
     Helper,
@@ -86,6 +87,7 @@ impl Verifier<'_, '_> {
     /// the proven range), mem, ctx is refused. `size` is the largest size
     /// the size argument may have (`umax`); `zero_size_allowed` also
     /// accepts a NULL pointer with size 0 when the caller allows NULL.
+    #[allow(dead_code, reason = "called by the call checks (check/call.rs)")]
     pub(crate) fn check_helper_mem(
         &mut self,
         regno: usize,
@@ -134,7 +136,14 @@ impl Verifier<'_, '_> {
                         format!("write into map forbidden, value_size={vs} off={} size={size}", reg.off),
                     ));
                 }
-                self.check_mem_region(regno, &reg, i64::from(reg.off), size, u64::from(vs), Region::MapValue)?;
+                self.check_mem_region(
+                    regno,
+                    &reg,
+                    i64::from(reg.off),
+                    size,
+                    u64::from(vs),
+                    Region::MapValue,
+                )?;
                 self.check_special_fields(&reg, i64::from(reg.off), size)
             }
             RegType::Mem => {
@@ -142,7 +151,14 @@ impl Verifier<'_, '_> {
                     let t = reg_type_str(&reg);
                     return Err(self.reject(EACCES, format!("R{regno} cannot write into {t}")));
                 }
-                self.check_mem_region(regno, &reg, i64::from(reg.off), size, u64::from(reg.mem_size), Region::Mem)
+                self.check_mem_region(
+                    regno,
+                    &reg,
+                    i64::from(reg.off),
+                    size,
+                    u64::from(reg.mem_size),
+                    Region::Mem,
+                )
             }
             RegType::Stack => self.check_stack_range(regno, &reg, size, access, uninit),
             _ => {
@@ -193,10 +209,26 @@ impl Verifier<'_, '_> {
     // ---- instructions -------------------------------------------------------
 
     /// `dst = *(size *)(src + off)`.
-    pub(crate) fn check_ldx(&mut self, size: Size, sx: bool, dst: usize, src: usize, off: i16) -> VResult<()> {
+    pub(crate) fn check_ldx(
+        &mut self,
+        size: Size,
+        sx: bool,
+        dst: usize,
+        src: usize,
+        off: i16,
+    ) -> VResult<()> {
         self.check_reg_read(src)?;
         self.check_reg_dst(dst)?;
-        let v = self.check_mem_access(src, off.into(), size.bytes(), Access::Read, Store::Unknown, sx, false, true)?;
+        let v = self.check_mem_access(
+            src,
+            off.into(),
+            size.bytes(),
+            Access::Read,
+            Store::Unknown,
+            sx,
+            false,
+            true,
+        )?;
         *self.reg_mut(dst) = v.unwrap_or_else(RegState::unknown_scalar);
         self.mark_reg_written(dst);
         Ok(())
@@ -209,7 +241,16 @@ impl Verifier<'_, '_> {
             let t = reg_type_str(self.reg(dst));
             return Err(self.reject(EACCES, format!("BPF_ST stores into R{dst} {t} is not allowed")));
         }
-        self.check_mem_access(dst, off.into(), size.bytes(), Access::Write, Store::Imm(imm), false, false, false)?;
+        self.check_mem_access(
+            dst,
+            off.into(),
+            size.bytes(),
+            Access::Write,
+            Store::Imm(imm),
+            false,
+            false,
+            false,
+        )?;
         Ok(())
     }
 
@@ -217,12 +258,28 @@ impl Verifier<'_, '_> {
     pub(crate) fn check_stx(&mut self, size: Size, dst: usize, src: usize, off: i16) -> VResult<()> {
         self.check_reg_read(src)?;
         self.check_reg_read(dst)?;
-        self.check_mem_access(dst, off.into(), size.bytes(), Access::Write, Store::Reg(src), false, false, false)?;
+        self.check_mem_access(
+            dst,
+            off.into(),
+            size.bytes(),
+            Access::Write,
+            Store::Reg(src),
+            false,
+            false,
+            false,
+        )?;
         Ok(())
     }
 
     /// Atomic read-modify-write (`check_atomic()`).
-    pub(crate) fn check_atomic(&mut self, size: Size, op: AtomicOp, dst: usize, src: usize, off: i16) -> VResult<()> {
+    pub(crate) fn check_atomic(
+        &mut self,
+        size: Size,
+        op: AtomicOp,
+        dst: usize,
+        src: usize,
+        off: i16,
+    ) -> VResult<()> {
         if !matches!(size, Size::W | Size::DW) {
             return Err(self.reject(EINVAL, "invalid atomic operand size"));
         }
@@ -238,7 +295,10 @@ impl Verifier<'_, '_> {
             return Err(self.reject(EACCES, format!("R{src} leaks addr into mem")));
         }
         let t = self.reg(dst).typ;
-        if matches!(t, RegType::Ctx | RegType::Packet | RegType::PacketMeta | RegType::FlowKeys | RegType::BtfId) {
+        if matches!(
+            t,
+            RegType::Ctx | RegType::Packet | RegType::PacketMeta | RegType::FlowKeys | RegType::BtfId
+        ) {
             let ts = reg_type_str(self.reg(dst));
             return Err(self.reject(EACCES, format!("BPF_ATOMIC stores into R{dst} {ts} is not allowed")));
         }
@@ -255,8 +315,16 @@ impl Verifier<'_, '_> {
             self.check_reg_dst(l)?;
         }
         let bytes = size.bytes();
-        let old =
-            self.check_mem_access(dst, off.into(), bytes, Access::Read, Store::Unknown, false, true, load_reg.is_some())?;
+        let old = self.check_mem_access(
+            dst,
+            off.into(),
+            bytes,
+            Access::Read,
+            Store::Unknown,
+            false,
+            true,
+            load_reg.is_some(),
+        )?;
         self.check_mem_access(dst, off.into(), bytes, Access::Write, Store::Unknown, false, true, false)?;
         if let Some(l) = load_reg {
             let v = old.unwrap_or_else(RegState::unknown_scalar);
@@ -289,7 +357,16 @@ impl Verifier<'_, '_> {
     ) -> VResult<Option<RegState>> {
         let reg = self.reg(regno).clone();
         let isize = size as i64;
-        if reg.flags.maybe_null || matches!(reg.typ, RegType::NotInit | RegType::Scalar | RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func) {
+        if reg.flags.maybe_null
+            || matches!(
+                reg.typ,
+                RegType::NotInit
+                    | RegType::Scalar
+                    | RegType::ConstMapPtr
+                    | RegType::PacketEnd
+                    | RegType::Func
+            )
+        {
             let t = reg_type_str(&reg);
             return Err(self.reject(EACCES, format!("R{regno} invalid mem access '{t}'")));
         }
@@ -299,7 +376,8 @@ impl Verifier<'_, '_> {
             Store::Reg(r) => self.is_pointer_value(r),
             _ => false,
         };
-        let scalar = |b: ScalarBounds| Some(RegState { var: coerce(&b, size, sx), ..RegState::unknown_scalar() });
+        let scalar =
+            |b: ScalarBounds| Some(RegState { var: coerce(&b, size, sx), ..RegState::unknown_scalar() });
         match reg.typ {
             RegType::Ctx => {
                 if access == Access::Write && store_ptr {
@@ -311,7 +389,8 @@ impl Verifier<'_, '_> {
                     .ok()
                     .and_then(|o| self.input.prog_type.ctx_access(o, size as u32, access));
                 let Some(acc) = ok else {
-                    return Err(self.reject(EACCES, format!("invalid bpf_context access off={off_total} size={size}")));
+                    return Err(self
+                        .reject(EACCES, format!("invalid bpf_context access off={off_total} size={size}")));
                 };
                 let end = u32::try_from(off_total + isize).unwrap_or(0);
                 self.max_ctx_offset = self.max_ctx_offset.max(end);
@@ -336,7 +415,14 @@ impl Verifier<'_, '_> {
                         format!("write into map forbidden, value_size={vs} off={off_total} size={size}"),
                     ));
                 }
-                self.check_mem_region(regno, &reg, off_total, isize, u64::from(m.value_size), Region::MapValue)?;
+                self.check_mem_region(
+                    regno,
+                    &reg,
+                    off_total,
+                    isize,
+                    u64::from(m.value_size),
+                    Region::MapValue,
+                )?;
                 self.check_special_fields(&reg, off_total, isize)?;
                 if access == Access::Write {
                     return Ok(None);
@@ -396,9 +482,8 @@ impl Verifier<'_, '_> {
                 }
                 self.check_fixed_ptr(regno, &reg, "flow_keys")?;
                 if off_total < 0 || off_total + isize > FLOW_KEYS_SIZE {
-                    return Err(
-                        self.reject(EACCES, format!("invalid access to flow keys off={off_total} size={size}"))
-                    );
+                    return Err(self
+                        .reject(EACCES, format!("invalid access to flow keys off={off_total} size={size}")));
                 }
                 if access == Access::Write {
                     return Ok(None);
@@ -416,7 +501,9 @@ impl Verifier<'_, '_> {
     /// The register a ctx load fills (`check_ctx_access()`'s `reg_type`).
     fn ctx_field_reg(&mut self, field: CtxField, size: usize, sx: bool) -> RegState {
         match field {
-            CtxField::Scalar => RegState { var: coerce(&ScalarBounds::unknown(), size, sx), ..RegState::unknown_scalar() },
+            CtxField::Scalar => {
+                RegState { var: coerce(&ScalarBounds::unknown(), size, sx), ..RegState::unknown_scalar() }
+            }
             CtxField::Packet => RegState::pointer(RegType::Packet),
             CtxField::PacketMeta => RegState::pointer(RegType::PacketMeta),
             CtxField::PacketEnd => RegState::pointer(RegType::PacketEnd),
@@ -478,10 +565,9 @@ impl Verifier<'_, '_> {
         };
         let v = t.add(crate::tnum::Tnum::constant((i64::from(reg.off) + i64::from(off)) as u64));
         if !v.is_aligned(sz) {
-            return Err(self.reject(
-                EACCES,
-                format!("misaligned {desc}access off {t}+{}+{off} size {size}", reg.off),
-            ));
+            return Err(
+                self.reject(EACCES, format!("misaligned {desc}access off {t}+{}+{off} size {size}", reg.off))
+            );
         }
         Ok(())
     }
@@ -497,7 +583,8 @@ impl Verifier<'_, '_> {
         kind: Region,
     ) -> VResult<()> {
         let b = reg.var;
-        if b.smin < 0 && (b.smin == i64::MIN || off + b.smin != i64::from((off + b.smin) as i32) || off + b.smin < 0)
+        if b.smin < 0
+            && (b.smin == i64::MIN || off + b.smin != i64::from((off + b.smin) as i32) || off + b.smin < 0)
         {
             return Err(self.reject(
                 EACCES,
@@ -544,7 +631,9 @@ impl Verifier<'_, '_> {
             if let Some(at) = at {
                 let at = i64::from(at);
                 if lo < at + len && at < hi {
-                    return Err(self.reject(EACCES, format!("{name} cannot be accessed directly by load/store")));
+                    return Err(
+                        self.reject(EACCES, format!("{name} cannot be accessed directly by load/store"))
+                    );
                 }
             }
         }
@@ -589,7 +678,9 @@ impl Verifier<'_, '_> {
             return Err(self.reject(EACCES, format!("R{regno} is ptr_{tname} access user memory: off={off}")));
         }
         if off < 0 {
-            return Err(self.reject(EACCES, format!("R{regno} is ptr_{tname} invalid negative access: off={off}")));
+            return Err(
+                self.reject(EACCES, format!("R{regno} is ptr_{tname} invalid negative access: off={off}"))
+            );
         }
         if reg.var.const_value() != Some(0) {
             let t = tnum_str(&reg.var);
@@ -639,13 +730,17 @@ impl Verifier<'_, '_> {
             (m, m + size)
         } else {
             if reg.var.smax >= MAX_VAR_OFF || reg.var.smin <= -MAX_VAR_OFF {
-                return Err(self.reject(EACCES, format!("invalid unbounded variable-offset{extra} stack R{regno}")));
+                return Err(
+                    self.reject(EACCES, format!("invalid unbounded variable-offset{extra} stack R{regno}"))
+                );
             }
             (reg.var.smin + off, reg.var.smax + off + size)
         };
         if min_off < -i64::from(MAX_BPF_STACK) || min_off >= 0 || max_off > 0 {
             if reg.var.const_value().is_some() {
-                return Err(self.reject(EACCES, format!("invalid{extra} stack R{regno} off={off} size={size}")));
+                return Err(
+                    self.reject(EACCES, format!("invalid{extra} stack R{regno} off={off} size={size}"))
+                );
             }
             let t = tnum_str(&reg.var);
             return Err(self.reject(
@@ -682,6 +777,9 @@ impl Verifier<'_, '_> {
         sx: bool,
         want: bool,
     ) -> VResult<Option<RegState>> {
+        if reg.frameno as usize >= self.cur.frames.len() {
+            return Err(self.reject(EINVAL, format!("R{regno} points to the stack of a returned frame")));
+        }
         let var = reg.var.const_value().is_none();
         if var && !self.input.opts.allow_ptr_leaks {
             let t = tnum_str(&reg.var);
@@ -714,7 +812,10 @@ impl Verifier<'_, '_> {
             (Access::Read, false) => self.stack_read_fixed(f, min_off, size_u, sx, want).map(Some),
             (Access::Read, true) => {
                 self.stack_range_initialized(regno, reg, f, min_off, max_off, "")?;
-                Ok(Some(RegState { var: coerce(&ScalarBounds::unknown(), size_u, sx), ..RegState::unknown_scalar() }))
+                Ok(Some(RegState {
+                    var: coerce(&ScalarBounds::unknown(), size_u, sx),
+                    ..RegState::unknown_scalar()
+                }))
             }
         }
     }
@@ -727,7 +828,7 @@ impl Verifier<'_, '_> {
         let in_slot = (off + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
         let val: Option<RegState> = match store {
             Store::Reg(r) => Some(self.reg(r).clone()),
-            Store::Imm(i) => Some(RegState::constant(i as i64 as u64)),
+            Store::Imm(i) => Some(RegState::constant(i64::from(i) as u64)),
             Store::Unknown => None,
         };
         let leaks = self.input.opts.allow_ptr_leaks;
@@ -743,7 +844,9 @@ impl Verifier<'_, '_> {
                 return Err(self.reject(EACCES, "invalid size of register spill"));
             }
             if f != cur_frame && v.typ == RegType::Stack {
-                return Err(self.reject(EINVAL, "cannot spill pointers to stack into stack frame of the caller"));
+                return Err(
+                    self.reject(EINVAL, "cannot spill pointers to stack into stack frame of the caller")
+                );
             }
         }
         let bpf_capable = self.input.opts.bpf_capable;
@@ -809,11 +912,19 @@ impl Verifier<'_, '_> {
     }
 
     /// `check_stack_read_fixed_off()`.
-    fn stack_read_fixed(&mut self, f: usize, off: i64, size: usize, sx: bool, want: bool) -> VResult<RegState> {
+    fn stack_read_fixed(
+        &mut self,
+        f: usize,
+        off: i64,
+        size: usize,
+        sx: bool,
+        want: bool,
+    ) -> VResult<RegState> {
         let spi = ((-off - 1) / BPF_REG_SIZE as i64) as usize;
         let in_slot = (off + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
         let slot = self.cur.frames[f].stack[spi].clone();
-        let unknown = || RegState { var: coerce(&ScalarBounds::unknown(), size, sx), ..RegState::unknown_scalar() };
+        let unknown =
+            || RegState { var: coerce(&ScalarBounds::unknown(), size, sx), ..RegState::unknown_scalar() };
         if slot.byte(0) == SlotType::Spill {
             let spill_size = (0..BPF_REG_SIZE).take_while(|&i| slot.byte(i) == SlotType::Spill).count();
             if size == BPF_REG_SIZE && spill_size == BPF_REG_SIZE {
@@ -830,7 +941,10 @@ impl Verifier<'_, '_> {
                 return Err(self.reject(EACCES, "invalid size of register fill"));
             }
             if in_slot == 0 && size <= spill_size {
-                return Ok(RegState { var: coerce(&slot.spilled.var, size, sx), ..RegState::unknown_scalar() });
+                return Ok(RegState {
+                    var: coerce(&slot.spilled.var, size, sx),
+                    ..RegState::unknown_scalar()
+                });
             }
         }
         let allow_uninit = self.input.opts.allow_ptr_leaks;
@@ -841,7 +955,9 @@ impl Verifier<'_, '_> {
                 SlotType::Misc | SlotType::Spill => {}
                 SlotType::Invalid if allow_uninit => {}
                 _ => {
-                    return Err(self.reject(EACCES, format!("invalid read from stack off {off}+{i} size {size}")));
+                    return Err(
+                        self.reject(EACCES, format!("invalid read from stack off {off}+{i} size {size}"))
+                    );
                 }
             }
         }
@@ -894,7 +1010,18 @@ impl Verifier<'_, '_> {
     }
 
     /// A helper's access to `[reg, reg + size)` on the stack.
-    fn check_stack_range(&mut self, regno: usize, reg: &RegState, size: i64, access: Access, uninit: bool) -> VResult<()> {
+    #[allow(dead_code, reason = "called by the call checks (check/call.rs)")]
+    fn check_stack_range(
+        &mut self,
+        regno: usize,
+        reg: &RegState,
+        size: i64,
+        access: Access,
+        uninit: bool,
+    ) -> VResult<()> {
+        if reg.frameno as usize >= self.cur.frames.len() {
+            return Err(self.reject(EINVAL, format!("R{regno} points to the stack of a returned frame")));
+        }
         if reg.var.const_value().is_none() && !self.input.opts.allow_ptr_leaks {
             let t = tnum_str(&reg.var);
             return Err(self.reject(
@@ -941,7 +1068,9 @@ fn mem_ok(off: i64, size: i64, mem_size: u64) -> bool {
 fn region_msg(kind: Region, mem_size: u64, off: i64, size: i64) -> String {
     match kind {
         Region::MapKey => format!("invalid access to map key, key_size={mem_size} off={off} size={size}"),
-        Region::MapValue => format!("invalid access to map value, value_size={mem_size} off={off} size={size}"),
+        Region::MapValue => {
+            format!("invalid access to map value, value_size={mem_size} off={off} size={size}")
+        }
         Region::Mem => format!("invalid access to memory, mem_size={mem_size} off={off} size={size}"),
     }
 }

@@ -182,6 +182,16 @@ pub struct Verifier<'a, 'l> {
     pub cur_states: u32,
 }
 
+impl sfmt::Debug for Verifier<'_, '_> {
+    fn fmt(&self, f: &mut sfmt::Formatter<'_>) -> sfmt::Result {
+        f.debug_struct("Verifier")
+            .field("insn_idx", &self.insn_idx)
+            .field("cur", &self.cur)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where the walk goes after an instruction.
 pub(crate) enum Step {
     /// The next instruction.
@@ -220,11 +230,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
                         aux[next].prune_point = true;
                     }
                 }
-                Instruction::Call(_) => {
-                    if next < len {
-                        aux[next].prune_point = true;
-                    }
-                }
+                Instruction::Call(_) if next < len => aux[next].prune_point = true,
                 _ => {}
             }
         }
@@ -268,15 +274,6 @@ impl<'a, 'l> Verifier<'a, 'l> {
         let msg = msg.into();
         self.log.line(&msg);
         VerifyError { errno, msg }
-    }
-
-    /// The innermost frame of the current state.
-    pub(crate) fn frame(&self) -> &FuncState {
-        self.cur.cur()
-    }
-
-    pub(crate) fn frame_mut(&mut self) -> &mut FuncState {
-        self.cur.cur_mut()
     }
 
     /// Takes the next pending path (`pop_stack()`); `false` when none is left.

@@ -4,7 +4,9 @@ use super::*;
 
 #[test]
 fn scalar_ops_and_bounds() {
-    accept("r0 = 5\nr0 *= 3\nr0 &= 7\nr0 <<= 2\nr0 >>= 1\nr0 s>>= 1\nr0 ^= 1\nr0 |= 2\nr0 -= 1\nr0 = -r0\nexit");
+    accept(
+        "r0 = 5\nr0 *= 3\nr0 &= 7\nr0 <<= 2\nr0 >>= 1\nr0 s>>= 1\nr0 ^= 1\nr0 |= 2\nr0 -= 1\nr0 = -r0\nexit",
+    );
     accept("w0 = -1\nr0 += 1\nexit");
     let (_, log) = run("w0 = -1\nexit");
     assert!(log.contains("R0_w=4294967295"), "{log}");
@@ -49,7 +51,11 @@ fn pointer_offsets_must_be_bounded() {
         "r2 = 1\nr2 <<= 40\nr3 = r10\nr3 += r2\nr0 = 0\nexit",
         "math between fp pointer and 1099511627776 is not allowed",
     );
-    reject_with("r2 = r10\nr2 += 8\nr0 = 0\nexit", unpriv(), "R2 stack pointer arithmetic goes out of range, prohibited for !root; off=8");
+    reject_with(
+        "r2 = r10\nr2 += 8\nr0 = 0\nexit",
+        unpriv(),
+        "R2 stack pointer arithmetic goes out of range, prohibited for !root; off=8",
+    );
     reject_with("r2 = r1\nr2 = -r2\nr0 = 0\nexit", unpriv(), "R2 pointer arithmetic prohibited");
     reject_with("w2 = w1\nr0 = 0\nexit", unpriv(), "R1 partial copy of pointer");
 }
@@ -77,7 +83,10 @@ fn map_value_direct() {
     let (r, log) = run("r2 = map[fd:2][0]+0\nr0 = *(u32 *)(r2 +4)\nexit");
     r.unwrap();
     assert!(log.contains("R0_w=117835012"), "{log}");
-    reject("r2 = map[fd:2][0]+0\nr0 = 0\n*(u32 *)(r2 +4) = r0\nexit", "write into map forbidden, value_size=16 off=4 size=4");
+    reject(
+        "r2 = map[fd:2][0]+0\nr0 = 0\n*(u32 *)(r2 +4) = r0\nexit",
+        "write into map forbidden, value_size=16 off=4 size=4",
+    );
 }
 
 #[test]

@@ -8,7 +8,10 @@ fn stack_bounds_and_alignment() {
     reject("r1 = 1\n*(u64 *)(r10 +0) = r1\nr0 = 0\nexit", "invalid write to stack R10 off=0 size=8");
     reject("r1 = 1\n*(u64 *)(r10 -520) = r1\nr0 = 0\nexit", "invalid write to stack R10 off=-520 size=8");
     reject("r0 = *(u64 *)(r10 +8)\nexit", "invalid read from stack R10 off=8 size=8");
-    reject("r1 = 1\n*(u64 *)(r10 -4) = r1\nr0 = 0\nexit", "misaligned stack access off (0x0; 0x0)+0+-4 size 8");
+    reject(
+        "r1 = 1\n*(u64 *)(r10 -4) = r1\nr0 = 0\nexit",
+        "misaligned stack access off (0x0; 0x0)+0+-4 size 8",
+    );
 }
 
 #[test]
@@ -114,7 +117,10 @@ fn packet_access() {
         &format!("{PKT}r0 = *(u8 *)(r2 +0)\nexit"),
         "invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)",
     );
-    reject(&format!("{PKT}if r4 > r3 goto out\nr3 = *(u8 *)(r3 +0)\nout: r0 = 0\nexit"), "R3 invalid mem access 'pkt_end'");
+    reject(
+        &format!("{PKT}if r4 > r3 goto out\nr3 = *(u8 *)(r3 +0)\nout: r0 = 0\nexit"),
+        "R3 invalid mem access 'pkt_end'",
+    );
 }
 
 #[test]
@@ -148,9 +154,16 @@ fn map_lookup_value_bounds() {
          r2 += r3\nr0 = *(u32 *)(r2 +0)\nout: r0 = 0\nexit",
         "R2 min value is negative, either use unsigned index or do a if (index >=0) check.",
     );
-    reject("r2 = map[fd:3][0]+0\nr0 = *(u32 *)(r2 +0)\nexit", "bpf_spin_lock cannot be accessed directly by load/store");
+    reject(
+        "r2 = map[fd:3][0]+0\nr0 = *(u32 *)(r2 +0)\nexit",
+        "bpf_spin_lock cannot be accessed directly by load/store",
+    );
     accept("r2 = map[fd:3][0]+0\nr0 = *(u32 *)(r2 +4)\nexit");
-    reject_with("r2 = map[fd:0][0]+0\n*(u64 *)(r2 +0) = r1\nr0 = 0\nexit", unpriv(), "R1 leaks addr into map");
+    reject_with(
+        "r2 = map[fd:0][0]+0\n*(u64 *)(r2 +0) = r1\nr0 = 0\nexit",
+        unpriv(),
+        "R1 leaks addr into map",
+    );
 }
 
 #[test]
@@ -160,7 +173,13 @@ fn atomics() {
         "r2 = map[fd:0][0]+0\nr1 = 1\nr1 = atomic64_fetch_add((u64 *)(r2 +8), r1)\nr0 = 0\n\
          r0 = atomic64_cmpxchg((u64 *)(r2 +0), r0, r1)\nexit",
     );
-    reject("r2 = 1\nlock *(u32 *)(r1 +0) += r2\nr0 = 0\nexit", "BPF_ATOMIC stores into R1 ctx is not allowed");
-    reject("r2 = map[fd:0][0]+0\nr1 = 1\nlock *(u64 *)(r2 +4) += r1\nr0 = 0\nexit", "misaligned value access off (0x0; 0x0)+0+4 size 8");
+    reject(
+        "r2 = 1\nlock *(u32 *)(r1 +0) += r2\nr0 = 0\nexit",
+        "BPF_ATOMIC stores into R1 ctx is not allowed",
+    );
+    reject(
+        "r2 = map[fd:0][0]+0\nr1 = 1\nlock *(u64 *)(r2 +4) += r1\nr0 = 0\nexit",
+        "misaligned value access off (0x0; 0x0)+0+4 size 8",
+    );
     reject_with("r2 = r10\nlock *(u64 *)(r10 -8) += r2\nr0 = 0\nexit", unpriv(), "R2 leaks addr into mem");
 }

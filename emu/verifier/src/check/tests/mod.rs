@@ -4,11 +4,13 @@
 mod alu;
 mod jmp;
 mod mem;
-mod random;
 mod prune;
+mod random;
 
 use crate::check::{VerifyError, VerifyOutcome, verify};
-use crate::env::{Access, CtxAccess, CtxField, MapInfo, ProgTypeOps, PseudoKind, PseudoLoad, VerifyInput, VerifyOptions};
+use crate::env::{
+    Access, CtxAccess, CtxField, MapInfo, ProgTypeOps, PseudoKind, PseudoLoad, VerifyInput, VerifyOptions,
+};
 use crate::log::VerifierLog;
 use crate::proto::FuncProto;
 use bpfemu_isa::{Instruction, LdImm64};
@@ -93,7 +95,9 @@ fn pseudo_of(prog: &[Instruction]) -> Vec<PseudoLoad> {
                 LdImm64::MapFd(fd) | LdImm64::MapIdx(fd) => Some(PseudoKind::Map { map: fd as u32 }),
                 LdImm64::MapValue { fd, off } => Some(PseudoKind::MapValue { map: fd as u32, off }),
                 LdImm64::MapIdxValue { idx, off } => Some(PseudoKind::MapValue { map: idx as u32, off }),
-                LdImm64::Func(off) => Some(PseudoKind::Func { target: (slot as i64 + 2 + i64::from(off)) as usize }),
+                LdImm64::Func(off) => {
+                    Some(PseudoKind::Func { target: (slot as i64 + 2 + i64::from(off)) as usize })
+                }
                 _ => None,
             };
             if let Some(kind) = kind {
@@ -106,9 +110,14 @@ fn pseudo_of(prog: &[Instruction]) -> Vec<PseudoLoad> {
 }
 
 /// Verifies `src` with `opts` at log level `level`: the result and the log.
-pub(crate) fn run_with(src: &str, opts: VerifyOptions, level: u32) -> (Result<VerifyOutcome, VerifyError>, String) {
+pub(crate) fn run_with(
+    src: &str,
+    opts: VerifyOptions,
+    level: u32,
+) -> (Result<VerifyOutcome, VerifyError>, String) {
     let insns = bpfemu_isa::asm::kernel::assemble(src).unwrap_or_else(|e| panic!("asm: {e}\n{src}"));
-    let prog: Vec<Instruction> = bpfemu_isa::decode_program(&insns).unwrap().into_iter().map(|(_, i)| i).collect();
+    let prog: Vec<Instruction> =
+        bpfemu_isa::decode_program(&insns).unwrap().into_iter().map(|(_, i)| i).collect();
     let pseudo = pseudo_of(&prog);
     let maps = maps();
     let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts };
@@ -187,7 +196,13 @@ fn frame_pointer_read_only() {
 fn decode_errors() {
     let insns = [bpfemu_isa::Insn::new(0xff, 0, 0, 0, 0)];
     let maps = maps();
-    let input = VerifyInput { insns: &insns, pseudo: &[], maps: &maps, prog_type: &Mock, opts: VerifyOptions::default() };
+    let input = VerifyInput {
+        insns: &insns,
+        pseudo: &[],
+        maps: &maps,
+        prog_type: &Mock,
+        opts: VerifyOptions::default(),
+    };
     let mut log = VerifierLog::new(1, true, 1000).unwrap();
     let e = verify(&input, &mut log).unwrap_err();
     assert_eq!((e.errno, e.msg.as_str()), (22, "unknown opcode ff"));

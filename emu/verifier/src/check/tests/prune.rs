@@ -7,7 +7,9 @@ fn diamond_is_pruned() {
     // Many independent diamonds: without pruning 2^20 paths.
     let mut src = String::from("r6 = *(u32 *)(r1 +0)\nr0 = 0\n");
     for i in 0..20 {
-        src.push_str(&format!("if r6 > {i} goto l{i}\nr7 = 1\nl{i}: r8 = 2\nr9 = 3\nr9 += 1\nr9 += 1\nr9 += 1\nr9 += 1\n"));
+        src.push_str(&format!(
+            "if r6 > {i} goto l{i}\nr7 = 1\nl{i}: r8 = 2\nr9 = 3\nr9 += 1\nr9 += 1\nr9 += 1\nr9 += 1\n"
+        ));
     }
     src.push_str("exit");
     let o = accept(&src);

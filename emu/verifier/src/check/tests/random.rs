@@ -19,11 +19,29 @@ fn insn() -> impl Strategy<Value = I> {
     prop_oneof![
         (width.clone(), prop::sample::select(AluOp::ALL.to_vec()), reg(), src.clone())
             .prop_map(|(width, op, dst, src)| I::Alu { width, op, dst, src }),
-        (size(), reg(), reg(), off.clone()).prop_map(|(size, dst, src, off)| I::Ldx { size, sx: false, dst, src, off }),
+        (size(), reg(), reg(), off.clone()).prop_map(|(size, dst, src, off)| I::Ldx {
+            size,
+            sx: false,
+            dst,
+            src,
+            off
+        }),
         (size(), reg(), reg(), off.clone()).prop_map(|(size, dst, src, off)| I::Stx { size, dst, src, off }),
-        (size(), reg(), off.clone(), any::<i32>()).prop_map(|(size, dst, off, imm)| I::St { size, dst, off, imm }),
-        (prop::sample::select(AtomicOp::ALL.to_vec()), reg(), reg(), off.clone(), any::<bool>())
-            .prop_map(|(op, dst, src, off, w)| I::Atomic { size: if w { Size::W } else { Size::DW }, op, dst, src, off }),
+        (size(), reg(), off.clone(), any::<i32>()).prop_map(|(size, dst, off, imm)| I::St {
+            size,
+            dst,
+            off,
+            imm
+        }),
+        (prop::sample::select(AtomicOp::ALL.to_vec()), reg(), reg(), off.clone(), any::<bool>()).prop_map(
+            |(op, dst, src, off, w)| I::Atomic {
+                size: if w { Size::W } else { Size::DW },
+                op,
+                dst,
+                src,
+                off
+            }
+        ),
         (width, prop::sample::select(JmpOp::ALL.to_vec()), reg(), src)
             .prop_map(|(width, op, dst, src)| I::Jmp { width, op, dst, src, off: 0 }),
         (reg(), prop::sample::select(vec![0i32, 1, 2, 3])).prop_map(|(dst, k)| I::LdImm64 {
@@ -35,7 +53,11 @@ fn insn() -> impl Strategy<Value = I> {
                 _ => bpfemu_isa::LdImm64::Imm(7),
             }
         }),
-        (size(), prop::option::of(reg()), -4i32..64).prop_map(|(size, src, imm)| I::LdPacket { size, src, imm }),
+        (size(), prop::option::of(reg()), -4i32..64).prop_map(|(size, src, imm)| I::LdPacket {
+            size,
+            src,
+            imm
+        }),
     ]
 }
 
