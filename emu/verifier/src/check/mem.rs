@@ -200,9 +200,12 @@ impl Verifier<'_, '_> {
             insn,
             prev_insn: self.insn_idx,
             log_pos: self.log.pos(),
-            path: self.path.clone(),
+            parent: self.cur_parent,
         };
         self.branches.push(p);
+        if let Some(c) = self.cur_parent.and_then(|id| self.chain.get_mut(id)) {
+            c.1 += 1;
+        }
         Ok(())
     }
 
@@ -584,7 +587,9 @@ impl Verifier<'_, '_> {
     ) -> VResult<()> {
         let b = reg.var;
         if b.smin < 0
-            && (b.smin == i64::MIN || off + b.smin != i64::from((off + b.smin) as i32) || off + b.smin < 0)
+            && (b.smin == i64::MIN
+                || off.saturating_add(b.smin) != i64::from(off.saturating_add(b.smin) as i32)
+                || off.saturating_add(b.smin) < 0)
         {
             return Err(self.reject(
                 EACCES,
@@ -593,7 +598,7 @@ impl Verifier<'_, '_> {
                 ),
             ));
         }
-        let lo = off + b.smin;
+        let lo = off.saturating_add(b.smin);
         if !mem_ok(lo, size, mem_size) {
             let m = region_msg(kind, mem_size, lo, size);
             return Err(self.reject2(
@@ -726,8 +731,8 @@ impl Verifier<'_, '_> {
     ) -> VResult<(i64, i64)> {
         let extra = src.extra();
         let (min_off, max_off) = if let Some(c) = reg.var.const_value() {
-            let m = off + c as i64;
-            (m, m + size)
+            let m = off.saturating_add(c as i64);
+            (m, m.saturating_add(size))
         } else {
             if reg.var.smax >= MAX_VAR_OFF || reg.var.smin <= -MAX_VAR_OFF {
                 return Err(

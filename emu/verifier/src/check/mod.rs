@@ -126,8 +126,9 @@ pub struct Pending {
     /// Log length when it was pushed: at level 1 the log is rewound there
     /// when the path is popped, so only the failing path remains.
     pub log_pos: usize,
-    /// Explored states on the path so far (see [`Verifier::path`]).
-    pub path: Vec<usize>,
+    /// The last explored state kept on the path before it was pushed
+    /// (see [`Verifier::cur_parent`]).
+    pub parent: Option<usize>,
 }
 
 /// A state kept at a prune point (`struct bpf_verifier_state_list`).
@@ -167,10 +168,14 @@ pub struct Verifier<'a, 'l> {
     pub explored: Vec<Option<Explored>>,
     /// Ids of [`Verifier::explored`] kept at each slot.
     pub explored_at: Vec<Vec<usize>>,
-    /// Ids of the explored states recorded on the current path (its
-    /// ancestors): they are not finished, so they serve for loop
-    /// detection only, never for pruning (the kernel's `branches > 0`).
-    pub path: Vec<usize>,
+    /// For every explored state id, the state kept before it on its path
+    /// and how many paths below it are unfinished (`parent`, `branches`
+    /// of `struct bpf_verifier_state`). A state with unfinished paths is
+    /// an ancestor of the current path: it serves for loop detection
+    /// only, never for pruning. Kept when the state itself is evicted.
+    pub chain: Vec<(Option<usize>, u32)>,
+    /// The last explored state kept on the current path.
+    pub cur_parent: Option<usize>,
     /// Registers live at the start of each slot (bit `r`).
     pub live_in: Vec<u16>,
     /// Jumps and instructions processed when a state was last kept
@@ -253,7 +258,8 @@ impl<'a, 'l> Verifier<'a, 'l> {
             branches: Vec::new(),
             explored: Vec::new(),
             explored_at: vec![Vec::new(); len],
-            path: Vec::new(),
+            chain: Vec::new(),
+            cur_parent: None,
             live_in,
             jmps_processed: 0,
             prev_jmps_processed: 0,
@@ -276,13 +282,28 @@ impl<'a, 'l> Verifier<'a, 'l> {
         VerifyError { errno, msg }
     }
 
+    /// The current path ended: its ancestors have one unfinished path
+    /// less (`update_branch_counts()`).
+    fn finish_path(&mut self) {
+        let mut at = self.cur_parent;
+        while let Some(id) = at {
+            let Some(c) = self.chain.get_mut(id) else { break };
+            c.1 = c.1.saturating_sub(1);
+            if c.1 != 0 {
+                break;
+            }
+            at = c.0;
+        }
+    }
+
     /// Takes the next pending path (`pop_stack()`); `false` when none is left.
     fn pop_branch(&mut self) -> bool {
+        self.finish_path();
         let Some(p) = self.branches.pop() else { return false };
         self.cur = p.state;
         self.insn_idx = p.insn;
         self.prev_insn_idx = p.prev_insn;
-        self.path = p.path;
+        self.cur_parent = p.parent;
         if !self.log.level2() {
             self.log.reset(p.log_pos);
         }

@@ -5,8 +5,8 @@
 //! there by paths already finished: if one of them is at least as general
 //! (every value the current state allows, it allows too), the current
 //! path can only do what that one did, and it is dropped. States kept by
-//! the current path itself (its ancestors) are unfinished: they are only
-//! used to detect an infinite loop (the same state again at a loop head,
+//! the current path itself (its ancestors, the ones with unfinished paths
+//! below them: [`Verifier::chain`]) are only used to detect an infinite loop (the same state again at a loop head,
 //! "infinite loop detected at insn %d"), never to prune.
 //!
 //! Differences from the kernel, all on the side of exploring more:
@@ -195,7 +195,7 @@ impl Verifier<'_, '_> {
         let mut evict = Vec::new();
         for &id in &list {
             let Some(e) = &self.explored[id] else { continue };
-            let on_path = self.path.contains(&id);
+            let on_path = self.chain.get(id).is_some_and(|c| c.1 > 0);
             if on_path {
                 if e.state == self.cur {
                     let st = super::fmt::state_repr(self, &self.cur);
@@ -219,7 +219,6 @@ impl Verifier<'_, '_> {
         for id in evict {
             self.explored[id] = None;
             self.explored_at[idx].retain(|&x| x != id);
-            self.path.retain(|&x| x != id);
             self.cur_states = self.cur_states.saturating_sub(1);
         }
         let add = self.jmps_processed - self.prev_jmps_processed >= 2
@@ -230,7 +229,8 @@ impl Verifier<'_, '_> {
             let id = self.explored.len();
             self.explored.push(Some(Explored { state: self.cur.clone(), hit: 0, miss: 0 }));
             self.explored_at[idx].push(id);
-            self.path.push(id);
+            self.chain.push((self.cur_parent, 1));
+            self.cur_parent = Some(id);
             self.stats.total_states += 1;
             self.cur_states += 1;
             self.stats.peak_states = self.stats.peak_states.max(self.cur_states);
