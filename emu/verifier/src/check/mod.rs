@@ -350,9 +350,15 @@ impl<'a, 'l> Verifier<'a, 'l> {
             }
             let line_end = self.log.pos();
             self.aux[idx].seen = true;
+            let pushed_before = self.branches.len();
             let step = self.check_insn(idx, &ins)?;
             if let Some(before) = before {
                 self.log_insn_state(&before, line_start, line_end);
+                // Paths pushed by this instruction resume after its log line.
+                let pos = self.log.pos();
+                for b in self.branches.iter_mut().skip(pushed_before) {
+                    b.log_pos = pos;
+                }
             }
             self.prev_insn_idx = idx;
             match step {

@@ -41,6 +41,55 @@ fn linked_scalars_refine_together() {
 }
 
 #[test]
+fn null_checks_of_or_null_pointers() {
+    let t = "r2 = *(u64 *)(r1 +16)\n";
+    reject(&format!("{t}r0 = *(u32 *)(r2 +0)\nexit"), "R2 invalid mem access 'ptr_or_null_'");
+    accept(&format!("{t}if r2 == 0 goto out\nr0 = *(u32 *)(r2 +0)\nexit\nout: r0 = 0\nexit"));
+    accept(&format!("{t}if r2 != 0 goto ok\nr0 = 0\nexit\nok: r0 = *(u32 *)(r2 +4)\nexit"));
+    // Copies and spills share the check.
+    accept(&format!(
+        "{t}r3 = r2\n*(u64 *)(r10 -8) = r2\nif r2 == 0 goto out\nr4 = *(u64 *)(r10 -8)\nr0 = *(u32 *)(r3 +0)\n\
+         r0 = *(u32 *)(r4 +0)\nexit\nout: r0 = 0\nexit"
+    ));
+    // The NULL side is a known zero.
+    let (_, log) = run(&format!("{t}if r2 != 0 goto out\nr0 = r2\nexit\nout: r0 = 0\nexit"));
+    assert!(log.contains("R0_w=0"), "{log}");
+    reject(
+        &format!("{t}r2 += 8\nr0 = 0\nexit"),
+        "R2 pointer arithmetic on ptr_or_null_ prohibited, null-check it first",
+    );
+    // A JMP32 comparison is no null check.
+    reject(
+        &format!("{t}if w2 == 0 goto out\nr0 = *(u32 *)(r2 +0)\nout: r0 = 0\nexit"),
+        "R2 invalid mem access 'ptr_or_null_'",
+    );
+}
+
+#[test]
+fn btf_pointers() {
+    let t = "r2 = *(u64 *)(r1 +16)\nif r2 == 0 goto out\n";
+    accept(&format!(
+        "{t}r3 = *(u64 *)(r2 +8)\nif r3 == 0 goto out\nr0 = *(u32 *)(r3 +0)\n*(u32 *)(r3 +0) = r0\nout: r0 = 0\nexit"
+    ));
+    reject(
+        &format!("{t}r0 = *(u32 *)(r2 +8)\nout: r0 = 0\nexit"),
+        "access beyond struct task at off 8 size 4",
+    );
+    reject(
+        &format!("{t}r0 = *(u32 *)(r2 -4)\nout: r0 = 0\nexit"),
+        "R2 is ptr_task invalid negative access: off=-4",
+    );
+    // An untrusted pointer may be NULL: the comparison is not decided.
+    let (r, log) = run_with(
+        &format!("{t}r3 = *(u64 *)(r2 +8)\nif r3 != 0 goto out\nr0 = 1\nexit\nout: r0 = 0\nexit"),
+        VerifyOptions::default(),
+        2,
+    );
+    r.unwrap();
+    assert!(log.contains("r0 = 1"), "{log}");
+}
+
+#[test]
 fn null_checks() {
     let src = |body: &str| format!("r2 = *(u32 *)(r1 +8)\n{body}");
     // Only pointers the mock marks maybe-null come from ctx as BtfId; use a

@@ -20,6 +20,9 @@ use bpfemu_isa::{Instruction, LdImm64};
 /// * 8: u32 `data` (packet), 12: u32 `data_end`, 16: u32 `data_meta`
 ///   (4-byte reads only);
 /// * 20: u32 read-only scalar;
+/// * 16 read as u64: a `task` object (BTF id 1) or NULL; `task` has
+///   8 readable bytes and at 8 a pointer to a `file` (BTF id 2) whose
+///   first u32 may be read and written;
 ///
 /// direct packet reads and writes, legacy packet loads.
 pub(crate) struct Mock;
@@ -36,6 +39,7 @@ impl ProgTypeOps for Mock {
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
         let field = match off {
             0..=7 if off as u32 + size <= 8 => CtxField::Scalar,
+            16 if size == 8 && access == Access::Read => CtxField::BtfId { btf_id: 1, maybe_null: true },
             8 | 12 | 16 if size == 4 && access == Access::Read => match off {
                 8 => CtxField::Packet,
                 12 => CtxField::PacketEnd,
@@ -57,6 +61,32 @@ impl ProgTypeOps for Mock {
 
     fn ld_abs_allowed(&self) -> bool {
         true
+    }
+
+    fn btf_struct_access(
+        &self,
+        btf_id: u32,
+        off: i32,
+        size: u32,
+        access: Access,
+    ) -> Result<CtxField, String> {
+        match (btf_id, off, size, access) {
+            (1, 0..=7, _, Access::Read) if off as u32 + size <= 8 => Ok(CtxField::Scalar),
+            (1, 8, 8, Access::Read) => Ok(CtxField::BtfId { btf_id: 2, maybe_null: false }),
+            (2, 0, 4, _) => Ok(CtxField::Scalar),
+            _ => Err(format!(
+                "access beyond struct {} at off {off} size {size}",
+                self.btf_type_name(btf_id).unwrap_or_default()
+            )),
+        }
+    }
+
+    fn btf_type_name(&self, btf_id: u32) -> Option<String> {
+        match btf_id {
+            1 => Some("task".into()),
+            2 => Some("file".into()),
+            _ => None,
+        }
     }
 }
 

@@ -41,3 +41,24 @@ fn unbounded_loop_hits_limit() {
 fn back_edge_without_cap_bpf() {
     reject_with("r0 = 0\nl: r0 += 1\nif r0 < 3 goto l\nexit", unpriv(), "back-edge from insn 2 to 1");
 }
+
+#[test]
+fn wider_state_is_not_pruned_by_narrower_one() {
+    // Path 1 reaches `join` with r3 in [0, 4], path 2 with r3 in [0, 8]:
+    // the second must be walked and the out-of-bounds access found.
+    reject(
+        "r2 = map[fd:0][0]+0\nr3 = *(u32 *)(r1 +0)\nr4 = *(u32 *)(r1 +4)\nif r4 > 5 goto wide\nr3 &= 4\n\
+         r5 = 1\nr5 += 1\nr5 += 1\nr5 += 1\ngoto join\nwide: r3 &= 8\njoin: r2 += r3\nr0 = *(u64 *)(r2 +4)\nexit",
+        "invalid access to map value, value_size=16 off=12 size=8",
+    );
+}
+
+#[test]
+fn dead_registers_do_not_block_pruning() {
+    // r7 differs on the two sides but is dead at the join.
+    let o = accept(
+        "r6 = *(u32 *)(r1 +0)\nr0 = 0\nif r6 > 3 goto a\nr7 = 1\nr8 = 1\nr8 += 1\nr8 += 1\nr8 += 1\ngoto j\n\
+         a: r7 = 2\nj: r7 = 0\nr0 = 0\nr0 += 1\nr0 += 1\nexit",
+    );
+    assert!(o.stats.insn_processed <= 16, "{:?}", o.stats);
+}
