@@ -90,7 +90,11 @@ pub fn reg_repr(v: &Verifier<'_, '_>, r: &RegState, cur_frame: u32) -> String {
     if r.typ == RegType::Mem {
         parts.push(format!("sz={}", r.mem_size));
     }
-    if !r.var.var_off.is_const() {
+    if let Some(c) = r.var.const_value() {
+        if c != 0 {
+            parts.push(format!("imm={}", c as i64));
+        }
+    } else {
         let s = r.var.log_repr(false, 0);
         let inner = s.strip_prefix("scalar(").and_then(|x| x.strip_suffix(')')).unwrap_or("");
         if !inner.is_empty() {

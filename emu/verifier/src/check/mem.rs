@@ -27,6 +27,8 @@ use bpfemu_isa::{AtomicOp, Size};
 
 /// `sizeof(struct bpf_flow_keys)`.
 pub const FLOW_KEYS_SIZE: i64 = 56;
+/// `BPF_F_WRONLY_PROG`: the program may only write the map's values.
+pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
 /// `MAX_PACKET_OFF`.
 pub const MAX_PACKET_OFF: u64 = 0xffff;
 /// `BPF_MAX_VAR_SIZ`.
@@ -410,6 +412,13 @@ impl Verifier<'_, '_> {
                 if access == Access::Write && store_ptr {
                     let Store::Reg(r) = store else { unreachable!() };
                     return Err(self.reject(EACCES, format!("R{r} leaks addr into map")));
+                }
+                if access == Access::Read && m.map_flags & BPF_F_WRONLY_PROG != 0 {
+                    let vs = m.value_size;
+                    return Err(self.reject(
+                        EACCES,
+                        format!("read from map forbidden, value_size={vs} off={off_total} size={size}"),
+                    ));
                 }
                 if access == Access::Write && m.rdonly_prog {
                     let vs = m.value_size;

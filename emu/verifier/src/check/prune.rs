@@ -21,6 +21,10 @@ use super::{EINVAL, Explored, VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::state::{BPF_REG_SIZE, FuncState, RegState, RegType, SlotType, StackSlot, VerifierState};
 
+/// `BPF_COMPLEXITY_LIMIT_STATES`: without `CAP_BPF`, at most this many
+/// states are kept per instruction.
+pub const COMPLEXITY_LIMIT_STATES: usize = 64;
+
 /// A consistent renaming of ids from the old state to the current one
 /// (`struct bpf_idmap`, `check_ids()`).
 #[derive(Default)]
@@ -222,7 +226,8 @@ impl Verifier<'_, '_> {
             self.cur_states = self.cur_states.saturating_sub(1);
         }
         let add = self.jmps_processed - self.prev_jmps_processed >= 2
-            && self.stats.insn_processed - self.prev_insn_processed >= 8;
+            && self.stats.insn_processed - self.prev_insn_processed >= 8
+            && (self.input.opts.bpf_capable || self.explored_at[idx].len() < COMPLEXITY_LIMIT_STATES);
         if add {
             self.prev_jmps_processed = self.jmps_processed;
             self.prev_insn_processed = self.stats.insn_processed;
