@@ -40,6 +40,7 @@ use super::{VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
 use crate::errno::{E2BIG, EINVAL};
+use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
 use crate::proto::{FuncProto, RetType, id};
 use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType, SlotType, VerifierState};
 use bpfemu_isa::disasm::helper_name;
@@ -376,6 +377,15 @@ impl Verifier<'_, '_> {
         }
         self.clear_caller_saved();
         self.cur.frames.push(callee);
+        if self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0 {
+            let n = self.cur.frames.len();
+            let caller = super::fmt::frame_repr(self, n - 2, None);
+            let callee = super::fmt::frame_repr(self, n - 1, None);
+            self.log.line("caller:");
+            self.log.line(&caller);
+            self.log.line("callee:");
+            self.log.line(&callee);
+        }
         Ok(Some(start))
     }
 

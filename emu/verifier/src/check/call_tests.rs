@@ -327,7 +327,11 @@ fn size_arguments() {
 fn ctx_argument_must_be_unmodified() {
     let src = "r2 = map[fd:0]\nr3 = 0\nr1 += 8\ncall bpf_tail_call#12\nr0 = 0\nexit";
     let pa = map(map_type::PROG_ARRAY, 4, 4);
-    rejects(run(src, &[pa.clone()]), EACCES, "dereference of modified ctx ptr R1 off=8 disallowed");
+    rejects(
+        run(src, std::slice::from_ref(&pa)),
+        EACCES,
+        "dereference of modified ctx ptr R1 off=8 disallowed",
+    );
     accepts(run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", &[pa]));
     let r = run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", &[hash()]);
     rejects(r, EINVAL, "cannot pass map_type 1 into func bpf_tail_call#12");
@@ -701,10 +705,10 @@ fn map_in_map_lookup() {
     let src = "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map[fd:0]\ncall bpf_map_lookup_elem#1
         if r0 == 0 goto out\nr1 = 0\n*(u64 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\nr1 = r0
         call bpf_map_lookup_elem#1\nif r0 == 0 goto out\nr0 = *(u64 *)(r0 + 8)\nout:\nr0 = 0\nexit";
-    accepts(run(src, &[outer.clone()]));
+    accepts(run(src, std::slice::from_ref(&outer)));
     // The inner map's value is 16 bytes.
     let oob = src.replace("r0 = *(u64 *)(r0 + 8)", "r0 = *(u64 *)(r0 + 16)");
-    assert!(run(&oob, &[outer.clone()]).res.is_err());
+    assert!(run(&oob, std::slice::from_ref(&outer)).res.is_err());
     // Only lookups take a map-in-map.
     let upd = "r1 = 0\n*(u32 *)(r10 - 4) = r1\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -8\nr4 = 0
         r1 = map[fd:0]\ncall bpf_map_update_elem#2\nr0 = 0\nexit";
@@ -739,5 +743,17 @@ fn tail_call_on_a_deep_stack() {
         run(&src, &[pa]),
         EACCES,
         "tail_calls are not allowed when call stack of previous frames is 288 bytes. Too large",
+    );
+}
+
+#[test]
+fn bpf2bpf_log_lines() {
+    let r = run("r1 = 3\ncall f\nr0 += 1\nexit\nf:\nr0 = r1\nexit", &[]);
+    assert!(r.log.contains("caller:\n R10=fp0\ncallee:\n frame1: R1=3 R10=fp0\n"), "{}", r.log);
+    assert!(
+        r.log
+            .contains("returning from callee:\n frame1: R0=3 R1=3 R10=fp0\nto caller at 2:\n R0=3 R10=fp0\n"),
+        "{}",
+        r.log
     );
 }
