@@ -21,9 +21,9 @@
 //!   call: every initialised slot of the stack frame the
 //!   callback context pointer points into becomes `STACK_MISC` (spilled
 //!   registers included), and so does every frame a stack pointer spilled
-//!   there leads to. The callback can reach no other caller state (it
-//!   cannot release its caller's references, and calls are refused while a
-//!   lock is held). `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and
+//!   there leads to. The callback can reach no other caller state: its
+//!   path starts without the caller's references (it cannot reach those
+//!   objects), and calls are refused while a lock is held. `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and
 //!   its zero `flags` are run-time checks.
 //! * **Global functions**: `VerifyInput` has no BTF func info, so every
 //!   subprogram is static and verified at each call site.
@@ -309,6 +309,11 @@ impl Verifier<'_, '_> {
         callee.callback_ret_range = (0, 1);
         callee.callback_ref_floor = self.id_gen;
         let mut st = self.cur.clone();
+        // The callback cannot reach its caller's referenced objects (the
+        // caller's registers are out of reach, its stack through the
+        // context is forgotten below): its path tracks only what it
+        // acquires itself, which it must release before returning.
+        st.refs.clear();
         if let Some(f) = st.frames.last_mut() {
             for r in 0..=5 {
                 f.regs[r] = RegState::not_init();

@@ -757,3 +757,14 @@ fn bpf2bpf_log_lines() {
         r.log
     );
 }
+
+#[test]
+fn callback_while_the_caller_holds_a_reference() {
+    // The caller keeps its ring-buffer record across bpf_loop and submits
+    // it afterwards; the callback path does not see the reference.
+    let src = "r1 = map[fd:0]\nr2 = 8\nr3 = 0\ncall bpf_ringbuf_reserve#131\nif r0 == 0 goto out
+        r6 = r0\nr1 = 2\nr2 = subprog[+9]\nr3 = 0\nr4 = 0\ncall bpf_loop#181
+        r1 = r6\nr2 = 0\ncall bpf_ringbuf_submit#132\nout:\nr0 = 0\nexit
+        r0 = 0\nexit";
+    accepts(run(src, &[ringbuf()]));
+}
