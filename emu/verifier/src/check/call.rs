@@ -326,6 +326,11 @@ impl Verifier<'_, '_> {
             Self::forget_stack(&mut self.cur, ctx.frameno);
         }
         st.frames.push(callee);
+        if self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0 {
+            std::mem::swap(&mut self.cur, &mut st);
+            self.log_call_frames();
+            std::mem::swap(&mut self.cur, &mut st);
+        }
         self.push_branch(st, start)?;
         Ok(())
     }
@@ -383,15 +388,24 @@ impl Verifier<'_, '_> {
         self.clear_caller_saved();
         self.cur.frames.push(callee);
         if self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0 {
-            let n = self.cur.frames.len();
-            let caller = super::fmt::frame_repr(self, n - 2, None);
-            let callee = super::fmt::frame_repr(self, n - 1, None);
-            self.log.line("caller:");
-            self.log.line(&caller);
-            self.log.line("callee:");
-            self.log.line(&callee);
+            self.log_call_frames();
         }
         Ok(Some(start))
+    }
+
+    /// The `caller:` / `callee:` lines `__check_func_call()` logs: the two
+    /// innermost frames of the current state.
+    fn log_call_frames(&mut self) {
+        let n = self.cur.frames.len();
+        if n < 2 {
+            return;
+        }
+        let caller = super::fmt::frame_repr(self, n - 2, None);
+        let callee = super::fmt::frame_repr(self, n - 1, None);
+        self.log.line("caller:");
+        self.log.line(&caller);
+        self.log.line("callee:");
+        self.log.line(&callee);
     }
 
     /// `check_kfunc_call()` against the program type's kfunc set.

@@ -768,3 +768,9 @@ fn callback_while_the_caller_holds_a_reference() {
         r0 = 0\nexit";
     accepts(run(src, &[ringbuf()]));
 }
+
+#[test]
+fn callback_log_lines() {
+    let r = run(&loop_prog("r0 = 0\nexit", "r0 = 0\nexit"), &[]);
+    assert!(r.log.contains("callee:\n frame1: R1=scalar() R2=fp[0]-8 R10=fp0 cb\n"), "{}", r.log);
+}
