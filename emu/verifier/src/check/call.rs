@@ -452,7 +452,7 @@ impl Verifier<'_, '_> {
                 }
                 KfuncArg::Ctx => {
                     if reg.typ != RegType::Ctx {
-                        let got = super::args::reg_type_str(reg.typ, reg.flags);
+                        let got = super::fmt::reg_type_str(&reg);
                         return self.fail(EINVAL, format!("arg#{i} expected pointer to ctx, but got {got}"));
                     }
                     self.check_ptr_off_reg(regno, &reg, false)?;
@@ -468,7 +468,7 @@ impl Verifier<'_, '_> {
                         let got = if reg.typ == RegType::BtfId {
                             ops.btf_type_name(reg.btf_id).unwrap_or_else(|| format!("btf_id {}", reg.btf_id))
                         } else {
-                            super::args::reg_type_str(reg.typ, reg.flags)
+                            super::fmt::reg_type_str(&reg)
                         };
                         return self.fail(
                             EINVAL,
@@ -544,7 +544,7 @@ impl Verifier<'_, '_> {
                 | RegType::Mem
         ) && !reg.flags.maybe_null;
         if !mem_ok {
-            let got = super::args::reg_type_str(reg.typ, reg.flags);
+            let got = super::fmt::reg_type_str(&reg);
             return self.fail(
                 EACCES,
                 format!("R{regno} type={got} expected=fp, pkt, pkt_meta, map_key, map_value, mem"),

@@ -21,7 +21,8 @@
 //!   return range ([`crate::env::ProgTypeOps::return_range`]), checked as
 //!   the kernel does with `tnum_in(tnum_range(lo, hi), var_off)`.
 
-use super::args::{EACCES, reg_type_str};
+use super::args::EACCES;
+use super::fmt::reg_type_str;
 use super::{VResult, Verifier};
 use crate::errno::EINVAL;
 use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
@@ -152,7 +153,7 @@ impl Verifier<'_, '_> {
             return Ok(());
         };
         if r0.typ != RegType::Scalar {
-            let t = reg_type_str(r0.typ, r0.flags);
+            let t = reg_type_str(&r0);
             return self.fail(EINVAL, format!("At program exit the register R0 is not a known value ({t})"));
         }
         let (ok, t) = in_range(&r0, range);
