@@ -7,6 +7,7 @@ mod jmp;
 mod mem;
 mod prune;
 mod random;
+mod sound;
 
 use crate::check::{VerifyError, VerifyOutcome, verify};
 use crate::env::{
