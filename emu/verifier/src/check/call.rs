@@ -18,8 +18,11 @@
 //!   callback runs, everything the callback could have changed in the
 //!   caller is forgotten, both in the state the callback starts from (an
 //!   earlier run may have changed it) and in the caller's state after the
-//!   call: every initialised slot of the stack frame the
-//!   callback context pointer points into becomes `STACK_MISC` (spilled
+//!   call, unless the callback cannot write outside its own stack frame
+//!   (no store other than through r10, no helper that writes through an
+//!   argument, no kfunc, in it or anything it calls): every initialised
+//!   slot of the stack frame the callback context pointer points into
+//!   becomes `STACK_MISC` (spilled
 //!   registers included), and so does every frame a stack pointer spilled
 //!   there leads to. The callback can reach no other caller state: its
 //!   path starts without the caller's references (it cannot reach those
@@ -41,10 +44,10 @@ use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
 use crate::errno::{E2BIG, EINVAL};
 use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
-use crate::proto::{FuncProto, RetType, id};
+use crate::proto::{ArgType, FuncProto, RetType, id};
 use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType, SlotType, VerifierState};
 use bpfemu_isa::disasm::helper_name;
-use bpfemu_isa::{CallTarget, Instruction};
+use bpfemu_isa::{CallTarget, Instruction, Reg};
 
 /// `-MAX_ERRNO`: the lowest error a helper returns.
 const MAX_ERRNO: i64 = 4095;
@@ -319,7 +322,7 @@ impl Verifier<'_, '_> {
                 f.regs[r] = RegState::not_init();
             }
         }
-        if ctx.typ == RegType::Stack {
+        if ctx.typ == RegType::Stack && self.callback_may_write(start) {
             // Before any run of the callback, earlier runs may have written
             // there; after the call, any run may have.
             Self::forget_stack(&mut st, ctx.frameno);
@@ -333,6 +336,67 @@ impl Verifier<'_, '_> {
         }
         self.push_branch(st, start)?;
         Ok(())
+    }
+
+    /// Whether the callback at `start` (or anything it calls or passes as
+    /// a callback) may write memory outside its own stack frame: a store
+    /// not based on r10, a helper with a writable memory argument, a kfunc.
+    /// A callback that cannot leaves its caller's stack as it was.
+    fn callback_may_write(&self, start: usize) -> bool {
+        let subprogs = &self.cfg.subprogs;
+        let mut todo = vec![start];
+        let mut seen: Vec<usize> = Vec::new();
+        while let Some(s) = todo.pop() {
+            if seen.contains(&s) {
+                continue;
+            }
+            seen.push(s);
+            let Ok(idx) = subprogs.binary_search(&s) else {
+                return true;
+            };
+            let end = subprogs.get(idx + 1).copied().unwrap_or(self.cfg.len);
+            for (slot, ins) in self.prog.iter().filter(|(slot, _)| (s..end).contains(slot)) {
+                match *ins {
+                    Instruction::St { dst, .. }
+                    | Instruction::Stx { dst, .. }
+                    | Instruction::Atomic { dst, .. }
+                        if dst != Reg::FP =>
+                    {
+                        return true;
+                    }
+                    Instruction::Call(CallTarget::Local(imm)) => {
+                        match usize::try_from(*slot as i64 + 1 + i64::from(imm)) {
+                            Ok(t) => todo.push(t),
+                            Err(_) => return true,
+                        }
+                    }
+                    Instruction::Call(CallTarget::Helper(id)) if self.helper_may_write(id) => return true,
+                    Instruction::Call(CallTarget::Kfunc { .. } | CallTarget::Reg(_)) => return true,
+                    Instruction::LdImm64 { .. } => {
+                        if let Some(PseudoKind::Func { target }) = self.input.pseudo_at(*slot) {
+                            todo.push(target);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether helper `id` may write through one of its arguments.
+    fn helper_may_write(&self, id: i32) -> bool {
+        let Some(p) = self.input.prog_type.func_proto(id) else {
+            return true;
+        };
+        p.args.iter().any(|a| match a {
+            ArgType::PtrToMem(f) => !f.rdonly,
+            ArgType::PtrToUninitMapValue
+            | ArgType::PtrToInt
+            | ArgType::PtrToLong
+            | ArgType::PtrToDynptr { .. } => true,
+            _ => false,
+        })
     }
 
     /// Every initialised slot of frame `frameno`'s stack becomes unknown

@@ -774,3 +774,19 @@ fn callback_log_lines() {
     let r = run(&loop_prog("r0 = 0\nexit", "r0 = 0\nexit"), &[]);
     assert!(r.log.contains("callee:\n frame1: R1=scalar() R2=fp[0]-8 R10=fp0 cb\n"), "{}", r.log);
 }
+
+#[test]
+fn read_only_callback_keeps_the_caller_stack() {
+    // Same as `callback_may_clobber_the_context`, but the callback only
+    // reads its context: the spilled ctx pointer survives the call.
+    let src = "*(u64 *)(r10 - 8) = r1\nr1 = 4\nr2 = subprog[+9]\nr3 = r10\nr3 += -8\nr4 = 0
+        call bpf_loop#181\nr1 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r1 + 0)\nr0 = 0\nexit
+        r1 = *(u64 *)(r2 + 0)\nr0 = 0\nexit";
+    accepts(run(src, &[]));
+    // A store through anything but r10 counts as a possible write, here
+    // in a subprogram the callback calls.
+    let src = "*(u64 *)(r10 - 8) = r1\nr1 = 4\nr2 = subprog[+9]\nr3 = r10\nr3 += -8\nr4 = 0
+        call bpf_loop#181\nr1 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r1 + 0)\nr0 = 0\nexit
+        r1 = r2\ncall g\nr0 = 0\nexit\ng:\nr2 = 0\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit";
+    rejects(run(src, &[]), EACCES, "R1 invalid mem access 'scalar'");
+}
