@@ -150,3 +150,13 @@ fn precision_follows_spills_and_copies() {
     );
     reject(&src, "invalid access to map value, value_size=16 off=14 size=4");
 }
+
+#[test]
+fn long_loop_with_precise_counter() {
+    // 3000 iterations, the counter masked into an index each time.
+    let o = accept(
+        "r6 = 0\nr5 = map[fd:0][0]+0\nl: r2 = r6\nr2 &= 12\nr3 = r5\nr3 += r2\nr0 = *(u32 *)(r3 +0)\n\
+         r6 += 1\nif r6 < 3000 goto l\nr0 = 0\nexit",
+    );
+    assert!(o.stats.insn_processed > 20_000, "{:?}", o.stats);
+}
