@@ -473,7 +473,7 @@ fn diamond_prog(ops: &[(u8, i32)], tail: u8) -> String {
          if r4 > r3 goto out\nr5 = map[fd:0][0]+0\n",
     );
     for (i, (op, k)) in ops.iter().enumerate() {
-        let body = match op % 9 {
+        let body = match op % 11 {
             0 => format!("r6 += {k}"),
             1 => format!("r7 += {k}"),
             2 => "r6 = r7".to_string(),
@@ -482,13 +482,16 @@ fn diamond_prog(ops: &[(u8, i32)], tail: u8) -> String {
             5 => format!("r6 &= {}", k.rem_euclid(16)),
             6 => format!("r7 = {k}"),
             7 => "r6 += r7".to_string(),
+            8 => "r7 = *(u8 *)(r2 +15)\nr7 &= 15".to_string(),
+            9 => format!("r4 = r6\nif r4 > {} goto out", k.rem_euclid(16)),
             _ => "r9 = r6\nr6 = r7\nr7 = r9".to_string(),
         };
         s.push_str(&format!(
             "r8 = *(u8 *)(r2 +{i})\nif r8 > 127 goto t{i}\nr9 = 1\nr9 += 1\nr9 += 1\ngoto j{i}\nt{i}: {body}\nj{i}: r0 = 0\n"
         ));
     }
-    s.push_str(match tail % 4 {
+    s.push_str(match tail % 5 {
+        4 => "r4 = r7\nif r4 > 12 goto out\nr5 += r7\nr0 = *(u32 *)(r5 +0)\n",
         0 => "r5 += r6\nr0 = *(u32 *)(r5 +0)\n",
         1 => "r5 += r7\nr0 = *(u8 *)(r5 +0)\n",
         2 => "r6 = *(u64 *)(r10 -8)\nr5 += r6\nr0 = *(u32 *)(r5 +0)\n",
@@ -504,8 +507,8 @@ proptest! {
     ))]
     #[test]
     fn pruned_paths_stay_in_bounds(
-        ops in prop::collection::vec((0u8..9, -3i32..9), 2..8),
-        tail in 0u8..4,
+        ops in prop::collection::vec((0u8..11, -3i32..9), 2..8),
+        tail in 0u8..5,
     ) {
         let src = diamond_prog(&ops, tail);
         let (r, log) = run(&src);
