@@ -181,6 +181,12 @@ pub trait ProgTypeOps {
         (false, false)
     }
 
+    /// Whether legacy `LD_ABS` / `LD_IND` packet loads are allowed
+    /// (`may_access_skb()`: socket filters and tc programs).
+    fn may_access_skb(&self) -> bool {
+        false
+    }
+
     /// A kfunc this program type may call, by BTF id.
     fn kfunc(&self, _btf_id: u32) -> Option<KfuncProto> {
         None
