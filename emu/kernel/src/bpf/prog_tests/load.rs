@@ -1,9 +1,20 @@
-//! `BPF_PROG_LOAD`: attribute checks, relocation, the verifier stand-in,
-//! the tag, ids and fds.
+//! `BPF_PROG_LOAD`: attribute checks, relocation, the verifier and its
+//! log, program-type checks, the tag, ids and fds.
 
 use super::*;
-use crate::bpf::load::check::STAND_IN_NOTE;
 use crate::bpf::load::tag::calc_tag;
+
+/// Loads `src` as `prog_type` with a level-1 log: the result and the log.
+fn load_logged(k: &mut Kernel, prog_type: ProgType, src: &str) -> (Result<i32, Errno>, String) {
+    let insns = asm(src);
+    let mut log = String::new();
+    let mut a = load_attr(prog_type, &insns);
+    a.log = Some(&mut log);
+    a.log_level = 1;
+    a.log_size = 1 << 16;
+    let res = k.bpf(BpfAttr::ProgLoad(a)).map(|fd| fd as i32);
+    (res, log)
+}
 
 #[test]
 fn loads_and_publishes() {
@@ -11,7 +22,8 @@ fn loads_and_publishes() {
     let fd = load(&mut k, ProgType::Syscall, "r0 = 42\nexit").unwrap();
     let p = prog_of(&k, fd);
     assert_eq!(p.id, 1);
-    assert!(!p.verified);
+    assert!(p.verified);
+    assert_eq!(p.verified_insns, 2);
     assert!(p.gpl_compatible);
     assert_eq!(p.prog_type, ProgType::Syscall);
     assert_eq!(k.objects.progs.get(1).unwrap().id, 1);
@@ -62,43 +74,101 @@ fn license_decides_gpl_compatibility() {
 }
 
 #[test]
-fn structural_errnos() {
+fn verifier_errnos() {
     let mut k = kernel();
     // Undecodable instruction.
     let bad = [Insn::new(0xff, 0, 0, 0, 0), Insn::new(0x95, 0, 0, 0, 0)];
     assert_eq!(k.bpf(BpfAttr::ProgLoad(load_attr(ProgType::Syscall, &bad))), Err(Errno::EINVAL));
     // Jump out of range.
     assert_eq!(load(&mut k, ProgType::Syscall, "goto +5\nexit"), Err(Errno::EINVAL));
-    // Last insn not exit.
+    // Last insn not exit; unreachable code.
     assert_eq!(load(&mut k, ProgType::Syscall, "r0 = 0"), Err(Errno::EINVAL));
     assert_eq!(load(&mut k, ProgType::Syscall, "r0 = 0\nexit\nr0 = 1"), Err(Errno::EINVAL));
+    assert_eq!(load(&mut k, ProgType::Syscall, "r0 = 0\nexit\ngoto -2"), Err(Errno::EINVAL));
     // Subprogram not ending in exit.
     assert_eq!(load(&mut k, ProgType::Syscall, "call f\nexit\nf:\nr0 = 1"), Err(Errno::EINVAL));
     load(&mut k, ProgType::Syscall, "call f\nexit\nf:\nr0 = 1\nexit").unwrap();
-    // Ending in a jump is fine.
-    load(&mut k, ProgType::Syscall, "r0 = 0\nexit\ngoto -2").unwrap();
     // r10 writes.
     assert_eq!(load(&mut k, ProgType::Syscall, "r10 = 1\nr0 = 0\nexit"), Err(Errno::EACCES));
     assert_eq!(load(&mut k, ProgType::Syscall, "r10 += 8\nr0 = 0\nexit"), Err(Errno::EACCES));
     assert_eq!(load(&mut k, ProgType::Syscall, "r10 = *(u64 *)(r1 +0)\nr0 = 0\nexit"), Err(Errno::EACCES));
     // Stores through r10 are fine.
     load(&mut k, ProgType::Syscall, "*(u64 *)(r10 -8) = 1\nr0 = 0\nexit").unwrap();
-    // Unknown helpers load (and fail when run).
-    load(&mut k, ProgType::Syscall, "call 100000\nexit").unwrap();
+    // Uninitialised r0 at exit.
+    let (res, log) = load_logged(&mut k, ProgType::Syscall, "exit");
+    assert_eq!(res, Err(Errno::EACCES));
+    assert!(log.contains("R0 !read_ok"), "{log}");
 }
 
 #[test]
-fn log_gets_the_stand_in_note_and_errors() {
+fn helpers_are_checked_at_load() {
     let mut k = kernel();
-    let insns = asm("r10 = 1\nexit");
-    let mut log = String::new();
-    let mut a = load_attr(ProgType::Syscall, &insns);
-    a.log = Some(&mut log);
-    a.log_level = 1;
-    a.log_size = 4096;
-    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::EACCES));
-    assert!(log.starts_with(STAND_IN_NOTE), "{log}");
+    // An id outside the uapi: "invalid func".
+    let (res, log) = load_logged(&mut k, ProgType::Syscall, "call 100000\nexit");
+    assert_eq!(res, Err(Errno::EINVAL));
+    assert!(log.contains("invalid func unknown#100000"), "{log}");
+    // A helper bpfemu does not implement: "unknown func".
+    let (res, log) = load_logged(&mut k, ProgType::Syscall, "r1 = 0\nr2 = 8\nr3 = 0\ncall 131\nr0 = 0\nexit");
+    assert_eq!(res, Err(Errno::EINVAL));
+    assert!(log.contains("unknown func bpf_ringbuf_reserve#131"), "{log}");
+    // A helper the program type may not call: current-task helpers are
+    // for tracing programs, not socket filters.
+    let (res, log) = load_logged(&mut k, ProgType::SocketFilter, "call 14\nr0 = 0\nexit");
+    assert_eq!(res, Err(Errno::EINVAL));
+    assert!(log.contains("unknown func bpf_get_current_pid_tgid#14"), "{log}");
+    load(&mut k, ProgType::Syscall, "call 14\nr0 = 0\nexit").unwrap();
+}
+
+#[test]
+fn ctx_access_per_program_type() {
+    let mut k = kernel();
+    // A socket filter reads skb->len and writes cb[0], but may not read
+    // skb->data nor write skb->mark.
+    load(&mut k, ProgType::SocketFilter, "r0 = *(u32 *)(r1 +0)\n*(u32 *)(r1 +48) = r0\nexit").unwrap();
+    let (res, log) = load_logged(&mut k, ProgType::SocketFilter, "r0 = *(u32 *)(r1 +76)\nexit");
+    assert_eq!(res, Err(Errno::EACCES));
+    assert!(log.contains("invalid bpf_context access off=76 size=4"), "{log}");
+    let (res, _) = load_logged(&mut k, ProgType::SocketFilter, "r0 = 0\n*(u32 *)(r1 +8) = r0\nexit");
+    assert_eq!(res, Err(Errno::EACCES));
+    // sk_lookup must return SK_DROP or SK_PASS.
+    load(&mut k, ProgType::SkLookup, "r0 = 1\nexit").unwrap();
+    assert_eq!(load(&mut k, ProgType::SkLookup, "r0 = 2\nexit"), Err(Errno::EINVAL));
+    // Kprobe ctx is read only.
+    load(&mut k, ProgType::Kprobe, "r0 = *(u64 *)(r1 +8)\nexit").unwrap();
+    assert_eq!(load(&mut k, ProgType::Kprobe, "r0 = 0\n*(u64 *)(r1 +8) = r0\nexit"), Err(Errno::EACCES));
+    // Syscall ctx: read and write anywhere aligned.
+    load(&mut k, ProgType::Syscall, "r0 = *(u64 *)(r1 +800)\n*(u64 *)(r1 +16) = r0\nexit").unwrap();
+}
+
+#[test]
+fn program_types_without_support_are_refused() {
+    let mut k = kernel();
+    let (res, log) = load_logged(&mut k, ProgType::Tracing, "r0 = 0\nexit");
+    assert_eq!(res, Err(Errno::EINVAL));
+    assert_eq!(log, "Tracing programs must provide btf_id\n");
+    assert_eq!(load(&mut k, ProgType::Lsm, "r0 = 0\nexit"), Err(Errno::EINVAL));
+    assert_eq!(load(&mut k, ProgType::Ext, "r0 = 0\nexit"), Err(Errno::EINVAL));
+    assert_eq!(load(&mut k, ProgType::StructOps, "r0 = 0\nexit"), Err(Errno::ENOTSUPP));
+    let (res, log) = load_logged(&mut k, ProgType::CgroupSkb, "r0 = 0\nexit");
+    assert_eq!(res, Err(Errno::EINVAL));
+    assert_eq!(log, "bpfemu: program type cgroup_skb is not supported yet\n");
+    // Sleepable socket filters do not exist.
+    let insns = asm("r0 = 0\nexit");
+    let mut a = load_attr(ProgType::SocketFilter, &insns);
+    a.prog_flags = crate::bpf::load::BPF_F_SLEEPABLE;
+    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::EINVAL));
+}
+
+#[test]
+fn log_levels_and_errors() {
+    let mut k = kernel();
+    let (res, log) = load_logged(&mut k, ProgType::Syscall, "r10 = 1\nexit");
+    assert_eq!(res, Err(Errno::EACCES));
     assert!(log.contains("frame pointer is read only"), "{log}");
+    // Success: the statistics line last.
+    let (res, log) = load_logged(&mut k, ProgType::Syscall, "r0 = 0\nexit");
+    res.unwrap();
+    assert!(log.lines().last().unwrap_or("").starts_with("processed 2 insns (limit 1000000) "), "{log}");
 
     // A log buffer without a level, or a level without a size: EINVAL.
     let insns = asm("r0 = 0\nexit");
@@ -110,7 +180,7 @@ fn log_gets_the_stand_in_note_and_errors() {
     let mut a = load_attr(ProgType::Syscall, &insns);
     a.log_size = 4096;
     assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::EINVAL));
-    // A log too small for the note: ENOSPC, with the truncated text.
+    // A log too small: ENOSPC, with the end of the text (rotating log).
     let mut log = String::new();
     let mut a = load_attr(ProgType::Syscall, &insns);
     a.log = Some(&mut log);
@@ -118,6 +188,25 @@ fn log_gets_the_stand_in_note_and_errors() {
     a.log_size = 10;
     assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::ENOSPC));
     assert_eq!(log.len(), 9);
+    assert!(log.ends_with('\n'), "{log:?}");
+    // BPF_LOG_FIXED keeps the beginning.
+    let mut log = String::new();
+    let mut a = load_attr(ProgType::Syscall, &insns);
+    a.log = Some(&mut log);
+    a.log_level = 1 | 8;
+    a.log_size = 10;
+    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::ENOSPC));
+    assert_eq!(log.len(), 9);
+    assert!(!log.ends_with('\n'), "{log:?}");
+    // The failed loads installed nothing: only the first success has an id.
+    assert_eq!(k.objects.progs.get(2).map(|p| p.id), None);
+}
+
+#[test]
+fn verified_insns_in_info() {
+    let mut k = kernel();
+    let fd = load(&mut k, ProgType::Syscall, "r0 = 1\nr0 += 2\nexit").unwrap();
+    assert_eq!(prog_of(&k, fd).verified_insns, 3);
 }
 
 #[test]
