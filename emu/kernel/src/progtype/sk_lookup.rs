@@ -61,9 +61,12 @@ impl ProgTypeOps for SkLookup {
         }
         match o {
             off::SK..off::FAMILY => None,
-            off::FAMILY..off::REMOTE_PORT
-            | off::LOCAL_IP4..off::SIZE if o < off::INGRESS_IFINDEX + 4 => {
-                if narrow_ok(sz, 4) { narrow(4) } else { None }
+            off::FAMILY..off::REMOTE_PORT | off::LOCAL_IP4..off::SIZE if o < off::INGRESS_IFINDEX + 4 => {
+                if narrow_ok(sz, 4) {
+                    narrow(4)
+                } else {
+                    None
+                }
             }
             off::REMOTE_PORT..off::PAD => {
                 if sz == 4 {
@@ -75,7 +78,11 @@ impl ProgTypeOps for SkLookup {
                 }
             }
             off::PAD..off::LOCAL_IP4 => {
-                if narrow_ok(sz, 2) { narrow(2) } else { None }
+                if narrow_ok(sz, 2) {
+                    narrow(2)
+                } else {
+                    None
+                }
             }
             _ => None,
         }
