@@ -50,6 +50,10 @@ pub struct ProgParts {
     /// Instructions the verifier processed (`verified_insns` of
     /// `bpf_prog_info`).
     pub verified_insns: u32,
+    /// One past the highest ctx byte the program touches
+    /// (`aux->max_ctx_offset`): a syscall program's test run needs at
+    /// least that much ctx.
+    pub max_ctx_offset: u32,
 }
 
 impl std::ops::Deref for Prog {

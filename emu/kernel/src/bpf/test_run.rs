@@ -5,7 +5,9 @@
 //! program runs once with r1 pointing to a copy of `ctx_in` (or NULL when
 //! it is empty), and the return value comes back in `retval`. As in the
 //! kernel, `data_in`, `data_out`, `repeat`, `flags`, `batch_size` and a
-//! non-zero `duration` are `EINVAL`, and so is a ctx larger than `U16_MAX`.
+//! non-zero `duration` are `EINVAL`, and so is a ctx larger than `U16_MAX`
+//! or smaller than the program's highest ctx access (`max_ctx_offset`,
+//! found by the verifier: the program may then rely on the ctx existing).
 //!
 //! **Deviation (ctx write-back).** The kernel copies the ctx back into
 //! `ctx_in` (a syscall program's ctx is its in/out argument block) and
@@ -45,7 +47,7 @@ impl Kernel {
         {
             return Err(Errno::EINVAL);
         }
-        if attr.ctx_in.len() > usize::from(u16::MAX) {
+        if attr.ctx_in.len() > usize::from(u16::MAX) || attr.ctx_in.len() < prog.max_ctx_offset as usize {
             return Err(Errno::EINVAL);
         }
         let mut ctx = attr.ctx_in.to_vec();

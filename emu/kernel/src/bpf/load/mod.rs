@@ -124,6 +124,7 @@ impl Kernel {
             btf_id: 0,
             verified: true,
             verified_insns: outcome.stats.insn_processed,
+            max_ctx_offset: outcome.max_ctx_offset,
         })
     }
 }
