@@ -181,12 +181,6 @@ pub trait ProgTypeOps {
         (false, false)
     }
 
-    /// Whether legacy `LD_ABS` / `LD_IND` packet loads are allowed
-    /// (`may_access_skb()`: socket filters and tc programs).
-    fn may_access_skb(&self) -> bool {
-        false
-    }
-
     /// A kfunc this program type may call, by BTF id.
     fn kfunc(&self, _btf_id: u32) -> Option<KfuncProto> {
         None
@@ -212,6 +206,12 @@ pub trait ProgTypeOps {
     /// The name of a BTF type, for log lines (`ptr_task_struct`).
     fn btf_type_name(&self, _btf_id: u32) -> Option<String> {
         None
+    }
+
+    /// Whether the legacy packet loads `BPF_LD | BPF_ABS / BPF_IND` are
+    /// allowed (`may_access_skb()`: socket filters, tc, cgroup skb).
+    fn ld_abs_allowed(&self) -> bool {
+        false
     }
 
     /// The size of the ctx object at run time, when known

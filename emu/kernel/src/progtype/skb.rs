@@ -173,7 +173,7 @@ impl ProgTypeOps for SocketFilter {
         None
     }
 
-    fn may_access_skb(&self) -> bool {
+    fn ld_abs_allowed(&self) -> bool {
         true
     }
 
@@ -271,7 +271,7 @@ impl ProgTypeOps for TcClsAct {
         (true, true)
     }
 
-    fn may_access_skb(&self) -> bool {
+    fn ld_abs_allowed(&self) -> bool {
         true
     }
 
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(f.ctx_access(32, 4, Write), None);
         assert_eq!(f.ctx_access(0, 4, Write), None);
         assert_eq!(f.packet_access(), (false, false));
-        assert!(f.may_access_skb());
+        assert!(f.ld_abs_allowed());
         assert_eq!(f.return_range(), None);
     }
 

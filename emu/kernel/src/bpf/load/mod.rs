@@ -103,7 +103,7 @@ impl Kernel {
             sleepable,
             insn_limit: COMPLEXITY_LIMIT_INSNS,
         };
-        let outcome = verify::run(&relocated, ops.as_ref(), opts, log)?;
+        let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL

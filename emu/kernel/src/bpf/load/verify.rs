@@ -6,6 +6,12 @@
 //! ([`crate::progtype`]) and the loader's privileges ([`VerifyOptions`]).
 //! A rejection becomes the verifier's errno; the log holds its message.
 //!
+//! The verifier is given the instructions as loaded: as in the kernel,
+//! where pseudo `ld_imm64` keep their `src_reg` until
+//! `convert_pseudo_ld_imm64()` after verification, it recognises map and
+//! function loads by their source, and learns what they refer to from
+//! [`Relocated::pseudo`]. The image is built from the relocated copy.
+//!
 //! Map facts: `rdonly_prog` from `BPF_F_RDONLY_PROG`; the constant value
 //! (`bpf_map_is_rdonly()`: read-only for programs and frozen) for array
 //! maps, from element 0; map-in-map templates as `inner`. Spin lock and
@@ -15,6 +21,7 @@ use super::relocate::Relocated;
 use crate::errno::Errno;
 use crate::map::{Map, MapDef};
 use crate::uapi::{BPF_F_RDONLY_PROG, MapType};
+use bpfemu_isa::Insn;
 use bpfemu_verifier::check::{VerifyError, VerifyOutcome};
 use bpfemu_verifier::env::{MapInfo, ProgTypeOps, VerifyInput, VerifyOptions};
 use bpfemu_verifier::log::VerifierLog;
@@ -49,21 +56,17 @@ pub fn map_info(map: &Map) -> MapInfo {
     info
 }
 
-/// Verifies the relocated program; the outcome, or the verifier's errno.
+/// Verifies `insns` (as loaded) with what relocation found; the
+/// outcome, or the verifier's errno.
 pub fn run(
+    insns: &[Insn],
     relocated: &Relocated,
     ops: &dyn ProgTypeOps,
     opts: VerifyOptions,
     log: &mut VerifierLog,
 ) -> Result<VerifyOutcome, Errno> {
     let maps: Vec<MapInfo> = relocated.used_maps.iter().map(|m| map_info(m)).collect();
-    let input = VerifyInput {
-        insns: &relocated.xlated,
-        pseudo: &relocated.pseudo,
-        maps: &maps,
-        prog_type: ops,
-        opts,
-    };
+    let input = VerifyInput { insns, pseudo: &relocated.pseudo, maps: &maps, prog_type: ops, opts };
     verify(&input, log).map_err(|e| Errno::from_raw(e.errno).unwrap_or(Errno::EINVAL))
 }
 

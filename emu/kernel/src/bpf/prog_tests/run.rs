@@ -22,9 +22,12 @@ fn ctx_round_trip() {
     let (ret, out) = test_run(&mut k, fd, &ctx).unwrap();
     assert_eq!(ret, 7);
     assert_eq!(out, [7, 0, 0, 0, 8, 0, 0, 0]);
-    // Reading past the ctx is caught by checked mode: EFAULT.
+    // A ctx shorter than what the program reads (max_ctx_offset 16):
+    // EINVAL before running.
     let fd = load(&mut k, ProgType::Syscall, "r0 = *(u64 *)(r1 +8)\nexit").unwrap();
-    assert_eq!(test_run(&mut k, fd, &ctx), Err(Errno::EFAULT));
+    assert_eq!(prog_of(&k, fd).max_ctx_offset, 16);
+    assert_eq!(test_run(&mut k, fd, &ctx), Err(Errno::EINVAL));
+    assert_eq!(test_run(&mut k, fd, &[0; 16]).unwrap().0, 0);
     // No ctx: r1 is NULL.
     let fd = load(&mut k, ProgType::Syscall, "r0 = r1\nexit").unwrap();
     assert_eq!(test_run(&mut k, fd, &[]).unwrap().0, 0);
@@ -58,7 +61,8 @@ fn test_run_errnos() {
     let a = TestRunAttr { prog_fd: fd, ctx_in: &ctx, ctx_out: Some(&mut short), ..Default::default() };
     assert_eq!(run(&mut k, a), Err(Errno::ENOSPC));
     // Types without a test_run here: ENOTSUPP.
-    for t in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Kprobe, ProgType::SkLookup] {
+    for t in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Kprobe, ProgType::SkLookup]
+    {
         let fd = load(&mut k, t, "r0 = 0\nexit").unwrap();
         assert_eq!(
             run(&mut k, TestRunAttr { prog_fd: fd, ..Default::default() }),
