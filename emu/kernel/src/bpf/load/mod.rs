@@ -11,9 +11,9 @@
 //! The log is the verifier crate's [`VerifierLog`]: its attributes are
 //! checked first (`EINVAL`), and whatever the outcome the caller's buffer
 //! receives the kept text (rotating, or the beginning with
-//! `BPF_LOG_FIXED`). A log that did not fit fails the load with `ENOSPC`,
-//! whatever happened before, as `bpf_vlog_finalize()`'s error replaces
-//! `bpf_check()`'s.
+//! `BPF_LOG_FIXED`), and `log_true_size` the size it needed. A log that
+//! did not fit fails the load with `ENOSPC`, whatever happened before, as
+//! `bpf_vlog_finalize()`'s error replaces `bpf_check()`'s.
 //!
 //! Privileges ([`VerifyOptions`]): a root loader (uid 0) is `bpf_capable`
 //! and may leak pointers (`CAP_BPF` + `CAP_PERFMON`); anyone else has
@@ -22,8 +22,7 @@
 //! What is not emulated yet: the rewrites after verification (ctx access
 //! conversion, helper fix-ups beyond the interpreter's id table), BTF
 //! (`prog_btf_fd`, func/line info are ignored), attach targets
-//! (`attach_btf_id`, `attach_prog_fd`: refused), `log_true_size` (the
-//! typed attr has no such field), offload (`prog_ifindex`), BPF tokens.
+//! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`), BPF tokens.
 
 pub mod attrs;
 pub mod log;
@@ -56,6 +55,9 @@ impl Kernel {
         if let Some(buf) = attr.log.as_deref_mut() {
             buf.clear();
             buf.push_str(log.user_text());
+        }
+        if let Some(size) = attr.log_true_size.as_deref_mut() {
+            *size = log.true_size();
         }
         log.finish().map_err(|_| Errno::ENOSPC)?;
         let parts = parts?;

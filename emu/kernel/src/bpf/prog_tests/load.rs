@@ -189,6 +189,22 @@ fn log_levels_and_errors() {
     assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::ENOSPC));
     assert_eq!(log.len(), 9);
     assert!(log.ends_with('\n'), "{log:?}");
+    // log_true_size: what the whole log needed.
+    let mut big = String::new();
+    let mut a = load_attr(ProgType::Syscall, &insns);
+    a.log = Some(&mut big);
+    a.log_level = 1;
+    a.log_size = 4096;
+    k.bpf(BpfAttr::ProgLoad(a)).unwrap();
+    let mut log = String::new();
+    let mut true_size = 0;
+    let mut a = load_attr(ProgType::Syscall, &insns);
+    a.log = Some(&mut log);
+    a.log_level = 1;
+    a.log_size = 10;
+    a.log_true_size = Some(&mut true_size);
+    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::ENOSPC));
+    assert_eq!(true_size as usize, big.len() + 1);
     // BPF_LOG_FIXED keeps the beginning.
     let mut log = String::new();
     let mut a = load_attr(ProgType::Syscall, &insns);
@@ -198,8 +214,8 @@ fn log_levels_and_errors() {
     assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::ENOSPC));
     assert_eq!(log.len(), 9);
     assert!(!log.ends_with('\n'), "{log:?}");
-    // The failed loads installed nothing: only the first success has an id.
-    assert_eq!(k.objects.progs.get(2).map(|p| p.id), None);
+    // The failed loads installed nothing: only the successes have ids.
+    assert_eq!(k.objects.progs.get(3).map(|p| p.id), None);
 }
 
 #[test]
