@@ -261,6 +261,18 @@ pub struct VerifyInput<'a> {
     pub opts: VerifyOptions,
 }
 
+impl std::fmt::Debug for VerifyInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyInput")
+            .field("insns", &self.insns.len())
+            .field("pseudo", &self.pseudo)
+            .field("maps", &self.maps)
+            .field("prog_type", &self.prog_type.name())
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
 impl VerifyInput<'_> {
     /// The pseudo load at `slot`, if that `ld_imm64` was one.
     pub fn pseudo_at(&self, slot: usize) -> Option<PseudoKind> {

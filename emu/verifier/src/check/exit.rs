@@ -1,7 +1,12 @@
 //! `exit`: return from a subprogram or callback frame, or the end of a path
 //! in the main program. OWNER: helper "calls" (replace this placeholder).
+//!
+//! Interim body (core branch only, replaced by the "calls" helper): the
+//! main program's exit needs an initialised, non-pointer r0; frames are
+//! not popped yet.
 
-use super::{VResult, Verifier};
+use super::{EACCES, VResult, Verifier};
+use crate::errno::EINVAL;
 
 impl Verifier<'_, '_> {
     /// Checks the `exit` at `self.insn_idx`. Returns `Some(slot)` when a
@@ -10,6 +15,13 @@ impl Verifier<'_, '_> {
     /// (main program exit, checks passed: r0 initialised and in the
     /// program type's return range, no leaked reference, no held lock).
     pub(crate) fn check_exit(&mut self) -> VResult<Option<usize>> {
-        todo!("calls")
+        if self.cur.frames.len() > 1 {
+            return Err(self.reject(EINVAL, "exit from a subprogram frame is not supported"));
+        }
+        self.check_reg_read(0)?;
+        if self.is_pointer_value(0) {
+            return Err(self.reject(EACCES, "R0 leaks addr as return value"));
+        }
+        Ok(None)
     }
 }
