@@ -36,6 +36,7 @@
 //! only costs pruning), the rewrites after verification.
 
 mod alu;
+mod args;
 mod call;
 mod exit;
 mod fmt;
@@ -494,7 +495,8 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
         }
     };
     let mut v = Verifier::new(input, log, prog, cfg);
-    let res = v.do_check();
+    // `check_max_stack_depth()` runs once every path is done (bpf_check()).
+    let res = v.do_check().and_then(|()| v.check_max_stack_depth());
     let stats = v.stats;
     let depths = v.stack_depth.clone();
     if v.log.stats() {
