@@ -22,7 +22,7 @@ use crate::errno::Errno;
 use crate::map::{Map, MapDef};
 use crate::uapi::{BPF_F_RDONLY_PROG, MapType};
 use bpfemu_isa::Insn;
-use bpfemu_verifier::check::{VerifyError, VerifyOutcome};
+use bpfemu_verifier::check::{VerifyOutcome, verify};
 use bpfemu_verifier::env::{MapInfo, ProgTypeOps, VerifyInput, VerifyOptions};
 use bpfemu_verifier::log::VerifierLog;
 
@@ -68,11 +68,4 @@ pub fn run(
     let maps: Vec<MapInfo> = relocated.used_maps.iter().map(|m| map_info(m)).collect();
     let input = VerifyInput { insns, pseudo: &relocated.pseudo, maps: &maps, prog_type: ops, opts };
     verify(&input, log).map_err(|e| Errno::from_raw(e.errno).unwrap_or(Errno::EINVAL))
-}
-
-// INTERIM until branch vcore (the walk) is merged: every load is refused.
-fn verify(_input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOutcome, VerifyError> {
-    let msg = "bpfemu: verifier walk not merged yet".to_string();
-    log.line(&msg);
-    Err(VerifyError { errno: 22, msg })
 }
