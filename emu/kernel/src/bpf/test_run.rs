@@ -18,9 +18,9 @@
 //!
 //! Not emulated (partial): every other program type answers `ENOTSUPP`
 //! (524), the kernel's answer for a type without `test_run`. The packet
-//! types (socket filter, sched_cls, XDP, ...) need the ctx rewriting the
-//! verifier does (`convert_ctx_access`: `__sk_buff`/`xdp_md` field loads
-//! turned into kernel-struct loads), which arrives with the verifier; so
+//! types (socket filter, sched_cls, XDP, ...) need the ctx rewriting done
+//! after verification (`convert_ctx_accesses()`: `__sk_buff`/`xdp_md` field
+//! loads turned into kernel-struct loads), which bpfemu does not do yet; so
 //! do `repeat` and `duration` (only those types use them).
 
 use super::attr::{TestRunAttr, TestRunOut};

@@ -308,3 +308,38 @@ fn tag_matches_sha1_of_the_insns() {
     let d = asm("r1 = map[idx:4]\nr0 = 0\nexit");
     assert_ne!(calc_tag(&c), calc_tag(&d), "only MAP_FD / MAP_VALUE are blanked");
 }
+
+#[test]
+fn packet_access_per_program_type() {
+    let mut k = kernel();
+    // XDP and tc write the packet after a bounds check against data_end.
+    let xdp = "r2 = *(u32 *)(r1 +0)\nr3 = *(u32 *)(r1 +4)\nr4 = r2\nr4 += 14\nif r4 > r3 goto +2\nr5 = 7\n\
+               *(u8 *)(r2 +0) = r5\nr0 = 2\nexit";
+    load(&mut k, ProgType::Xdp, xdp).unwrap();
+    let unchecked = "r2 = *(u32 *)(r1 +0)\nr5 = 7\n*(u8 *)(r2 +0) = r5\nr0 = 2\nexit";
+    assert_eq!(load(&mut k, ProgType::Xdp, unchecked), Err(Errno::EACCES));
+    let tc = "r2 = *(u32 *)(r1 +76)\nr3 = *(u32 *)(r1 +80)\nr4 = r2\nr4 += 1\nif r4 > r3 goto +2\nr5 = 1\n\
+              *(u8 *)(r2 +0) = r5\nr0 = 0\nexit";
+    load(&mut k, ProgType::SchedCls, tc).unwrap();
+    // A flow dissector only reads the packet; it writes its flow keys.
+    let (res, log) = load_logged(&mut k, ProgType::FlowDissector, tc);
+    assert_eq!(res, Err(Errno::EACCES));
+    assert!(log.contains("cannot write into packet"), "{log}");
+    load(
+        &mut k,
+        ProgType::FlowDissector,
+        "r2 = *(u64 *)(r1 +144)\nr5 = 1\n*(u16 *)(r2 +0) = r5\nr0 = 0\nexit",
+    )
+    .unwrap();
+    // Legacy packet loads: socket filters yes, syscall programs no.
+    load(&mut k, ProgType::SocketFilter, "r6 = r1\nr0 = *(u8 *)skb[12]\nexit").unwrap();
+    let (res, log) = load_logged(&mut k, ProgType::Syscall, "r6 = r1\nr0 = *(u8 *)skb[12]\nexit");
+    assert_eq!(res, Err(Errno::EINVAL));
+    assert!(log.contains("BPF_LD_[ABS|IND] instructions not allowed for this program type"), "{log}");
+    // Tracing ctx tables.
+    load(&mut k, ProgType::PerfEvent, "r0 = *(u64 *)(r1 +168)\nr2 = *(u32 *)(r1 +176)\nexit").unwrap();
+    load(&mut k, ProgType::RawTracepoint, "r0 = *(u64 *)(r1 +88)\nexit").unwrap();
+    assert_eq!(load(&mut k, ProgType::RawTracepoint, "r0 = *(u64 *)(r1 +96)\nexit"), Err(Errno::EACCES));
+    load(&mut k, ProgType::Tracepoint, "r0 = *(u64 *)(r1 +2040)\nexit").unwrap();
+    assert_eq!(load(&mut k, ProgType::SchedAct, "r0 = *(u32 *)(r1 +92)\nexit"), Err(Errno::EACCES));
+}
