@@ -7,13 +7,13 @@
 //! type's attach target (`check_attach_btf_id()` in kernel/bpf/verifier.c).
 //!
 //! One file per family: [`skb`] (socket_filter, flow_dissector,
-//! sched_cls/sched_act), [`xdp`], [`sk_lookup`], [`tracing`] (kprobe,
+//! sched_cls/sched_act, cgroup_skb), [`xdp`], [`sk_lookup`], [`tracing`] (kprobe,
 //! tracepoint, perf_event, raw_tracepoint, BTF tracing), [`syscall`];
 //! [`funcs`] holds the helper chains.
 //!
 //! Not supported yet (refused at load, [`check_load`]): tracing, LSM and
 //! ext programs (they need `attach_btf_id` / `attach_prog_fd`, which
-//! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the cgroup, lwt,
+//! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the other cgroup, lwt,
 //! sock_ops, sk_skb, sk_msg, lirc, sk_reuseport, writable raw tracepoint
 //! and netfilter types.
 
@@ -58,6 +58,7 @@ pub fn ops_for(
         T::SocketFilter => Box::new(skb::SocketFilter { caps }),
         T::FlowDissector => Box::new(skb::FlowDissector { caps }),
         T::SchedCls => Box::new(skb::TcClsAct { caps, act: false }),
+        T::CgroupSkb => Box::new(skb::CgroupSkb { caps, attach: expected_attach_type }),
         T::SchedAct => Box::new(skb::TcClsAct { caps, act: true }),
         T::Xdp => Box::new(xdp::Xdp { caps, attach: expected_attach_type }),
         T::SkLookup => Box::new(sk_lookup::SkLookup { caps }),
@@ -157,6 +158,7 @@ mod tests {
             ProgType::FlowDissector,
             ProgType::SchedCls,
             ProgType::SchedAct,
+            ProgType::CgroupSkb,
             ProgType::Xdp,
             ProgType::SkLookup,
             ProgType::Kprobe,
@@ -181,8 +183,8 @@ mod tests {
         let mut s = target(ProgType::StructOps);
         s.gpl_compatible = false;
         assert_eq!(check_load(&s).unwrap_err().errno, Errno::EINVAL);
-        let r = check_load(&target(ProgType::CgroupSkb)).unwrap_err();
-        assert_eq!(r.msg, "bpfemu: program type cgroup_skb is not supported yet");
+        let r = check_load(&target(ProgType::CgroupSock)).unwrap_err();
+        assert_eq!(r.msg, "bpfemu: program type cgroup_sock is not supported yet");
         let mut a = target(ProgType::Kprobe);
         a.attach_btf_id = 5;
         assert_eq!(check_load(&a).unwrap_err().errno, Errno::EINVAL);

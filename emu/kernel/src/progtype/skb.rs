@@ -23,11 +23,18 @@
 //!   `cb[]`, `tstamp`, `queue_mapping`; packet pointers; `tstamp_type` as a
 //!   byte; no socket address fields. Direct packet reads and writes.
 //!
+//! - [`CgroupSkb`] is `cg_skb_is_valid_access()`: no `tc_classid`,
+//!   `data_meta`, `wire_len`; `data` / `data_end` (packet pointers, read
+//!   only) and `tstamp` writes only with `CAP_BPF`; writes to `mark`,
+//!   `priority`, `cb[]`. Return value in [0, 1], or [0, 3] for egress
+//!   programs (`check_return_code()`). No `LD_ABS`.
+//!
 //! Deviation: `__sk_buff::sk` (`PTR_TO_SOCK_COMMON_OR_NULL`) is refused,
 //! the verifier has no socket pointer types yet.
 
 use super::funcs::{Caps, sk_base};
 use super::{narrow, narrow_ok, scalar};
+use crate::uapi::AttachType;
 use crate::vmlinux::types::SkBuff;
 use bpfemu_verifier::env::{Access, CtxAccess, CtxField, ProgTypeOps};
 use bpfemu_verifier::proto::FuncProto;
@@ -280,6 +287,55 @@ impl ProgTypeOps for TcClsAct {
     }
 }
 
+/// `BPF_PROG_TYPE_CGROUP_SKB` (`cg_skb_verifier_ops`).
+#[derive(Debug)]
+pub struct CgroupSkb {
+    pub caps: Caps,
+    pub attach: Option<AttachType>,
+}
+
+impl ProgTypeOps for CgroupSkb {
+    fn name(&self) -> &str {
+        "cgroup_skb"
+    }
+
+    fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
+        sk_base(id, self.caps)
+    }
+
+    fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
+        let o = usize::try_from(off).ok()?;
+        if within(o, off::TC_CLASSID, 4) || within(o, off::DATA_META, 4) || within(o, off::WIRE_LEN, 4) {
+            return None;
+        }
+        if (within(o, off::DATA, 4) || within(o, off::DATA_END, 4)) && !self.caps.bpf {
+            return None;
+        }
+        if access == Access::Write {
+            let ok = within(o, off::MARK, 4)
+                || within(o, off::PRIORITY, 4)
+                || within(o, off::CB, off::CB_END - off::CB)
+                || (within(o, off::TSTAMP, 8) && self.caps.bpf);
+            if !ok {
+                return None;
+            }
+        }
+        skb_access(off, size, access, true)
+    }
+
+    fn return_range(&self) -> Option<(i64, i64)> {
+        if self.attach == Some(AttachType::CgroupInetEgress) { Some((0, 3)) } else { Some((0, 1)) }
+    }
+
+    fn packet_access(&self) -> (bool, bool) {
+        (true, false)
+    }
+
+    fn ctx_size(&self) -> u32 {
+        off::SIZE as u32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,5 +445,27 @@ mod tests {
         assert_eq!(t.ctx_access(184, 8, Write), None);
         assert_eq!(t.ctx_access(92, 4, Read), None);
         assert_eq!(t.packet_access(), (true, true));
+    }
+
+    #[test]
+    fn cgroup_skb() {
+        let c = CgroupSkb { caps: Caps::ROOT, attach: Some(AttachType::CgroupInetIngress) };
+        assert_eq!(c.ctx_access(76, 4, Read).map(|a| a.field), Some(CtxField::Packet));
+        assert_eq!(c.ctx_access(80, 4, Read).map(|a| a.field), Some(CtxField::PacketEnd));
+        assert_eq!(c.ctx_access(140, 4, Read), None);
+        assert_eq!(c.ctx_access(72, 4, Read), None);
+        assert_eq!(c.ctx_access(160, 4, Read), None);
+        assert!(c.ctx_access(8, 4, Write).is_some());
+        assert!(c.ctx_access(32, 4, Write).is_some());
+        assert!(c.ctx_access(152, 8, Write).is_some());
+        assert_eq!(c.ctx_access(44, 4, Write), None);
+        assert!(c.ctx_access(88, 4, Read).is_some(), "socket fields are readable");
+        assert_eq!(c.return_range(), Some((0, 1)));
+        assert_eq!(c.packet_access(), (true, false));
+        assert!(!c.ld_abs_allowed());
+        let unpriv = CgroupSkb { caps: Caps::NONE, attach: Some(AttachType::CgroupInetEgress) };
+        assert_eq!(unpriv.ctx_access(76, 4, Read), None);
+        assert_eq!(unpriv.ctx_access(152, 8, Write), None);
+        assert_eq!(unpriv.return_range(), Some((0, 3)));
     }
 }

@@ -3,6 +3,15 @@
 
 use super::*;
 use crate::bpf::load::tag::calc_tag;
+use crate::uapi::AttachType;
+
+/// Loads `src` as `prog_type` with an expected attach type.
+fn load_attached(k: &mut Kernel, prog_type: ProgType, eat: AttachType, src: &str) -> Result<i32, Errno> {
+    let insns = asm(src);
+    let mut a = load_attr(prog_type, &insns);
+    a.expected_attach_type = eat.raw();
+    k.bpf(BpfAttr::ProgLoad(a)).map(|fd| fd as i32)
+}
 
 /// Loads `src` as `prog_type` with a level-1 log: the result and the log.
 fn load_logged(k: &mut Kernel, prog_type: ProgType, src: &str) -> (Result<i32, Errno>, String) {
@@ -131,13 +140,35 @@ fn ctx_access_per_program_type() {
     let (res, _) = load_logged(&mut k, ProgType::SocketFilter, "r0 = 0\n*(u32 *)(r1 +8) = r0\nexit");
     assert_eq!(res, Err(Errno::EACCES));
     // sk_lookup must return SK_DROP or SK_PASS.
-    load(&mut k, ProgType::SkLookup, "r0 = 1\nexit").unwrap();
-    assert_eq!(load(&mut k, ProgType::SkLookup, "r0 = 2\nexit"), Err(Errno::EINVAL));
+    let sk_lookup = AttachType::SkLookup;
+    load_attached(&mut k, ProgType::SkLookup, sk_lookup, "r0 = 1\nexit").unwrap();
+    assert_eq!(load_attached(&mut k, ProgType::SkLookup, sk_lookup, "r0 = 2\nexit"), Err(Errno::EINVAL));
+    // cgroup_skb: 0 or 1, up to 3 on egress.
+    let (ingress, egress) = (AttachType::CgroupInetIngress, AttachType::CgroupInetEgress);
+    assert_eq!(load_attached(&mut k, ProgType::CgroupSkb, ingress, "r0 = 3\nexit"), Err(Errno::EINVAL));
+    load_attached(&mut k, ProgType::CgroupSkb, egress, "r0 = 3\nexit").unwrap();
     // Kprobe ctx is read only.
     load(&mut k, ProgType::Kprobe, "r0 = *(u64 *)(r1 +8)\nexit").unwrap();
     assert_eq!(load(&mut k, ProgType::Kprobe, "r0 = 0\n*(u64 *)(r1 +8) = r0\nexit"), Err(Errno::EACCES));
     // Syscall ctx: read and write anywhere aligned.
     load(&mut k, ProgType::Syscall, "r0 = *(u64 *)(r1 +800)\n*(u64 *)(r1 +16) = r0\nexit").unwrap();
+}
+
+#[test]
+fn expected_attach_types() {
+    let mut k = kernel();
+    let src = "r0 = 1\nexit";
+    // sk_lookup needs BPF_SK_LOOKUP; cgroup_skb ingress or egress; syscall
+    // none (bpf_prog_load_check_attach()).
+    assert_eq!(load(&mut k, ProgType::SkLookup, src), Err(Errno::EINVAL));
+    assert_eq!(load_attached(&mut k, ProgType::CgroupSkb, AttachType::SkLookup, src), Err(Errno::EINVAL));
+    load(&mut k, ProgType::CgroupSkb, src).unwrap();
+    assert_eq!(
+        load_attached(&mut k, ProgType::Syscall, AttachType::CgroupInetEgress, src),
+        Err(Errno::EINVAL)
+    );
+    // Types that take none ignore it.
+    load_attached(&mut k, ProgType::Kprobe, AttachType::SkLookup, src).unwrap();
 }
 
 #[test]
@@ -149,9 +180,9 @@ fn program_types_without_support_are_refused() {
     assert_eq!(load(&mut k, ProgType::Lsm, "r0 = 0\nexit"), Err(Errno::EINVAL));
     assert_eq!(load(&mut k, ProgType::Ext, "r0 = 0\nexit"), Err(Errno::EINVAL));
     assert_eq!(load(&mut k, ProgType::StructOps, "r0 = 0\nexit"), Err(Errno::ENOTSUPP));
-    let (res, log) = load_logged(&mut k, ProgType::CgroupSkb, "r0 = 0\nexit");
+    let (res, log) = load_logged(&mut k, ProgType::CgroupSock, "r0 = 0\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
-    assert_eq!(log, "bpfemu: program type cgroup_skb is not supported yet\n");
+    assert_eq!(log, "bpfemu: program type cgroup_sock is not supported yet\n");
     // Sleepable socket filters do not exist.
     let insns = asm("r0 = 0\nexit");
     let mut a = load_attr(ProgType::SocketFilter, &insns);

@@ -61,7 +61,8 @@ fn test_run_errnos() {
     let a = TestRunAttr { prog_fd: fd, ctx_in: &ctx, ctx_out: Some(&mut short), ..Default::default() };
     assert_eq!(run(&mut k, a), Err(Errno::ENOSPC));
     // Types without a test_run here: ENOTSUPP.
-    for t in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Kprobe, ProgType::SkLookup]
+    for t in
+        [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Kprobe, ProgType::CgroupSkb]
     {
         let fd = load(&mut k, t, "r0 = 0\nexit").unwrap();
         assert_eq!(
