@@ -374,3 +374,47 @@ fn packet_access_per_program_type() {
     load(&mut k, ProgType::Tracepoint, "r0 = *(u64 *)(r1 +2040)\nexit").unwrap();
     assert_eq!(load(&mut k, ProgType::SchedAct, "r0 = *(u32 *)(r1 +92)\nexit"), Err(Errno::EACCES));
 }
+
+#[test]
+fn maps_as_the_verifier_sees_them() {
+    use crate::bpf::load::verify::map_info;
+    use crate::map::MapCreateAttr;
+    use crate::uapi::BPF_F_RDONLY_PROG;
+    let mut k = kernel();
+    let create = |k: &mut Kernel, map_type: MapType, flags: u32, inner: i32| {
+        let attr = MapCreateAttr {
+            map_type: map_type.raw(),
+            key_size: 4,
+            value_size: if inner != 0 { 4 } else { 8 },
+            max_entries: 1,
+            map_flags: flags,
+            inner_map_fd: inner,
+            map_name: b"m".to_vec(),
+            ..Default::default()
+        };
+        k.bpf(BpfAttr::MapCreate(attr)).unwrap() as i32
+    };
+    let map_of = |k: &Kernel, fd: i32| k.fd_obj(fd).unwrap().map().unwrap().clone();
+    // A read-only (for programs) array: constant once frozen.
+    let ro = create(&mut k, MapType::Array, BPF_F_RDONLY_PROG, 0);
+    let v = 0x1122u64.to_le_bytes();
+    k.bpf(BpfAttr::MapUpdateElem { map_fd: ro, key: &0u32.to_le_bytes(), value: &v, flags: 0 }).unwrap();
+    let info = map_info(&map_of(&k, ro));
+    assert!(info.rdonly_prog);
+    assert_eq!((info.map_type, info.key_size, info.value_size, info.name.as_str()), (2, 4, 8, "m"));
+    assert_eq!(info.const_value, None, "not frozen yet");
+    k.bpf(BpfAttr::MapFreeze { map_fd: ro }).unwrap();
+    assert_eq!(map_info(&map_of(&k, ro)).const_value, Some(v.to_vec()));
+    // Programs may read it but not write it.
+    let read = format!("r1 = map[fd:{ro}][0]+0\nr0 = *(u64 *)(r1 +0)\nexit");
+    let fd = load(&mut k, ProgType::Syscall, &read).unwrap();
+    assert_eq!(test_run(&mut k, fd, &[]).unwrap().0, 0x1122);
+    let write = format!("r1 = map[fd:{ro}][0]+0\nr0 = 0\n*(u64 *)(r1 +0) = r0\nexit");
+    assert_eq!(load(&mut k, ProgType::Syscall, &write), Err(Errno::EACCES));
+    // Map-in-map: the inner template.
+    let inner = create(&mut k, MapType::Array, 0, 0);
+    let outer = create(&mut k, MapType::ArrayOfMaps, 0, inner);
+    let info = map_info(&map_of(&k, outer));
+    let tpl = info.inner.expect("template");
+    assert_eq!((tpl.map_type, tpl.value_size, tpl.rdonly_prog), (2, 8, false));
+}
