@@ -411,10 +411,10 @@ impl Verifier<'_, '_> {
                 let Some(m) = self.input.maps.get(map as usize) else {
                     return Err(self.reject(EINVAL, format!("fd {map} is not pointing to valid bpf_map")));
                 };
-                if m.map_type != map_type::ARRAY || m.max_entries != 1 {
+                if m.map_type != map_type::ARRAY {
                     return Err(self.reject(EINVAL, "no direct value access support for this map type"));
                 }
-                if off >= m.value_size {
+                if m.max_entries != 1 || off >= m.value_size {
                     let vs = m.value_size;
                     return Err(self.reject(
                         EINVAL,

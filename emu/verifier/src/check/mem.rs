@@ -847,6 +847,7 @@ impl Verifier<'_, '_> {
         };
         let leaks = self.input.opts.allow_ptr_leaks;
         let cur_frame = self.cur.frames.len() - 1;
+        check_special_slot(self, f, spi)?;
         let slot = &self.cur.frames[f].stack[spi];
         if !leaks && slot.is_spilled_reg() && !slot.spilled.is_scalar() && size != BPF_REG_SIZE {
             return Err(self.reject(EACCES, "attempt to corrupt spilled pointer on stack"));
@@ -904,6 +905,7 @@ impl Verifier<'_, '_> {
         for o in min_off..max_off {
             let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
             let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
+            check_special_slot(self, f, spi)?;
             let slot = &self.cur.frames[f].stack[spi];
             if !leaks && slot.is_spilled_reg() && slot.spilled.typ.is_pointer() {
                 return Err(self.reject(
@@ -1051,6 +1053,7 @@ impl Verifier<'_, '_> {
         if access == Access::Write || uninit {
             for o in min_off..max_off {
                 let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
+                check_special_slot(self, f, spi)?;
                 let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
                 let slot = &mut self.cur.frames[f].stack[spi];
                 scrub(slot);
@@ -1059,6 +1062,20 @@ impl Verifier<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// Refuses a write into a slot holding a dynptr or an iterator
+/// (`destroy_if_dynptr_stack_slot()`; this emulation does not invalidate
+/// unreferenced dynptrs, it refuses every overwrite).
+fn check_special_slot(v: &mut Verifier<'_, '_>, f: usize, spi: usize) -> VResult<()> {
+    let t = v.cur.frames[f].stack[spi].slot_type;
+    if t.contains(&SlotType::Dynptr) {
+        return Err(v.reject(EINVAL, "cannot overwrite referenced dynptr"));
+    }
+    if t.contains(&SlotType::Iter) {
+        return Err(v.reject(EINVAL, "cannot overwrite iterator state on stack"));
+    }
+    Ok(())
 }
 
 /// A slot losing its spilled register: the spill bytes become

@@ -42,7 +42,7 @@ mod exit;
 mod fmt;
 mod jmp;
 mod live;
-mod mem;
+pub(crate) mod mem;
 mod prune;
 mod refs;
 #[cfg(test)]

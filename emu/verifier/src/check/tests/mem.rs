@@ -183,3 +183,78 @@ fn atomics() {
     );
     reject_with("r2 = r10\nlock *(u64 *)(r10 -8) += r2\nr0 = 0\nexit", unpriv(), "R2 leaks addr into mem");
 }
+
+#[test]
+fn dynptr_slots_are_not_overwritten() {
+    use crate::check::Verifier;
+    use crate::state::{SlotType, StackSlot};
+    let insns = bpfemu_isa::asm::kernel::assemble("r0 = 0\nexit").unwrap();
+    let prog = bpfemu_isa::decode_program(&insns).unwrap();
+    let cfg = crate::cfg::check_cfg(&prog, crate::cfg::CfgOptions { bpf_capable: true }).unwrap();
+    let maps = maps();
+    let input = VerifyInput {
+        insns: &insns,
+        pseudo: &[],
+        maps: &maps,
+        prog_type: &Mock,
+        opts: VerifyOptions::default(),
+    };
+    let mut log = VerifierLog::new(1, true, 1 << 16).unwrap();
+    let mut v = Verifier::new(&input, &mut log, prog, cfg);
+    let f = v.cur.cur_mut();
+    f.stack = vec![StackSlot { slot_type: [SlotType::Dynptr; 8], ..StackSlot::invalid() }; 2];
+    f.regs[2] = crate::state::RegState::constant(1);
+    let e = v
+        .check_mem_access(10, -8, 8, Access::Write, crate::check::mem::Store::Reg(2), false, false, false)
+        .unwrap_err();
+    assert_eq!((e.errno, e.msg.as_str()), (22, "cannot overwrite referenced dynptr"));
+    let e = v
+        .check_mem_access(10, -16, 4, Access::Read, crate::check::mem::Store::Unknown, false, false, true)
+        .unwrap_err();
+    assert_eq!(e.msg, "invalid read from stack off -16+0 size 4");
+}
+
+/// A flow dissector-like type: ctx 8 bytes, `flow_keys` pointer at 0.
+struct FlowMock;
+
+impl ProgTypeOps for FlowMock {
+    fn name(&self) -> &str {
+        "flow"
+    }
+    fn func_proto(&self, _id: i32) -> Option<&'static crate::proto::FuncProto> {
+        None
+    }
+    fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
+        (off == 0 && size == 8 && access == Access::Read)
+            .then_some(CtxAccess { field: CtxField::FlowKeys, field_size: 0 })
+    }
+    fn return_range(&self) -> Option<(i64, i64)> {
+        None
+    }
+}
+
+fn run_flow(src: &str) -> Result<crate::check::VerifyOutcome, crate::check::VerifyError> {
+    let insns = bpfemu_isa::asm::kernel::assemble(src).unwrap();
+    let input = VerifyInput {
+        insns: &insns,
+        pseudo: &[],
+        maps: &[],
+        prog_type: &FlowMock,
+        opts: VerifyOptions::default(),
+    };
+    let mut log = VerifierLog::new(1, true, 1 << 16).unwrap();
+    verify(&input, &mut log)
+}
+
+#[test]
+fn flow_keys() {
+    run_flow("r2 = *(u64 *)(r1 +0)\nr0 = *(u32 *)(r2 +52)\n*(u16 *)(r2 +0) = r0\nexit").unwrap();
+    let e = run_flow("r2 = *(u64 *)(r1 +0)\nr0 = *(u32 *)(r2 +53)\nexit").unwrap_err();
+    assert_eq!(e.msg, "invalid access to flow keys off=53 size=4");
+    let e = run_flow("r2 = *(u64 *)(r1 +0)\nr2 += 4\nr0 = *(u32 *)(r2 +0)\nexit").unwrap_err();
+    assert_eq!(e.msg, "dereference of modified flow_keys ptr R2 off=4 disallowed");
+    let e = run_flow("r2 = *(u64 *)(r1 +0)\nr3 = *(u32 *)(r2 +0)\nr2 += r3\nr0 = 0\nexit").unwrap_err();
+    assert_eq!(e.msg, "R2 pointer arithmetic on flow_keys prohibited");
+    let e = run_flow("r0 = 0\n*(u8 *)(r10 -1) = r0\nr0 = *(u8 *)skb[0]\nexit").unwrap_err();
+    assert_eq!(e.msg, "BPF_LD_[ABS|IND] instructions not allowed for this program type");
+}

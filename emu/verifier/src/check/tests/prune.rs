@@ -62,3 +62,29 @@ fn dead_registers_do_not_block_pruning() {
     );
     assert!(o.stats.insn_processed <= 16, "{:?}", o.stats);
 }
+
+#[test]
+fn safe_lines_in_the_log() {
+    let src = "r6 = *(u32 *)(r1 +0)\nr0 = 0\nif r6 > 3 goto a\nr7 = 1\nr8 = 1\nr8 += 1\nr8 += 1\nr8 += 1\ngoto j\n\
+               a: r7 = 2\nj: r7 = 0\nr0 = 0\nr0 += 1\nr0 += 1\nexit";
+    let (r, log) = run_with(src, VerifyOptions::default(), 2);
+    r.unwrap();
+    assert!(log.contains("\nfrom 2 to 9:"), "{log}");
+    assert!(log.contains("10: safe\n"), "{log}");
+}
+
+#[test]
+fn many_diamonds_scale() {
+    // The compared value is dead at each join: every second path is pruned.
+    // (Comparing one value again and again would be quadratic: every
+    // scalar counts as precise here, see prune.rs.)
+    let mut src = String::from("r0 = 0\n");
+    for i in 0..1500 {
+        src.push_str(&format!(
+            "r6 = *(u32 *)(r1 +0)\nif r6 > {i} goto l{i}\nr7 = 1\nr8 = r7\nr8 += 1\nl{i}: r8 = 2\nr9 = 3\nr9 += 1\n"
+        ));
+    }
+    src.push_str("exit");
+    let o = accept(&src);
+    assert!(o.stats.insn_processed < 60_000, "{:?}", o.stats);
+}

@@ -62,7 +62,9 @@ fn insn() -> impl Strategy<Value = I> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(600))]
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("BPFEMU_RANDOM_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(600)
+    ))]
     #[test]
     fn never_panics(prog in prop::collection::vec(insn(), 1..40), lvl in 0u32..3, privileged in any::<bool>()) {
         let mut prog = prog;
