@@ -18,11 +18,12 @@
 //! emulated helpers write unaligned values safely), dynptr arguments
 //! (rejected as unsupported).
 
+use super::fmt::reg_type_str;
 use super::{VResult, Verifier};
 use crate::env::{Access, MapInfo};
 use crate::errno::EINVAL;
 use crate::proto::{ArgType, FuncProto, MemFlags};
-use crate::state::{RegFlags, RegState, RegType};
+use crate::state::{RegState, RegType};
 
 /// `EACCES`.
 pub(super) const EACCES: i32 = 13;
@@ -56,32 +57,6 @@ pub(super) struct ArgMeta {
     pub callback: Option<usize>,
     /// Flags of the pending `ARG_PTR_TO_MEM` argument.
     pub mem_flags: MemFlags,
-}
-
-/// `reg_type_str()`: a register type with its flag prefixes and the
-/// `_or_null` suffix, as log lines print it.
-pub(crate) fn reg_type_str(typ: RegType, flags: RegFlags) -> String {
-    if matches!(typ, RegType::NotInit | RegType::Scalar) {
-        return typ.kernel_name().to_string();
-    }
-    let mut s = String::new();
-    if flags.rdonly && typ != RegType::MapValue {
-        s.push_str("rdonly_");
-    }
-    if flags.ringbuf {
-        s.push_str("ringbuf_");
-    }
-    if flags.user {
-        s.push_str("user_");
-    }
-    if flags.untrusted {
-        s.push_str("untrusted_");
-    }
-    s.push_str(typ.kernel_name());
-    if flags.maybe_null {
-        s.push_str("_or_null");
-    }
-    s
 }
 
 /// The register types an argument type accepts (`compatible_reg_types[]`)
@@ -282,7 +257,7 @@ impl<'a> Verifier<'a, '_> {
         if ok {
             return Ok(());
         }
-        let got = reg_type_str(reg.typ, reg.flags);
+        let got = reg_type_str(reg);
         self.fail(EACCES, format!("R{regno} type={got} expected={expected}"))
     }
 
@@ -322,7 +297,7 @@ impl<'a> Verifier<'a, '_> {
         reg: &RegState,
         fixed_off_ok: bool,
     ) -> VResult<()> {
-        let t = reg_type_str(reg.typ, reg.flags);
+        let t = reg_type_str(reg);
         if reg.off < 0 {
             return self.fail(EACCES, format!("negative offset {t} ptr R{regno} off={} disallowed", reg.off));
         }

@@ -18,12 +18,15 @@
 //!   callback runs, everything the callback could have changed in the
 //!   caller is forgotten, both in the state the callback starts from (an
 //!   earlier run may have changed it) and in the caller's state after the
-//!   call: every initialised slot of the stack frame the
-//!   callback context pointer points into becomes `STACK_MISC` (spilled
+//!   call, unless the callback cannot write outside its own stack frame
+//!   (no store other than through r10, no helper that writes through an
+//!   argument, no kfunc, in it or anything it calls): every initialised
+//!   slot of the stack frame the callback context pointer points into
+//!   becomes `STACK_MISC` (spilled
 //!   registers included), and so does every frame a stack pointer spilled
-//!   there leads to. The callback can reach no other caller state (it
-//!   cannot release its caller's references, and calls are refused while a
-//!   lock is held). `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and
+//!   there leads to. The callback can reach no other caller state: its
+//!   path starts without the caller's references (it cannot reach those
+//!   objects), and calls are refused while a lock is held. `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and
 //!   its zero `flags` are run-time checks.
 //! * **Global functions**: `VerifyInput` has no BTF func info, so every
 //!   subprogram is static and verified at each call site.
@@ -40,10 +43,11 @@ use super::{VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
 use crate::errno::{E2BIG, EINVAL};
-use crate::proto::{FuncProto, RetType, id};
+use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
+use crate::proto::{ArgType, FuncProto, RetType, id};
 use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType, SlotType, VerifierState};
 use bpfemu_isa::disasm::helper_name;
-use bpfemu_isa::{CallTarget, Instruction};
+use bpfemu_isa::{CallTarget, Instruction, Reg};
 
 /// `-MAX_ERRNO`: the lowest error a helper returns.
 const MAX_ERRNO: i64 = 4095;
@@ -308,20 +312,91 @@ impl Verifier<'_, '_> {
         callee.callback_ret_range = (0, 1);
         callee.callback_ref_floor = self.id_gen;
         let mut st = self.cur.clone();
+        // The callback cannot reach its caller's referenced objects (the
+        // caller's registers are out of reach, its stack through the
+        // context is forgotten below): its path tracks only what it
+        // acquires itself, which it must release before returning.
+        st.refs.clear();
         if let Some(f) = st.frames.last_mut() {
             for r in 0..=5 {
                 f.regs[r] = RegState::not_init();
             }
         }
-        if ctx.typ == RegType::Stack {
+        if ctx.typ == RegType::Stack && self.callback_may_write(start) {
             // Before any run of the callback, earlier runs may have written
             // there; after the call, any run may have.
             Self::forget_stack(&mut st, ctx.frameno);
             Self::forget_stack(&mut self.cur, ctx.frameno);
         }
         st.frames.push(callee);
+        if self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0 {
+            std::mem::swap(&mut self.cur, &mut st);
+            self.log_call_frames();
+            std::mem::swap(&mut self.cur, &mut st);
+        }
         self.push_branch(st, start)?;
         Ok(())
+    }
+
+    /// Whether the callback at `start` (or anything it calls or passes as
+    /// a callback) may write memory outside its own stack frame: a store
+    /// not based on r10, a helper with a writable memory argument, a kfunc.
+    /// A callback that cannot leaves its caller's stack as it was.
+    fn callback_may_write(&self, start: usize) -> bool {
+        let subprogs = &self.cfg.subprogs;
+        let mut todo = vec![start];
+        let mut seen: Vec<usize> = Vec::new();
+        while let Some(s) = todo.pop() {
+            if seen.contains(&s) {
+                continue;
+            }
+            seen.push(s);
+            let Ok(idx) = subprogs.binary_search(&s) else {
+                return true;
+            };
+            let end = subprogs.get(idx + 1).copied().unwrap_or(self.cfg.len);
+            for (slot, ins) in self.prog.iter().filter(|(slot, _)| (s..end).contains(slot)) {
+                match *ins {
+                    Instruction::St { dst, .. }
+                    | Instruction::Stx { dst, .. }
+                    | Instruction::Atomic { dst, .. }
+                        if dst != Reg::FP =>
+                    {
+                        return true;
+                    }
+                    Instruction::Call(CallTarget::Local(imm)) => {
+                        match usize::try_from(*slot as i64 + 1 + i64::from(imm)) {
+                            Ok(t) => todo.push(t),
+                            Err(_) => return true,
+                        }
+                    }
+                    Instruction::Call(CallTarget::Helper(id)) if self.helper_may_write(id) => return true,
+                    Instruction::Call(CallTarget::Kfunc { .. } | CallTarget::Reg(_)) => return true,
+                    Instruction::LdImm64 { .. } => {
+                        if let Some(PseudoKind::Func { target }) = self.input.pseudo_at(*slot) {
+                            todo.push(target);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether helper `id` may write through one of its arguments.
+    fn helper_may_write(&self, id: i32) -> bool {
+        let Some(p) = self.input.prog_type.func_proto(id) else {
+            return true;
+        };
+        p.args.iter().any(|a| match a {
+            ArgType::PtrToMem(f) => !f.rdonly,
+            ArgType::PtrToUninitMapValue
+            | ArgType::PtrToInt
+            | ArgType::PtrToLong
+            | ArgType::PtrToDynptr { .. } => true,
+            _ => false,
+        })
     }
 
     /// Every initialised slot of frame `frameno`'s stack becomes unknown
@@ -376,7 +451,25 @@ impl Verifier<'_, '_> {
         }
         self.clear_caller_saved();
         self.cur.frames.push(callee);
+        if self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0 {
+            self.log_call_frames();
+        }
         Ok(Some(start))
+    }
+
+    /// The `caller:` / `callee:` lines `__check_func_call()` logs: the two
+    /// innermost frames of the current state.
+    fn log_call_frames(&mut self) {
+        let n = self.cur.frames.len();
+        if n < 2 {
+            return;
+        }
+        let caller = super::fmt::frame_repr(self, n - 2, None);
+        let callee = super::fmt::frame_repr(self, n - 1, None);
+        self.log.line("caller:");
+        self.log.line(&caller);
+        self.log.line("callee:");
+        self.log.line(&callee);
     }
 
     /// `check_kfunc_call()` against the program type's kfunc set.
@@ -423,7 +516,7 @@ impl Verifier<'_, '_> {
                 }
                 KfuncArg::Ctx => {
                     if reg.typ != RegType::Ctx {
-                        let got = super::args::reg_type_str(reg.typ, reg.flags);
+                        let got = super::fmt::reg_type_str(&reg);
                         return self.fail(EINVAL, format!("arg#{i} expected pointer to ctx, but got {got}"));
                     }
                     self.check_ptr_off_reg(regno, &reg, false)?;
@@ -439,7 +532,7 @@ impl Verifier<'_, '_> {
                         let got = if reg.typ == RegType::BtfId {
                             ops.btf_type_name(reg.btf_id).unwrap_or_else(|| format!("btf_id {}", reg.btf_id))
                         } else {
-                            super::args::reg_type_str(reg.typ, reg.flags)
+                            super::fmt::reg_type_str(&reg)
                         };
                         return self.fail(
                             EINVAL,
@@ -515,7 +608,7 @@ impl Verifier<'_, '_> {
                 | RegType::Mem
         ) && !reg.flags.maybe_null;
         if !mem_ok {
-            let got = super::args::reg_type_str(reg.typ, reg.flags);
+            let got = super::fmt::reg_type_str(&reg);
             return self.fail(
                 EACCES,
                 format!("R{regno} type={got} expected=fp, pkt, pkt_meta, map_key, map_value, mem"),

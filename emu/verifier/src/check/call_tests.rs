@@ -327,7 +327,11 @@ fn size_arguments() {
 fn ctx_argument_must_be_unmodified() {
     let src = "r2 = map[fd:0]\nr3 = 0\nr1 += 8\ncall bpf_tail_call#12\nr0 = 0\nexit";
     let pa = map(map_type::PROG_ARRAY, 4, 4);
-    rejects(run(src, &[pa.clone()]), EACCES, "dereference of modified ctx ptr R1 off=8 disallowed");
+    rejects(
+        run(src, std::slice::from_ref(&pa)),
+        EACCES,
+        "dereference of modified ctx ptr R1 off=8 disallowed",
+    );
     accepts(run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", &[pa]));
     let r = run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", &[hash()]);
     rejects(r, EINVAL, "cannot pass map_type 1 into func bpf_tail_call#12");
@@ -701,10 +705,10 @@ fn map_in_map_lookup() {
     let src = "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map[fd:0]\ncall bpf_map_lookup_elem#1
         if r0 == 0 goto out\nr1 = 0\n*(u64 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\nr1 = r0
         call bpf_map_lookup_elem#1\nif r0 == 0 goto out\nr0 = *(u64 *)(r0 + 8)\nout:\nr0 = 0\nexit";
-    accepts(run(src, &[outer.clone()]));
+    accepts(run(src, std::slice::from_ref(&outer)));
     // The inner map's value is 16 bytes.
     let oob = src.replace("r0 = *(u64 *)(r0 + 8)", "r0 = *(u64 *)(r0 + 16)");
-    assert!(run(&oob, &[outer.clone()]).res.is_err());
+    assert!(run(&oob, std::slice::from_ref(&outer)).res.is_err());
     // Only lookups take a map-in-map.
     let upd = "r1 = 0\n*(u32 *)(r10 - 4) = r1\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -8\nr4 = 0
         r1 = map[fd:0]\ncall bpf_map_update_elem#2\nr0 = 0\nexit";
@@ -740,4 +744,49 @@ fn tail_call_on_a_deep_stack() {
         EACCES,
         "tail_calls are not allowed when call stack of previous frames is 288 bytes. Too large",
     );
+}
+
+#[test]
+fn bpf2bpf_log_lines() {
+    let r = run("r1 = 3\ncall f\nr0 += 1\nexit\nf:\nr0 = r1\nexit", &[]);
+    assert!(r.log.contains("caller:\n R10=fp0\ncallee:\n frame1: R1=3 R10=fp0\n"), "{}", r.log);
+    assert!(
+        r.log
+            .contains("returning from callee:\n frame1: R0=3 R1=3 R10=fp0\nto caller at 2:\n R0=3 R10=fp0\n"),
+        "{}",
+        r.log
+    );
+}
+
+#[test]
+fn callback_while_the_caller_holds_a_reference() {
+    // The caller keeps its ring-buffer record across bpf_loop and submits
+    // it afterwards; the callback path does not see the reference.
+    let src = "r1 = map[fd:0]\nr2 = 8\nr3 = 0\ncall bpf_ringbuf_reserve#131\nif r0 == 0 goto out
+        r6 = r0\nr1 = 2\nr2 = subprog[+9]\nr3 = 0\nr4 = 0\ncall bpf_loop#181
+        r1 = r6\nr2 = 0\ncall bpf_ringbuf_submit#132\nout:\nr0 = 0\nexit
+        r0 = 0\nexit";
+    accepts(run(src, &[ringbuf()]));
+}
+
+#[test]
+fn callback_log_lines() {
+    let r = run(&loop_prog("r0 = 0\nexit", "r0 = 0\nexit"), &[]);
+    assert!(r.log.contains("callee:\n frame1: R1=scalar() R2=fp[0]-8 R10=fp0 cb\n"), "{}", r.log);
+}
+
+#[test]
+fn read_only_callback_keeps_the_caller_stack() {
+    // Same as `callback_may_clobber_the_context`, but the callback only
+    // reads its context: the spilled ctx pointer survives the call.
+    let src = "*(u64 *)(r10 - 8) = r1\nr1 = 4\nr2 = subprog[+9]\nr3 = r10\nr3 += -8\nr4 = 0
+        call bpf_loop#181\nr1 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r1 + 0)\nr0 = 0\nexit
+        r1 = *(u64 *)(r2 + 0)\nr0 = 0\nexit";
+    accepts(run(src, &[]));
+    // A store through anything but r10 counts as a possible write, here
+    // in a subprogram the callback calls.
+    let src = "*(u64 *)(r10 - 8) = r1\nr1 = 4\nr2 = subprog[+9]\nr3 = r10\nr3 += -8\nr4 = 0
+        call bpf_loop#181\nr1 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r1 + 0)\nr0 = 0\nexit
+        r1 = r2\ncall g\nr0 = 0\nexit\ng:\nr2 = 0\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit";
+    rejects(run(src, &[]), EACCES, "R1 invalid mem access 'scalar'");
 }

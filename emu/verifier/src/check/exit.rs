@@ -21,9 +21,11 @@
 //!   return range ([`crate::env::ProgTypeOps::return_range`]), checked as
 //!   the kernel does with `tnum_in(tnum_range(lo, hi), var_off)`.
 
-use super::args::{EACCES, reg_type_str};
+use super::args::EACCES;
+use super::fmt::reg_type_str;
 use super::{VResult, Verifier};
 use crate::errno::EINVAL;
+use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
 use crate::state::{RegState, RegType, SlotType};
 use crate::tnum::Tnum;
 
@@ -99,12 +101,25 @@ impl Verifier<'_, '_> {
             return Ok(None);
         }
         let callsite = callee.callsite;
+        let verbose = self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0;
+        let callee_text = if verbose {
+            super::fmt::frame_repr(self, self.cur.frames.len() - 1, None)
+        } else {
+            String::new()
+        };
         let Some(popped) = self.cur.frames.pop() else {
             return Ok(None);
         };
         self.scrub_dead_frame_pointers(popped.frameno);
         self.cur.cur_mut().regs[0] = r0;
         self.mark_reg_written(0);
+        if verbose {
+            let caller_text = super::fmt::frame_repr(self, self.cur.frames.len() - 1, None);
+            self.log.line("returning from callee:");
+            self.log.line(&callee_text);
+            self.log.line(&format!("to caller at {}:", callsite + 1));
+            self.log.line(&caller_text);
+        }
         Ok(Some(callsite + 1))
     }
 
@@ -138,7 +153,7 @@ impl Verifier<'_, '_> {
             return Ok(());
         };
         if r0.typ != RegType::Scalar {
-            let t = reg_type_str(r0.typ, r0.flags);
+            let t = reg_type_str(&r0);
             return self.fail(EINVAL, format!("At program exit the register R0 is not a known value ({t})"));
         }
         let (ok, t) = in_range(&r0, range);

@@ -13,10 +13,11 @@
 //!
 //! Differences from the kernel: references live in the whole path's state
 //! instead of being copied between frames (`copy_reference_state()`), which
-//! is equivalent because only one path is walked at a time. Inside a
-//! callback, the references it may release or must release are told apart
-//! by [`FuncState::callback_ref_floor`]: ids above it were acquired by the
-//! callback itself (ids only grow).
+//! is equivalent because only one path is walked at a time. A callback's
+//! path starts without its caller's references (see `call`); as a second
+//! line of defence, [`FuncState::callback_ref_floor`] tells the references
+//! a callback acquired (ids above it: ids only grow) from any other, which
+//! it may neither release nor leave behind.
 //!
 //! [`VerifierState::refs`]: crate::state::VerifierState::refs
 //! [`FuncState::callback_ref_floor`]: crate::state::FuncState::callback_ref_floor
