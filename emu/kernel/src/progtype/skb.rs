@@ -404,7 +404,8 @@ mod tests {
         let f = sf();
         assert!(f.func_proto(id::MAP_LOOKUP_ELEM).is_some());
         assert!(f.func_proto(id::KTIME_GET_COARSE_NS).is_some());
-        assert!(f.func_proto(id::GET_CURRENT_PID_TGID).is_none());
+        assert!(f.func_proto(id::GET_CURRENT_UID_GID).is_none());
+        assert!(f.func_proto(id::GET_CURRENT_PID_TGID).is_some());
         assert!(f.func_proto(id::PERF_EVENT_OUTPUT).is_none());
         assert!(SocketFilter { caps: Caps::NONE }.func_proto(id::TRACE_PRINTK).is_none());
     }

@@ -120,12 +120,13 @@ fn helpers_are_checked_at_load() {
     let (res, log) = load_logged(&mut k, ProgType::Syscall, "r1 = 0\nr2 = 8\nr3 = 0\ncall 131\nr0 = 0\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
     assert!(log.contains("unknown func bpf_ringbuf_reserve#131"), "{log}");
-    // A helper the program type may not call: current-task helpers are
-    // for tracing programs, not socket filters.
-    let (res, log) = load_logged(&mut k, ProgType::SocketFilter, "call 14\nr0 = 0\nexit");
+    // A helper the program type may not call: get_current_uid_gid is for
+    // tracing programs, not socket filters (get_current_pid_tgid is for all).
+    let (res, log) = load_logged(&mut k, ProgType::SocketFilter, "call 15\nr0 = 0\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
-    assert!(log.contains("unknown func bpf_get_current_pid_tgid#14"), "{log}");
-    load(&mut k, ProgType::Syscall, "call 14\nr0 = 0\nexit").unwrap();
+    assert!(log.contains("unknown func bpf_get_current_uid_gid#15"), "{log}");
+    load(&mut k, ProgType::Syscall, "call 15\nr0 = 0\nexit").unwrap();
+    load(&mut k, ProgType::SocketFilter, "call 14\nr0 = 0\nexit").unwrap();
 }
 
 #[test]
