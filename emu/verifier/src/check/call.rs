@@ -15,19 +15,19 @@
 //!   that ends at the callback's `exit` after its checks (r0 in `[0, 1]`,
 //!   its own references released, no lock held); the caller continues at
 //!   once with r0 an unknown scalar. To stay sound for any number of
-//!   callback runs, everything the callback could have changed in the
+//!   callback runs (zero included), what the callback could change in its
 //!   caller is forgotten, both in the state the callback starts from (an
 //!   earlier run may have changed it) and in the caller's state after the
-//!   call, unless the callback cannot write outside its own stack frame
-//!   (no store other than through r10, no helper that writes through an
-//!   argument, no kfunc, in it or anything it calls): every initialised
-//!   slot of the stack frame the callback context pointer points into
-//!   becomes `STACK_MISC` (spilled
-//!   registers included), and so does every frame a stack pointer spilled
-//!   there leads to. The callback can reach no other caller state: its
-//!   path starts without the caller's references (it cannot reach those
-//!   objects), and calls are refused while a lock is held. `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and
-//!   its zero `flags` are run-time checks.
+//!   call: every initialised slot of the stack frame the callback context
+//!   points into becomes `STACK_MISC` (spilled registers included), and so
+//!   does every frame a stack pointer spilled there leads to. This is
+//!   skipped when the callback cannot write outside its own frame (no
+//!   store other than through r10, no helper that writes through an
+//!   argument, no kfunc, in it or in anything it calls). The callback's
+//!   path starts without the caller's references, and calls are refused
+//!   while a lock is held, so nothing else of the caller can change.
+//!   `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and its zero `flags`
+//!   are run-time checks.
 //! * **Global functions**: `VerifyInput` has no BTF func info, so every
 //!   subprogram is static and verified at each call site.
 //! * **kfuncs**: pointers to kernel objects must match the argument's BTF
@@ -169,10 +169,7 @@ impl Verifier<'_, '_> {
                     }
                     RegState { map: idx, inner_map: true, ..RegState::pointer(RegType::ConstMapPtr) }
                 } else {
-                    let mut r =
-                        RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
-                    r.flags.rdonly = m.rdonly_prog;
-                    r
+                    RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) }
                 };
                 r.flags.maybe_null = true;
                 r.id = self.new_id();
@@ -301,10 +298,8 @@ impl Verifier<'_, '_> {
                 callee.regs[1] = caller.regs[1].clone();
                 callee.regs[2] =
                     RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapKey) };
-                let mut value =
+                callee.regs[3] =
                     RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
-                value.flags.rdonly = map.is_some_and(|m| m.rdonly_prog);
-                callee.regs[3] = value;
                 callee.regs[4] = ctx.clone();
             }
         }
@@ -312,10 +307,11 @@ impl Verifier<'_, '_> {
         callee.callback_ret_range = (0, 1);
         callee.callback_ref_floor = self.id_gen;
         let mut st = self.cur.clone();
-        // The callback cannot reach its caller's referenced objects (the
-        // caller's registers are out of reach, its stack through the
-        // context is forgotten below): its path tracks only what it
-        // acquires itself, which it must release before returning.
+        // The callback's path tracks only the references it acquires
+        // itself, which it must release before returning. Its caller's
+        // objects stay alive during the call; a pointer to one that the
+        // callback finds through its context cannot be released there (the
+        // reference is not in its state).
         st.refs.clear();
         if let Some(f) = st.frames.last_mut() {
             for r in 0..=5 {
