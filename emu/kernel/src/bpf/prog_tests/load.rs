@@ -255,6 +255,12 @@ fn verified_insns_in_info() {
     let mut k = kernel();
     let fd = load(&mut k, ProgType::Syscall, "r0 = 1\nr0 += 2\nexit").unwrap();
     assert_eq!(prog_of(&k, fd).verified_insns, 3);
+    let mut info = None;
+    k.bpf(BpfAttr::ObjGetInfoByFd { bpf_fd: fd, info: &mut info }).unwrap();
+    let Some(crate::bpf::attr::ObjInfo::Prog(pi)) = info else { panic!("not prog info") };
+    assert_eq!(pi.verified_insns, 3);
+    let fdinfo = k.fdinfo(fd).unwrap();
+    assert!(fdinfo.iter().any(|(key, v)| key == "verified_insns" && v == "3"), "{fdinfo:?}");
 }
 
 #[test]
