@@ -7,15 +7,15 @@
 //! type's attach target (`check_attach_btf_id()` in kernel/bpf/verifier.c).
 //!
 //! One file per family: [`skb`] (socket_filter, flow_dissector,
-//! sched_cls/sched_act, cgroup_skb), [`xdp`], [`sk_lookup`], [`tracing`] (kprobe,
-//! tracepoint, perf_event, raw_tracepoint, BTF tracing), [`syscall`];
-//! [`funcs`] holds the helper chains.
+//! sched_cls/sched_act, cgroup_skb), [`xdp`], [`sk_lookup`], [`tracing`]
+//! (kprobe, tracepoint, perf_event, raw_tracepoint, BTF tracing),
+//! [`syscall`]; [`funcs`] holds the helper chains.
 //!
 //! Not supported yet (refused at load, [`check_load`]): tracing, LSM and
 //! ext programs (they need `attach_btf_id` / `attach_prog_fd`, which
-//! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the other cgroup, lwt,
-//! sock_ops, sk_skb, sk_msg, lirc, sk_reuseport, writable raw tracepoint
-//! and netfilter types.
+//! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the other
+//! cgroup, lwt, sock_ops, sk_skb, sk_msg, lirc, sk_reuseport, writable raw
+//! tracepoint and netfilter types.
 
 pub mod funcs;
 pub mod sk_lookup;
