@@ -359,6 +359,9 @@ fn packet_access_per_program_type() {
     let tc = "r2 = *(u32 *)(r1 +76)\nr3 = *(u32 *)(r1 +80)\nr4 = r2\nr4 += 1\nif r4 > r3 goto +2\nr5 = 1\n\
               *(u8 *)(r2 +0) = r5\nr0 = 0\nexit";
     load(&mut k, ProgType::SchedCls, tc).unwrap();
+    load(&mut k, ProgType::SkSkb, tc).unwrap();
+    load(&mut k, ProgType::LwtXmit, tc).unwrap();
+    assert_eq!(load(&mut k, ProgType::LwtOut, tc), Err(Errno::EACCES));
     // A flow dissector only reads the packet; it writes its flow keys.
     let (res, log) = load_logged(&mut k, ProgType::FlowDissector, tc);
     assert_eq!(res, Err(Errno::EACCES));
