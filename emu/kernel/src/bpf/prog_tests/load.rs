@@ -174,6 +174,8 @@ fn expected_attach_types() {
         load_attached(&mut k, ProgType::Syscall, AttachType::CgroupInetEgress, src),
         Err(Errno::EINVAL)
     );
+    assert_eq!(load(&mut k, ProgType::SkReuseport, src), Err(Errno::EINVAL));
+    load_attached(&mut k, ProgType::SkReuseport, AttachType::SkReuseportSelect, src).unwrap();
     // Types that take none ignore it.
     load_attached(&mut k, ProgType::Kprobe, AttachType::SkLookup, src).unwrap();
 }
