@@ -454,7 +454,8 @@ impl Gen {
             let max = vs - s;
             let x = self.any_scalar();
             self.a.mov(2, x);
-            match self.d.below(5) {
+            match self.d.below(6) {
+                5 => self.offset_on_two_paths(max, align),
                 0 => {
                     let mut mask = ((max as u32 + 1).next_power_of_two() / 2).saturating_sub(1) as i32;
                     if self.mistake("mask one bit too wide") {
@@ -554,6 +555,43 @@ impl Gen {
         }
     }
 
+    /// r2 = an offset in `[0, max]` set differently on the two sides of a
+    /// branch (the taken side is the one pruning may skip), possibly
+    /// through a spill: the join must keep both ranges apart.
+    fn offset_on_two_paths(&mut self, max: i32, align: i32) {
+        let (w, op, dst, src) = self.cond();
+        let taken = self.a.label();
+        let join = self.a.label();
+        let spill = self.d.pct(40);
+        self.a.jmp(w, op, dst, src, taken);
+        let c1 = self.d.range(0, i64::from(max / align)) as i32 * align;
+        self.a.movi(2, c1);
+        if spill {
+            self.a.stx(Size::DW, FP, 2, -152);
+        }
+        self.a.ja(join);
+        self.a.bind(taken);
+        if self.d.pct(30) {
+            let x = self.any_scalar();
+            self.a.mov(2, x);
+            let mask = ((max as u32 + 1).next_power_of_two() / 2).saturating_sub(1) as i32 & -align;
+            self.a.alu(Width::W64, AluOp::And, 2, Source::Imm(mask));
+        } else {
+            let mut c2 = self.d.range(0, i64::from(max / align)) as i32 * align;
+            if self.mistake("offset out of bounds on the path pruning may skip") {
+                c2 = max + align * self.d.range(1, 2) as i32;
+            }
+            self.a.movi(2, c2);
+        }
+        if spill {
+            self.a.stx(Size::DW, FP, 2, -152);
+        }
+        self.a.bind(join);
+        if spill {
+            self.a.ldx(Size::DW, 2, FP, -152);
+        }
+    }
+
     /// Passes the value pointer in r0 as the key or value of another map op.
     fn value_as_helper_arg(&mut self, from: MapSpec) {
         let m = self.pick_map();
@@ -648,6 +686,17 @@ impl Gen {
         if self.mistake("probe_read size not a constant") {
             let s = self.any_scalar();
             self.a.mov(2, s);
+        } else if self.d.pct(25) {
+            // The size differs on the two sides of a branch.
+            let (w, op, cd, src) = self.cond();
+            let taken = self.a.label();
+            let join = self.a.label();
+            self.a.jmp(w, op, cd, src, taken);
+            self.a.movi(2, self.d.range(1, i64::from(n)) as i32);
+            self.a.ja(join);
+            self.a.bind(taken);
+            self.a.movi(2, size);
+            self.a.bind(join);
         } else {
             self.a.movi(2, size);
         }
