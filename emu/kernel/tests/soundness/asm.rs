@@ -12,6 +12,7 @@ enum Item {
     Plain(Instruction),
     Jmp { width: Width, op: JmpOp, dst: Reg, src: Source, to: Label },
     Ja(Label),
+    Call(Label),
 }
 
 #[derive(Default)]
@@ -97,6 +98,11 @@ impl Asm {
         self.items.push(Item::Ja(to));
     }
 
+    /// A bpf2bpf call of the subprogram starting at `to`.
+    pub fn call_local(&mut self, to: Label) {
+        self.items.push(Item::Call(to));
+    }
+
     /// Encodes the program; every label must be bound.
     pub fn finish(self) -> Vec<Insn> {
         let mut slot_of = Vec::with_capacity(self.items.len() + 1);
@@ -122,6 +128,7 @@ impl Asm {
                     Instruction::Jmp { width, op, dst, src, off: rel(to) }
                 }
                 Item::Ja(to) => Instruction::Ja { off: i32::from(rel(to)), long: false },
+                Item::Call(to) => Instruction::Call(CallTarget::Local(i32::from(rel(to)))),
             };
             ins.encode_into(&mut out);
         }

@@ -88,6 +88,16 @@ impl Dice {
     }
 }
 
+/// What a subprogram's r1 points to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arg {
+    /// The caller's zeroed stack area (`fp - 64`, 64 bytes).
+    Stack,
+    Ctx,
+    /// A map value of this many bytes.
+    Value(i32),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Spill {
     Ctx,
@@ -106,6 +116,8 @@ struct Gen {
     /// Nesting of forward-jump regions and loops.
     depth: u32,
     in_loop: bool,
+    /// Subprograms to emit after the main program.
+    subprogs: Vec<(Label, Arg)>,
 }
 
 fn size_of(s: Size) -> i32 {
@@ -160,7 +172,7 @@ impl Gen {
     fn snippet(&mut self, budget: &mut u32) {
         *budget = budget.saturating_sub(1);
         let top = self.depth < 3 && *budget > 1;
-        match self.d.below(if top { 20 } else { 17 }) {
+        match self.d.below(if top { 22 } else { 19 }) {
             0 | 1 => self.alu(),
             2 => self.ctx_load(),
             3 => self.ctx_store(),
@@ -176,7 +188,12 @@ impl Gen {
             14 => self.bad_pointer_op(),
             15 => self.atomic_stack(),
             16 => self.deep_stack(),
-            17 | 18 => self.diamond(budget),
+            17 => {
+                let arg = if self.d.pct(50) { Arg::Stack } else { Arg::Ctx };
+                self.call_subprog(arg)
+            }
+            18 => self.direct_value(),
+            19 | 20 => self.diamond(budget),
             _ => {
                 if self.in_loop {
                     self.diamond(budget)
@@ -427,6 +444,8 @@ impl Gen {
             }
             if g.d.pct(15) {
                 g.value_as_helper_arg(m);
+            } else if g.d.pct(10) {
+                g.call_subprog(Arg::Value(m.value_size as i32));
             }
         });
         self.a.bind(end);
@@ -590,6 +609,90 @@ impl Gen {
         if spill {
             self.a.ldx(Size::DW, 2, FP, -152);
         }
+    }
+
+    /// `r1 = <arg>; r2 = scalar; call subprog; r7/r8/r9 = r0`.
+    fn call_subprog(&mut self, arg: Arg) {
+        match arg {
+            Arg::Stack => {
+                self.a.mov(1, FP);
+                self.a.addi(1, -64);
+            }
+            Arg::Ctx => self.a.mov(1, CTX),
+            Arg::Value(_) => self.a.mov(1, 0),
+        }
+        let x = self.any_scalar();
+        self.a.mov(2, x);
+        let l = self.a.label();
+        self.a.call_local(l);
+        self.subprogs.push((l, arg));
+        if self.d.pct(50) {
+            let dst = self.dst_scalar();
+            self.a.mov(dst, 0);
+        }
+    }
+
+    /// A subprogram: accesses through r1 (constant and masked-r2 offsets),
+    /// a little stack of its own, returns a scalar.
+    fn subprog(&mut self, l: Label, arg: Arg) {
+        self.a.bind(l);
+        let len = match arg {
+            Arg::Stack => 64,
+            Arg::Ctx => CTX_SIZE,
+            Arg::Value(vs) => vs,
+        };
+        self.a.st(Size::DW, FP, -8, 0);
+        let n = self.d.range(1, 3);
+        for _ in 0..n {
+            let size = if len >= 8 { self.size() } else { Size::B };
+            let s = size_of(size);
+            // Stack and ctx accesses must be aligned.
+            let align = if matches!(arg, Arg::Value(_)) { 1 } else { s };
+            let (base, off) = if self.d.pct(60) {
+                let mut off = self.d.range(0, i64::from((len - s) / align)) as i32 * align;
+                if self.mistake("callee access beyond its pointer argument") {
+                    off = len - s + align;
+                }
+                (1, off)
+            } else {
+                let mut mask = ((len - s) as u32 + 1).next_power_of_two() as i32 / 2 - 1;
+                mask &= -align;
+                if self.mistake("callee variable offset mask too wide") {
+                    mask = mask * 2 + align;
+                }
+                self.a.mov(3, 2);
+                self.a.alu(Width::W64, AluOp::And, 3, Source::Imm(mask));
+                self.a.mov(4, 1);
+                if arg == Arg::Ctx {
+                    self.mistakes.push("variable ctx offset in a callee");
+                }
+                self.a.alu(Width::W64, AluOp::Add, 4, Source::Reg(super::asm::r(3)));
+                (4, 0)
+            };
+            if self.d.pct(50) {
+                self.a.ldx(size, 0, base, off as i16);
+                self.a.stx(Size::DW, FP, 0, -8);
+            } else {
+                self.a.stx(size, base, 2, off as i16);
+            }
+        }
+        self.a.ldx(Size::DW, 0, FP, -8);
+        self.a.exit();
+    }
+
+    /// `r0 = map[fd:3]+off` (a direct value pointer into the array's element 0), then accesses.
+    fn direct_value(&mut self) {
+        let m = self.maps[0];
+        let vs = m.value_size as i32;
+        // 8-byte aligned, so that atomics through it can be aligned.
+        let off = self.d.range(0, i64::from((vs - 1) / 8)) as i32 * 8;
+        self.a.push(Instruction::LdImm64 {
+            dst: super::asm::r(0),
+            src: bpfemu_isa::LdImm64::MapValue { fd: m.fd, off: off as u32 },
+        });
+        let end = self.a.label();
+        self.value_access(0, vs - off, end);
+        self.a.bind(end);
     }
 
     /// Passes the value pointer in r0 as the key or value of another map op.
@@ -961,6 +1064,7 @@ pub fn generate(seed: u64, mistake_pct: u64) -> Generated {
         spills: BTreeMap::new(),
         depth: 0,
         in_loop: false,
+        subprogs: Vec::new(),
     };
     g.prologue();
     let mut budget = g.d.range(3, 12) as u32;
@@ -968,5 +1072,9 @@ pub fn generate(seed: u64, mistake_pct: u64) -> Generated {
         g.snippet(&mut budget);
     }
     g.epilogue();
+    let subs = std::mem::take(&mut g.subprogs);
+    for (l, arg) in subs {
+        g.subprog(l, arg);
+    }
     Generated { insns: g.a.finish(), maps: g.maps, mistakes: g.mistakes }
 }
