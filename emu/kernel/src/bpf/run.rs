@@ -42,6 +42,8 @@
 //! it starts); they only add to `run_time_ns`.
 
 use super::prog::Prog;
+#[cfg(test)]
+use super::prog::ProgParts;
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::map::Map;
@@ -211,5 +213,47 @@ impl Kernel {
     /// The virtual duration one run of `prog` is charged.
     pub fn prog_run_cost(prog: &Prog) -> u64 {
         NS_PER_INSN * prog.xlated.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::KernelConfig;
+    use crate::testutil::prog_parts;
+    use crate::uapi::ProgType;
+    use bpfemu_isa::asm::kernel::assemble;
+
+    /// A program reading 8 bytes at address 8 (no region holds it).
+    fn wild(verified: bool) -> Arc<Prog> {
+        let insns = assemble("r1 = 8\nr0 = *(u64 *)(r1 +0)\nexit").unwrap();
+        let image = Arc::new(Program::new(&insns).unwrap());
+        let parts = prog_parts(ProgType::Syscall, "wild", vec![]);
+        Arc::new(Prog::new(7, ProgParts { insns: insns.clone(), xlated: insns, image, verified, ..parts }))
+    }
+
+    #[test]
+    fn paranoid_mode_runs_verified_programs_checked_and_records_their_faults() {
+        let mut k = Kernel::new(KernelConfig::default());
+        assert!(!k.paranoid());
+        k.set_paranoid(true);
+        let err = k.run_prog_vm(&wild(true), &[], &[]).unwrap_err();
+        assert!(matches!(err, VmError::MemoryViolation { pc: 1, addr: 8, .. }), "{err}");
+        let v = k.take_soundness_violations();
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].prog_id, v[0].prog_name.as_str(), &v[0].error), (7, "wild", &err));
+        assert!(k.take_soundness_violations().is_empty());
+        // An unverified program failing is no soundness bug.
+        assert_eq!(k.run_prog(&wild(false), &[], &[]), Err(Errno::EFAULT));
+        assert!(k.take_soundness_violations().is_empty());
+        // A verified program that runs cleanly records nothing.
+        let insns = assemble("r0 = 3\nexit").unwrap();
+        let parts = prog_parts(ProgType::Syscall, "ok", vec![]);
+        let image = Arc::new(Program::new(&insns).unwrap());
+        let ok = Arc::new(Prog::new(8, ProgParts { xlated: insns, image, verified: true, ..parts }));
+        assert_eq!(k.run_prog(&ok, &[], &[]), Ok(3));
+        k.set_paranoid(false);
+        assert_eq!(k.run_prog(&ok, &[], &[]), Ok(3));
+        assert!(k.take_soundness_violations().is_empty());
     }
 }
