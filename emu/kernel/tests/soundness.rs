@@ -62,6 +62,9 @@ struct Tally {
     /// Failed runs of programs without deliberate mistakes, with a seed.
     clean_run_errors: (u64, Option<u64>),
     rejected: BTreeMap<String, u64>,
+    /// With `BPFEMU_SOUNDNESS_WHY`: the last log line of each rejection,
+    /// counted separately for programs with and without mistakes.
+    why: BTreeMap<(bool, String), (u64, u64)>,
     failures: Vec<String>,
 }
 
@@ -77,6 +80,10 @@ impl Tally {
         self.clean_run_errors.1 = self.clean_run_errors.1.or(o.clean_run_errors.1);
         for (k, v) in o.run_errors {
             *self.run_errors.entry(k).or_default() += v;
+        }
+        for (k, v) in o.why {
+            let e = self.why.entry(k).or_insert((0, v.1));
+            e.0 += v.0;
         }
         for (k, v) in o.rejected {
             *self.rejected.entry(k).or_default() += v;
@@ -171,7 +178,21 @@ fn one(k: &mut Kernel, seed: u64, t: &mut Tally, verbose: bool) {
     let fds = [create_map(k, &g.maps[0]), create_map(k, &g.maps[1])];
     shuffle_maps(k, &fds, &g.maps, &mut d);
     let mut log = String::new();
-    let loaded = load(k, &g.insns, verbose.then_some(&mut log));
+    let why = std::env::var_os("BPFEMU_SOUNDNESS_WHY").is_some();
+    let t0 = Instant::now();
+    let loaded = load(k, &g.insns, (verbose || why).then_some(&mut log));
+    if why {
+        let ms = t0.elapsed().as_millis();
+        if ms > 50 {
+            println!("slow: seed {seed:#x} took {ms} ms: {:?}", log.lines().last());
+        }
+        if loaded.is_err() {
+            let line = log.lines().rev().find(|l| !l.starts_with("processed ")).unwrap_or("").to_string();
+            let mut key: String = line.chars().filter(|c| !c.is_ascii_digit()).collect();
+            key.truncate(70);
+            t.why.entry((clean, key)).or_insert((0, seed)).0 += 1;
+        }
+    }
     if verbose {
         println!("{}", describe(seed, &g, "repro"));
     }
@@ -289,6 +310,9 @@ fn verified_programs_never_fault_in_checked_mode() {
         total.clean_run_errors.1.unwrap_or(0),
         total.rejected,
     );
+    for ((clean, why), (n, seed)) in &total.why {
+        println!("rejected{}: {n:6} e.g. {seed:#x}: {why}", if *clean { " (no mistake)" } else { "" });
+    }
     assert!(
         total.failures.is_empty(),
         "{} soundness violation(s):\n{}",

@@ -171,7 +171,9 @@ impl Gen {
 
     fn snippet(&mut self, budget: &mut u32) {
         *budget = budget.saturating_sub(1);
-        let top = self.depth < 3 && *budget > 1;
+        // Loops and diamonds nest, but not inside a loop (the verifier
+        // walks every iteration: branches there multiply its work).
+        let top = self.depth < 3 && *budget > 1 && !self.in_loop;
         match self.d.below(if top { 22 } else { 19 }) {
             0 | 1 => self.alu(),
             2 => self.ctx_load(),
@@ -192,15 +194,18 @@ impl Gen {
                 let arg = if self.d.pct(50) { Arg::Stack } else { Arg::Ctx };
                 self.call_subprog(arg)
             }
-            18 => self.direct_value(),
-            19 | 20 => self.diamond(budget),
-            _ => {
-                if self.in_loop {
-                    self.diamond(budget)
+            18 => {
+                if self.maps[0].max_entries == 1 {
+                    self.direct_value()
+                } else if self.mistake("direct value load of an array with more than one element") {
+                    self.direct_value()
                 } else {
-                    self.bounded_loop(budget)
+                    self.alu()
                 }
             }
+            19 | 20 if !self.in_loop => self.diamond(budget),
+            19 | 20 => self.alu(),
+            _ => self.bounded_loop(budget),
         }
     }
 
@@ -249,6 +254,12 @@ impl Gen {
                     Source::Reg(super::asm::r(self.any_scalar()))
                 } else if matches!(op, AluOp::Lsh | AluOp::Rsh) {
                     Source::Imm(self.d.range(0, bits - 1) as i32)
+                } else if matches!(op, AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod) {
+                    let mut v = self.imm();
+                    if v == 0 && !self.mistake("division by the constant 0") {
+                        v = 3;
+                    }
+                    Source::Imm(v)
                 } else {
                     Source::Imm(self.imm())
                 };
@@ -281,7 +292,7 @@ impl Gen {
     fn ctx_store(&mut self) {
         let size = self.size();
         let off = self.ctx_off(size);
-        if self.d.pct(30) {
+        if self.mistake("BPF_ST into the ctx") {
             let imm = self.imm();
             self.a.st(size, CTX, off, imm);
         } else {
@@ -542,6 +553,7 @@ impl Gen {
                     let v = self.any_scalar();
                     let op = self.d.pick(&bpfemu_isa::AtomicOp::ALL);
                     if op == bpfemu_isa::AtomicOp::CmpXchg {
+                        self.a.mov(5, ptr);
                         self.a.mov(4, base);
                         self.a.mov(0, v);
                         self.a.push(Instruction::Atomic {
@@ -551,11 +563,8 @@ impl Gen {
                             src: super::asm::r(v),
                             off,
                         });
-                        // r0 is now a scalar; the value pointer is in r4.
-                        self.a.mov(0, 4);
-                        if base == 1 {
-                            self.a.mov(1, 4);
-                        }
+                        // r0 is now a scalar; the value pointer is in r5.
+                        self.a.mov(ptr, 5);
                         return;
                     }
                     self.a.mov(3, v);
@@ -655,7 +664,7 @@ impl Gen {
                 }
                 (1, off)
             } else {
-                let mut mask = ((len - s) as u32 + 1).next_power_of_two() as i32 / 2 - 1;
+                let mut mask = (((len - s) as u32 + 1).next_power_of_two() / 2).saturating_sub(1) as i32;
                 mask &= -align;
                 if self.mistake("callee variable offset mask too wide") {
                     mask = mask * 2 + align;
@@ -827,12 +836,19 @@ impl Gen {
             // The allowed forms: ctx + constant, fp + constant, ptr - ptr.
             match self.d.below(3) {
                 0 => {
+                    // ctx + c - c: unmodified again.
                     self.a.mov(1, CTX);
                     let size = self.size();
                     let off = self.ctx_off(size);
-                    self.a.addi(1, i32::from(off));
+                    let c = self.d.range(1, 64) as i32;
+                    self.a.addi(1, c);
+                    if self.mistake("dereference of a modified ctx pointer") {
+                        self.a.addi(1, -c + 8);
+                    } else {
+                        self.a.addi(1, -c);
+                    }
                     let dst = self.dst_scalar();
-                    self.a.ldx(size, dst, 1, 0);
+                    self.a.ldx(size, dst, 1, off);
                 }
                 1 => {
                     self.a.mov(1, FP);
@@ -926,8 +942,9 @@ impl Gen {
     fn deep_stack(&mut self) {
         let size = self.size();
         let s = size_of(size);
-        let off = -(self.d.range(260 / i64::from(s) + 1, 512 / i64::from(s)) as i32) * s;
-        let off = off.max(-512) as i16;
+        // Down to -480: a callee's 32-byte frame still fits in 512.
+        let off = -(self.d.range(260 / i64::from(s) + 1, 480 / i64::from(s)) as i32) * s;
+        let off = off as i16;
         if !self.mistake("read of stack never written") {
             let v = self.any_scalar();
             self.a.stx(size, FP, v, off);
@@ -971,7 +988,7 @@ impl Gen {
 
     /// `r9 = 0; loop: body; r9 += 1; if r9 < N goto loop` and variants.
     fn bounded_loop(&mut self, budget: &mut u32) {
-        let n = self.d.range(1, 12) as i32;
+        let n = self.d.range(1, 8) as i32;
         let down = self.d.pct(30);
         let w = if self.d.pct(25) { Width::W32 } else { Width::W64 };
         self.a.movi(9, if down { n } else { 0 });
@@ -979,7 +996,7 @@ impl Gen {
         self.a.bind(top);
         let was = self.in_loop;
         self.in_loop = true;
-        let k = self.d.range(1, 2);
+        let k = 1;
         self.with_region(|g| {
             if g.d.pct(40) {
                 // Index the zeroed area with the counter.
