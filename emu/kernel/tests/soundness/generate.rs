@@ -484,8 +484,11 @@ impl Gen {
             let max = vs - s;
             let x = self.any_scalar();
             self.a.mov(2, x);
-            match self.d.below(6) {
+            // A constant the access adds back (the offset is r2 - comp).
+            let mut comp = 0;
+            match self.d.below(14) {
                 5 => self.offset_on_two_paths(max, align),
+                6..=13 => comp = self.derive_offset(x, max, align, out),
                 0 => {
                     let mut mask = ((max as u32 + 1).next_power_of_two() / 2).saturating_sub(1) as i32;
                     if self.mistake("mask one bit too wide") {
@@ -530,13 +533,38 @@ impl Gen {
                 self.a.alu(Width::W64, AluOp::And, 2, Source::Imm(-align));
             }
             self.a.mov(1, ptr);
-            if self.d.pct(20) {
+            match self.d.below(10) {
                 // Spill and fill the bounded scalar: its bounds must survive.
-                self.a.stx(Size::DW, FP, 2, -144);
-                self.a.ldx(Size::DW, 2, FP, -144);
+                0 | 1 => {
+                    self.a.stx(Size::DW, FP, 2, -144);
+                    self.a.ldx(Size::DW, 2, FP, -144);
+                }
+                // A 32-bit spill, or a narrow fill of the low half.
+                2 => {
+                    let wide = self.d.pct(50);
+                    self.a.stx(if wide { Size::DW } else { Size::W }, FP, 2, -144);
+                    self.a.ldx(Size::W, 2, FP, -144);
+                }
+                _ => {}
             }
-            self.a.alu(Width::W64, AluOp::Add, 1, Source::Reg(super::asm::r(2)));
-            (1, 0)
+            // r2 is in [comp, max + comp]: take comp off the pointer, off
+            // r2, or off the access.
+            match if comp == 0 { 0 } else { self.d.below(3) } {
+                0 => {
+                    self.a.alu(Width::W64, AluOp::Add, 1, Source::Reg(super::asm::r(2)));
+                    (1, -comp)
+                }
+                1 => {
+                    self.a.addi(1, -comp);
+                    self.a.alu(Width::W64, AluOp::Add, 1, Source::Reg(super::asm::r(2)));
+                    (1, 0)
+                }
+                _ => {
+                    self.a.addi(2, -comp);
+                    self.a.alu(Width::W64, AluOp::Add, 1, Source::Reg(super::asm::r(2)));
+                    (1, 0)
+                }
+            }
         };
         let off = off as i16;
         match kind {
@@ -579,6 +607,109 @@ impl Gen {
                     let imm = self.imm();
                     self.a.st(size, base, off, imm);
                 }
+            }
+        }
+    }
+
+    /// More ways to bound r2 (a copy of scalar `x`) to `[comp, max + comp]`,
+    /// returning `comp` (0 unless the recipe offsets the range); each may
+    /// make a mistake. Jumps to `out` leave the access out.
+    fn derive_offset(&mut self, x: u8, max: i32, align: i32, out: Label) -> i32 {
+        let r = super::asm::r;
+        let pow2_mask = |m: i32| ((m as u32 + 1).next_power_of_two() / 2).saturating_sub(1) as i32;
+        match self.d.below(8) {
+            0 => {
+                // Bound a copy; the bound reaches the original through its id.
+                self.a.mov(3, 2);
+                if self.mistake("bounded a modified copy") {
+                    self.a.addi(3, 1);
+                    self.a.jmp(Width::W64, JmpOp::Gt, 3, Source::Imm(max + 1), out);
+                } else {
+                    self.a.jmp(Width::W64, JmpOp::Gt, 3, Source::Imm(max), out);
+                }
+                0
+            }
+            1 => {
+                // A 32-bit bound holds for the 64-bit value only after zero extension.
+                if !self.mistake("32-bit bound on a 64-bit value") {
+                    self.a.alu(Width::W32, AluOp::Mov, 2, Source::Reg(r(2)));
+                }
+                let op = self.d.pick(&[JmpOp::Gt, JmpOp::SGt]);
+                self.a.jmp(Width::W32, op, 2, Source::Imm(max), out);
+                if op == JmpOp::SGt {
+                    self.a.jmp(Width::W32, JmpOp::SLt, 2, Source::Imm(0), out);
+                }
+                0
+            }
+            2 if align == 1 => {
+                // [0, max] - k, added back by the access.
+                let k = self.d.range(1, 8) as i32;
+                self.a.jmp(Width::W64, JmpOp::Gt, 2, Source::Imm(max), out);
+                let w = if self.mistake("32-bit subtraction wraps") { Width::W32 } else { Width::W64 };
+                self.a.alu(w, AluOp::Sub, 2, Source::Imm(k));
+                self.a.addi(2, k);
+                // r2 is back in [0, max]; let the access add another k.
+                let c = self.d.range(1, 8) as i32;
+                self.a.addi(2, c);
+                c
+            }
+            3 => {
+                // Shift a byte down until it fits.
+                self.a.alu(Width::W64, AluOp::And, 2, Source::Imm(0xff));
+                let mut sh = 0;
+                while (255 >> sh) > max {
+                    sh += 1;
+                }
+                if sh > 0 && self.mistake("shifted one bit too little") {
+                    sh -= 1;
+                }
+                let op = if self.d.pct(50) { AluOp::Rsh } else { AluOp::Arsh };
+                self.a.alu(Width::W64, op, 2, Source::Imm(sh));
+                0
+            }
+            4 => {
+                // (x & m) * f.
+                let f = self.d.pick(&[2, 3, 4, 8]);
+                let mut m = pow2_mask(max / f);
+                if self.mistake("multiplied range too wide") {
+                    m = m * 2 + 1;
+                }
+                self.a.alu(Width::W64, AluOp::And, 2, Source::Imm(m));
+                self.a.alu(Width::W64, AluOp::Mul, 2, Source::Imm(f));
+                0
+            }
+            5 => {
+                // Sign-extended byte, bounded on both sides.
+                self.a.alu(Width::W64, AluOp::MovSx(8), 2, Source::Reg(r(x)));
+                if !self.mistake("sign-extended value without a lower bound") {
+                    self.a.jmp(Width::W64, JmpOp::SLt, 2, Source::Imm(0), out);
+                }
+                self.a.jmp(Width::W64, JmpOp::SGt, 2, Source::Imm(max), out);
+                0
+            }
+            6 => {
+                // (x & m1) | (y & m2).
+                let m = pow2_mask(max);
+                let y = self.any_scalar();
+                self.a.alu(Width::W64, AluOp::And, 2, Source::Imm(m & 0x55));
+                self.a.mov(3, y);
+                let m2 = if self.mistake("or of a range too wide") { m * 2 + 1 } else { m & !0x55 };
+                self.a.alu(Width::W64, AluOp::And, 3, Source::Imm(m2));
+                let op = if self.d.pct(50) { AluOp::Or } else { AluOp::Xor };
+                self.a.alu(Width::W64, op, 2, Source::Reg(r(3)));
+                0
+            }
+            _ => {
+                // Unsigned bound through a 32-bit compare of zero-extended
+                // values, from below: if max < w2 goto out (reversed operands).
+                self.a.alu(Width::W32, AluOp::Mov, 2, Source::Reg(r(2)));
+                let mut n = max;
+                if self.mistake("reversed bound off by one") {
+                    n += 1;
+                }
+                self.a.movi(3, n);
+                self.a.jmp(Width::W32, JmpOp::Lt, 3, Source::Reg(r(2)), out);
+                0
             }
         }
     }
