@@ -64,11 +64,11 @@ fn an_accepted_program_ends_with_the_processed_count() {
 
 #[test]
 fn a_rejected_program_prints_the_kernel_message_and_the_errno() {
-    let f = tmp("uninit.s", b"r0 = *(u64 *)(r10 -8)\nexit\n");
+    let f = tmp("scalar.s", b"r1 = 5\nr0 = *(u64 *)(r1 +0)\nexit\n");
     let o = bpfemu(&["verify", &f]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("invalid read from stack off -8+0 size 8"), "{out}");
+    assert!(out.contains("R1 invalid mem access 'scalar'"), "{out}");
     assert_eq!(last_line(&out), "rejected: EACCES (-13): Permission denied", "{out}");
 
     let f = tmp("noret.s", b"exit\n");
@@ -83,7 +83,7 @@ fn the_lookup_needs_its_map_and_a_null_check() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(last_line(&stdout(&o)), "rejected: EBADF (-9): Bad file descriptor", "{}", stdout(&o));
 
-    let no_check = LOOKUP.replace("if r0 == 0 goto out", "");
+    let no_check = LOOKUP.replace("if r0 == 0 goto out", "r6 = 1\n    if r6 == 0 goto out");
     let f = tmp("nocheck.s", no_check.as_bytes());
     let o = bpfemu(&["verify", &f, "--map", "hash:4:8:16"]);
     assert_eq!(o.status.code(), Some(1));

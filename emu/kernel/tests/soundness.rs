@@ -8,12 +8,16 @@
 //! listing, the violation and the verifier log.
 //!
 //! Environment:
-//! * `BPFEMU_SOUNDNESS_PROGRAMS` — programs to generate (default 100 000);
+//! * `BPFEMU_SOUNDNESS_PROGRAMS` — programs to generate (default 100 000
+//!   in release builds, 20 000 in debug builds);
 //! * `BPFEMU_SOUNDNESS_SEED` — base seed (default 0x5eed); program `i`
 //!   gets seed `base + i`;
 //! * `BPFEMU_SOUNDNESS_REPRO` — run only the program of this seed and print
 //!   its listing, verifier log and runs;
-//! * `BPFEMU_SOUNDNESS_THREADS` — worker threads (default: the cores).
+//! * `BPFEMU_SOUNDNESS_THREADS` — worker threads (default: the cores);
+//! * `BPFEMU_SOUNDNESS_WHY` — load with a log and print, per rejection
+//!   message, how many programs (with or without deliberate mistakes) it
+//!   refused, and the loads slower than 50 ms (generator tuning).
 //!
 //! The long offline run is documented in docs/verifier.md.
 
@@ -35,6 +39,9 @@ use std::time::Instant;
 
 /// Percent chance that a snippet makes its mistake.
 const MISTAKE_PCT: u64 = 6;
+/// Programs per run: 100 000 in release (CI, about 15 s on 2 cores);
+/// 20 000 in a debug build, whose verifier is ~15× slower.
+const DEFAULT_PROGRAMS: u64 = if cfg!(debug_assertions) { 20_000 } else { 100_000 };
 /// Runs per accepted program.
 const RUNS: usize = 3;
 /// Failures described in full in the panic message.
@@ -264,7 +271,7 @@ fn verified_programs_never_fault_in_checked_mode() {
         assert!(t.failures.is_empty(), "{}", t.failures.join("\n"));
         return;
     }
-    let count = env_u64("BPFEMU_SOUNDNESS_PROGRAMS").unwrap_or(100_000);
+    let count = env_u64("BPFEMU_SOUNDNESS_PROGRAMS").unwrap_or(DEFAULT_PROGRAMS);
     let base = env_u64("BPFEMU_SOUNDNESS_SEED").unwrap_or(0x5eed);
     let threads = env_u64("BPFEMU_SOUNDNESS_THREADS")
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64))
