@@ -380,6 +380,38 @@ impl Gen {
                 self.a.ldx(size, dst, FP, slot);
             }
             Spill::Ctx => {
+                if self.mistake("spilled pointer overwritten in part, then filled and dereferenced") {
+                    match self.d.below(3) {
+                        0 => {
+                            let k = self.d.range(0, 7) as i16;
+                            let v = self.any_scalar();
+                            self.a.stx(Size::B, FP, v, slot + k);
+                        }
+                        1 => {
+                            // A variable-offset write somewhere in the spill area.
+                            let v = self.any_scalar();
+                            self.a.mov(1, v);
+                            self.a.alu(Width::W64, AluOp::And, 1, Source::Imm(0x3f));
+                            self.a.mov(2, FP);
+                            self.a.addi(2, -128);
+                            self.a.alu(Width::W64, AluOp::Add, 2, Source::Reg(super::asm::r(1)));
+                            self.a.st(Size::B, 2, 0, 0x41);
+                            self.spills.clear();
+                        }
+                        _ => {
+                            let v = self.any_scalar();
+                            self.a.mov(3, v);
+                            self.a.push(Instruction::Atomic {
+                                size: Size::DW,
+                                op: bpfemu_isa::AtomicOp::Add { fetch: false },
+                                dst: super::asm::r(FP),
+                                src: super::asm::r(3),
+                                off: slot,
+                            });
+                        }
+                    }
+                    self.spills.remove(&slot);
+                }
                 if self.mistake("partial fill of a spilled pointer, then dereference") {
                     self.a.ldx(Size::W, 1, FP, slot);
                 } else {
