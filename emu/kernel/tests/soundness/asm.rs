@@ -10,9 +10,17 @@ pub struct Label(usize);
 
 enum Item {
     Plain(Instruction),
-    Jmp { width: Width, op: JmpOp, dst: Reg, src: Source, to: Label },
+    Jmp {
+        width: Width,
+        op: JmpOp,
+        dst: Reg,
+        src: Source,
+        to: Label,
+    },
     Ja(Label),
     Call(Label),
+    /// `dst = &subprogram` (`BPF_PSEUDO_FUNC`).
+    LdFunc(Reg, Label),
 }
 
 #[derive(Default)]
@@ -103,6 +111,11 @@ impl Asm {
         self.items.push(Item::Call(to));
     }
 
+    /// `dst` = the address of the subprogram at `to` (a callback).
+    pub fn ld_func(&mut self, dst: u8, to: Label) {
+        self.items.push(Item::LdFunc(r(dst), to));
+    }
+
     /// Encodes the program; every label must be bound.
     pub fn finish(self) -> Vec<Insn> {
         let mut slot_of = Vec::with_capacity(self.items.len() + 1);
@@ -111,6 +124,7 @@ impl Asm {
             slot_of.push(slot);
             slot += match it {
                 Item::Plain(i) => i.slots(),
+                Item::LdFunc(..) => 2,
                 _ => 1,
             };
         }
@@ -129,6 +143,7 @@ impl Asm {
                 }
                 Item::Ja(to) => Instruction::Ja { off: i32::from(rel(to)), long: false },
                 Item::Call(to) => Instruction::Call(CallTarget::Local(i32::from(rel(to)))),
+                Item::LdFunc(dst, to) => Instruction::LdImm64 { dst, src: LdImm64::Func(i32::from(rel(to))) },
             };
             ins.encode_into(&mut out);
         }

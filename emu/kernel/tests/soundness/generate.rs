@@ -43,6 +43,7 @@ const HELPER_PRINTK: i32 = 6;
 const HELPER_PRANDOM: i32 = 7;
 const HELPER_CPU: i32 = 8;
 const HELPER_PROBE_READ_KERNEL: i32 = 113;
+const HELPER_LOOP: i32 = 181;
 
 /// A map the program uses: fd 3 is the array, fd 4 the hash map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +97,9 @@ enum Arg {
     Ctx,
     /// A map value of this many bytes.
     Value(i32),
+    /// A `bpf_loop` callback: r1 is the index, r2 the caller's zeroed
+    /// stack area (`fp - 64`).
+    LoopCallback,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,10 +194,11 @@ impl Gen {
             14 => self.bad_pointer_op(),
             15 => self.atomic_stack(),
             16 => self.deep_stack(),
-            17 => {
-                let arg = if self.d.pct(50) { Arg::Stack } else { Arg::Ctx };
-                self.call_subprog(arg)
-            }
+            17 => match self.d.below(3) {
+                0 => self.call_subprog(Arg::Stack),
+                1 => self.call_subprog(Arg::Ctx),
+                _ => self.bpf_loop(),
+            },
             18 => {
                 if self.maps[0].max_entries == 1 {
                     self.direct_value()
@@ -792,6 +797,7 @@ impl Gen {
             }
             Arg::Ctx => self.a.mov(1, CTX),
             Arg::Value(_) => self.a.mov(1, 0),
+            Arg::LoopCallback => unreachable!("callbacks are called by bpf_loop"),
         }
         let x = self.any_scalar();
         self.a.mov(2, x);
@@ -804,15 +810,66 @@ impl Gen {
         }
     }
 
+    /// `bpf_loop(n, callback, fp - 64, 0)`.
+    fn bpf_loop(&mut self) {
+        if self.mistake("bpf_loop with a non-constant count") {
+            let x = self.any_scalar();
+            self.a.mov(1, x);
+        } else {
+            let n = self.d.range(0, 8) as i32;
+            self.a.movi(1, n);
+        }
+        let l = self.a.label();
+        self.a.ld_func(2, l);
+        self.a.mov(3, FP);
+        self.a.addi(3, -64);
+        self.a.movi(4, 0);
+        self.a.call(HELPER_LOOP);
+        self.subprogs.push((l, Arg::LoopCallback));
+        if self.d.pct(50) {
+            let dst = self.dst_scalar();
+            self.a.mov(dst, 0);
+        }
+    }
+
+    /// A `bpf_loop` callback: writes the index into slot `index & 7` of
+    /// the caller's area, reads another; returns 0 (continue) or 1 (stop).
+    fn loop_callback(&mut self, l: Label) {
+        self.a.bind(l);
+        self.a.mov(3, 1);
+        let mut mask = 7;
+        if self.mistake("callback index mask too wide") {
+            mask = 15;
+        }
+        self.a.alu(Width::W64, AluOp::And, 3, Source::Imm(mask));
+        self.a.alu(Width::W64, AluOp::Lsh, 3, Source::Imm(3));
+        self.a.mov(4, 2);
+        self.a.alu(Width::W64, AluOp::Add, 4, Source::Reg(super::asm::r(3)));
+        self.a.stx(Size::DW, 4, 1, 0);
+        let off = 8 * self.d.range(0, 7) as i16;
+        self.a.ldx(Size::DW, 0, 2, off);
+        let ret = if self.mistake("callback returns 2") { 2 } else { self.d.range(0, 1) as i32 };
+        if self.d.pct(50) {
+            self.a.movi(0, ret);
+        } else {
+            self.a.alu(Width::W64, AluOp::And, 0, Source::Imm(1));
+            if ret == 2 {
+                self.a.addi(0, 1);
+            }
+        }
+        self.a.exit();
+    }
+
     /// A subprogram: accesses through r1 (constant and masked-r2 offsets),
     /// a little stack of its own, returns a scalar.
     fn subprog(&mut self, l: Label, arg: Arg) {
-        self.a.bind(l);
         let len = match arg {
             Arg::Stack => 64,
             Arg::Ctx => CTX_SIZE,
             Arg::Value(vs) => vs,
+            Arg::LoopCallback => return self.loop_callback(l),
         };
+        self.a.bind(l);
         self.a.st(Size::DW, FP, -8, 0);
         let n = self.d.range(1, 3);
         for _ in 0..n {
