@@ -25,7 +25,9 @@
 //! callers going through `BPF_PROG_TEST_RUN` (which only sees `EFAULT`)
 //! can tell it apart. Limitation: a helper refusing a bad pointer of a
 //! verified program answers `-EFAULT` to the program like the kernel's
-//! `*_nofault` accessors, and is not recorded. Limitation: the region table is fixed when the run starts,
+//! `*_nofault` accessors, and is not recorded.
+//!
+//! Limitation (checked mode): the region table is fixed when the run starts,
 //! so values of maps used only by tail-called programs are not reachable in
 //! checked mode (their prog arrays are: see `UsedMapsResolver`).
 //!
