@@ -200,9 +200,10 @@ impl Gen {
                 _ => self.bpf_loop(),
             },
             18 => {
-                if self.maps[0].max_entries == 1 {
-                    self.direct_value()
-                } else if self.mistake("direct value load of an array with more than one element") {
+                // Direct value loads need a single-element array.
+                if self.maps[0].max_entries == 1
+                    || self.mistake("direct value load of an array with more than one element")
+                {
                     self.direct_value()
                 } else {
                     self.alu()
