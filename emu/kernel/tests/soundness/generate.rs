@@ -120,8 +120,9 @@ struct Gen {
     /// Nesting of forward-jump regions and loops.
     depth: u32,
     in_loop: bool,
-    /// Subprograms to emit after the main program.
-    subprogs: Vec<(Label, Arg)>,
+    /// Subprograms to emit after the main program, and whether the callee
+    /// trusts r2 as an offset (bounded by the caller).
+    subprogs: Vec<(Label, Arg, bool)>,
 }
 
 fn size_of(s: Size) -> i32 {
@@ -791,6 +792,20 @@ impl Gen {
 
     /// `r1 = <arg>; r2 = scalar; call subprog; r7/r8/r9 = r0`.
     fn call_subprog(&mut self, arg: Arg) {
+        let len = match arg {
+            Arg::Stack => 64,
+            Arg::Value(vs) => vs,
+            _ => 0,
+        };
+        // The caller bounds r2 (differently on two paths) and the callee
+        // adds it to r1 unchecked: precision must flow across the frames.
+        let bounded = len >= 8 && self.d.pct(30);
+        if bounded {
+            self.offset_on_two_paths(len - 8, 8);
+        } else {
+            let x = self.any_scalar();
+            self.a.mov(2, x);
+        }
         match arg {
             Arg::Stack => {
                 self.a.mov(1, FP);
@@ -800,11 +815,9 @@ impl Gen {
             Arg::Value(_) => self.a.mov(1, 0),
             Arg::LoopCallback => unreachable!("callbacks are called by bpf_loop"),
         }
-        let x = self.any_scalar();
-        self.a.mov(2, x);
         let l = self.a.label();
         self.a.call_local(l);
-        self.subprogs.push((l, arg));
+        self.subprogs.push((l, arg, bounded));
         if self.d.pct(50) {
             let dst = self.dst_scalar();
             self.a.mov(dst, 0);
@@ -830,7 +843,7 @@ impl Gen {
         self.a.addi(3, -64);
         self.a.movi(4, 0);
         self.a.call(HELPER_LOOP);
-        self.subprogs.push((l, Arg::LoopCallback));
+        self.subprogs.push((l, Arg::LoopCallback, false));
         if self.d.pct(50) {
             let dst = self.dst_scalar();
             self.a.mov(dst, 0);
@@ -867,7 +880,7 @@ impl Gen {
 
     /// A subprogram: accesses through r1 (constant and masked-r2 offsets),
     /// a little stack of its own, returns a scalar.
-    fn subprog(&mut self, l: Label, arg: Arg) {
+    fn subprog(&mut self, l: Label, arg: Arg, bounded: bool) {
         let len = match arg {
             Arg::Stack => 64,
             Arg::Ctx => CTX_SIZE,
@@ -875,6 +888,15 @@ impl Gen {
             Arg::LoopCallback => return self.loop_callback(l),
         };
         self.a.bind(l);
+        if bounded {
+            self.a.mov(4, 1);
+            self.a.alu(Width::W64, AluOp::Add, 4, Source::Reg(super::asm::r(2)));
+            if self.d.pct(50) {
+                self.a.stx(Size::DW, 4, 2, 0);
+            } else {
+                self.a.ldx(Size::DW, 3, 4, 0);
+            }
+        }
         self.a.st(Size::DW, FP, -8, 0);
         let n = self.d.range(1, 3);
         for _ in 0..n {
@@ -1213,9 +1235,15 @@ impl Gen {
 
     /// `r9 = 0; loop: body; r9 += 1; if r9 < N goto loop` and variants.
     fn bounded_loop(&mut self, budget: &mut u32) {
-        let n = self.d.range(1, 8) as i32;
+        let mut n = self.d.range(1, 8) as i32;
         let down = self.d.pct(30);
         let w = if self.d.pct(25) { Width::W32 } else { Width::W64 };
+        // Index the zeroed area with the counter itself: safe only because
+        // the verifier walks each iteration with the counter's exact value.
+        let unmasked = self.d.pct(30);
+        if unmasked && self.mistake("loop counter indexes one slot past the stack") {
+            n = 9;
+        }
         self.a.movi(9, if down { n } else { 0 });
         let top = self.a.label();
         self.a.bind(top);
@@ -1223,7 +1251,14 @@ impl Gen {
         self.in_loop = true;
         let k = 1;
         self.with_region(|g| {
-            if g.d.pct(40) {
+            if unmasked {
+                g.a.mov(1, 9);
+                g.a.alu(Width::W64, AluOp::Lsh, 1, Source::Imm(3));
+                g.a.mov(2, FP);
+                g.a.addi(2, if down { -72 } else { -64 });
+                g.a.alu(Width::W64, AluOp::Add, 2, Source::Reg(super::asm::r(1)));
+                g.a.stx(Size::DW, 2, 7, 0);
+            } else if g.d.pct(40) {
                 // Index the zeroed area with the counter.
                 g.a.mov(1, 9);
                 g.a.alu(Width::W64, AluOp::And, 1, Source::Imm(7));
@@ -1315,8 +1350,8 @@ pub fn generate(seed: u64, mistake_pct: u64) -> Generated {
     }
     g.epilogue();
     let subs = std::mem::take(&mut g.subprogs);
-    for (l, arg) in subs {
-        g.subprog(l, arg);
+    for (l, arg, bounded) in subs {
+        g.subprog(l, arg, bounded);
     }
     Generated { insns: g.a.finish(), maps: g.maps, mistakes: g.mistakes }
 }
