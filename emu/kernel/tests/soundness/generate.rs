@@ -584,6 +584,37 @@ impl Gen {
                     self.a.stx(if wide { Size::DW } else { Size::W }, FP, 2, -144);
                     self.a.ldx(Size::W, 2, FP, -144);
                 }
+                // Traps: the bounded value changes behind the verifier's back.
+                3 if self.mistake("offset filled after an atomic add on its spill slot") => {
+                    self.a.stx(Size::DW, FP, 2, -144);
+                    let x = self.any_scalar();
+                    self.a.mov(3, x);
+                    self.a.push(Instruction::Atomic {
+                        size: Size::DW,
+                        op: bpfemu_isa::AtomicOp::Add { fetch: false },
+                        dst: super::asm::r(FP),
+                        src: super::asm::r(3),
+                        off: -144,
+                    });
+                    self.a.ldx(Size::DW, 2, FP, -144);
+                }
+                4 if self.mistake("offset replaced by an atomic fetch result") => {
+                    let x = self.any_scalar();
+                    self.a.stx(Size::DW, FP, x, -144);
+                    let op = self.d.pick(&[
+                        bpfemu_isa::AtomicOp::Add { fetch: true },
+                        bpfemu_isa::AtomicOp::Xchg,
+                        bpfemu_isa::AtomicOp::Or { fetch: true },
+                    ]);
+                    let size = if self.d.pct(50) { Size::DW } else { Size::W };
+                    self.a.push(Instruction::Atomic {
+                        size,
+                        op,
+                        dst: super::asm::r(FP),
+                        src: super::asm::r(2),
+                        off: -144,
+                    });
+                }
                 _ => {}
             }
             // r2 is in [comp, max + comp]: take comp off the pointer, off
