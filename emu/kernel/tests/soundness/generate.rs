@@ -687,7 +687,33 @@ impl Gen {
     fn derive_offset(&mut self, x: u8, max: i32, align: i32, out: Label) -> i32 {
         let r = super::asm::r;
         let pow2_mask = |m: i32| ((m as u32 + 1).next_power_of_two() / 2).saturating_sub(1) as i32;
-        match self.d.below(8) {
+        match self.d.below(10) {
+            8 => {
+                // if r2 & ~m goto out: the fallthrough knows the high bits are 0.
+                let mut m = pow2_mask(max);
+                if self.mistake("jset mask one bit too wide") {
+                    m = m * 2 + 1;
+                }
+                let w = if self.d.pct(30) { Width::W32 } else { Width::W64 };
+                if w == Width::W32 && !self.mistake("32-bit jset on a 64-bit value") {
+                    self.a.alu(Width::W32, AluOp::Mov, 2, Source::Reg(r(2)));
+                }
+                self.a.jmp(w, JmpOp::Set, 2, Source::Imm(!m), out);
+                0
+            }
+            9 => {
+                // if r2 != c goto out: r2 is c after it.
+                let mut c = self.d.range(0, i64::from(max)) as i32;
+                if self.mistake("equality with a constant past the end") {
+                    c = max + 1;
+                }
+                let w = if self.d.pct(30) { Width::W32 } else { Width::W64 };
+                if w == Width::W32 && !self.mistake("32-bit equality on a 64-bit value") {
+                    self.a.alu(Width::W32, AluOp::Mov, 2, Source::Reg(r(2)));
+                }
+                self.a.jmp(w, JmpOp::Ne, 2, Source::Imm(c), out);
+                0
+            }
             0 => {
                 // Bound a copy; the bound reaches the original through its id.
                 self.a.mov(3, 2);
