@@ -121,3 +121,13 @@ fn elf_objects_and_bad_flags_are_clear_errors() {
     let o = bpfemu(&["verify", &f, "--map", "hash:4:8"]);
     assert!(stderr(&o).contains("TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES"), "{}", stderr(&o));
 }
+
+#[test]
+fn stats_adds_the_stack_depth_line() {
+    let f = tmp("stats.s", b"r0 = 0\n*(u64 *)(r10 -8) = r0\nexit\n");
+    let out = stdout(&bpfemu(&["verify", &f, "--stats"]));
+    assert!(out.contains("\nstack depth 8\n"), "{out}");
+    assert_eq!(last_line(&out), "verified: 3 insns processed", "{out}");
+    let out = stdout(&bpfemu(&["verify", &f]));
+    assert!(!out.contains("stack depth"), "{out}");
+}
