@@ -10,6 +10,7 @@ mod cmd_exec;
 mod cmd_explore;
 mod cmd_run;
 mod cmd_test;
+mod cmd_verify;
 mod input;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,7 @@ use std::process::ExitCode;
     about = "bpfemu — a deterministic emulator of the Linux BPF subsystem",
     after_help = "Examples:\n  bpfemu asm guest-progs/asm/primes.s -o primes.bin\n  \
                   bpfemu disasm primes.bin\n  bpfemu exec guest-progs/asm/primes.s --trace\n  \
+                  bpfemu verify prog.s --type syscall --map hash:4:8:1024 --log-level 2\n  \
                   bpfemu conformance ../shared/conformance\n  \
                   bpfemu btf dump --format c --out vmlinux.h\n  \
                   bpfemu run scenarios/core/progs/test_run.scn\n  bpfemu test scenarios\n  \
@@ -54,6 +56,8 @@ enum Command {
     Test(cmd_test::TestArgs),
     /// Run a scenario with concurrent blocks under many seeds; report distinct outcomes.
     Explore(cmd_explore::ExploreArgs),
+    /// Load a program through BPF_PROG_LOAD and print the verifier's log and verdict.
+    Verify(cmd_verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd_run::run(a),
         Command::Test(a) => cmd_test::test(a),
         Command::Explore(a) => cmd_explore::explore(a),
+        Command::Verify(a) => cmd_verify::verify(a),
     };
     match result {
         Ok(code) => code,

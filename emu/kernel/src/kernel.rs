@@ -37,6 +37,8 @@ pub struct Kernel {
     /// The kernel's own BTF object (`btf_vmlinux`), id 1, alive for the
     /// kernel's lifetime.
     pub vmlinux: Arc<BtfObj>,
+    /// How verified programs run (paranoid mode for the soundness fuzzer).
+    pub exec: crate::bpf::run::ExecPolicy,
 }
 
 impl Kernel {
@@ -53,6 +55,7 @@ impl Kernel {
             user,
             attach_registry: AttachRegistry::default(),
             vmlinux,
+            exec: Default::default(),
         }
     }
 

@@ -7,13 +7,27 @@
 //! ([`crate::runctx`]), runs, and appends the helpers' trace output to the
 //! kernel's trace pipe.
 //!
-//! **Mode.** Every program runs in checked mode, verified or not (the
-//! fast mode and the JIT are not wired in yet; only helpers trust a verified
-//! program's pointer arguments, [`crate::runctx`]): every access must lie in the caller's regions (ctx,
+//! **Mode.** Verified programs run in the interpreter's fast mode (no
+//! per-access checks: the verifier proved every access). Unverified programs
+//! run in checked mode: every access must lie in the caller's regions (ctx,
 //! packet data), the program's stack, or the value memory of a map the
 //! program uses ([`crate::map::MapOps::value_regions`]), and a run is cut
-//! off after [`UNVERIFIED_STEP_LIMIT`] instructions (for test fixtures that
-//! skip the verifier, whose termination nothing proved). Limitation: the region table is fixed when the run starts,
+//! off after [`UNVERIFIED_STEP_LIMIT`] instructions (nothing proved it
+//! terminates).
+//!
+//! **Paranoid mode** ([`Kernel::set_paranoid`], off by default; the
+//! soundness fuzzer's switch, no kernel counterpart): verified programs run
+//! in checked mode too, under the same step limit, and their helpers
+//! validate every pointer as for an unverified program. A verified program
+//! whose run fails there is a verifier (or helper) soundness bug: the run
+//! still fails as any other, and the failure is also recorded as a
+//! [`SoundnessViolation`] ([`Kernel::take_soundness_violations`]) so that
+//! callers going through `BPF_PROG_TEST_RUN` (which only sees `EFAULT`)
+//! can tell it apart. Limitation: a helper refusing a bad pointer of a
+//! verified program answers `-EFAULT` to the program like the kernel's
+//! `*_nofault` accessors, and is not recorded.
+//!
+//! Limitation (checked mode): the region table is fixed when the run starts,
 //! so values of maps used only by tail-called programs are not reachable in
 //! checked mode (their prog arrays are: see `UsedMapsResolver`).
 //!
@@ -30,12 +44,41 @@
 //! it starts); they only add to `run_time_ns`.
 
 use super::prog::Prog;
+#[cfg(test)]
+use super::prog::ProgParts;
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::map::Map;
 use bpfemu_vm::{Interpreter, MemRegion, Program, TailCallResolver, VmError};
 use parking_lot::Mutex;
 use std::sync::Arc;
+
+/// How verified programs run (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExecMode {
+    /// Verified programs run unchecked, as the kernel runs them.
+    #[default]
+    Trusting,
+    /// Verified programs run checked; their failures are recorded.
+    Paranoid,
+}
+
+/// A run of a verified program that failed in paranoid mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoundnessViolation {
+    pub prog_id: u32,
+    pub prog_name: String,
+    /// What the checked interpreter caught.
+    pub error: VmError,
+}
+
+/// The kernel's execution policy: the mode, and the violations paranoid
+/// runs found since they were last taken.
+#[derive(Clone, Debug, Default)]
+pub struct ExecPolicy {
+    pub mode: ExecMode,
+    pub violations: Vec<SoundnessViolation>,
+}
 
 /// Instruction budget of one run of an unverified program (the verifier's
 /// own budget, `BPF_COMPLEXITY_LIMIT_INSNS`, times 16).
@@ -85,6 +128,21 @@ fn map_value_regions(map: &Map) -> Vec<MemRegion<'_>> {
 }
 
 impl Kernel {
+    /// Turns paranoid mode on or off (see the module docs).
+    pub fn set_paranoid(&mut self, on: bool) {
+        self.exec.mode = if on { ExecMode::Paranoid } else { ExecMode::Trusting };
+    }
+
+    /// Whether paranoid mode is on.
+    pub fn paranoid(&self) -> bool {
+        self.exec.mode == ExecMode::Paranoid
+    }
+
+    /// The soundness violations recorded since the last call, oldest first.
+    pub fn take_soundness_violations(&mut self) -> Vec<SoundnessViolation> {
+        std::mem::take(&mut self.exec.violations)
+    }
+
     /// Runs `prog` once with `args` in r1..r5 and `regions` (the ctx and
     /// data buffers of this run) valid; the program's return value (r0), or
     /// `EFAULT` if the run failed (see the module docs).
@@ -98,16 +156,21 @@ impl Kernel {
     }
 
     /// [`Kernel::run_prog`] with the interpreter's error.
+    #[allow(unsafe_code)]
     pub fn run_prog_vm(
         &mut self,
         prog: &Arc<Prog>,
         args: &[u64],
         regions: &[MemRegion<'_>],
     ) -> Result<u64, VmError> {
+        let paranoid = self.paranoid();
+        let fast = prog.verified && !paranoid;
         let mut vm = Interpreter::new();
         crate::helpers::register_all(&mut vm);
         vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: Mutex::new(prog.used_maps.clone()) }));
-        vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
+        if !fast {
+            vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
+        }
 
         let mut all: Vec<MemRegion<'_>> = regions.to_vec();
         for map in &prog.used_maps {
@@ -116,20 +179,83 @@ impl Kernel {
         // What the helpers may touch: the same regions, and the maps the
         // program holds (map helpers find maps by address among these).
         let mut rctx = self.run_ctx();
-        rctx.verified = prog.verified;
+        rctx.verified = fast;
         rctx.maps = prog.used_maps.clone();
         for r in &all {
             rctx.add_region(r.start(), r.len(), r.is_writable());
         }
         let image = prog.image.clone();
-        let (result, ctx) = crate::runctx::enter(rctx, || vm.run_checked(&image, args, &all));
+        let (result, ctx) = crate::runctx::enter(rctx, || {
+            if fast {
+                // SAFETY: `prog` passed the verifier, which proved that every
+                // access it makes targets its stack, its ctx (the caller's
+                // `regions`), or memory helpers hand it (map values the map
+                // keeps alive while the program holds the map), and that
+                // atomics are aligned: `run_fast`'s contract.
+                unsafe { vm.run_fast(&image, args) }
+            } else {
+                vm.run_checked(&image, args, &all)
+            }
+        });
         self.trace_pipe.extend(ctx.trace);
         prog.account_run(Self::prog_run_cost(prog));
+        if paranoid
+            && prog.verified
+            && let Err(error) = &result
+        {
+            self.exec.violations.push(SoundnessViolation {
+                prog_id: prog.id,
+                prog_name: prog.name.clone(),
+                error: error.clone(),
+            });
+        }
         result
     }
 
     /// The virtual duration one run of `prog` is charged.
     pub fn prog_run_cost(prog: &Prog) -> u64 {
         NS_PER_INSN * prog.xlated.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::KernelConfig;
+    use crate::testutil::prog_parts;
+    use crate::uapi::ProgType;
+    use bpfemu_isa::asm::kernel::assemble;
+
+    /// A program reading 8 bytes at address 8 (no region holds it).
+    fn wild(verified: bool) -> Arc<Prog> {
+        let insns = assemble("r1 = 8\nr0 = *(u64 *)(r1 +0)\nexit").unwrap();
+        let image = Arc::new(Program::new(&insns).unwrap());
+        let parts = prog_parts(ProgType::Syscall, "wild", vec![]);
+        Arc::new(Prog::new(7, ProgParts { insns: insns.clone(), xlated: insns, image, verified, ..parts }))
+    }
+
+    #[test]
+    fn paranoid_mode_runs_verified_programs_checked_and_records_their_faults() {
+        let mut k = Kernel::new(KernelConfig::default());
+        assert!(!k.paranoid());
+        k.set_paranoid(true);
+        let err = k.run_prog_vm(&wild(true), &[], &[]).unwrap_err();
+        assert!(matches!(err, VmError::MemoryViolation { pc: 1, addr: 8, .. }), "{err}");
+        let v = k.take_soundness_violations();
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].prog_id, v[0].prog_name.as_str(), &v[0].error), (7, "wild", &err));
+        assert!(k.take_soundness_violations().is_empty());
+        // An unverified program failing is no soundness bug.
+        assert_eq!(k.run_prog(&wild(false), &[], &[]), Err(Errno::EFAULT));
+        assert!(k.take_soundness_violations().is_empty());
+        // A verified program that runs cleanly records nothing.
+        let insns = assemble("r0 = 3\nexit").unwrap();
+        let parts = prog_parts(ProgType::Syscall, "ok", vec![]);
+        let image = Arc::new(Program::new(&insns).unwrap());
+        let ok = Arc::new(Prog::new(8, ProgParts { xlated: insns, image, verified: true, ..parts }));
+        assert_eq!(k.run_prog(&ok, &[], &[]), Ok(3));
+        k.set_paranoid(false);
+        assert_eq!(k.run_prog(&ok, &[], &[]), Ok(3));
+        assert!(k.take_soundness_violations().is_empty());
     }
 }
