@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 /// What a statement did: reported fields, or the errno the kernel set.
 pub type Outcome = Result<Vec<(String, Val)>, Errno>;
 
+/// How many lines of a refused load's verifier log the trace shows.
+pub const LOG_TAIL: usize = 6;
+
 /// Stream of the seeded RNG that orders `concurrent` branches.
 const STREAM_INTERLEAVE: u64 = 0x5c3a;
 
@@ -46,6 +49,9 @@ pub struct Runner {
     pub objs: BTreeMap<String, i32>,
     /// trace_pipe lines consumed by `expect trace`.
     pub trace_cursor: usize,
+    /// The most recent `prog` load: its name and verifier log (what
+    /// `expect log` searches).
+    pub prog_log: Option<(String, String)>,
     printed_trace: usize,
     notes: Vec<String>,
     main_file: String,
@@ -67,6 +73,7 @@ impl Runner {
             k: Kernel::new(KernelConfig { sim }),
             objs: BTreeMap::new(),
             trace_cursor: 0,
+            prog_log: None,
             printed_trace: 0,
             notes: Vec::new(),
             main_file: main_file.to_string(),
@@ -123,6 +130,20 @@ impl Runner {
         }
         if lines.len() > 12 {
             self.note(format!("log: ... ({} more lines)", lines.len() - 12));
+        }
+    }
+
+    /// A verifier log of a refused load, printed under the `prog`
+    /// statement: its last [`LOG_TAIL`] non-empty lines (the error message
+    /// and the statistics line come last).
+    pub fn log_tail(&mut self, log: &str) {
+        let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+        let skip = lines.len().saturating_sub(LOG_TAIL);
+        if skip > 0 {
+            self.note(format!("log: ... ({skip} earlier lines)"));
+        }
+        for l in &lines[skip..] {
+            self.note(format!("log: {l}"));
         }
     }
 
@@ -266,6 +287,19 @@ impl Runner {
                 ),
                 Some(v) => (Some(false), Some(format!("expected trace {want:?}, got {v}"))),
                 None => (Some(false), Some("no trace".into())),
+            };
+        }
+        if p.spec.name == "expect log" {
+            let want = p.name(0);
+            let prog = self.prog_log.as_ref().map_or("", |(n, _)| n.as_str());
+            return match outcome {
+                Ok(f) if f.iter().any(|(k, v)| k == "found" && *v == Val::Text("yes".into())) => {
+                    (Some(true), None)
+                }
+                _ => (
+                    Some(false),
+                    Some(format!("expected a line of the verifier log of `{prog}` containing {want:?}")),
+                ),
             };
         }
         if p.spec.name == "expect map" {
