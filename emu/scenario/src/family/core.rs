@@ -511,8 +511,9 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 expected_attach_type: attach,
                 prog_flags: p.int("flags").unwrap_or(0) as u32,
                 log_level,
-                log: Some(&mut log),
-                log_size: PROG_LOG_SIZE,
+                // log_level=0: no buffer at all (the kernel refuses a buffer without a level).
+                log: if log_level == 0 { None } else { Some(&mut log) },
+                log_size: if log_level == 0 { 0 } else { PROG_LOG_SIZE },
                 ..Default::default()
             };
             let res = r.k.bpf(BpfAttr::ProgLoad(attr));
