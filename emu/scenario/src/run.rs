@@ -218,8 +218,8 @@ impl Runner {
             Err(e) => format!("{} ({})", e.name(), e.message()),
         };
         let (pass, detail) = self.judge(p, &outcome);
-        let silent =
-            matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "show" | "dump") && outcome.is_ok();
+        let silent = matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "uid" | "show" | "dump")
+            && outcome.is_ok();
         if !silent && !p.spec.name.starts_with("expect ") {
             let mark = match pass {
                 Some(true) if p.expect.is_some() => "   PASS",

@@ -147,6 +147,8 @@ const CASES: &[(&str, &str, &str)] = &[
     ("prog P type=syscall {\nexit\n}\nexpect lgo \"x\"", "t.scn:4:8", "did you mean `expect log`?"),
     ("prog P type=syscall log_level=3 {\nexit\n}", "t.scn:1:31", "expected 0, 1 or 2"),
     ("prog P type=syscall log_levl=2 {\nexit\n}", "t.scn:1:21", "did you mean `log_level`?"),
+    ("uid -1", "t.scn:1:5", "expected 0 to 4294967295"),
+    ("uid 1000 => ok", "t.scn:1:10", "takes no expectation"),
 ];
 
 #[test]
@@ -211,7 +213,10 @@ fn expect_log_searches_the_last_program_load() {
         "{}",
         r.text
     );
-    assert_eq!(r.failures, ["t.scn:5: expected a line of the verifier log of `BAD` containing \"R0 !read_ok\""]);
+    assert_eq!(
+        r.failures,
+        ["t.scn:5: expected a line of the verifier log of `BAD` containing \"R0 !read_ok\""]
+    );
 }
 
 #[test]

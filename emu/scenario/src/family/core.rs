@@ -372,7 +372,10 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
         }
         "expect log" if !cx.seen_prog => {
             return Err(s
-                .err(s.head.col, "`expect log` checks the log of a program load, and no `prog` comes before it")
+                .err(
+                    s.head.col,
+                    "`expect log` checks the log of a program load, and no `prog` comes before it",
+                )
                 .help(Some("load a program first: prog P type=socket_filter { ... } => EACCES".into())));
         }
         "expect map" if p.kv.contains_key("value") == p.kv.contains_key("missing") => {
@@ -700,10 +703,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
         }
         "expect log" => {
             let want = p.name(0);
-            let found = r
-                .prog_log
-                .as_ref()
-                .is_some_and(|(_, log)| log.lines().any(|l| l.contains(want)));
+            let found = r.prog_log.as_ref().is_some_and(|(_, log)| log.lines().any(|l| l.contains(want)));
             ok(vec![("found", Val::Text(if found { "yes" } else { "no" }.into()))])
         }
         "show" => {
