@@ -151,7 +151,15 @@ impl Runner {
     /// headers are left out: they print relocated addresses (the kernel
     /// shows a map's address in `r1 = 0x...`), which change from run to
     /// run, and they make golden files long. `expect log` sees every line.
+    /// `BPFEMU_FULL_LOG=1` prints every line instead (for debugging; the
+    /// golden files are written without it).
     pub fn log_tail(&mut self, log: &str) {
+        if std::env::var("BPFEMU_FULL_LOG").is_ok_and(|v| v == "1") {
+            for l in log.lines().filter(|l| !l.trim().is_empty()) {
+                self.note(format!("log: {l}"));
+            }
+            return;
+        }
         let lines: Vec<&str> = log.lines().filter(|l| is_message_line(l)).collect();
         let total = log.lines().filter(|l| !l.trim().is_empty()).count();
         let shown = &lines[lines.len().saturating_sub(LOG_TAIL)..];
