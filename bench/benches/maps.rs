@@ -3,8 +3,8 @@
 //!
 //! `cargo bench -p bpfemu-bench --bench maps`
 //!
-//! Programs run unverified for now (the verifier is issue 5), so the
-//! program-side figures include the checked interpreter's per-access checks.
+//! Programs are verified at load but still run in the checked interpreter,
+//! so the program-side figures include its per-access checks.
 
 use bpfemu_isa::{CallTarget, Instruction, JmpOp, LdImm64, Reg, Source, Width, encode_program};
 use bpfemu_kernel::bpf::BpfAttr;
@@ -28,49 +28,42 @@ fn create(k: &mut Kernel, t: MapType) -> i32 {
     k.bpf(BpfAttr::MapCreate(attr)).expect("map") as i32
 }
 
-/// A syscall program whose ctx holds the key (at +0) and a value (at +8):
-/// `PER_RUN` times, `bpf_map_lookup_elem` (or `_update_elem`) on `map_fd`.
+/// A syscall program whose ctx holds the key (at +0) and a value (at +8),
+/// copied to its stack (helpers may not take ctx pointers as keys or
+/// values): `PER_RUN` times, `bpf_map_lookup_elem` (or `_update_elem`) on
+/// `map_fd`.
 fn program(map_fd: i32, update: bool) -> Vec<bpfemu_isa::Insn> {
+    use bpfemu_isa::{AluOp, Size};
     let r = |n| Reg::new(n).unwrap();
+    let mov = |dst, src| Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: r(dst), src };
+    let add =
+        |dst, imm| Instruction::Alu { width: Width::W64, op: AluOp::Add, dst: r(dst), src: Source::Imm(imm) };
+    let ldx = |size, dst, off| Instruction::Ldx { size, sx: false, dst: r(dst), src: r(1), off };
+    let stx = |size, off, src| Instruction::Stx { size, dst: Reg::FP, src: r(src), off };
     let mut p = vec![
-        Instruction::Alu { width: Width::W64, op: bpfemu_isa::AluOp::Mov, dst: r(6), src: Source::Reg(r(1)) },
-        Instruction::Alu { width: Width::W64, op: bpfemu_isa::AluOp::Mov, dst: r(7), src: Source::Imm(0) },
+        ldx(Size::W, 2, 0),
+        stx(Size::W, -4, 2),
+        ldx(Size::DW, 2, 8),
+        stx(Size::DW, -16, 2),
+        mov(7, Source::Imm(0)),
         // loop:
         Instruction::LdImm64 { dst: r(1), src: LdImm64::MapFd(map_fd) },
-        Instruction::Alu { width: Width::W64, op: bpfemu_isa::AluOp::Mov, dst: r(2), src: Source::Reg(r(6)) },
+        mov(2, Source::Reg(Reg::FP)),
+        add(2, -4),
     ];
+    let loop_slot = 5;
     if update {
-        p.push(Instruction::Alu {
-            width: Width::W64,
-            op: bpfemu_isa::AluOp::Mov,
-            dst: r(3),
-            src: Source::Reg(r(6)),
-        });
-        p.push(Instruction::Alu {
-            width: Width::W64,
-            op: bpfemu_isa::AluOp::Add,
-            dst: r(3),
-            src: Source::Imm(8),
-        });
-        p.push(Instruction::Alu {
-            width: Width::W64,
-            op: bpfemu_isa::AluOp::Mov,
-            dst: r(4),
-            src: Source::Imm(0),
-        });
+        p.push(mov(3, Source::Reg(Reg::FP)));
+        p.push(add(3, -16));
+        p.push(mov(4, Source::Imm(0)));
         p.push(Instruction::Call(CallTarget::Helper(2)));
     } else {
         p.push(Instruction::Call(CallTarget::Helper(1)));
     }
-    p.push(Instruction::Alu {
-        width: Width::W64,
-        op: bpfemu_isa::AluOp::Add,
-        dst: r(7),
-        src: Source::Imm(1),
-    });
-    // Back to `loop` (slot 2): this jump's slot plus one minus 2.
+    p.push(add(7, 1));
+    // Back to `loop`: this jump's slot plus one minus the loop's slot.
     let slots: usize = p.iter().map(|i| i.slots()).sum();
-    let back = 2 - (slots as i32 + 1);
+    let back = loop_slot - (slots as i32 + 1);
     p.push(Instruction::Jmp {
         width: Width::W64,
         op: JmpOp::Lt,
@@ -78,12 +71,7 @@ fn program(map_fd: i32, update: bool) -> Vec<bpfemu_isa::Insn> {
         src: Source::Imm(PER_RUN),
         off: back as i16,
     });
-    p.push(Instruction::Alu {
-        width: Width::W64,
-        op: bpfemu_isa::AluOp::Mov,
-        dst: r(0),
-        src: Source::Reg(r(7)),
-    });
+    p.push(mov(0, Source::Reg(r(7))));
     p.push(Instruction::Exit);
     encode_program(&p)
 }

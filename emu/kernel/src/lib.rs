@@ -12,6 +12,8 @@
 //! - [`map`]: maps behind the [`map::MapOps`] trait, one file per type;
 //! - [`bpf`]: programs, links, BTF objects, ids, fds, bpffs, and the `bpf()`
 //!   system call ([`Kernel::bpf`]);
+//! - [`progtype`]: the verifier's rules per program type (ctx access,
+//!   helpers, return values);
 //! - [`runctx`]: what helpers see of `current` while a program runs;
 //! - [`vmlinux`]: the kernel's own BTF, generated from `#[repr(C)]` types;
 //! - [`show`]: `bpftool {prog,map,link,btf} show` and `map dump` output;
@@ -29,6 +31,7 @@ pub mod errno;
 pub mod helpers;
 pub mod kernel;
 pub mod map;
+pub mod progtype;
 pub mod runctx;
 pub mod show;
 pub mod sim;

@@ -31,6 +31,8 @@ pub(crate) fn prog_parts(prog_type: ProgType, name: &str, used_maps: Vec<Arc<Map
         used_maps,
         load_time: 0,
         verified: false,
+        verified_insns: 0,
+        max_ctx_offset: 0,
         uid: 0,
         btf_id: 0,
     }

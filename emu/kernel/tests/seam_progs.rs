@@ -72,20 +72,27 @@ fn program_counts_into_a_map_with_a_key_on_its_stack() {
 fn program_updates_a_map_and_prints_to_the_trace_pipe() {
     let mut k = Kernel::new(KernelConfig::default());
     let map = array(&mut k);
-    // ctx: key at +0, value at +8; update the map, then trace_printk("hi %d", 42).
+    // ctx: key at +0, value at +8; update the map with copies of them on
+    // the stack (a helper's key and value may not point into the ctx), then
+    // trace_printk("hi %d", 42).
     let src = "
         r6 = r1
-        r2 = r6
-        r3 = r6
-        r3 += 8
+        r1 = *(u32 *)(r6 +0)
+        *(u32 *)(r10 -4) = r1
+        r1 = *(u64 *)(r6 +8)
+        *(u64 *)(r10 -16) = r1
+        r2 = r10
+        r2 += -4
+        r3 = r10
+        r3 += -16
         r1 = map[fd:3]
         r4 = 0
         call bpf_map_update_elem#2
         r7 = r0
-        *(u32 *)(r10 -8) = 0x25206968
-        *(u32 *)(r10 -4) = 0x64
+        *(u32 *)(r10 -24) = 0x25206968
+        *(u32 *)(r10 -20) = 0x64
         r1 = r10
-        r1 += -8
+        r1 += -24
         r2 = 6
         r3 = 42
         call bpf_trace_printk#6

@@ -208,6 +208,12 @@ pub trait ProgTypeOps {
         None
     }
 
+    /// Whether the legacy packet loads `BPF_LD | BPF_ABS / BPF_IND` are
+    /// allowed (`may_access_skb()`: socket filters, tc, cgroup skb).
+    fn ld_abs_allowed(&self) -> bool {
+        false
+    }
+
     /// The size of the ctx object at run time, when known
     /// (`offsetofend` of the last field), for messages.
     fn ctx_size(&self) -> u32 {
@@ -253,6 +259,18 @@ pub struct VerifyInput<'a> {
     pub maps: &'a [MapInfo],
     pub prog_type: &'a dyn ProgTypeOps,
     pub opts: VerifyOptions,
+}
+
+impl std::fmt::Debug for VerifyInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyInput")
+            .field("insns", &self.insns.len())
+            .field("pseudo", &self.pseudo)
+            .field("maps", &self.maps)
+            .field("prog_type", &self.prog_type.name())
+            .field("opts", &self.opts)
+            .finish()
+    }
 }
 
 impl VerifyInput<'_> {

@@ -17,13 +17,18 @@
 //! * [`log`] — the verifier log buffer (`kernel/bpf/log.c`): levels, fixed
 //!   and rotating truncation, `ENOSPC`, and the final statistics line.
 //!
-//! Not implemented yet (next steps): the abstract interpreter itself — path
-//! exploration with a state stack, state pruning (`is_state_visited()`),
-//! precision tracking, pointer register types and memory access checks,
-//! stack slot tracking, helper and kfunc argument checks, reference tracking,
-//! bpf2bpf call frames and global functions, bounded-loop convergence, the
-//! program-type trait (`bpf_verifier_ops`), and the rewrites after
-//! verification. Nothing here is wired into `BPF_PROG_LOAD` yet.
+//! * [`check`] — the abstract interpreter ([`verify`], `do_check()`): path
+//!   exploration with a stack of pending branches, ALU and pointer
+//!   arithmetic, memory access checks for every pointer type, conditional
+//!   jumps with bounds refinement, null checks and packet ranges, state
+//!   pruning with static liveness, the log's instruction and state lines.
+//! * [`env`] — what a verification is given ([`env::VerifyInput`]) and the
+//!   program-type trait ([`env::ProgTypeOps`], `struct bpf_verifier_ops`).
+//! * [`state`] — the abstract machine state.
+//!
+//! Not implemented: precision backtracking (every scalar is treated as
+//! precise), speculative-execution sanitation, the rewrites after
+//! verification.
 //!
 //! The implementation is original; only behaviour (results, messages,
 //! errnos) follows the kernel.
@@ -41,6 +46,7 @@ pub mod tnum;
 
 pub use bounds::{Branch, ScalarBounds};
 pub use cfg::{CfgError, CfgInfo, CfgOptions, check_cfg};
+pub use check::{Stats, VerifyError, VerifyOutcome, verify};
 pub use log::{LogError, VerifierLog, stats_line};
 pub use tnum::Tnum;
 

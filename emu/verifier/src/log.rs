@@ -1,9 +1,12 @@
 //! The verifier log (`struct bpf_verifier_log`, `kernel/bpf/log.c`).
 //!
 //! The user passes a buffer of `log_size` bytes and a `log_level`:
-//! * bit 0 (`BPF_LOG_LEVEL1`): errors and the final statistics line;
-//! * bit 1 (`BPF_LOG_LEVEL2`): also every instruction as it is checked,
-//!   with the register state (`0: (b7) r0 = 1`);
+//! * bit 0 (`BPF_LOG_LEVEL1`): every instruction as it is checked with
+//!   the registers it changed (`0: (b7) r0 = 1   ; R0_w=1`), errors and the
+//!   final statistics line; the walk rewinds the log when it abandons a
+//!   path, so what remains is the failing path (`pop_stack()`'s log reset);
+//! * bit 1 (`BPF_LOG_LEVEL2`): the same, keeping every path, with the full
+//!   state where a path resumes (`from 3 to 5: ...`);
 //! * bit 2 (`BPF_LOG_STATS`): the statistics block (verification time,
 //!   stack depth) before the final line;
 //! * bit 3 (`BPF_LOG_FIXED`): keep the log's *beginning* when it does not
@@ -96,7 +99,12 @@ impl VerifierLog {
         self.level & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS) != 0
     }
 
-    /// Per-instruction lines are written (`BPF_LOG_LEVEL2`).
+    /// Instructions and states are written (`BPF_LOG_LEVEL`: level 1 or 2).
+    pub fn insns(&self) -> bool {
+        self.level & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0
+    }
+
+    /// Every path is kept in the log (`BPF_LOG_LEVEL2`).
     pub fn level2(&self) -> bool {
         self.level & BPF_LOG_LEVEL2 != 0
     }
@@ -125,12 +133,24 @@ impl VerifierLog {
         }
     }
 
-    /// Level-2 line for the instruction at `idx`:
-    /// `idx: (code) text`.
+    /// Line for the instruction at `idx` (levels 1 and 2, as the kernel's
+    /// `print_bpf_insn()` under `BPF_LOG_LEVEL`): `idx: (code) text`.
     pub fn insn(&mut self, idx: usize, ins: &Instruction) {
-        if self.level2() {
+        if self.insns() {
             let line = insn_line(idx, ins);
             self.line(&line);
+        }
+    }
+
+    /// Length of the text written so far (`log->end_pos`).
+    pub fn pos(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Drops everything written after `pos` (`bpf_vlog_reset()`).
+    pub fn reset(&mut self, pos: usize) {
+        if pos <= self.text.len() && self.text.is_char_boundary(pos) {
+            self.text.truncate(pos);
         }
     }
 
@@ -206,7 +226,7 @@ pub fn stats_block(verification_time_usec: u64, stack_depths: &[u32]) -> String 
     format!("verification time {verification_time_usec} usec\nstack depth {}\n", depths.join("+"))
 }
 
-/// `idx: (code) text`, the form level 2 prints each instruction in.
+/// `idx: (code) text`, the form the log prints each instruction in.
 pub fn insn_line(idx: usize, ins: &Instruction) -> String {
     let code = ins.encode().first().map_or(0, |i| i.code);
     format!("{idx}: ({code:02x}) {}", bpfemu_isa::disasm::disasm_insn(ins))
@@ -241,7 +261,11 @@ mod tests {
             l.insn(0, &ins);
             l.line("R0 !read_ok");
         }
-        assert_eq!(l1.user_text(), "R0 !read_ok\n");
+        assert_eq!(l1.user_text(), "0: (b7) r0 = 1\nR0 !read_ok\n");
+        let pos = l1.pos();
+        l1.line("dropped");
+        l1.reset(pos);
+        assert_eq!(l1.user_text(), "0: (b7) r0 = 1\nR0 !read_ok\n");
         assert_eq!(l2.user_text(), "0: (b7) r0 = 1\nR0 !read_ok\n");
         assert!(VerifierLog::new(BPF_LOG_STATS, true, 10).unwrap().stats());
         assert!(VerifierLog::disabled().finish().is_ok());

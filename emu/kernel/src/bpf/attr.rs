@@ -49,6 +49,10 @@ pub struct ProgLoadAttr<'a> {
     pub attach_prog_fd: i32,
     /// `fd_array`: map fds for `BPF_PSEUDO_MAP_IDX` loads.
     pub fd_array: &'a [i32],
+    /// `log_true_size` (out): the size the whole log needed, its NUL
+    /// included (0 without a log), written whatever the outcome once the
+    /// log attributes were accepted.
+    pub log_true_size: Option<&'a mut u32>,
 }
 
 /// `BPF_PROG_TEST_RUN`.

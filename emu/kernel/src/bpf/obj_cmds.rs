@@ -9,7 +9,7 @@
 //! `CAP_SYS_ADMIN`); `BPF_F_PATH_FD` is refused with `EINVAL` (the typed
 //! attr has no `path_fd`); `bpf_map_info.btf_id` is 0 (a [`Map`] does not
 //! keep its BTF object yet); `jited_prog_len` and `prog_jited` are 0 until
-//! the JIT exists; `verified_insns` and `recursion_misses` are 0 (not
+//! the JIT exists; `recursion_misses` is 0 (not
 //! tracked yet); a program's `memlock` is an estimate of the kernel's
 //! page-rounded `bpf_prog` allocation; fdinfo omits the VFS lines (`pos`,
 //! `flags`, `mnt_id`, `ino`) and prog_array's `owner_*` lines.
@@ -174,7 +174,7 @@ impl Kernel {
                 run_time_ns: p.run_time_ns(),
                 run_cnt: p.run_cnt(),
                 recursion_misses: 0,
-                verified_insns: 0,
+                verified_insns: p.verified_insns,
                 expected_attach_type: p.expected_attach_type.map_or(0, |t| t.raw()),
             }),
             Obj::Link(l) => ObjInfo::Link(LinkInfo {
@@ -225,7 +225,7 @@ impl Kernel {
                     kv("run_time_ns", p.run_time_ns()),
                     kv("run_cnt", p.run_cnt()),
                     kv("recursion_misses", 0),
-                    kv("verified_insns", 0),
+                    kv("verified_insns", p.verified_insns),
                 ]
             }
             Obj::Link(l) => {

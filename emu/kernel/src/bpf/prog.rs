@@ -43,10 +43,17 @@ pub struct ProgParts {
     pub load_time: u64,
     pub uid: u32,
     pub btf_id: u32,
-    /// Whether the verifier proved the program safe. Until the verifier
-    /// exists (load does structural checks only) this is always `false`,
-    /// and unverified programs always run in the interpreter's checked mode.
+    /// Whether the verifier proved the program safe (every program
+    /// `BPF_PROG_LOAD` accepts; test fixtures may build unverified ones).
+    /// Helpers trust the pointers a verified program passes them.
     pub verified: bool,
+    /// Instructions the verifier processed (`verified_insns` of
+    /// `bpf_prog_info`).
+    pub verified_insns: u32,
+    /// One past the highest ctx byte the program touches
+    /// (`aux->max_ctx_offset`): a syscall program's test run needs at
+    /// least that much ctx.
+    pub max_ctx_offset: u32,
 }
 
 impl std::ops::Deref for Prog {

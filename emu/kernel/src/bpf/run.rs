@@ -7,12 +7,13 @@
 //! ([`crate::runctx`]), runs, and appends the helpers' trace output to the
 //! kernel's trace pipe.
 //!
-//! **Mode.** Unverified programs (all of them until the verifier exists)
-//! run in checked mode: every access must lie in the caller's regions (ctx,
+//! **Mode.** Every program runs in checked mode, verified or not (the
+//! fast mode and the JIT are not wired in yet; only helpers trust a verified
+//! program's pointer arguments, [`crate::runctx`]): every access must lie in the caller's regions (ctx,
 //! packet data), the program's stack, or the value memory of a map the
 //! program uses ([`crate::map::MapOps::value_regions`]), and a run is cut
-//! off after [`UNVERIFIED_STEP_LIMIT`] instructions (nothing proved it
-//! terminates). Limitation: the region table is fixed when the run starts,
+//! off after [`UNVERIFIED_STEP_LIMIT`] instructions (for test fixtures that
+//! skip the verifier, whose termination nothing proved). Limitation: the region table is fixed when the run starts,
 //! so values of maps used only by tail-called programs are not reachable in
 //! checked mode (their prog arrays are: see `UsedMapsResolver`).
 //!

@@ -5,7 +5,9 @@
 //! program runs once with r1 pointing to a copy of `ctx_in` (or NULL when
 //! it is empty), and the return value comes back in `retval`. As in the
 //! kernel, `data_in`, `data_out`, `repeat`, `flags`, `batch_size` and a
-//! non-zero `duration` are `EINVAL`, and so is a ctx larger than `U16_MAX`.
+//! non-zero `duration` are `EINVAL`, and so is a ctx larger than `U16_MAX`
+//! or smaller than the program's highest ctx access (`max_ctx_offset`,
+//! found by the verifier: the program may then rely on the ctx existing).
 //!
 //! **Deviation (ctx write-back).** The kernel copies the ctx back into
 //! `ctx_in` (a syscall program's ctx is its in/out argument block) and
@@ -16,9 +18,9 @@
 //!
 //! Not emulated (partial): every other program type answers `ENOTSUPP`
 //! (524), the kernel's answer for a type without `test_run`. The packet
-//! types (socket filter, sched_cls, XDP, ...) need the ctx rewriting the
-//! verifier does (`convert_ctx_access`: `__sk_buff`/`xdp_md` field loads
-//! turned into kernel-struct loads), which arrives with the verifier; so
+//! types (socket filter, sched_cls, XDP, ...) need the ctx rewriting done
+//! after verification (`convert_ctx_accesses()`: `__sk_buff`/`xdp_md` field
+//! loads turned into kernel-struct loads), which bpfemu does not do yet; so
 //! do `repeat` and `duration` (only those types use them).
 
 use super::attr::{TestRunAttr, TestRunOut};
@@ -45,7 +47,7 @@ impl Kernel {
         {
             return Err(Errno::EINVAL);
         }
-        if attr.ctx_in.len() > usize::from(u16::MAX) {
+        if attr.ctx_in.len() > usize::from(u16::MAX) || attr.ctx_in.len() < prog.max_ctx_offset as usize {
             return Err(Errno::EINVAL);
         }
         let mut ctx = attr.ctx_in.to_vec();

@@ -1,15 +1,166 @@
-//! `exit`: return from a subprogram or callback frame, or the end of a path
-//! in the main program. OWNER: helper "calls" (replace this placeholder).
+//! `exit`: the end of a subprogram, a callback, or a path of the main
+//! program (kernel/bpf/verifier.c, Linux 6.1: the `BPF_EXIT` case of
+//! `do_check()`, `prepare_func_exit()`, `check_reference_leak()`,
+//! `check_return_code()`, `verbose_invalid_scalar()`).
+//!
+//! * Any frame: no `bpf_spin_lock` may be held ("bpf_spin_unlock is
+//!   missing"), and the leak check runs (it only finds something at the
+//!   main program's exit and at a callback's exit).
+//! * A subprogram frame: the frame is popped and the caller continues after
+//!   the call with the callee's r0 (which may be `NOT_INIT`: a `void`
+//!   static function leaves it unset, as in the kernel, and the caller
+//!   fails only if it reads it). A pointer to the stack may not be
+//!   returned ("cannot return stack pointer to the caller"). Pointers to the
+//!   popped frame's stack that the callee stored in its callers' stacks
+//!   are scrubbed (the kernel keeps them; here they would dangle).
+//! * A callback frame: r0 must be a scalar inside the callback's return
+//!   range; the path ends there (the callback was pushed as a separate
+//!   path by the helper call, see `call`).
+//! * The main program: r0 must be initialised, must not leak a pointer
+//!   unless pointer leaks are allowed, and must lie in the program type's
+//!   return range ([`crate::env::ProgTypeOps::return_range`]), checked as
+//!   the kernel does with `tnum_in(tnum_range(lo, hi), var_off)`.
 
+use super::args::EACCES;
+use super::fmt::reg_type_str;
 use super::{VResult, Verifier};
+use crate::errno::EINVAL;
+use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
+use crate::state::{RegState, RegType, SlotType};
+use crate::tnum::Tnum;
+
+/// `tnum_strn()`: `(value; mask)` printed with `%#llx`, which writes 0 as
+/// `0` and everything else with a `0x` prefix.
+pub(crate) fn tnum_str(t: Tnum) -> String {
+    let h = |v: u64| if v == 0 { "0".to_string() } else { format!("{v:#x}") };
+    format!("({}; {})", h(t.value), h(t.mask))
+}
+
+/// `verbose_invalid_scalar()`: `At <ctx> the register R0 has value ...
+/// should have been in ...`.
+fn invalid_scalar(ctx: &str, reg: &RegState, range: Tnum) -> String {
+    let has = if reg.var.var_off.is_unknown() {
+        "has unknown scalar value".to_string()
+    } else {
+        format!("has value {}", tnum_str(reg.var.var_off))
+    };
+    format!("At {ctx} the register R0 {has} should have been in {}", tnum_str(range))
+}
+
+/// Whether r0 lies in `[lo, hi]` the way the kernel checks it: against
+/// `tnum_range(lo, hi)` for a non-negative range, against the signed
+/// bounds otherwise (no kernel range is negative).
+fn in_range(reg: &RegState, (lo, hi): (i64, i64)) -> (bool, Tnum) {
+    if lo >= 0 && hi >= lo {
+        let t = Tnum::range(lo as u64, hi as u64);
+        (t.includes(reg.var.var_off), t)
+    } else {
+        (reg.var.smin >= lo && reg.var.smax <= hi, Tnum::range(lo as u64, hi as u64))
+    }
+}
 
 impl Verifier<'_, '_> {
     /// Checks the `exit` at `self.insn_idx`. Returns `Some(slot)` when a
     /// frame was popped and the walk continues in the caller at `slot`
     /// (the instruction after the call), `None` when this path is done
     /// (main program exit, checks passed: r0 initialised and in the
-    /// program type's return range, no leaked reference, no held lock).
+    /// program type's return range, no leaked reference, no held lock;
+    /// or a callback's exit).
     pub(crate) fn check_exit(&mut self) -> VResult<Option<usize>> {
-        todo!("calls")
+        if self.cur.active_lock != 0 {
+            return self.fail(EINVAL, "bpf_spin_unlock is missing");
+        }
+        self.check_reference_leak(None, false)?;
+        if self.cur.frames.len() > 1 {
+            return self.prepare_func_exit();
+        }
+        self.check_return_code()?;
+        Ok(None)
+    }
+
+    /// `prepare_func_exit()`.
+    fn prepare_func_exit(&mut self) -> VResult<Option<usize>> {
+        let callee = self.cur.cur();
+        let r0 = callee.regs[0].clone();
+        if r0.typ == RegType::Stack {
+            return self.fail(EINVAL, "cannot return stack pointer to the caller");
+        }
+        if callee.in_callback_fn {
+            let range = callee.callback_ret_range;
+            if r0.typ != RegType::Scalar {
+                return self.fail(EACCES, "R0 not a scalar value");
+            }
+            self.check_reg_read(0)?;
+            let (ok, t) = in_range(&r0, range);
+            if !ok {
+                let msg = invalid_scalar("callback return", &r0, t);
+                return self.fail(EINVAL, msg);
+            }
+            // The callback was walked as a path of its own; its caller
+            // continued separately after the helper call.
+            return Ok(None);
+        }
+        let callsite = callee.callsite;
+        let verbose = self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0;
+        let callee_text = if verbose {
+            super::fmt::frame_repr(self, self.cur.frames.len() - 1, None)
+        } else {
+            String::new()
+        };
+        let Some(popped) = self.cur.frames.pop() else {
+            return Ok(None);
+        };
+        self.scrub_dead_frame_pointers(popped.frameno);
+        self.cur.cur_mut().regs[0] = r0;
+        self.mark_reg_written(0);
+        if verbose {
+            let caller_text = super::fmt::frame_repr(self, self.cur.frames.len() - 1, None);
+            self.log.line("returning from callee:");
+            self.log.line(&callee_text);
+            self.log.line(&format!("to caller at {}:", callsite + 1));
+            self.log.line(&caller_text);
+        }
+        Ok(Some(callsite + 1))
+    }
+
+    /// After frame `frameno` is gone, no register or spilled register of
+    /// the remaining frames may point into its stack.
+    fn scrub_dead_frame_pointers(&mut self, frameno: u32) {
+        let dead = |r: &RegState| r.typ == RegType::Stack && r.frameno >= frameno;
+        for f in &mut self.cur.frames {
+            for r in f.regs.iter_mut() {
+                if dead(r) {
+                    *r = RegState::not_init();
+                }
+            }
+            for slot in &mut f.stack {
+                if slot.is_spilled_reg() && dead(&slot.spilled) {
+                    slot.spilled = RegState::not_init();
+                    slot.slot_type = [SlotType::Misc; crate::state::BPF_REG_SIZE];
+                }
+            }
+        }
+    }
+
+    /// `check_return_code()` at the main program's exit.
+    fn check_return_code(&mut self) -> VResult<()> {
+        self.check_reg_read(0)?;
+        let r0 = self.arg_reg(0);
+        if self.leaks_addr(&r0) {
+            return self.fail(EACCES, "R0 leaks addr as return value");
+        }
+        let Some(range) = self.input.prog_type.return_range() else {
+            return Ok(());
+        };
+        if r0.typ != RegType::Scalar {
+            let t = reg_type_str(&r0);
+            return self.fail(EINVAL, format!("At program exit the register R0 is not a known value ({t})"));
+        }
+        let (ok, t) = in_range(&r0, range);
+        if !ok {
+            let msg = invalid_scalar("program exit", &r0, t);
+            return self.fail(EINVAL, msg);
+        }
+        Ok(())
     }
 }

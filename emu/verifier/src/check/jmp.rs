@@ -1,1 +1,228 @@
-//! OWNER: helper "core" (placeholder).
+//! Conditional jumps (`check_cond_jmp_op()` in kernel/bpf/verifier.c):
+//! deciding a branch from the bounds (`is_branch_taken()`), refining both
+//! operands on each side (`reg_set_min_max()`) and every register linked
+//! to them by a scalar id (`sync_linked_regs()`), null checks of
+//! `_or_null` pointers (`mark_ptr_or_null_regs()`), and packet range
+//! marking from comparisons with `pkt_end` (`try_match_pkt_pointers()`,
+//! `find_good_pkt_pointers()`).
+//!
+//! Packet ranges: whichever side proves `pkt' <= pkt_end` (or `<`) gets
+//! `range = pkt'.off` for every packet pointer sharing its id; the kernel
+//! sometimes proves one byte more for the strict form, this is the
+//! conservative reading. Not emulated: `mark_pkt_end()` (deciding later
+//! comparisons of the same pointers).
+
+use super::{EACCES, Step, VResult, Verifier};
+use crate::bounds::{Branch, ScalarBounds, is_branch_taken, refine_branch};
+use crate::state::{RegState, RegType, VerifierState};
+use bpfemu_isa::{JmpOp, Source, Width};
+
+use super::mem::MAX_PACKET_OFF;
+
+/// Calls `f` on every register and spilled register of every frame.
+pub(crate) fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
+    for fr in st.frames.iter_mut() {
+        for r in fr.regs.iter_mut() {
+            f(r);
+        }
+        for s in fr.stack.iter_mut() {
+            if s.slot_type.contains(&crate::state::SlotType::Spill) {
+                f(&mut s.spilled);
+            }
+        }
+    }
+}
+
+impl Verifier<'_, '_> {
+    /// `if dst OP src goto target`.
+    pub(crate) fn check_cond_jmp(
+        &mut self,
+        width: Width,
+        op: JmpOp,
+        d: usize,
+        src: Source,
+        target: usize,
+    ) -> VResult<Step> {
+        if let Source::Reg(s) = src {
+            let s = s.idx();
+            self.check_reg_read(s)?;
+            if self.is_pointer_value(s) {
+                return Err(self.reject(EACCES, format!("R{s} pointer comparison prohibited")));
+            }
+        }
+        self.check_reg_read(d)?;
+        let dst = self.reg(d).clone();
+        let (src_reg, s_idx) = match src {
+            Source::Reg(s) => (self.reg(s.idx()).clone(), Some(s.idx())),
+            Source::Imm(imm) => (RegState::constant(i64::from(imm) as u64), None),
+        };
+        let pred = branch_taken(&dst, &src_reg, op, width);
+        if pred == Branch::Taken {
+            return Ok(Step::Goto(target));
+        }
+        if pred == Branch::NotTaken {
+            return Ok(Step::Next);
+        }
+        let mut other = self.cur.clone();
+        let mut other_dead = false;
+        let mut this_dead = false;
+        if dst.is_scalar() && src_reg.is_scalar() {
+            let (td, ts) = refine_branch(&dst.var, &src_reg.var, op, width, true);
+            let (fd, fs) = refine_branch(&dst.var, &src_reg.var, op, width, false);
+            if td.is_empty() || ts.is_empty() {
+                other_dead = true;
+            } else {
+                set_linked(&mut other, d, &td);
+                if let Some(s) = s_idx {
+                    set_linked(&mut other, s, &ts);
+                }
+            }
+            if fd.is_empty() || fs.is_empty() {
+                this_dead = true;
+            } else {
+                set_linked(&mut self.cur, d, &fd);
+                if let Some(s) = s_idx {
+                    set_linked(&mut self.cur, s, &fs);
+                }
+            }
+        } else if width == Width::W64
+            && matches!(op, JmpOp::Eq | JmpOp::Ne)
+            && dst.flags.maybe_null
+            && src_reg.is_scalar()
+            && src_reg.const_value() == Some(0)
+            && matches!(src, Source::Imm(_))
+        {
+            mark_ptr_or_null(&mut other, &dst, op == JmpOp::Eq);
+            mark_ptr_or_null(&mut self.cur, &dst, op == JmpOp::Ne);
+        } else if !(s_idx.is_some() && self.try_match_pkt_pointers(width, op, &dst, &src_reg, &mut other))
+            && self.is_pointer_value(d)
+        {
+            return Err(self.reject(EACCES, format!("R{d} pointer comparison prohibited")));
+        }
+        if !other_dead {
+            self.push_branch(other, target)?;
+        }
+        Ok(if this_dead { Step::Done } else { Step::Next })
+    }
+
+    /// Packet pointers compared with `pkt_end` (or meta with data):
+    /// `other` is the taken side, `self.cur` the fall-through.
+    fn try_match_pkt_pointers(
+        &mut self,
+        width: Width,
+        op: JmpOp,
+        dst: &RegState,
+        src: &RegState,
+        other: &mut VerifierState,
+    ) -> bool {
+        if width != Width::W64 {
+            return false;
+        }
+        let init_pkt =
+            |r: &RegState| r.typ == RegType::Packet && r.off == 0 && r.var.const_value() == Some(0);
+        // Which operand is the moving pointer, and whether it is on the left.
+        let (ptr, ptr_left) = if (dst.typ == RegType::Packet && src.typ == RegType::PacketEnd)
+            || (dst.typ == RegType::PacketMeta && init_pkt(src))
+        {
+            (dst, true)
+        } else if (dst.typ == RegType::PacketEnd && src.typ == RegType::Packet)
+            || (init_pkt(dst) && src.typ == RegType::PacketMeta)
+        {
+            (src, false)
+        } else {
+            return false;
+        };
+        // The relation that holds on the taken side, from ptr's point of
+        // view: Some(true) = ptr below (or at) the end.
+        let below_when_taken = match (op, ptr_left) {
+            (JmpOp::Lt | JmpOp::Le, true) | (JmpOp::Gt | JmpOp::Ge, false) => true,
+            (JmpOp::Gt | JmpOp::Ge, true) | (JmpOp::Lt | JmpOp::Le, false) => false,
+            _ => return false,
+        };
+        let ptr = ptr.clone();
+        if below_when_taken {
+            find_good_pkt_pointers(other, &ptr);
+        } else {
+            find_good_pkt_pointers(&mut self.cur, &ptr);
+        }
+        true
+    }
+}
+
+/// `is_branch_taken()` for any operands: scalars by their bounds, a
+/// non-null pointer against zero, otherwise unknown.
+fn branch_taken(dst: &RegState, src: &RegState, op: JmpOp, width: Width) -> Branch {
+    if dst.is_scalar() && src.is_scalar() {
+        return is_branch_taken(&dst.var, &src.var, op, width);
+    }
+    let zero = |r: &RegState| r.is_scalar() && r.const_value() == Some(0);
+    // Kernel objects reached through untrusted pointers may be NULL
+    // (`reg_not_null()`): only trusted BTF pointers count.
+    let not_null = |r: &RegState| {
+        r.typ.is_pointer() && !r.flags.maybe_null && (r.typ != RegType::BtfId || r.flags.trusted)
+    };
+    if width == Width::W64 && ((not_null(dst) && zero(src)) || (zero(dst) && not_null(src))) {
+        return match op {
+            JmpOp::Eq => Branch::NotTaken,
+            JmpOp::Ne => Branch::Taken,
+            _ => Branch::Unknown,
+        };
+    }
+    Branch::Unknown
+}
+
+/// Gives register `r` of `st`'s current frame the bounds `b`, and every
+/// scalar sharing its id (in any frame, spilled or not) too.
+fn set_linked(st: &mut VerifierState, r: usize, b: &ScalarBounds) {
+    let id = st.cur().regs[r].id;
+    st.cur_mut().regs[r].var = *b;
+    if id == 0 {
+        return;
+    }
+    for_each_reg(st, |x| {
+        if x.is_scalar() && x.id == id {
+            x.var = *b;
+        }
+    });
+}
+
+/// `mark_ptr_or_null_regs()`: every copy of the pointer (same id)
+/// becomes NULL (a scalar 0) or a pointer no longer `_or_null`.
+fn mark_ptr_or_null(st: &mut VerifierState, reg: &RegState, is_null: bool) {
+    let id = reg.id;
+    if id == 0 {
+        return;
+    }
+    let mut dropped_ref = 0;
+    for_each_reg(st, |x| {
+        if x.typ.is_pointer() && x.flags.maybe_null && x.id == id {
+            if is_null {
+                dropped_ref = dropped_ref.max(x.ref_obj_id);
+                *x = RegState::constant(0);
+            } else {
+                x.flags.maybe_null = false;
+            }
+        }
+    });
+    if is_null && dropped_ref != 0 {
+        // A NULL result holds no reference.
+        st.refs.retain(|r| r.id != dropped_ref);
+    }
+}
+
+/// `find_good_pkt_pointers()`: `ptr <= pkt_end` proves `ptr.off` bytes
+/// from the base shared by the id.
+fn find_good_pkt_pointers(st: &mut VerifierState, ptr: &RegState) {
+    if ptr.off <= 0 {
+        return;
+    }
+    if ptr.var.umax > MAX_PACKET_OFF || ptr.var.umax + ptr.off as u64 > MAX_PACKET_OFF {
+        return;
+    }
+    let (typ, id, range) = (ptr.typ, ptr.id, ptr.off);
+    for_each_reg(st, |x| {
+        if x.typ == typ && x.id == id {
+            x.range = x.range.max(range);
+        }
+    });
+}

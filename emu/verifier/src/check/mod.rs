@@ -27,21 +27,41 @@
 //! * `exit` — `exit` in a subprogram, a callback, or the main program
 //!   (`prepare_func_exit()`, `check_return_code()`).
 
+//! * `live` — static register liveness (a backward dataflow standing in
+//!   for the kernel's `REG_LIVE_*` marks).
+//!
+//! What is not emulated: speculative-execution sanitation
+//! (`sanitize_ptr_alu()` and the "speculative execution" paths), precision
+//! backtracking (every scalar is treated as precise, which is sound and
+//! only costs pruning), the rewrites after verification.
+
 mod alu;
+mod args;
 mod call;
 mod exit;
 mod fmt;
 mod jmp;
-mod mem;
+mod live;
+pub(crate) mod mem;
 mod prune;
 mod refs;
+#[cfg(test)]
+mod tests;
 
-use crate::cfg::CfgInfo;
+pub use fmt::{reg_type_str, state_repr};
+
+use crate::cfg::{CfgInfo, CfgOptions, check_cfg};
 use crate::env::VerifyInput;
-use crate::log::VerifierLog;
-use crate::state::VerifierState;
+use crate::errno::{E2BIG, EINVAL};
+use crate::log::{VerifierLog, insn_line, stats_block, stats_line};
+use crate::state::{FuncState, VerifierState};
 use bpfemu_isa::Instruction;
 use std::fmt as sfmt;
+
+/// `BPF_COMPLEXITY_LIMIT_JMP_SEQ`: pending branches at most.
+pub const COMPLEXITY_LIMIT_JMP_SEQ: usize = 8192;
+/// `EACCES`.
+pub const EACCES: i32 = 13;
 
 /// A rejection: the errno the load fails with and the log line that
 /// explains it (already written to the log when it was raised).
@@ -70,6 +90,8 @@ pub struct Stats {
     pub max_states_per_insn: u32,
     pub total_states: u32,
     pub peak_states: u32,
+    /// Always 0: liveness is computed statically, there are no read marks
+    /// to propagate (`mark_read` counts those in the kernel).
     pub mark_read: u32,
 }
 
@@ -96,6 +118,28 @@ pub struct InsnAux {
     pub prune_point: bool,
 }
 
+/// A path waiting to be walked (`struct bpf_verifier_stack_elem`).
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub state: VerifierState,
+    pub insn: usize,
+    pub prev_insn: usize,
+    /// Log length when it was pushed: at level 1 the log is rewound there
+    /// when the path is popped, so only the failing path remains.
+    pub log_pos: usize,
+    /// The last explored state kept on the path before it was pushed
+    /// (see [`Verifier::cur_parent`]).
+    pub parent: Option<usize>,
+}
+
+/// A state kept at a prune point (`struct bpf_verifier_state_list`).
+#[derive(Clone, Debug)]
+pub struct Explored {
+    pub state: VerifierState,
+    pub hit: u32,
+    pub miss: u32,
+}
+
 /// One verification in progress (`struct bpf_verifier_env`).
 pub struct Verifier<'a, 'l> {
     pub input: &'a VerifyInput<'a>,
@@ -119,9 +163,112 @@ pub struct Verifier<'a, 'l> {
     /// Deepest stack use per subprogram.
     pub stack_depth: Vec<u32>,
     pub max_ctx_offset: u32,
+    /// Pending paths (`env->head`), last pushed on top.
+    pub branches: Vec<Pending>,
+    /// Every state kept for pruning, by id; `None` once evicted.
+    pub explored: Vec<Option<Explored>>,
+    /// Ids of [`Verifier::explored`] kept at each slot.
+    pub explored_at: Vec<Vec<usize>>,
+    /// For every explored state id, the state kept before it on its path
+    /// and how many paths below it are unfinished (`parent`, `branches`
+    /// of `struct bpf_verifier_state`). A state with unfinished paths is
+    /// an ancestor of the current path: it serves for loop detection
+    /// only, never for pruning. Kept when the state itself is evicted.
+    pub chain: Vec<(Option<usize>, u32)>,
+    /// The last explored state kept on the current path.
+    pub cur_parent: Option<usize>,
+    /// Registers live at the start of each slot (bit `r`).
+    pub live_in: Vec<u16>,
+    /// Jumps and instructions processed when a state was last kept
+    /// (`prev_jmps_processed`, `prev_insn_processed`).
+    pub jmps_processed: u32,
+    pub prev_jmps_processed: u32,
+    pub prev_insn_processed: u32,
+    /// Explored states currently kept.
+    pub cur_states: u32,
 }
 
-impl Verifier<'_, '_> {
+impl sfmt::Debug for Verifier<'_, '_> {
+    fn fmt(&self, f: &mut sfmt::Formatter<'_>) -> sfmt::Result {
+        f.debug_struct("Verifier")
+            .field("insn_idx", &self.insn_idx)
+            .field("cur", &self.cur)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the walk goes after an instruction.
+pub(crate) enum Step {
+    /// The next instruction.
+    Next,
+    /// Slot `n`.
+    Goto(usize),
+    /// The path ended (exit of the main program, or an impossible branch).
+    Done,
+}
+
+impl<'a, 'l> Verifier<'a, 'l> {
+    /// A verifier for a decoded program that passed [`check_cfg`].
+    pub fn new(
+        input: &'a VerifyInput<'a>,
+        log: &'l mut VerifierLog,
+        prog: Vec<(usize, Instruction)>,
+        cfg: CfgInfo,
+    ) -> Verifier<'a, 'l> {
+        let len = cfg.len;
+        let mut slot_to_insn = vec![usize::MAX; len];
+        for (i, (at, _)) in prog.iter().enumerate() {
+            slot_to_insn[*at] = i;
+        }
+        let mut aux = vec![InsnAux::default(); len];
+        for (at, ins) in &prog {
+            let next = at + ins.slots();
+            match ins {
+                Instruction::Ja { .. } | Instruction::Jmp { .. } => {
+                    if let Some(off) = ins.jump_offset() {
+                        let t = (*at as i64 + 1 + i64::from(off)) as usize;
+                        if t < len {
+                            aux[t].prune_point = true;
+                        }
+                    }
+                    if next < len {
+                        aux[next].prune_point = true;
+                    }
+                }
+                Instruction::Call(_) if next < len => aux[next].prune_point = true,
+                _ => {}
+            }
+        }
+        let live_in = live::compute(&prog, len);
+        let nsub = cfg.subprogs.len();
+        Verifier {
+            input,
+            log,
+            prog,
+            slot_to_insn,
+            cfg,
+            cur: VerifierState::entry(),
+            insn_idx: 0,
+            prev_insn_idx: 0,
+            aux,
+            id_gen: 0,
+            stats: Stats::default(),
+            stack_depth: vec![0; nsub],
+            max_ctx_offset: 0,
+            branches: Vec::new(),
+            explored: Vec::new(),
+            explored_at: vec![Vec::new(); len],
+            chain: Vec::new(),
+            cur_parent: None,
+            live_in,
+            jmps_processed: 0,
+            prev_jmps_processed: 0,
+            prev_insn_processed: 0,
+            cur_states: 0,
+        }
+    }
+
     /// A fresh id (`++env->id_gen`).
     pub fn new_id(&mut self) -> u32 {
         self.id_gen += 1;
@@ -135,4 +282,243 @@ impl Verifier<'_, '_> {
         self.log.line(&msg);
         VerifyError { errno, msg }
     }
+
+    /// The current path ended: its ancestors have one unfinished path
+    /// less (`update_branch_counts()`).
+    fn finish_path(&mut self) {
+        let mut at = self.cur_parent;
+        while let Some(id) = at {
+            let Some(c) = self.chain.get_mut(id) else { break };
+            c.1 = c.1.saturating_sub(1);
+            if c.1 != 0 {
+                break;
+            }
+            at = c.0;
+        }
+    }
+
+    /// Takes the next pending path (`pop_stack()`); `false` when none is left.
+    fn pop_branch(&mut self) -> bool {
+        self.finish_path();
+        let Some(p) = self.branches.pop() else { return false };
+        self.cur = p.state;
+        self.insn_idx = p.insn;
+        self.prev_insn_idx = p.prev_insn;
+        self.cur_parent = p.parent;
+        if !self.log.level2() {
+            self.log.reset(p.log_pos);
+        }
+        true
+    }
+
+    /// The walk (`do_check()`).
+    pub fn do_check(&mut self) -> VResult<()> {
+        let mut do_print_state = false;
+        loop {
+            let idx = self.insn_idx;
+            let Some(&pi) = self.slot_to_insn.get(idx).filter(|&&p| p != usize::MAX) else {
+                return Err(self.reject(EINVAL, format!("invalid insn idx {idx} insn_cnt {}", self.cfg.len)));
+            };
+            let ins = self.prog[pi].1;
+            self.stats.insn_processed += 1;
+            if self.stats.insn_processed > self.input.opts.insn_limit {
+                let n = self.stats.insn_processed;
+                return Err(self.reject(E2BIG, format!("BPF program is too large. Processed {n} insn")));
+            }
+            if self.aux[idx].prune_point && self.is_state_visited(idx)? {
+                if self.log.insns() {
+                    if do_print_state {
+                        self.log.write(&format!("\nfrom {} to {idx}: safe\n", self.prev_insn_idx));
+                    } else {
+                        self.log.write(&format!("{idx}: safe\n"));
+                    }
+                }
+                if !self.pop_branch() {
+                    return Ok(());
+                }
+                do_print_state = true;
+                continue;
+            }
+            if self.log.level2() && do_print_state {
+                let st = fmt::frame_repr(self, self.cur.frames.len() - 1, None);
+                self.log.write(&format!("\nfrom {} to {idx}:{st}\n", self.prev_insn_idx));
+            }
+            do_print_state = false;
+            let before = self.log.insns().then(|| self.cur.cur().clone());
+            let line_start = self.log.pos();
+            if self.log.insns() {
+                self.log.line(&insn_line(idx, &ins));
+            }
+            let line_end = self.log.pos();
+            self.aux[idx].seen = true;
+            let pushed_before = self.branches.len();
+            let step = self.check_insn(idx, &ins)?;
+            if let Some(before) = before {
+                self.log_insn_state(&before, line_start, line_end);
+                // Paths pushed by this instruction resume after its log line.
+                let pos = self.log.pos();
+                for b in self.branches.iter_mut().skip(pushed_before) {
+                    b.log_pos = pos;
+                }
+            }
+            self.prev_insn_idx = idx;
+            match step {
+                Step::Next => self.insn_idx = idx + ins.slots(),
+                Step::Goto(t) => self.insn_idx = t,
+                Step::Done => {
+                    if !self.pop_branch() {
+                        return Ok(());
+                    }
+                    do_print_state = true;
+                }
+            }
+        }
+    }
+
+    /// After an instruction, the registers and stack slots it changed, on
+    /// its log line (`print_insn_state()`): `0: (b7) r0 = 1   ; R0_w=1`.
+    fn log_insn_state(&mut self, before: &FuncState, line_start: usize, line_end: usize) {
+        if self.cur.frames.len() != before.frameno as usize + 1 {
+            return;
+        }
+        let text = fmt::frame_repr(self, self.cur.frames.len() - 1, Some(before));
+        if text.is_empty() {
+            return;
+        }
+        if self.log.pos() == line_end && line_end > line_start {
+            let pos = line_end - line_start;
+            self.log.reset(line_end - 1);
+            let width = (pos + 4).max(40).div_ceil(8) * 8 - pos - 1;
+            self.log.write(&format!("{:width$};{text}\n", ' '));
+        } else {
+            self.log.write(&format!("{}:{text}\n", self.insn_idx));
+        }
+    }
+
+    /// One instruction (the body of `do_check()`'s loop).
+    fn check_insn(&mut self, idx: usize, ins: &Instruction) -> VResult<Step> {
+        match *ins {
+            Instruction::Alu { .. } | Instruction::Neg { .. } | Instruction::Endian { .. } => {
+                self.check_alu(ins)?;
+                Ok(Step::Next)
+            }
+            Instruction::LdImm64 { dst, src } => {
+                self.check_ld_imm64(idx, dst.idx(), src)?;
+                Ok(Step::Next)
+            }
+            Instruction::LdPacket { size, src, imm } => {
+                self.check_ld_abs(size, src.map(|r| r.idx()), imm)?;
+                Ok(Step::Next)
+            }
+            Instruction::Ldx { size, sx, dst, src, off } => {
+                self.check_ldx(size, sx, dst.idx(), src.idx(), off)?;
+                Ok(Step::Next)
+            }
+            Instruction::St { size, dst, off, imm } => {
+                self.check_st(size, dst.idx(), off, imm)?;
+                Ok(Step::Next)
+            }
+            Instruction::Stx { size, dst, src, off } => {
+                self.check_stx(size, dst.idx(), src.idx(), off)?;
+                Ok(Step::Next)
+            }
+            Instruction::Atomic { size, op, dst, src, off } => {
+                self.check_atomic(size, op, dst.idx(), src.idx(), off)?;
+                Ok(Step::Next)
+            }
+            Instruction::Ja { off, .. } => {
+                self.jmps_processed += 1;
+                Ok(Step::Goto((idx as i64 + 1 + i64::from(off)) as usize))
+            }
+            Instruction::Jmp { width, op, dst, src, off } => {
+                self.jmps_processed += 1;
+                let target = (idx as i64 + 1 + i64::from(off)) as usize;
+                self.check_cond_jmp(width, op, dst.idx(), src, target)
+            }
+            Instruction::Call(t) => {
+                self.jmps_processed += 1;
+                Ok(match self.check_call(t)? {
+                    Some(slot) => Step::Goto(slot),
+                    None => Step::Next,
+                })
+            }
+            Instruction::Exit => {
+                self.jmps_processed += 1;
+                Ok(match self.check_exit()? {
+                    Some(slot) => Step::Goto(slot),
+                    None => Step::Done,
+                })
+            }
+        }
+    }
+}
+
+/// The kernel's message for an instruction that does not decode
+/// (`do_check()`'s opcode and reserved-field checks).
+fn decode_message(e: &bpfemu_isa::DecodeError) -> String {
+    use bpfemu_isa::Reason;
+    let class = match e.code & 7 {
+        0 => "BPF_LD",
+        1 => "BPF_LDX",
+        2 => "BPF_ST",
+        3 => "BPF_STX",
+        4 | 7 => "BPF_ALU",
+        _ => "BPF_JMP",
+    };
+    match &e.reason {
+        Reason::UnknownOpcode => format!("unknown opcode {:02x}", e.code),
+        Reason::TruncatedLdImm64 | Reason::BadLdImm64Tail => "invalid BPF_LD_IMM insn".to_string(),
+        Reason::BadRegister { value, .. } => format!("R{value} is invalid"),
+        Reason::Reserved { .. } | Reason::BadValue { .. } => format!("{class} uses reserved fields"),
+    }
+}
+
+/// Verifies a program (`bpf_check()`): decoding, the CFG checks, the walk,
+/// and the statistics line at the end of the log, success or not.
+pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOutcome, VerifyError> {
+    let prog = match bpfemu_isa::decode_program(input.insns) {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = decode_message(&e);
+            log.line(&msg);
+            return Err(VerifyError { errno: EINVAL, msg });
+        }
+    };
+    let cfg = match check_cfg(&prog, CfgOptions { bpf_capable: input.opts.bpf_capable }) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = e.to_string();
+            if e != crate::cfg::CfgError::Empty {
+                log.line(&msg);
+            }
+            return Err(VerifyError { errno: e.errno(), msg });
+        }
+    };
+    let mut v = Verifier::new(input, log, prog, cfg);
+    // `check_max_stack_depth()` runs once every path is done (bpf_check()).
+    let res = v.do_check().and_then(|()| v.check_max_stack_depth());
+    let stats = v.stats;
+    let depths = v.stack_depth.clone();
+    if v.log.stats() {
+        // The time is reported as 0: the emulator is deterministic.
+        let block = stats_block(0, &depths);
+        v.log.write(&block);
+    }
+    if v.log.enabled() {
+        let line = stats_line(
+            stats.insn_processed,
+            stats.max_states_per_insn,
+            stats.total_states,
+            stats.peak_states,
+            stats.mark_read,
+        );
+        v.log.line(&line);
+    }
+    res?;
+    Ok(VerifyOutcome {
+        stats,
+        stack_depth: depths,
+        max_ctx_offset: v.max_ctx_offset,
+        subprogs: v.cfg.subprogs.clone(),
+    })
 }

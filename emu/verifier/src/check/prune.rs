@@ -1,1 +1,247 @@
-//! OWNER: helper "core" (placeholder).
+//! State pruning (`is_state_visited()`, `states_equal()`, `regsafe()`,
+//! `stacksafe()`, `refsafe()` in kernel/bpf/verifier.c).
+//!
+//! At each prune point the current state is compared with the states kept
+//! there by paths already finished: if one of them is at least as general
+//! (every value the current state allows, it allows too), the current
+//! path can only do what that one did, and it is dropped. States kept by
+//! the current path itself (its ancestors, the ones with unfinished paths
+//! below them: [`Verifier::chain`]) are only used to detect an infinite loop (the same state again at a loop head,
+//! "infinite loop detected at insn %d"), never to prune.
+//!
+//! Differences from the kernel, all on the side of exploring more:
+//! * precision: every scalar is compared as if precise (no backtracking);
+//! * liveness: registers are ignored where they are statically dead
+//!   ([`super::live`]); stack slots are compared whole;
+//! * a state is kept under the kernel's heuristic (at least 2 jumps and 8
+//!   instructions since the last one), and dropped after missing too
+//!   often (`miss_cnt > hit_cnt * 3 + 3`).
+
+use super::{EINVAL, Explored, VResult, Verifier};
+use crate::bounds::ScalarBounds;
+use crate::state::{BPF_REG_SIZE, FuncState, RegState, RegType, SlotType, StackSlot, VerifierState};
+
+/// `BPF_COMPLEXITY_LIMIT_STATES`: without `CAP_BPF`, at most this many
+/// states are kept per instruction.
+pub const COMPLEXITY_LIMIT_STATES: usize = 64;
+
+/// A consistent renaming of ids from the old state to the current one
+/// (`struct bpf_idmap`, `check_ids()`).
+#[derive(Default)]
+struct IdMap(Vec<(u32, u32)>);
+
+impl IdMap {
+    fn check(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 && cur == 0 {
+            return true;
+        }
+        if old == 0 || cur == 0 {
+            return false;
+        }
+        for &(o, c) in &self.0 {
+            if o == old {
+                return c == cur;
+            }
+            if c == cur {
+                return false;
+            }
+        }
+        self.0.push((old, cur));
+        true
+    }
+}
+
+/// Every value `cur` allows, `old` allows (`range_within()` and
+/// `tnum_in()`).
+fn bounds_within(old: &ScalarBounds, cur: &ScalarBounds) -> bool {
+    old.umin <= cur.umin
+        && old.umax >= cur.umax
+        && old.smin <= cur.smin
+        && old.smax >= cur.smax
+        && old.u32_min <= cur.u32_min
+        && old.u32_max >= cur.u32_max
+        && old.s32_min <= cur.s32_min
+        && old.s32_max >= cur.s32_max
+        && old.var_off.includes(cur.var_off)
+}
+
+/// The parts of a pointer that must match exactly.
+fn same_pointer_base(old: &RegState, cur: &RegState) -> bool {
+    old.typ == cur.typ
+        && old.flags == cur.flags
+        && old.off == cur.off
+        && old.map == cur.map
+        && old.inner_map == cur.inner_map
+        && old.mem_size == cur.mem_size
+        && old.btf_id == cur.btf_id
+        && old.frameno == cur.frameno
+        && old.subprog == cur.subprog
+}
+
+/// `regsafe()`: `cur` is covered by `old`.
+fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap) -> bool {
+    match old.typ {
+        RegType::NotInit => true,
+        RegType::Scalar => {
+            if !cur.is_scalar() || !bounds_within(&old.var, &cur.var) {
+                return false;
+            }
+            // Linked scalars are refined together: the link must hold in
+            // the current state too.
+            old.id == 0 || (cur.id != 0 && ids.check(old.id, cur.id))
+        }
+        _ => {
+            if !same_pointer_base(old, cur)
+                || !ids.check(old.id, cur.id)
+                || !ids.check(old.ref_obj_id, cur.ref_obj_id)
+            {
+                return false;
+            }
+            match old.typ {
+                RegType::Packet | RegType::PacketMeta => {
+                    cur.range >= old.range && bounds_within(&old.var, &cur.var)
+                }
+                RegType::MapValue | RegType::MapKey | RegType::Mem | RegType::BtfId => {
+                    bounds_within(&old.var, &cur.var)
+                }
+                _ => old.var == cur.var && old.range == cur.range,
+            }
+        }
+    }
+}
+
+/// `stacksafe()`: every byte the old state could read, the current state
+/// holds at least as well.
+fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap) -> bool {
+    let invalid = StackSlot::invalid();
+    for (i, o) in old.stack.iter().enumerate() {
+        let c = cur.stack.get(i).unwrap_or(&invalid);
+        let old_spill = o.byte(0) == SlotType::Spill;
+        let cur_spill = c.byte(0) == SlotType::Spill;
+        if old_spill {
+            let n = (0..BPF_REG_SIZE).take_while(|&b| o.byte(b) == SlotType::Spill).count();
+            let m = (0..BPF_REG_SIZE).take_while(|&b| c.byte(b) == SlotType::Spill).count();
+            if !cur_spill || n != m || !regsafe(&o.spilled, &c.spilled, ids) {
+                return false;
+            }
+        }
+        for b in 0..BPF_REG_SIZE {
+            let (ot, ct) = (o.byte(b), c.byte(b));
+            let ok = match ot {
+                SlotType::Invalid => true,
+                SlotType::Spill => true, // compared above
+                SlotType::Misc => match ct {
+                    SlotType::Misc | SlotType::Zero => true,
+                    SlotType::Spill => c.spilled.is_scalar(),
+                    _ => false,
+                },
+                SlotType::Zero => ct == SlotType::Zero,
+                SlotType::Dynptr | SlotType::Iter => ct == ot && o.spilled == c.spilled,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn func_states_equal(old: &FuncState, cur: &FuncState, live: u16, ids: &mut IdMap) -> bool {
+    if old.callsite != cur.callsite || old.subprog_start != cur.subprog_start {
+        return false;
+    }
+    if old.in_callback_fn != cur.in_callback_fn || old.callback_ret_range != cur.callback_ret_range {
+        return false;
+    }
+    for r in 0..old.regs.len() {
+        if live & (1 << r) != 0 && !regsafe(&old.regs[r], &cur.regs[r], ids) {
+            return false;
+        }
+    }
+    stacksafe(old, cur, ids)
+}
+
+impl Verifier<'_, '_> {
+    /// `states_equal()`: the current state at slot `idx` is covered by `old`.
+    fn states_equal(&self, old: &VerifierState, idx: usize) -> bool {
+        let cur = &self.cur;
+        if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
+            return false;
+        }
+        let mut ids = IdMap::default();
+        if !ids.check(old.active_lock, cur.active_lock) {
+            return false;
+        }
+        for (o, c) in old.refs.iter().zip(&cur.refs) {
+            if !ids.check(o.id, c.id) {
+                return false;
+            }
+        }
+        let n = cur.frames.len();
+        for i in 0..n {
+            // Caller frames: after the return only r6-r9 (and r10) matter.
+            let live = if i + 1 == n {
+                self.live_in.get(idx).copied().unwrap_or(u16::MAX)
+            } else {
+                let ret = cur.frames[i + 1].callsite + 1;
+                self.live_in.get(ret).copied().unwrap_or(u16::MAX) & 0b111_1100_0000
+            };
+            if !func_states_equal(&old.frames[i], &cur.frames[i], live, &mut ids) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `is_state_visited()`: `true` when the current path can be dropped.
+    pub(crate) fn is_state_visited(&mut self, idx: usize) -> VResult<bool> {
+        let list = self.explored_at[idx].clone();
+        let mut evict = Vec::new();
+        for &id in &list {
+            let Some(e) = &self.explored[id] else { continue };
+            let on_path = self.chain.get(id).is_some_and(|c| c.1 > 0);
+            if on_path {
+                if e.state == self.cur {
+                    let st = super::fmt::state_repr(self, &self.cur);
+                    let e = self.reject(EINVAL, format!("infinite loop detected at insn {idx}"));
+                    self.log.line(&format!("cur state:{st}"));
+                    return Err(e);
+                }
+            } else if self.states_equal(&e.state, idx) {
+                if let Some(e) = self.explored[id].as_mut() {
+                    e.hit += 1;
+                }
+                return Ok(true);
+            }
+            if let Some(e) = self.explored[id].as_mut() {
+                e.miss += 1;
+                if e.miss > e.hit * 3 + 3 {
+                    evict.push(id);
+                }
+            }
+        }
+        for id in evict {
+            self.explored[id] = None;
+            self.explored_at[idx].retain(|&x| x != id);
+            self.cur_states = self.cur_states.saturating_sub(1);
+        }
+        let add = self.jmps_processed - self.prev_jmps_processed >= 2
+            && self.stats.insn_processed - self.prev_insn_processed >= 8
+            && (self.input.opts.bpf_capable || self.explored_at[idx].len() < COMPLEXITY_LIMIT_STATES);
+        if add {
+            self.prev_jmps_processed = self.jmps_processed;
+            self.prev_insn_processed = self.stats.insn_processed;
+            let id = self.explored.len();
+            self.explored.push(Some(Explored { state: self.cur.clone(), hit: 0, miss: 0 }));
+            self.explored_at[idx].push(id);
+            self.chain.push((self.cur_parent, 1));
+            self.cur_parent = Some(id);
+            self.stats.total_states += 1;
+            self.cur_states += 1;
+            self.stats.peak_states = self.stats.peak_states.max(self.cur_states);
+            let n = self.explored_at[idx].len() as u32;
+            self.stats.max_states_per_insn = self.stats.max_states_per_insn.max(n);
+        }
+        Ok(false)
+    }
+}

@@ -31,6 +31,11 @@ pub struct FuncState {
     /// `callback_ret_range`.
     pub in_callback_fn: bool,
     pub callback_ret_range: (i64, i64),
+    /// In a callback frame: the id counter when the callback was entered;
+    /// references with a larger id were acquired by the callback and must
+    /// be released before it returns, the others belong to the caller and
+    /// may not be released by it.
+    pub callback_ref_floor: u32,
 }
 
 impl FuncState {
@@ -47,6 +52,7 @@ impl FuncState {
             subprog_start,
             in_callback_fn: false,
             callback_ret_range: (0, 0),
+            callback_ref_floor: 0,
         }
     }
 

@@ -32,12 +32,30 @@ pub fn license_is_gpl_compatible(license: &str) -> bool {
     )
 }
 
+/// `bpf_prog_load_check_attach()`: the expected attach types some program
+/// types require — cgroup_skb ingress or egress, sk_lookup `BPF_SK_LOOKUP`,
+/// netfilter `BPF_NETFILTER`, none (0) for syscall and ext programs.
+fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
+    let eat = AttachType::from_raw(expected_attach_type);
+    match prog_type {
+        ProgType::CgroupSkb => {
+            matches!(eat, Some(AttachType::CgroupInetIngress | AttachType::CgroupInetEgress))
+        }
+        ProgType::SkLookup => eat == Some(AttachType::SkLookup),
+        ProgType::Netfilter => eat == Some(AttachType::Netfilter),
+        ProgType::Syscall | ProgType::Ext => expected_attach_type == 0,
+        _ => true,
+    }
+}
+
 /// Runs the checks.
 ///
 /// - unknown `prog_flags` bits: `EINVAL`;
 /// - no instructions or more than [`BPF_COMPLEXITY_LIMIT_INSNS`]: `E2BIG`
 ///   (the kernel tests both in one condition);
 /// - unknown or `UNSPEC` program type (`find_prog_type()`): `EINVAL`;
+/// - an expected attach type the program type does not take
+///   ([`attach_type_ok`]): `EINVAL`;
 /// - a name `bpf_obj_name_cpy()` refuses: `EINVAL`.
 ///
 /// The license is copied up to its first NUL (`strncpy_from_bpfptr`, 128
@@ -54,6 +72,9 @@ pub fn check(attr: &ProgLoadAttr<'_>) -> Result<Checked, Errno> {
         None | Some(ProgType::Unspec) => return Err(Errno::EINVAL),
         Some(t) => t,
     };
+    if !attach_type_ok(prog_type, attr.expected_attach_type) {
+        return Err(Errno::EINVAL);
+    }
     let license = attr.license.split('\0').next().unwrap_or("");
     let license = if license.len() > 127 { &license[..license.floor_char_boundary(127)] } else { license };
     let name = obj_name(attr.prog_name)?;

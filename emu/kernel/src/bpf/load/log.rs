@@ -1,7 +1,7 @@
-//! The verifier log (`struct bpf_verifier_log`, kernel/bpf/log.c) as the
-//! load commands write it: a user buffer of `log_size` bytes, filled
-//! line by line; a load whose log did not fit fails with `ENOSPC`
-//! (`bpf_vlog_finalize()`), unless it already failed for another reason.
+//! The BTF verifier's log (`struct bpf_verifier_log`, kernel/bpf/log.c) as
+//! `BPF_BTF_LOAD` writes it: the caller's buffer, filled line by line.
+//! `BPF_PROG_LOAD` uses the verifier crate's
+//! [`bpfemu_verifier::log::VerifierLog`] (levels, rotation, `ENOSPC`).
 
 use crate::errno::Errno;
 
@@ -20,26 +20,6 @@ pub struct VLog<'a> {
 }
 
 impl<'a> VLog<'a> {
-    /// `BPF_PROG_LOAD`'s log (`bpf_verifier_log_attr_valid()`): a buffer
-    /// needs a size and a level, a size needs a buffer, the level only
-    /// known bits — `EINVAL` otherwise.
-    pub fn for_prog(buf: Option<&'a mut String>, level: u32, size: u32) -> Result<VLog<'a>, Errno> {
-        if buf.is_some() != (size != 0) || (buf.is_some() && level == 0) || level & !BPF_LOG_MASK != 0 {
-            return Err(Errno::EINVAL);
-        }
-        if size > u32::MAX >> 2 {
-            return Err(Errno::EINVAL);
-        }
-        let mut log = VLog { buf, level, size: Some(size as usize), truncated: false };
-        if let Some(b) = log.buf.as_deref_mut() {
-            b.clear();
-        }
-        if log.buf.is_none() {
-            log.level = 0;
-        }
-        Ok(log)
-    }
-
     /// `BPF_BTF_LOAD`'s log (`btf_parse()`): a level without a buffer or a
     /// buffer without a level is `EINVAL`. The emulator's attr carries no
     /// size, so the buffer is unbounded.

@@ -1,65 +1,132 @@
 //! The `BPF_PROG_LOAD` pipeline (kernel/bpf/syscall.c `bpf_prog_load()`
-//! and the parts of kernel/bpf/verifier.c `bpf_check()` it runs), one
-//! module per step:
+//! and kernel/bpf/verifier.c `bpf_check()`), one module per step:
 //!
 //! ```text
-//! attrs::check ─► relocate ─► check::structural ─► tag::calc_tag ─► id + fd
-//!  (flags, size,   (ld_imm64     (verifier stand-in,   (SHA-1 of the
-//!   type, name,     map fds →     builds the image)     original insns)
-//!   license)        addresses)
+//! attrs::check ─► log ─► progtype::check_load ─► relocate ─► verify ─► image ─► tag ─► id + fd
+//!  (flags, size,         (attach targets,        (ld_imm64    (the      (bpfemu_vm
+//!   type, name,           sleepable, type         map fds →    verifier)  ::Program)
+//!   license)              supported)              addresses)
 //! ```
 //!
-//! What is not emulated yet: the verifier proper (see [`check`]), ctx
-//! rewrites (`convert_ctx_accesses`), helper fix-ups beyond the
-//! interpreter's id table, BTF (`prog_btf_fd`, func/line info are
-//! ignored), attach targets (`attach_btf_id`, `attach_prog_fd`), offload
-//! (`prog_ifindex`), BPF tokens.
+//! The log is the verifier crate's [`VerifierLog`]: its attributes are
+//! checked first (`EINVAL`), and whatever the outcome the caller's buffer
+//! receives the kept text (rotating, or the beginning with
+//! `BPF_LOG_FIXED`), and `log_true_size` the size it needed. A log that
+//! did not fit fails the load with `ENOSPC`, whatever happened before, as
+//! `bpf_vlog_finalize()`'s error replaces `bpf_check()`'s.
+//!
+//! Privileges ([`VerifyOptions`]): a root loader (uid 0) is `bpf_capable`
+//! and may leak pointers (`CAP_BPF` + `CAP_PERFMON`); anyone else has
+//! neither. `BPF_F_SLEEPABLE` makes the program sleepable.
+//!
+//! What is not emulated yet: the rewrites after verification (ctx access
+//! conversion, helper fix-ups beyond the interpreter's id table), BTF
+//! (`prog_btf_fd`, func/line info are ignored), attach targets
+//! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`), BPF tokens.
 
 pub mod attrs;
-pub mod check;
 pub mod log;
 pub mod relocate;
 pub mod tag;
+pub mod verify;
 
 use super::attr::ProgLoadAttr;
 use super::objects::Obj;
 use super::prog::{Prog, ProgParts};
 use crate::errno::Errno;
 use crate::kernel::Kernel;
-use log::VLog;
+use crate::progtype::{self, Caps, LoadTarget};
+use attrs::Checked;
+use bpfemu_verifier::env::VerifyOptions;
+use bpfemu_verifier::log::{COMPLEXITY_LIMIT_INSNS, VerifierLog};
+use bpfemu_vm::Program;
 use std::sync::Arc;
+
+/// `BPF_F_SLEEPABLE`.
+pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 
 impl Kernel {
     /// `BPF_PROG_LOAD`: the new program's fd.
-    pub(crate) fn load_prog(&mut self, attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {
+    pub(crate) fn load_prog(&mut self, mut attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {
         let checked = attrs::check(&attr)?;
-        let mut log = VLog::for_prog(attr.log, attr.log_level, attr.log_size)?;
-        let relocated = self.relocate(attr.insns, attr.fd_array, &mut log)?;
-        let image = check::structural(&relocated.xlated, &mut log)?;
-        log.finish()?;
-        let tag = tag::calc_tag(attr.insns);
-        let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
+        let mut log =
+            VerifierLog::new(attr.log_level, attr.log.is_some(), attr.log_size).map_err(|_| Errno::EINVAL)?;
+        let parts = self.check_prog(&attr, checked, &mut log);
+        if let Some(buf) = attr.log.as_deref_mut() {
+            buf.clear();
+            buf.push_str(log.user_text());
+        }
+        if let Some(size) = attr.log_true_size.as_deref_mut() {
+            *size = log.true_size();
+        }
+        log.finish().map_err(|_| Errno::ENOSPC)?;
+        let parts = parts?;
         let id = self.objects.progs.alloc()?;
-        let prog = Arc::new(Prog::new(
-            id,
-            ProgParts {
-                prog_type: checked.prog_type,
-                expected_attach_type: checked.expected_attach_type,
-                name: checked.name,
-                tag,
-                gpl_compatible: checked.gpl_compatible,
-                insns: attr.insns.to_vec(),
-                xlated: relocated.xlated,
-                image: Arc::new(image),
-                used_maps: relocated.used_maps,
-                load_time: self.sim.clock.boot_ns(),
-                uid,
-                btf_id: 0,
-                verified: false,
-            },
-        ));
+        let prog = Arc::new(Prog::new(id, parts));
         self.objects.progs.publish(id, &prog);
         let fd = self.install_fd(Obj::Prog(prog))?;
         Ok(i64::from(fd))
+    }
+
+    /// The loading process's capabilities: root has them all.
+    fn loader_caps(&self) -> Caps {
+        let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
+        if uid == 0 { Caps::ROOT } else { Caps::NONE }
+    }
+
+    /// Everything `bpf_check()` does, then the image and the tag.
+    fn check_prog(
+        &self,
+        attr: &ProgLoadAttr<'_>,
+        checked: Checked,
+        log: &mut VerifierLog,
+    ) -> Result<ProgParts, Errno> {
+        let sleepable = attr.prog_flags & BPF_F_SLEEPABLE != 0;
+        let target = LoadTarget {
+            prog_type: checked.prog_type,
+            expected_attach_type: checked.expected_attach_type,
+            attach_btf_id: attr.attach_btf_id,
+            attach_prog_fd: attr.attach_prog_fd,
+            sleepable,
+            gpl_compatible: checked.gpl_compatible,
+        };
+        progtype::check_load(&target).map_err(|r| {
+            log.line(&r.msg);
+            r.errno
+        })?;
+        let caps = self.loader_caps();
+        let ops =
+            progtype::ops_for(checked.prog_type, checked.expected_attach_type, caps).ok_or(Errno::EINVAL)?;
+        let relocated = self.relocate(attr.insns, attr.fd_array, log)?;
+        let opts = VerifyOptions {
+            bpf_capable: caps.bpf,
+            allow_ptr_leaks: caps.bpf && caps.perfmon,
+            gpl_compatible: checked.gpl_compatible,
+            sleepable,
+            insn_limit: COMPLEXITY_LIMIT_INSNS,
+        };
+        let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
+        let image = Program::new(&relocated.xlated).map_err(|e| {
+            log.line(&e.to_string());
+            Errno::EINVAL
+        })?;
+        let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
+        Ok(ProgParts {
+            prog_type: checked.prog_type,
+            expected_attach_type: checked.expected_attach_type,
+            name: checked.name,
+            tag: tag::calc_tag(attr.insns),
+            gpl_compatible: checked.gpl_compatible,
+            insns: attr.insns.to_vec(),
+            xlated: relocated.xlated,
+            image: Arc::new(image),
+            used_maps: relocated.used_maps,
+            load_time: self.sim.clock.boot_ns(),
+            uid,
+            btf_id: 0,
+            verified: true,
+            verified_insns: outcome.stats.insn_processed,
+            max_ctx_offset: outcome.max_ctx_offset,
+        })
     }
 }

@@ -20,11 +20,12 @@
 //!
 //! Not emulated yet: `BPF_PSEUDO_BTF_ID` (needs the vmlinux BTF): `EINVAL`.
 
-use super::log::VLog;
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::map::Map;
 use bpfemu_isa::Insn;
+use bpfemu_verifier::env::{PseudoKind, PseudoLoad};
+use bpfemu_verifier::log::VerifierLog;
 use std::sync::Arc;
 
 /// `BPF_LD | BPF_IMM | BPF_DW`.
@@ -41,12 +42,14 @@ pub const MAX_USED_MAPS: usize = 64;
 /// `BPF_MAX_VAR_OFF`: direct value offsets must stay below this.
 const BPF_MAX_VAR_OFF: u32 = 1 << 29;
 
-/// The relocated program and the maps it uses (deduplicated, in order of
-/// first use).
+/// The relocated program, the maps it uses (deduplicated, in order of
+/// first use), and what each pseudo `ld_imm64` referred to (by slot, in
+/// order; map indexes point into `used_maps`) for the verifier.
 #[derive(Debug)]
 pub struct Relocated {
     pub xlated: Vec<Insn>,
     pub used_maps: Vec<Arc<Map>>,
+    pub pseudo: Vec<PseudoLoad>,
 }
 
 impl Kernel {
@@ -67,10 +70,11 @@ impl Kernel {
         &self,
         insns: &[Insn],
         fd_array: &[i32],
-        log: &mut VLog<'_>,
+        log: &mut VerifierLog,
     ) -> Result<Relocated, Errno> {
         let mut xlated = insns.to_vec();
         let mut used_maps: Vec<Arc<Map>> = Vec::new();
+        let mut pseudo = Vec::new();
         let mut i = 0;
         while i < xlated.len() {
             if xlated[i].code != LD_IMM64 {
@@ -101,6 +105,7 @@ impl Kernel {
                     let token = bpfemu_vm::callback_token(target as u32);
                     xlated[i] = Insn::new(first.code, first.dst, 0, first.off, token as u32 as i32);
                     xlated[i + 1] = Insn::new(0, 0, 0, 0, (token >> 32) as u32 as i32);
+                    pseudo.push(PseudoLoad { slot: i, kind: PseudoKind::Func { target: target as usize } });
                     i += 2;
                     continue;
                 }
@@ -127,7 +132,8 @@ impl Kernel {
             let map = obj.map().inspect_err(|_| {
                 log.line(&format!("fd {fd} is not pointing to valid bpf_map"));
             })?;
-            let addr = if matches!(first.src, BPF_PSEUDO_MAP_FD | BPF_PSEUDO_MAP_IDX) {
+            let by_value = !matches!(first.src, BPF_PSEUDO_MAP_FD | BPF_PSEUDO_MAP_IDX);
+            let addr = if !by_value {
                 map.addr()
             } else {
                 let off = second.imm as u32;
@@ -142,17 +148,28 @@ impl Kernel {
                     ));
                 })?
             };
-            if !used_maps.iter().any(|m| Arc::ptr_eq(m, map)) {
-                if used_maps.len() >= MAX_USED_MAPS {
-                    log.line(&format!("The program uses too many maps (max {MAX_USED_MAPS})"));
-                    return Err(Errno::E2BIG);
+            let index = match used_maps.iter().position(|m| Arc::ptr_eq(m, map)) {
+                Some(index) => index,
+                None => {
+                    if used_maps.len() >= MAX_USED_MAPS {
+                        log.line(&format!("The program uses too many maps (max {MAX_USED_MAPS})"));
+                        return Err(Errno::E2BIG);
+                    }
+                    used_maps.push(map.clone());
+                    used_maps.len() - 1
                 }
-                used_maps.push(map.clone());
-            }
+            };
+            let map_idx = index as u32;
+            let kind = if by_value {
+                PseudoKind::MapValue { map: map_idx, off: second.imm as u32 }
+            } else {
+                PseudoKind::Map { map: map_idx }
+            };
+            pseudo.push(PseudoLoad { slot: i, kind });
             xlated[i] = Insn::new(first.code, first.dst, 0, first.off, addr as u32 as i32);
             xlated[i + 1] = Insn::new(0, 0, 0, 0, (addr >> 32) as u32 as i32);
             i += 2;
         }
-        Ok(Relocated { xlated, used_maps })
+        Ok(Relocated { xlated, used_maps, pseudo })
     }
 }

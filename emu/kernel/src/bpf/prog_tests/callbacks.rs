@@ -90,7 +90,34 @@ fn nested_callbacks_hit_the_frame_limit() {
                call 181
                r0 = 0
                exit";
-    let fd = load(&mut k, ProgType::Syscall, src).unwrap();
+    // The verifier follows the callback into itself and refuses the load
+    // ("the call stack of 9 frames is too deep").
+    let insns = asm(src);
+    let mut log = String::new();
+    let mut a = load_attr(ProgType::Syscall, &insns);
+    a.log = Some(&mut log);
+    a.log_level = 1;
+    a.log_size = 1 << 16;
+    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::E2BIG));
+    assert!(log.contains("the call stack of 9 frames is too deep"), "{log}");
+    // Run anyway (an unverified fixture), the interpreter stops it.
+    let relocated = {
+        let mut x = insns.clone();
+        for i in [1usize, 8] {
+            let target = i as i64 + 1 + i64::from(x[i].imm);
+            let token = bpfemu_vm::callback_token(target as u32);
+            x[i] = Insn::new(0x18, 2, 0, 0, token as u32 as i32);
+            x[i + 1] = Insn::new(0, 0, 0, 0, (token >> 32) as u32 as i32);
+        }
+        x
+    };
+    let parts = crate::bpf::prog::ProgParts {
+        image: Arc::new(bpfemu_vm::Program::new(&relocated).unwrap()),
+        insns,
+        xlated: relocated,
+        ..crate::testutil::prog_parts(ProgType::Syscall, "nested", Vec::new())
+    };
+    let (fd, _) = crate::testutil::install_prog(&mut k, parts);
     assert_eq!(test_run(&mut k, fd, &[]), Err(Errno::EFAULT));
     let p = prog_of(&k, fd);
     assert_eq!(k.run_prog_vm(&p, &[], &[]), Err(VmError::CallDepthExceeded { pc: 12, max: 8 }));

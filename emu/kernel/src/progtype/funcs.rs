@@ -1,0 +1,142 @@
+//! Which helpers a program type may call: the `get_func_proto` chains of
+//! the kernel, reduced to the helpers bpfemu has prototypes for.
+//!
+//! - `bpf_base_func_proto()` (kernel/bpf/helpers.c): a first group for
+//!   every loader (map operations, prandom, cpu/numa ids, tail call, ktime
+//!   ns/boot, ring buffer, `bpf_loop`, `bpf_for_each_map_elem`), a second
+//!   for `CAP_BPF` (spin locks), a third for `CAP_PERFMON` (trace_printk,
+//!   snprintf, probe_read_{user,kernel}{,_str});
+//! - `bpf_sk_base_func_proto()` (net/core/filter.c): the base plus
+//!   `ktime_get_coarse_ns` — the chain of socket filters, flow dissectors,
+//!   sk_lookup, tc and XDP programs;
+//! - `bpf_tracing_func_proto()` (kernel/trace/bpf_trace.c): the base plus
+//!   the `current` helpers, trace_printk, probe reads and
+//!   `perf_event_output` — kprobe, tracepoint, perf_event, raw and BTF
+//!   tracing programs, and (through `tracing_prog_func_proto()`) syscall
+//!   programs. Tracing programs do not get `ktime_get_coarse_ns`.
+//!
+//! A helper bpfemu does not implement (`implemented == false` in
+//! [`bpfemu_verifier::proto::PROTOS`]) is never returned, so a program
+//! calling it is refused at load with the verifier's "unknown func"
+//! instead of failing at run time. Type-specific helpers (skb loads,
+//! `sk_assign`, stack ids, ...) are not in the table and so are unknown.
+
+use bpfemu_verifier::proto::{FuncProto, id, proto};
+
+/// The loader's capabilities as the helper chains test them
+/// (`bpf_token_capable(.., CAP_BPF / CAP_PERFMON)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    pub bpf: bool,
+    pub perfmon: bool,
+}
+
+impl Caps {
+    /// A root loader: every capability.
+    pub const ROOT: Caps = Caps { bpf: true, perfmon: true };
+    /// An unprivileged loader.
+    pub const NONE: Caps = Caps { bpf: false, perfmon: false };
+}
+
+/// The implemented prototype of `id`.
+fn implemented(id: i32) -> Option<&'static FuncProto> {
+    proto(id).filter(|p| p.implemented)
+}
+
+/// `bpf_base_func_proto()`.
+pub fn base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
+    let open = matches!(
+        func,
+        id::MAP_LOOKUP_ELEM
+            | id::MAP_UPDATE_ELEM
+            | id::MAP_DELETE_ELEM
+            | id::MAP_PUSH_ELEM
+            | id::MAP_POP_ELEM
+            | id::MAP_PEEK_ELEM
+            | id::GET_PRANDOM_U32
+            | id::GET_SMP_PROCESSOR_ID
+            | id::GET_NUMA_NODE_ID
+            | id::TAIL_CALL
+            | id::KTIME_GET_NS
+            | id::KTIME_GET_BOOT_NS
+            | id::RINGBUF_OUTPUT
+            | id::RINGBUF_RESERVE
+            | id::RINGBUF_SUBMIT
+            | id::RINGBUF_DISCARD
+            | id::RINGBUF_QUERY
+            | id::FOR_EACH_MAP_ELEM
+            | id::LOOP
+    );
+    let bpf = matches!(
+        func,
+        id::SPIN_LOCK
+            | id::SPIN_UNLOCK
+            | id::RINGBUF_RESERVE_DYNPTR
+            | id::RINGBUF_SUBMIT_DYNPTR
+            | id::RINGBUF_DISCARD_DYNPTR
+    );
+    let perfmon = matches!(
+        func,
+        id::TRACE_PRINTK
+            | id::SNPRINTF
+            | id::PROBE_READ_USER
+            | id::PROBE_READ_KERNEL
+            | id::PROBE_READ_USER_STR
+            | id::PROBE_READ_KERNEL_STR
+    );
+    let allowed = open || (bpf && caps.bpf) || (perfmon && caps.bpf && caps.perfmon);
+    if allowed { implemented(func) } else { None }
+}
+
+/// `bpf_sk_base_func_proto()`.
+pub fn sk_base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
+    match func {
+        id::KTIME_GET_COARSE_NS => implemented(func),
+        _ => base(func, caps),
+    }
+}
+
+/// `bpf_tracing_func_proto()`.
+pub fn tracing(func: i32, caps: Caps) -> Option<&'static FuncProto> {
+    match func {
+        id::GET_CURRENT_PID_TGID
+        | id::GET_CURRENT_UID_GID
+        | id::GET_CURRENT_COMM
+        | id::TRACE_PRINTK
+        | id::PERF_EVENT_OUTPUT
+        | id::PROBE_READ_USER
+        | id::PROBE_READ_KERNEL
+        | id::PROBE_READ_USER_STR
+        | id::PROBE_READ_KERNEL_STR => implemented(func),
+        id::KTIME_GET_COARSE_NS => None,
+        _ => base(func, caps),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains() {
+        // The base set without privileges.
+        assert!(base(id::MAP_LOOKUP_ELEM, Caps::NONE).is_some());
+        assert!(base(id::TAIL_CALL, Caps::NONE).is_some());
+        assert!(base(id::SPIN_LOCK, Caps::NONE).is_none());
+        assert!(base(id::SPIN_LOCK, Caps::ROOT).is_some());
+        assert!(base(id::TRACE_PRINTK, Caps::NONE).is_none());
+        assert!(base(id::TRACE_PRINTK, Caps { bpf: true, perfmon: false }).is_none());
+        assert!(base(id::TRACE_PRINTK, Caps::ROOT).is_some());
+        // Current-task helpers are for tracing programs.
+        assert!(base(id::GET_CURRENT_PID_TGID, Caps::ROOT).is_none());
+        assert!(tracing(id::GET_CURRENT_PID_TGID, Caps::NONE).is_some());
+        // Coarse time: socket programs yes, tracing no.
+        assert!(sk_base(id::KTIME_GET_COARSE_NS, Caps::NONE).is_some());
+        assert!(tracing(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());
+        assert!(base(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());
+        // Unimplemented helpers are unknown.
+        assert!(base(id::RINGBUF_RESERVE, Caps::ROOT).is_none());
+        assert!(tracing(id::PERF_EVENT_OUTPUT, Caps::ROOT).is_none());
+        assert!(tracing(9999, Caps::ROOT).is_none());
+    }
+}
