@@ -353,10 +353,15 @@ impl Verifier<'_, '_> {
     fn check_ptr_alu_bounds(&mut self, d: usize, r: &RegState) -> VResult<()> {
         match r.typ {
             RegType::Stack => {
-                let lo = r.var.smin.saturating_add(i64::from(r.off));
-                let hi = r.var.smax.saturating_add(i64::from(r.off));
-                if r.var.const_value().is_none() || lo < -512 || hi >= 0 {
-                    let off = lo;
+                let Some(c) = r.var.const_value() else {
+                    let t = super::fmt::tnum_str(&r.var);
+                    return Err(self.reject(
+                        EACCES,
+                        format!("R{d} variable stack access prohibited for !root, var_off={t} off={}", r.off),
+                    ));
+                };
+                let off = (c as i64).saturating_add(i64::from(r.off));
+                if !(-512..0).contains(&off) {
                     return Err(self.reject(
                         EACCES,
                         format!(

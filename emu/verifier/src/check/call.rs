@@ -169,10 +169,7 @@ impl Verifier<'_, '_> {
                     }
                     RegState { map: idx, inner_map: true, ..RegState::pointer(RegType::ConstMapPtr) }
                 } else {
-                    let mut r =
-                        RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
-                    r.flags.rdonly = m.rdonly_prog;
-                    r
+                    RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) }
                 };
                 r.flags.maybe_null = true;
                 r.id = self.new_id();
@@ -301,10 +298,8 @@ impl Verifier<'_, '_> {
                 callee.regs[1] = caller.regs[1].clone();
                 callee.regs[2] =
                     RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapKey) };
-                let mut value =
+                callee.regs[3] =
                     RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) };
-                value.flags.rdonly = map.is_some_and(|m| m.rdonly_prog);
-                callee.regs[3] = value;
                 callee.regs[4] = ctx.clone();
             }
         }
@@ -312,10 +307,11 @@ impl Verifier<'_, '_> {
         callee.callback_ret_range = (0, 1);
         callee.callback_ref_floor = self.id_gen;
         let mut st = self.cur.clone();
-        // The callback cannot reach its caller's referenced objects (the
-        // caller's registers are out of reach, its stack through the
-        // context is forgotten below): its path tracks only what it
-        // acquires itself, which it must release before returning.
+        // The callback's path tracks only the references it acquires
+        // itself, which it must release before returning. Its caller's
+        // objects stay alive during the call; a pointer to one that the
+        // callback finds through its context cannot be released there (the
+        // reference is not in its state).
         st.refs.clear();
         if let Some(f) = st.frames.last_mut() {
             for r in 0..=5 {

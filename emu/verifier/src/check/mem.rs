@@ -393,6 +393,8 @@ impl Verifier<'_, '_> {
                 let ok = i32::try_from(off_total)
                     .ok()
                     .and_then(|o| self.input.prog_type.ctx_access(o, size as u32, access));
+                // A sign-extending load cannot produce a pointer.
+                let ok = ok.filter(|a| !sx || a.field == CtxField::Scalar);
                 let Some(acc) = ok else {
                     return Err(self
                         .reject(EACCES, format!("invalid bpf_context access off={off_total} size={size}")));
@@ -717,6 +719,12 @@ impl Verifier<'_, '_> {
         };
         if access == Access::Write {
             return Ok(None);
+        }
+        if sx && field != CtxField::Scalar {
+            return Err(self.reject(
+                EACCES,
+                format!("R{regno} is ptr_{tname} sign-extending load of a pointer: off={off}"),
+            ));
         }
         let mut r = self.ctx_field_reg(field, size, sx);
         if r.typ == RegType::BtfId && !reg.flags.trusted {

@@ -65,7 +65,7 @@ fn variable_offset_stack() {
     reject_with(
         "r2 = *(u32 *)(r1 +0)\nr2 &= 8\nr3 = r10\nr3 += r2\nr0 = 0\nexit",
         unpriv(),
-        "R3 stack pointer arithmetic goes out of range, prohibited for !root; off=0",
+        "R3 variable stack access prohibited for !root, var_off=(0x0; 0x8) off=0",
     );
 }
 
@@ -257,4 +257,12 @@ fn flow_keys() {
     assert_eq!(e.msg, "R2 pointer arithmetic on flow_keys prohibited");
     let e = run_flow("r0 = 0\n*(u8 *)(r10 -1) = r0\nr0 = *(u8 *)skb[0]\nexit").unwrap_err();
     assert_eq!(e.msg, "BPF_LD_[ABS|IND] instructions not allowed for this program type");
+}
+
+#[test]
+fn sign_extending_loads() {
+    let (r, log) = run("r0 = *(s8 *)(r1 +0)\nexit");
+    r.unwrap();
+    assert!(log.contains("smin=smin32=-128,smax=smax32=127"), "{log}");
+    reject("r0 = *(s32 *)(r1 +8)\nr0 = 0\nexit", "invalid bpf_context access off=8 size=4");
 }
