@@ -15,6 +15,14 @@ pub type Outcome = Result<Vec<(String, Val)>, Errno>;
 /// How many message lines of a refused load's verifier log the trace shows.
 pub const LOG_TAIL: usize = 4;
 
+/// A level-1 instruction line without its register state (`12: (b7) r0 = 0`), if it
+/// prints no relocated address.
+fn is_insn_line(l: &str) -> bool {
+    let t = l.trim();
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && t[digits..].starts_with(": (") && !t.contains(" = 0x") && !t.contains(';')
+}
+
 /// A verifier log line that is a message (an error, a note, the
 /// statistics), not an instruction, a register state or a branch header.
 fn is_message_line(l: &str) -> bool {
@@ -146,11 +154,12 @@ impl Runner {
     }
 
     /// A verifier log of a refused load, printed under the `prog`
-    /// statement: its last [`LOG_TAIL`] message lines. Instruction lines
-    /// (`12: (b7) r0 = 0 ...`), register-state lines and `from A to B:`
-    /// headers are left out: they print relocated addresses (the kernel
-    /// shows a map's address in `r1 = 0x...`), which change from run to
-    /// run, and they make golden files long. `expect log` sees every line.
+    /// statement: the instruction the walk stopped at and the last
+    /// [`LOG_TAIL`] message lines. Other instruction lines, register
+    /// states and `from A to B:` headers are left out: they make golden
+    /// files long, and may print relocated addresses (the kernel shows a
+    /// map's address in `r1 = 0x...`) that change from run to run.
+    /// `expect log` sees every line.
     /// `BPFEMU_FULL_LOG=1` prints every line instead (for debugging; the
     /// golden files are written without it).
     pub fn log_tail(&mut self, log: &str) {
@@ -160,14 +169,19 @@ impl Runner {
             }
             return;
         }
-        let lines: Vec<&str> = log.lines().filter(|l| is_message_line(l)).collect();
-        let total = log.lines().filter(|l| !l.trim().is_empty()).count();
-        let shown = &lines[lines.len().saturating_sub(LOG_TAIL)..];
-        if total > shown.len() {
-            self.note(format!("log: ... ({} more lines)", total - shown.len()));
+        let all: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+        let messages: Vec<usize> = (0..all.len()).filter(|&i| is_message_line(all[i])).collect();
+        let mut shown: Vec<usize> = messages[messages.len().saturating_sub(LOG_TAIL)..].to_vec();
+        // The instruction the walk stopped at: the last one before the messages shown.
+        let first = shown.first().copied().unwrap_or(all.len());
+        if let Some(i) = (0..first).rev().find(|&i| is_insn_line(all[i])) {
+            shown.insert(0, i);
         }
-        for l in shown {
-            self.note(format!("log: {l}"));
+        if all.len() > shown.len() {
+            self.note(format!("log: ... ({} more lines)", all.len() - shown.len()));
+        }
+        for i in shown {
+            self.note(format!("log: {}", all[i]));
         }
     }
 
@@ -443,7 +457,7 @@ pub fn rng(seed: u64) -> SimRng {
 
 #[cfg(test)]
 mod tests {
-    use super::is_message_line;
+    use super::{is_insn_line, is_message_line};
 
     #[test]
     fn log_tail_keeps_messages_only() {
@@ -466,5 +480,9 @@ mod tests {
         ] {
             assert!(!is_message_line(l), "{l}");
         }
+        assert!(is_insn_line("1: (63) *(u32 *)(r1 +8) = r0"));
+        assert!(!is_insn_line("0: (b7) r0 = 0                        ; R0_w=0"));
+        assert!(!is_insn_line("0: (18) r1 = 0xffff888100d33000"));
+        assert!(!is_insn_line("R0 !read_ok"));
     }
 }
