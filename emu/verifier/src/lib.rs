@@ -26,8 +26,7 @@
 //!   program-type trait ([`env::ProgTypeOps`], `struct bpf_verifier_ops`).
 //! * [`state`] — the abstract machine state.
 //!
-//! Not implemented: precision backtracking (every scalar is treated as
-//! precise), speculative-execution sanitation, the rewrites after
+//! Not implemented: speculative-execution sanitation, the rewrites after
 //! verification.
 //!
 //! The implementation is original; only behaviour (results, messages,

@@ -1,11 +1,12 @@
 //! Which helpers a program type may call: the `get_func_proto` chains of
 //! the kernel, reduced to the helpers bpfemu has prototypes for.
 //!
-//! - `bpf_base_func_proto()` (kernel/bpf/helpers.c): a first group for
-//!   every loader (map operations, prandom, cpu/numa ids, tail call, ktime
-//!   ns/boot, ring buffer, `bpf_loop`, `bpf_for_each_map_elem`), a second
-//!   for `CAP_BPF` (spin locks), a third for `CAP_PERFMON` (trace_printk,
-//!   snprintf, probe_read_{user,kernel}{,_str});
+//! - `bpf_base_func_proto()` (kernel/bpf/helpers.c, Linux 6.10 and
+//!   later): a first group for every loader (map operations, prandom,
+//!   cpu/numa ids, tail call, ktime ns/boot, ring buffer,
+//!   `get_current_pid_tgid`), a second for `CAP_BPF` (spin locks,
+//!   `bpf_loop`, `bpf_for_each_map_elem`, ring buffer dynptrs), a third for
+//!   `CAP_PERFMON` (trace_printk, snprintf, probe_read_{user,kernel}{,_str});
 //! - `bpf_sk_base_func_proto()` (net/core/filter.c): the base plus
 //!   `ktime_get_coarse_ns` — the chain of socket filters, flow dissectors,
 //!   sk_lookup, tc and XDP programs;
@@ -64,13 +65,14 @@ pub fn base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
             | id::RINGBUF_SUBMIT
             | id::RINGBUF_DISCARD
             | id::RINGBUF_QUERY
-            | id::FOR_EACH_MAP_ELEM
-            | id::LOOP
+            | id::GET_CURRENT_PID_TGID
     );
     let bpf = matches!(
         func,
         id::SPIN_LOCK
             | id::SPIN_UNLOCK
+            | id::FOR_EACH_MAP_ELEM
+            | id::LOOP
             | id::RINGBUF_RESERVE_DYNPTR
             | id::RINGBUF_SUBMIT_DYNPTR
             | id::RINGBUF_DISCARD_DYNPTR
@@ -127,9 +129,14 @@ mod tests {
         assert!(base(id::TRACE_PRINTK, Caps::NONE).is_none());
         assert!(base(id::TRACE_PRINTK, Caps { bpf: true, perfmon: false }).is_none());
         assert!(base(id::TRACE_PRINTK, Caps::ROOT).is_some());
-        // Current-task helpers are for tracing programs.
-        assert!(base(id::GET_CURRENT_PID_TGID, Caps::ROOT).is_none());
-        assert!(tracing(id::GET_CURRENT_PID_TGID, Caps::NONE).is_some());
+        assert!(base(id::LOOP, Caps::NONE).is_none());
+        assert!(base(id::FOR_EACH_MAP_ELEM, Caps::ROOT).is_some());
+        // pid_tgid is in the base set; the other current-task helpers are
+        // for tracing programs.
+        assert!(base(id::GET_CURRENT_PID_TGID, Caps::NONE).is_some());
+        assert!(base(id::GET_CURRENT_UID_GID, Caps::ROOT).is_none());
+        assert!(base(id::GET_CURRENT_COMM, Caps::ROOT).is_none());
+        assert!(tracing(id::GET_CURRENT_UID_GID, Caps::NONE).is_some());
         // Coarse time: socket programs yes, tracing no.
         assert!(sk_base(id::KTIME_GET_COARSE_NS, Caps::NONE).is_some());
         assert!(tracing(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());

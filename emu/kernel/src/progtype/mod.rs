@@ -7,15 +7,16 @@
 //! type's attach target (`check_attach_btf_id()` in kernel/bpf/verifier.c).
 //!
 //! One file per family: [`skb`] (socket_filter, flow_dissector,
-//! sched_cls/sched_act, cgroup_skb), [`xdp`], [`sk_lookup`], [`tracing`] (kprobe,
-//! tracepoint, perf_event, raw_tracepoint, BTF tracing), [`syscall`];
-//! [`funcs`] holds the helper chains.
+//! sched_cls/sched_act, cgroup_skb, sk_skb, lwt_in/out/xmit), [`xdp`],
+//! [`sk_lookup`], [`tracing`] (kprobe, tracepoint, perf_event,
+//! raw_tracepoint, BTF tracing), [`syscall`]; [`funcs`] holds the helper
+//! chains.
 //!
 //! Not supported yet (refused at load, [`check_load`]): tracing, LSM and
 //! ext programs (they need `attach_btf_id` / `attach_prog_fd`, which
-//! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the other cgroup, lwt,
-//! sock_ops, sk_skb, sk_msg, lirc, sk_reuseport, writable raw tracepoint
-//! and netfilter types.
+//! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the other
+//! cgroup types, lwt_seg6local, sock_ops, sk_msg, lirc, sk_reuseport,
+//! writable raw tracepoint and netfilter types.
 
 pub mod funcs;
 pub mod sk_lookup;
@@ -59,6 +60,10 @@ pub fn ops_for(
         T::FlowDissector => Box::new(skb::FlowDissector { caps }),
         T::SchedCls => Box::new(skb::TcClsAct { caps, act: false }),
         T::CgroupSkb => Box::new(skb::CgroupSkb { caps, attach: expected_attach_type }),
+        T::SkSkb => Box::new(skb::SkSkb { caps }),
+        T::LwtIn => Box::new(skb::Lwt { caps, kind: skb::LwtKind::In }),
+        T::LwtOut => Box::new(skb::Lwt { caps, kind: skb::LwtKind::Out }),
+        T::LwtXmit => Box::new(skb::Lwt { caps, kind: skb::LwtKind::Xmit }),
         T::SchedAct => Box::new(skb::TcClsAct { caps, act: true }),
         T::Xdp => Box::new(xdp::Xdp { caps, attach: expected_attach_type }),
         T::SkLookup => Box::new(sk_lookup::SkLookup { caps }),
@@ -159,6 +164,10 @@ mod tests {
             ProgType::SchedCls,
             ProgType::SchedAct,
             ProgType::CgroupSkb,
+            ProgType::SkSkb,
+            ProgType::LwtIn,
+            ProgType::LwtOut,
+            ProgType::LwtXmit,
             ProgType::Xdp,
             ProgType::SkLookup,
             ProgType::Kprobe,

@@ -29,6 +29,14 @@
 //!   `priority`, `cb[]`. Return value in [0, 1], or [0, 3] for egress
 //!   programs (`check_return_code()`). No `LD_ABS`.
 //!
+//! - [`SkSkb`] is `sk_skb_is_valid_access()`: no `tc_classid`, `data_meta`,
+//!   `tstamp`, `wire_len`, `hwtstamp`, `mark`; writes to `tc_index` and
+//!   `priority`; packet pointers, direct packet reads and writes.
+//! - [`Lwt`] is `lwt_is_valid_access()` (lwt_in, lwt_out, lwt_xmit): no
+//!   `tc_classid`, socket addresses, `data_meta`, `tstamp`, `wire_len`,
+//!   `hwtstamp`; writes to `mark`, `priority`, `cb[]`; packet pointers,
+//!   direct packet reads (and writes for lwt_xmit).
+//!
 //! Deviation: `__sk_buff::sk` (`PTR_TO_SOCK_COMMON_OR_NULL`) is refused,
 //! the verifier has no socket pointer types yet.
 
@@ -336,6 +344,113 @@ impl ProgTypeOps for CgroupSkb {
     }
 }
 
+/// `BPF_PROG_TYPE_SK_SKB` (`sk_skb_verifier_ops`).
+#[derive(Debug)]
+pub struct SkSkb {
+    pub caps: Caps,
+}
+
+impl ProgTypeOps for SkSkb {
+    fn name(&self) -> &str {
+        "sk_skb"
+    }
+
+    fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
+        sk_base(id, self.caps)
+    }
+
+    fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
+        let o = usize::try_from(off).ok()?;
+        if within(o, off::TC_CLASSID, 4)
+            || within(o, off::DATA_META, 4)
+            || within(o, off::TSTAMP, 8)
+            || within(o, off::WIRE_LEN, 4)
+            || within(o, off::HWTSTAMP, 8)
+            || within(o, off::MARK, 4)
+        {
+            return None;
+        }
+        if access == Access::Write && !(within(o, off::TC_INDEX, 4) || within(o, off::PRIORITY, 4)) {
+            return None;
+        }
+        skb_access(off, size, access, true)
+    }
+
+    fn return_range(&self) -> Option<(i64, i64)> {
+        None
+    }
+
+    fn packet_access(&self) -> (bool, bool) {
+        (true, true)
+    }
+
+    fn ctx_size(&self) -> u32 {
+        off::SIZE as u32
+    }
+}
+
+/// Which light-weight tunnel hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LwtKind {
+    In,
+    Out,
+    Xmit,
+}
+
+/// `BPF_PROG_TYPE_LWT_IN` / `LWT_OUT` / `LWT_XMIT` (`lwt_*_verifier_ops`).
+#[derive(Debug)]
+pub struct Lwt {
+    pub caps: Caps,
+    pub kind: LwtKind,
+}
+
+impl ProgTypeOps for Lwt {
+    fn name(&self) -> &str {
+        match self.kind {
+            LwtKind::In => "lwt_in",
+            LwtKind::Out => "lwt_out",
+            LwtKind::Xmit => "lwt_xmit",
+        }
+    }
+
+    fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
+        sk_base(id, self.caps)
+    }
+
+    fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
+        let o = usize::try_from(off).ok()?;
+        if within(o, off::TC_CLASSID, 4)
+            || sock_addr_field(o)
+            || within(o, off::DATA_META, 4)
+            || within(o, off::TSTAMP, 8)
+            || within(o, off::WIRE_LEN, 4)
+            || within(o, off::HWTSTAMP, 8)
+        {
+            return None;
+        }
+        if access == Access::Write
+            && !(within(o, off::MARK, 4)
+                || within(o, off::PRIORITY, 4)
+                || within(o, off::CB, off::CB_END - off::CB))
+        {
+            return None;
+        }
+        skb_access(off, size, access, true)
+    }
+
+    fn return_range(&self) -> Option<(i64, i64)> {
+        None
+    }
+
+    fn packet_access(&self) -> (bool, bool) {
+        (true, self.kind == LwtKind::Xmit)
+    }
+
+    fn ctx_size(&self) -> u32 {
+        off::SIZE as u32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,7 +519,8 @@ mod tests {
         let f = sf();
         assert!(f.func_proto(id::MAP_LOOKUP_ELEM).is_some());
         assert!(f.func_proto(id::KTIME_GET_COARSE_NS).is_some());
-        assert!(f.func_proto(id::GET_CURRENT_PID_TGID).is_none());
+        assert!(f.func_proto(id::GET_CURRENT_UID_GID).is_none());
+        assert!(f.func_proto(id::GET_CURRENT_PID_TGID).is_some());
         assert!(f.func_proto(id::PERF_EVENT_OUTPUT).is_none());
         assert!(SocketFilter { caps: Caps::NONE }.func_proto(id::TRACE_PRINTK).is_none());
     }
@@ -467,5 +583,35 @@ mod tests {
         assert_eq!(unpriv.ctx_access(76, 4, Read), None);
         assert_eq!(unpriv.ctx_access(152, 8, Write), None);
         assert_eq!(unpriv.return_range(), Some((0, 3)));
+    }
+
+    #[test]
+    fn sk_skb() {
+        let k = SkSkb { caps: Caps::ROOT };
+        assert_eq!(k.ctx_access(76, 4, Read).map(|a| a.field), Some(CtxField::Packet));
+        assert_eq!(k.ctx_access(80, 4, Read).map(|a| a.field), Some(CtxField::PacketEnd));
+        assert_eq!(k.ctx_access(8, 4, Read), None, "no mark");
+        assert_eq!(k.ctx_access(140, 4, Read), None);
+        assert_eq!(k.ctx_access(152, 8, Read), None);
+        assert!(k.ctx_access(44, 4, Write).is_some());
+        assert!(k.ctx_access(32, 4, Write).is_some());
+        assert_eq!(k.ctx_access(48, 4, Write), None);
+        assert!(k.ctx_access(88, 4, Read).is_some(), "socket fields are readable");
+        assert_eq!(k.packet_access(), (true, true));
+    }
+
+    #[test]
+    fn lwt() {
+        let l = Lwt { caps: Caps::ROOT, kind: LwtKind::Out };
+        assert_eq!(l.name(), "lwt_out");
+        assert_eq!(l.ctx_access(76, 4, Read).map(|a| a.field), Some(CtxField::Packet));
+        assert_eq!(l.ctx_access(140, 4, Read), None);
+        assert_eq!(l.ctx_access(88, 4, Read), None);
+        assert_eq!(l.ctx_access(152, 8, Read), None);
+        assert!(l.ctx_access(8, 4, Write).is_some());
+        assert!(l.ctx_access(52, 4, Write).is_some());
+        assert_eq!(l.ctx_access(44, 4, Write), None);
+        assert_eq!(l.packet_access(), (true, false));
+        assert_eq!(Lwt { caps: Caps::ROOT, kind: LwtKind::Xmit }.packet_access(), (true, true));
     }
 }

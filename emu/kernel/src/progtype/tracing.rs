@@ -18,7 +18,7 @@
 //!   read the return value at `nr_args * 8`). Argument types from BTF
 //!   (`PTR_TO_BTF_ID` arguments) are not modelled: every argument loads as
 //!   a scalar. Such programs cannot be loaded yet (no attach targets, see
-//!   [`super::check_attach`]), so only the table exists.
+//!   [`super::check_load`]), so only the table exists.
 //!
 //! Return values (`check_return_code()`): fentry/fexit 0, iter 0 or 1,
 //! the others any value.

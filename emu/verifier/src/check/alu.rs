@@ -167,8 +167,16 @@ impl Verifier<'_, '_> {
                     );
                 }
             }
-            (true, false) => self.adjust_ptr(width, op, d, &dst_reg, &src_reg, false)?,
-            (false, true) => self.adjust_ptr(width, op, d, &src_reg, &dst_reg, true)?,
+            (true, false) => {
+                if let Source::Reg(s) = src {
+                    self.mark_precise(1 << s.idx());
+                }
+                self.adjust_ptr(width, op, d, &dst_reg, &src_reg, false)?
+            }
+            (false, true) => {
+                self.mark_precise(1 << d);
+                self.adjust_ptr(width, op, d, &src_reg, &dst_reg, true)?
+            }
             (false, false) => {
                 let b = dst_reg.var.alu(op, width, &src_reg.var);
                 self.set_scalar(d, b);

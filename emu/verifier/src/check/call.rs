@@ -15,19 +15,19 @@
 //!   that ends at the callback's `exit` after its checks (r0 in `[0, 1]`,
 //!   its own references released, no lock held); the caller continues at
 //!   once with r0 an unknown scalar. To stay sound for any number of
-//!   callback runs, everything the callback could have changed in the
+//!   callback runs (zero included), what the callback could change in its
 //!   caller is forgotten, both in the state the callback starts from (an
 //!   earlier run may have changed it) and in the caller's state after the
-//!   call, unless the callback cannot write outside its own stack frame
-//!   (no store other than through r10, no helper that writes through an
-//!   argument, no kfunc, in it or anything it calls): every initialised
-//!   slot of the stack frame the callback context pointer points into
-//!   becomes `STACK_MISC` (spilled
-//!   registers included), and so does every frame a stack pointer spilled
-//!   there leads to. The callback can reach no other caller state: its
-//!   path starts without the caller's references (it cannot reach those
-//!   objects), and calls are refused while a lock is held. `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and
-//!   its zero `flags` are run-time checks.
+//!   call: every initialised slot of the stack frame the callback context
+//!   points into becomes `STACK_MISC` (spilled registers included), and so
+//!   does every frame a stack pointer spilled there leads to. This is
+//!   skipped when the callback cannot write outside its own frame (no
+//!   store other than through r10, no helper that writes through an
+//!   argument, no kfunc, in it or in anything it calls). The callback's
+//!   path starts without the caller's references, and calls are refused
+//!   while a lock is held, so nothing else of the caller can change.
+//!   `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and its zero `flags`
+//!   are run-time checks.
 //! * **Global functions**: `VerifyInput` has no BTF func info, so every
 //!   subprogram is static and verified at each call site.
 //! * **kfuncs**: pointers to kernel objects must match the argument's BTF

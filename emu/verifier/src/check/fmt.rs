@@ -125,8 +125,13 @@ pub fn frame_repr(v: &Verifier<'_, '_>, frameno: usize, before: Option<&FuncStat
     if before.is_none() && fno != 0 {
         out.push_str(&format!(" frame{fno}:"));
     }
+    // Precision marks set by backtracking are not changes of the
+    // instruction.
+    let same = |a: &RegState, b: &RegState| {
+        RegState { precise: false, ..a.clone() } == RegState { precise: false, ..b.clone() }
+    };
     for (i, r) in f.regs.iter().enumerate() {
-        let changed = before.map(|b| b.regs[i] != *r);
+        let changed = before.map(|b| !same(&b.regs[i], r));
         if r.typ == RegType::NotInit || changed == Some(false) {
             continue;
         }
@@ -134,7 +139,9 @@ pub fn frame_repr(v: &Verifier<'_, '_>, frameno: usize, before: Option<&FuncStat
         out.push_str(&format!(" R{i}{w}={}", reg_repr(v, r, fno)));
     }
     for (i, s) in f.stack.iter().enumerate() {
-        let changed = before.map(|b| b.stack.get(i) != Some(s));
+        let changed = before.map(|b| {
+            b.stack.get(i).is_none_or(|o| o.slot_type != s.slot_type || !same(&o.spilled, &s.spilled))
+        });
         if changed == Some(false) || s.slot_type.iter().all(|t| *t == SlotType::Invalid) {
             continue;
         }

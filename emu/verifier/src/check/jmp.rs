@@ -56,7 +56,17 @@ impl Verifier<'_, '_> {
             Source::Reg(s) => (self.reg(s.idx()).clone(), Some(s.idx())),
             Source::Imm(imm) => (RegState::constant(i64::from(imm) as u64), None),
         };
+        self.last_linked = linked_regs(&self.cur, &dst, s_idx.map(|s| self.reg(s)));
+        let mut operands = 1u16 << d;
+        if let Some(s) = s_idx {
+            operands |= 1 << s;
+        }
+        let scalars = dst.is_scalar() && src_reg.is_scalar();
         let pred = branch_taken(&dst, &src_reg, op, width);
+        if pred != Branch::Unknown && scalars {
+            // The bounds decided the branch: they must stay exact.
+            self.mark_precise(operands);
+        }
         if pred == Branch::Taken {
             return Ok(Step::Goto(target));
         }
@@ -98,6 +108,9 @@ impl Verifier<'_, '_> {
             && self.is_pointer_value(d)
         {
             return Err(self.reject(EACCES, format!("R{d} pointer comparison prohibited")));
+        }
+        if other_dead || this_dead {
+            self.mark_precise(operands);
         }
         if !other_dead {
             self.push_branch(other, target)?;
@@ -147,6 +160,40 @@ impl Verifier<'_, '_> {
         }
         true
     }
+}
+
+/// The registers of the current frame sharing a scalar id with the
+/// operands, and whether copies exist elsewhere (another frame's
+/// registers, spilled on any stack): what a comparison refines together.
+fn linked_regs(st: &VerifierState, dst: &RegState, src: Option<&RegState>) -> (u16, bool) {
+    let ids: Vec<u32> =
+        [Some(dst), src].into_iter().flatten().filter(|r| r.is_scalar() && r.id != 0).map(|r| r.id).collect();
+    if ids.is_empty() {
+        return (0, false);
+    }
+    let n = st.frames.len();
+    let mut mask = 0u16;
+    let mut other = false;
+    for (fi, f) in st.frames.iter().enumerate() {
+        for (r, reg) in f.regs.iter().enumerate() {
+            if reg.is_scalar() && ids.contains(&reg.id) {
+                if fi + 1 == n {
+                    mask |= 1 << r;
+                } else {
+                    other = true;
+                }
+            }
+        }
+        for s in &f.stack {
+            if s.spilled.is_scalar()
+                && ids.contains(&s.spilled.id)
+                && s.slot_type.contains(&crate::state::SlotType::Spill)
+            {
+                other = true;
+            }
+        }
+    }
+    (mask, other)
 }
 
 /// `is_branch_taken()` for any operands: scalars by their bounds, a

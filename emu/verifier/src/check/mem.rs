@@ -203,10 +203,11 @@ impl Verifier<'_, '_> {
             prev_insn: self.insn_idx,
             log_pos: self.log.pos(),
             parent: self.cur_parent,
+            hist: self.hist.clone(),
         };
         self.branches.push(p);
         if let Some(c) = self.cur_parent.and_then(|id| self.chain.get_mut(id)) {
-            c.1 += 1;
+            c.branches += 1;
         }
         Ok(())
     }
@@ -847,6 +848,7 @@ impl Verifier<'_, '_> {
     /// known zero).
     fn stack_write_fixed(&mut self, f: usize, off: i64, size: usize, store: Store) -> VResult<()> {
         let spi = ((-off - 1) / BPF_REG_SIZE as i64) as usize;
+        self.last_stack_slot = Some((f as u32, spi as u32));
         let in_slot = (off + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
         let val: Option<RegState> = match store {
             Store::Reg(r) => Some(self.reg(r).clone()),
@@ -945,6 +947,7 @@ impl Verifier<'_, '_> {
         want: bool,
     ) -> VResult<RegState> {
         let spi = ((-off - 1) / BPF_REG_SIZE as i64) as usize;
+        self.last_stack_slot = Some((f as u32, spi as u32));
         let in_slot = (off + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
         let slot = self.cur.frames[f].stack[spi].clone();
         let unknown =

@@ -28,12 +28,13 @@
 //!   (`prepare_func_exit()`, `check_return_code()`).
 
 //! * `live` — static register liveness (a backward dataflow standing in
-//!   for the kernel's `REG_LIVE_*` marks).
+//!   for the kernel's `REG_LIVE_*` marks);
+//! * `precise` — precision marking and backtracking
+//!   (`mark_chain_precision()`).
 //!
 //! What is not emulated: speculative-execution sanitation
-//! (`sanitize_ptr_alu()` and the "speculative execution" paths), precision
-//! backtracking (every scalar is treated as precise, which is sound and
-//! only costs pruning), the rewrites after verification.
+//! (`sanitize_ptr_alu()` and the "speculative execution" paths), the
+//! rewrites after verification.
 
 mod alu;
 mod args;
@@ -43,6 +44,7 @@ mod fmt;
 mod jmp;
 mod live;
 pub(crate) mod mem;
+mod precise;
 mod prune;
 mod refs;
 #[cfg(test)]
@@ -130,6 +132,23 @@ pub struct Pending {
     /// The last explored state kept on the path before it was pushed
     /// (see [`Verifier::cur_parent`]).
     pub parent: Option<usize>,
+    /// The path's history since `parent` (see [`Verifier::hist`]).
+    pub hist: Vec<precise::HistEntry>,
+}
+
+/// The bookkeeping of a kept state that outlives the state itself
+/// (`parent`, `branches` and the jump history of `struct
+/// bpf_verifier_state`).
+#[derive(Clone, Debug, Default)]
+pub struct ChainEntry {
+    /// The state kept before it on its path.
+    pub parent: Option<usize>,
+    /// Paths below it not finished yet.
+    pub branches: u32,
+    /// Instructions walked from `parent` to it.
+    pub hist: Vec<precise::HistEntry>,
+    /// Every scalar of it and of its ancestors is already precise.
+    pub all_precise: bool,
 }
 
 /// A state kept at a prune point (`struct bpf_verifier_state_list`).
@@ -174,7 +193,17 @@ pub struct Verifier<'a, 'l> {
     /// of `struct bpf_verifier_state`). A state with unfinished paths is
     /// an ancestor of the current path: it serves for loop detection
     /// only, never for pruning. Kept when the state itself is evicted.
-    pub chain: Vec<(Option<usize>, u32)>,
+    pub chain: Vec<ChainEntry>,
+    /// The instructions walked since [`Verifier::cur_parent`] was kept
+    /// (`jmp_history`), for precision backtracking.
+    pub hist: Vec<precise::HistEntry>,
+    /// The fixed stack slot `(frame, spi)` the instruction being checked
+    /// accessed, for its history entry.
+    pub last_stack_slot: Option<(u32, u32)>,
+    /// At a conditional jump: the registers of the current frame linked to
+    /// its operands by a scalar id, and whether copies exist elsewhere
+    /// (other frames, the stack).
+    pub last_linked: (u16, bool),
     /// The last explored state kept on the current path.
     pub cur_parent: Option<usize>,
     /// Registers live at the start of each slot (bit `r`).
@@ -260,6 +289,9 @@ impl<'a, 'l> Verifier<'a, 'l> {
             explored: Vec::new(),
             explored_at: vec![Vec::new(); len],
             chain: Vec::new(),
+            hist: Vec::new(),
+            last_stack_slot: None,
+            last_linked: (0, false),
             cur_parent: None,
             live_in,
             jmps_processed: 0,
@@ -289,11 +321,11 @@ impl<'a, 'l> Verifier<'a, 'l> {
         let mut at = self.cur_parent;
         while let Some(id) = at {
             let Some(c) = self.chain.get_mut(id) else { break };
-            c.1 = c.1.saturating_sub(1);
-            if c.1 != 0 {
+            c.branches = c.branches.saturating_sub(1);
+            if c.branches != 0 {
                 break;
             }
-            at = c.0;
+            at = c.parent;
         }
     }
 
@@ -305,6 +337,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
         self.insn_idx = p.insn;
         self.prev_insn_idx = p.prev_insn;
         self.cur_parent = p.parent;
+        self.hist = p.hist;
         if !self.log.level2() {
             self.log.reset(p.log_pos);
         }
@@ -352,7 +385,17 @@ impl<'a, 'l> Verifier<'a, 'l> {
             let line_end = self.log.pos();
             self.aux[idx].seen = true;
             let pushed_before = self.branches.len();
+            let frames_before = self.cur.frames.len() as u32;
+            self.last_stack_slot = None;
+            self.last_linked = (0, false);
             let step = self.check_insn(idx, &ins)?;
+            self.hist.push(precise::HistEntry {
+                idx: idx as u32,
+                frames: frames_before,
+                slot: self.last_stack_slot,
+                linked: self.last_linked.0,
+                linked_other: self.last_linked.1,
+            });
             if let Some(before) = before {
                 self.log_insn_state(&before, line_start, line_end);
                 // Paths pushed by this instruction resume after its log line.
@@ -437,6 +480,9 @@ impl<'a, 'l> Verifier<'a, 'l> {
             }
             Instruction::Call(t) => {
                 self.jmps_processed += 1;
+                // Argument values may matter to the callee (sizes, flags):
+                // they are kept exact (the kernel marks the ones that do).
+                self.mark_precise(0b11_1110);
                 Ok(match self.check_call(t)? {
                     Some(slot) => Step::Goto(slot),
                     None => Step::Next,
@@ -444,6 +490,12 @@ impl<'a, 'l> Verifier<'a, 'l> {
             }
             Instruction::Exit => {
                 self.jmps_processed += 1;
+                // The exit value matters when it is range-checked: always
+                // in a subprogram or callback, in the main program when
+                // the program type restricts it.
+                if self.cur.frames.len() > 1 || self.input.prog_type.return_range().is_some() {
+                    self.mark_precise(1);
+                }
                 Ok(match self.check_exit()? {
                     Some(slot) => Step::Goto(slot),
                     None => Step::Done,

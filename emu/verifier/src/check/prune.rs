@@ -9,8 +9,11 @@
 //! below them: [`Verifier::chain`]) are only used to detect an infinite loop (the same state again at a loop head,
 //! "infinite loop detected at insn %d"), never to prune.
 //!
+//! A scalar of the old state that is not *precise* ([`super::precise`])
+//! matches any scalar: nothing below that state depended on its value.
+//!
 //! Differences from the kernel, all on the side of exploring more:
-//! * precision: every scalar is compared as if precise (no backtracking);
+//! * precision: see [`super::precise`] for where it is more conservative;
 //! * liveness: registers are ignored where they are statically dead
 //!   ([`super::live`]); stack slots are compared whole;
 //! * a state is kept under the kernel's heuristic (at least 2 jumps and 8
@@ -83,7 +86,15 @@ fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap) -> bool {
     match old.typ {
         RegType::NotInit => true,
         RegType::Scalar => {
-            if !cur.is_scalar() || !bounds_within(&old.var, &cur.var) {
+            if !cur.is_scalar() {
+                return false;
+            }
+            // No safety decision below the old state depended on its
+            // value (see `precise`).
+            if !old.precise {
+                return true;
+            }
+            if !bounds_within(&old.var, &cur.var) {
                 return false;
             }
             // Linked scalars are refined together: the link must hold in
@@ -199,7 +210,7 @@ impl Verifier<'_, '_> {
         let mut evict = Vec::new();
         for &id in &list {
             let Some(e) = &self.explored[id] else { continue };
-            let on_path = self.chain.get(id).is_some_and(|c| c.1 > 0);
+            let on_path = self.chain.get(id).is_some_and(|c| c.branches > 0);
             if on_path {
                 if e.state == self.cur {
                     let st = super::fmt::state_repr(self, &self.cur);
@@ -208,9 +219,11 @@ impl Verifier<'_, '_> {
                     return Err(e);
                 }
             } else if self.states_equal(&e.state, idx) {
+                let old = e.state.clone();
                 if let Some(e) = self.explored[id].as_mut() {
                     e.hit += 1;
                 }
+                self.propagate_precision(&old);
                 return Ok(true);
             }
             if let Some(e) = self.explored[id].as_mut() {
@@ -234,7 +247,12 @@ impl Verifier<'_, '_> {
             let id = self.explored.len();
             self.explored.push(Some(Explored { state: self.cur.clone(), hit: 0, miss: 0 }));
             self.explored_at[idx].push(id);
-            self.chain.push((self.cur_parent, 1));
+            self.chain.push(super::ChainEntry {
+                parent: self.cur_parent,
+                branches: 1,
+                hist: std::mem::take(&mut self.hist),
+                all_precise: false,
+            });
             self.cur_parent = Some(id);
             self.stats.total_states += 1;
             self.cur_states += 1;

@@ -35,7 +35,7 @@ pub fn license_is_gpl_compatible(license: &str) -> bool {
 /// `bpf_prog_load_check_attach()`: the expected attach types some program
 /// types require — cgroup_skb ingress or egress, sk_lookup `BPF_SK_LOOKUP`,
 /// netfilter `BPF_NETFILTER`, none (0) for syscall and ext programs.
-fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
+pub fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
     let eat = AttachType::from_raw(expected_attach_type);
     match prog_type {
         ProgType::CgroupSkb => {

@@ -19,10 +19,18 @@
 //! and may leak pointers (`CAP_BPF` + `CAP_PERFMON`); anyone else has
 //! neither. `BPF_F_SLEEPABLE` makes the program sleepable.
 //!
+//! `prog_flags` that tune the verifier (`BPF_F_STRICT_ALIGNMENT`,
+//! `BPF_F_ANY_ALIGNMENT`, `BPF_F_TEST_RND_HI32`, `BPF_F_TEST_STATE_FREQ`,
+//! `BPF_F_TEST_REG_INVARIANTS`, `BPF_F_XDP_HAS_FRAGS`,
+//! `BPF_F_XDP_DEV_BOUND_ONLY`) are accepted and have no effect. Only root
+//! loads programs in practice: the unprivileged limits of
+//! `bpf_prog_load()` (program types, `BPF_MAXINSNS`) are not applied.
+//!
 //! What is not emulated yet: the rewrites after verification (ctx access
 //! conversion, helper fix-ups beyond the interpreter's id table), BTF
 //! (`prog_btf_fd`, func/line info are ignored), attach targets
-//! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`), BPF tokens.
+//! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`),
+//! BPF tokens.
 
 pub mod attrs;
 pub mod log;

@@ -120,12 +120,13 @@ fn helpers_are_checked_at_load() {
     let (res, log) = load_logged(&mut k, ProgType::Syscall, "r1 = 0\nr2 = 8\nr3 = 0\ncall 131\nr0 = 0\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
     assert!(log.contains("unknown func bpf_ringbuf_reserve#131"), "{log}");
-    // A helper the program type may not call: current-task helpers are
-    // for tracing programs, not socket filters.
-    let (res, log) = load_logged(&mut k, ProgType::SocketFilter, "call 14\nr0 = 0\nexit");
+    // A helper the program type may not call: get_current_uid_gid is for
+    // tracing programs, not socket filters (get_current_pid_tgid is for all).
+    let (res, log) = load_logged(&mut k, ProgType::SocketFilter, "call 15\nr0 = 0\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
-    assert!(log.contains("unknown func bpf_get_current_pid_tgid#14"), "{log}");
-    load(&mut k, ProgType::Syscall, "call 14\nr0 = 0\nexit").unwrap();
+    assert!(log.contains("unknown func bpf_get_current_uid_gid#15"), "{log}");
+    load(&mut k, ProgType::Syscall, "call 15\nr0 = 0\nexit").unwrap();
+    load(&mut k, ProgType::SocketFilter, "call 14\nr0 = 0\nexit").unwrap();
 }
 
 #[test]
@@ -254,6 +255,12 @@ fn verified_insns_in_info() {
     let mut k = kernel();
     let fd = load(&mut k, ProgType::Syscall, "r0 = 1\nr0 += 2\nexit").unwrap();
     assert_eq!(prog_of(&k, fd).verified_insns, 3);
+    let mut info = None;
+    k.bpf(BpfAttr::ObjGetInfoByFd { bpf_fd: fd, info: &mut info }).unwrap();
+    let Some(crate::bpf::attr::ObjInfo::Prog(pi)) = info else { panic!("not prog info") };
+    assert_eq!(pi.verified_insns, 3);
+    let fdinfo = k.fdinfo(fd).unwrap();
+    assert!(fdinfo.iter().any(|(key, v)| key == "verified_insns" && v == "3"), "{fdinfo:?}");
 }
 
 #[test]
@@ -352,6 +359,9 @@ fn packet_access_per_program_type() {
     let tc = "r2 = *(u32 *)(r1 +76)\nr3 = *(u32 *)(r1 +80)\nr4 = r2\nr4 += 1\nif r4 > r3 goto +2\nr5 = 1\n\
               *(u8 *)(r2 +0) = r5\nr0 = 0\nexit";
     load(&mut k, ProgType::SchedCls, tc).unwrap();
+    load(&mut k, ProgType::SkSkb, tc).unwrap();
+    load(&mut k, ProgType::LwtXmit, tc).unwrap();
+    assert_eq!(load(&mut k, ProgType::LwtOut, tc), Err(Errno::EACCES));
     // A flow dissector only reads the packet; it writes its flow keys.
     let (res, log) = load_logged(&mut k, ProgType::FlowDissector, tc);
     assert_eq!(res, Err(Errno::EACCES));

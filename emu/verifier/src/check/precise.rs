@@ -1,0 +1,296 @@
+//! Precision tracking (`mark_chain_precision()`, `backtrack_insn()`,
+//! `propagate_precision()`, `mark_all_scalars_precise()` in
+//! kernel/bpf/verifier.c).
+//!
+//! Pruning may ignore the exact value of a scalar that no safety decision
+//! depended on. When one does — a scalar added to a pointer, a branch
+//! decided by bounds, a call argument, the exit value — the scalar is
+//! marked *precise*, and the marking is carried back along the path: the
+//! walk's history tells which registers and stack slots the value came
+//! from, and those become precise in every kept state on the way. A kept
+//! state's scalars that are not precise then match any scalar
+//! ([`super::prune`]). When a path is pruned, the precise registers of the
+//! state that covered it become precise along the pruned path too.
+//!
+//! Simplifications, all towards more precision: every call argument and
+//! every exit value is precise; a history crossing a frame boundary
+//! (bpf2bpf call or return), an atomic fetch into a precise register, or a
+//! comparison of values with copies outside the current frame's registers
+//! gives up and marks every scalar of every kept ancestor precise.
+
+use super::Verifier;
+use crate::state::{FuncState, RegType, VerifierState};
+use bpfemu_isa::{AluOp, AtomicOp, Instruction, Source};
+
+/// One instruction of a path's history (`struct bpf_jmp_history_entry`,
+/// here kept for every instruction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistEntry {
+    /// Its slot.
+    pub idx: u32,
+    /// Frames when it ran.
+    pub frames: u32,
+    /// The fixed stack slot `(frame, spi)` it loaded from or stored to.
+    pub slot: Option<(u32, u32)>,
+    /// A conditional jump: current-frame registers linked to an operand.
+    pub linked: u16,
+    /// A conditional jump: linked copies outside the current frame's
+    /// registers.
+    pub linked_other: bool,
+}
+
+/// What must stay exact going backwards: registers of the innermost
+/// frame, stack slots `(frame, spi)`.
+struct Need {
+    regs: u16,
+    slots: Vec<(u32, u32)>,
+}
+
+impl Need {
+    fn empty(&self) -> bool {
+        self.regs == 0 && self.slots.is_empty()
+    }
+    fn has(&self, r: usize) -> bool {
+        self.regs & (1 << r) != 0
+    }
+    fn set(&mut self, r: usize) {
+        self.regs |= 1 << r;
+    }
+    fn clear(&mut self, r: usize) {
+        self.regs &= !(1 << r);
+    }
+}
+
+/// Steps back over one instruction (`backtrack_insn()`); `false` to give up.
+fn backtrack(ins: &Instruction, e: &HistEntry, need: &mut Need) -> bool {
+    use Instruction::*;
+    match *ins {
+        Alu { op: AluOp::Mov | AluOp::MovSx(_), dst, src, .. } => {
+            if need.has(dst.idx()) {
+                need.clear(dst.idx());
+                if let Source::Reg(s) = src {
+                    need.set(s.idx());
+                }
+            }
+        }
+        Alu { dst, src, .. } => {
+            if need.has(dst.idx())
+                && let Source::Reg(s) = src
+            {
+                need.set(s.idx());
+            }
+        }
+        Neg { .. } | Endian { .. } | Ja { .. } => {}
+        Jmp { dst, src, .. } => {
+            let mut group = e.linked | 1 << dst.idx();
+            if let Source::Reg(s) = src {
+                group |= 1 << s.idx();
+            }
+            if need.regs & group != 0 {
+                if e.linked_other {
+                    return false;
+                }
+                need.regs |= group;
+            }
+        }
+        LdImm64 { dst, .. } => need.clear(dst.idx()),
+        LdPacket { .. } | Call(_) => need.regs &= !0b11_1111,
+        Exit => return false,
+        Ldx { dst, .. } => {
+            if need.has(dst.idx()) {
+                need.clear(dst.idx());
+                if let Some(s) = e.slot
+                    && !need.slots.contains(&s)
+                {
+                    need.slots.push(s);
+                }
+            }
+        }
+        St { .. } => {
+            if let Some(s) = e.slot {
+                need.slots.retain(|x| *x != s);
+            }
+        }
+        Stx { src, .. } => {
+            if let Some(s) = e.slot
+                && need.slots.contains(&s)
+            {
+                need.slots.retain(|x| *x != s);
+                need.set(src.idx());
+            }
+        }
+        Atomic { op, src, .. } => {
+            let load = match op {
+                AtomicOp::CmpXchg => Some(0),
+                AtomicOp::Add { fetch: false }
+                | AtomicOp::Or { fetch: false }
+                | AtomicOp::And { fetch: false }
+                | AtomicOp::Xor { fetch: false } => None,
+                _ => Some(src.idx()),
+            };
+            if load.is_some_and(|r| need.has(r)) || e.slot.is_some_and(|s| need.slots.contains(&s)) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Marks what `need` names precise in `st` (innermost frame registers,
+/// stack slots), dropping from `need` what already was.
+fn mark_in_state(st: &mut VerifierState, need: &mut Need) {
+    let Some(f) = st.frames.last_mut() else { return };
+    for r in 0..f.regs.len() {
+        if need.has(r) {
+            let reg = &mut f.regs[r];
+            if reg.typ != RegType::Scalar || reg.precise {
+                need.clear(r);
+            } else {
+                reg.precise = true;
+            }
+        }
+    }
+    need.slots.retain(|&(fr, spi)| {
+        let Some(slot) = st.frames.get_mut(fr as usize).and_then(|f| f.stack.get_mut(spi as usize)) else {
+            return true;
+        };
+        if slot.spilled.typ == RegType::Scalar && slot.slot_type.contains(&crate::state::SlotType::Spill) {
+            if slot.spilled.precise {
+                return false;
+            }
+            slot.spilled.precise = true;
+        }
+        true
+    });
+}
+
+fn mark_all_in_frame(f: &mut FuncState) {
+    for r in f.regs.iter_mut() {
+        if r.typ == RegType::Scalar {
+            r.precise = true;
+        }
+    }
+    for s in f.stack.iter_mut() {
+        if s.spilled.typ == RegType::Scalar {
+            s.spilled.precise = true;
+        }
+    }
+}
+
+impl Verifier<'_, '_> {
+    /// `mark_chain_precision()` for the registers in `mask` (innermost
+    /// frame) at the instruction being checked.
+    pub(crate) fn mark_precise(&mut self, mask: u16) {
+        let mut need = Need { regs: mask, slots: Vec::new() };
+        self.backtrack_from_cur(&mut need);
+    }
+
+    /// After the current state was found covered by `old`: what was
+    /// precise there must be precise along the current path
+    /// (`propagate_precision()`).
+    pub(crate) fn propagate_precision(&mut self, old: &VerifierState) {
+        let n = old.frames.len();
+        let mut need = Need { regs: 0, slots: Vec::new() };
+        for (fi, f) in old.frames.iter().enumerate() {
+            let inner = fi + 1 == n;
+            for (r, reg) in f.regs.iter().enumerate() {
+                if reg.typ == RegType::Scalar && reg.precise {
+                    if !inner {
+                        self.mark_all_precise();
+                        return;
+                    }
+                    need.set(r);
+                }
+            }
+            for (spi, s) in f.stack.iter().enumerate() {
+                if s.spilled.typ == RegType::Scalar && s.spilled.precise {
+                    need.slots.push((fi as u32, spi as u32));
+                }
+            }
+        }
+        self.backtrack_from_cur(&mut need);
+    }
+
+    fn backtrack_from_cur(&mut self, need: &mut Need) {
+        // The current state first: later kept states copy its marks.
+        mark_in_state(&mut self.cur, need);
+        let frames = self.cur.frames.len() as u32;
+        let hist = std::mem::take(&mut self.hist);
+        let ok = self.walk_back(&hist, frames, need);
+        self.hist = hist;
+        if !ok {
+            self.mark_all_precise();
+        }
+    }
+
+    /// Walks `hist` (the current segment) and then the kept ancestors.
+    fn walk_back(&mut self, first: &[HistEntry], frames: u32, need: &mut Need) -> bool {
+        if need.empty() {
+            return true;
+        }
+        if !self.walk_segment(first, frames, need) {
+            return false;
+        }
+        let mut at = self.cur_parent;
+        while let Some(id) = at {
+            if need.empty() {
+                return true;
+            }
+            if let Some(e) = self.explored.get_mut(id).and_then(Option::as_mut) {
+                if e.state.frames.len() as u32 != frames {
+                    return false;
+                }
+                mark_in_state(&mut e.state, need);
+            }
+            if need.empty() {
+                return true;
+            }
+            let hist = std::mem::take(&mut self.chain[id].hist);
+            let ok = self.walk_segment(&hist, frames, need);
+            self.chain[id].hist = hist;
+            if !ok {
+                return false;
+            }
+            at = self.chain[id].parent;
+        }
+        true
+    }
+
+    fn walk_segment(&self, hist: &[HistEntry], frames: u32, need: &mut Need) -> bool {
+        for e in hist.iter().rev() {
+            if need.empty() {
+                return true;
+            }
+            if e.frames != frames {
+                return false;
+            }
+            let Some(&pi) = self.slot_to_insn.get(e.idx as usize) else { return false };
+            let Some((_, ins)) = self.prog.get(pi) else { return false };
+            if !backtrack(ins, e, need) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The fallback (`mark_all_scalars_precise()`): every scalar of the
+    /// current state and of every kept ancestor becomes precise.
+    pub(crate) fn mark_all_precise(&mut self) {
+        for f in self.cur.frames.iter_mut() {
+            mark_all_in_frame(f);
+        }
+        let mut at = self.cur_parent;
+        while let Some(id) = at {
+            if self.chain[id].all_precise {
+                break;
+            }
+            self.chain[id].all_precise = true;
+            if let Some(e) = self.explored.get_mut(id).and_then(Option::as_mut) {
+                for f in e.state.frames.iter_mut() {
+                    mark_all_in_frame(f);
+                }
+            }
+            at = self.chain[id].parent;
+        }
+    }
+}
