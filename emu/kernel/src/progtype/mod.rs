@@ -8,19 +8,21 @@
 //!
 //! One file per family: [`skb`] (socket_filter, flow_dissector,
 //! sched_cls/sched_act, cgroup_skb, sk_skb, lwt_in/out/xmit), [`xdp`],
-//! [`sk_lookup`], [`tracing`] (kprobe, tracepoint, perf_event,
-//! raw_tracepoint, BTF tracing), [`syscall`]; [`funcs`] holds the helper
-//! chains.
+//! [`sk_lookup`], [`reuseport`], [`sockmsg`] (sk_msg, cgroup_device),
+//! [`tracing`] (kprobe, tracepoint, perf_event, raw_tracepoint, BTF
+//! tracing), [`syscall`]; [`funcs`] holds the helper chains.
 //!
 //! Not supported yet (refused at load, [`check_load`]): tracing, LSM and
 //! ext programs (they need `attach_btf_id` / `attach_prog_fd`, which
 //! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the other
-//! cgroup types, lwt_seg6local, sock_ops, sk_msg, lirc, sk_reuseport,
-//! writable raw tracepoint and netfilter types.
+//! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
+//! and netfilter types.
 
 pub mod funcs;
+pub mod reuseport;
 pub mod sk_lookup;
 pub mod skb;
+pub mod sockmsg;
 pub mod syscall;
 pub mod tracing;
 pub mod xdp;
@@ -61,6 +63,9 @@ pub fn ops_for(
         T::SchedCls => Box::new(skb::TcClsAct { caps, act: false }),
         T::CgroupSkb => Box::new(skb::CgroupSkb { caps, attach: expected_attach_type }),
         T::SkSkb => Box::new(skb::SkSkb { caps }),
+        T::SkMsg => Box::new(sockmsg::SkMsg { caps }),
+        T::SkReuseport => Box::new(reuseport::SkReuseport { caps }),
+        T::CgroupDevice => Box::new(sockmsg::CgroupDevice { caps }),
         T::LwtIn => Box::new(skb::Lwt { caps, kind: skb::LwtKind::In }),
         T::LwtOut => Box::new(skb::Lwt { caps, kind: skb::LwtKind::Out }),
         T::LwtXmit => Box::new(skb::Lwt { caps, kind: skb::LwtKind::Xmit }),
@@ -165,6 +170,9 @@ mod tests {
             ProgType::SchedAct,
             ProgType::CgroupSkb,
             ProgType::SkSkb,
+            ProgType::SkMsg,
+            ProgType::SkReuseport,
+            ProgType::CgroupDevice,
             ProgType::LwtIn,
             ProgType::LwtOut,
             ProgType::LwtXmit,

@@ -749,10 +749,11 @@ fn tail_call_on_a_deep_stack() {
 #[test]
 fn bpf2bpf_log_lines() {
     let r = run("r1 = 3\ncall f\nr0 += 1\nexit\nf:\nr0 = r1\nexit", &[]);
-    assert!(r.log.contains("caller:\n R10=fp0\ncallee:\n frame1: R1=3 R10=fp0\n"), "{}", r.log);
+    assert!(r.log.contains("caller:\n R10=fp0\ncallee:\n frame1: R1=P3 R10=fp0\n"), "{}", r.log);
     assert!(
-        r.log
-            .contains("returning from callee:\n frame1: R0=3 R1=3 R10=fp0\nto caller at 2:\n R0=3 R10=fp0\n"),
+        r.log.contains(
+            "returning from callee:\n frame1: R0=P3 R1=P3 R10=fp0\nto caller at 2:\n R0=P3 R10=fp0\n"
+        ),
         "{}",
         r.log
     );
@@ -789,4 +790,15 @@ fn read_only_callback_keeps_the_caller_stack() {
         call bpf_loop#181\nr1 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r1 + 0)\nr0 = 0\nexit
         r1 = r2\ncall g\nr0 = 0\nexit\ng:\nr2 = 0\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit";
     rejects(run(src, &[]), EACCES, "R1 invalid mem access 'scalar'");
+}
+
+#[test]
+fn size_arguments_stay_exact_across_pruning() {
+    // Two paths meet before the call with sizes 8 and 16 for an 8-byte
+    // buffer: the second must not be pruned against the first.
+    let src = "call bpf_get_prandom_u32#7\nr2 = 8\nif r0 == 0 goto l1\nr2 = 16\nl1:\nr1 = r10\nr1 += -8
+        call bpf_get_current_comm#16\nr0 = 0\nexit";
+    assert!(run(src, &[]).res.is_err());
+    let src = src.replace("r2 = 16", "r2 = 4");
+    accepts(run(&src, &[]));
 }

@@ -389,13 +389,18 @@ impl<'a, 'l> Verifier<'a, 'l> {
             self.last_stack_slot = None;
             self.last_linked = (0, false);
             let step = self.check_insn(idx, &ins)?;
-            self.hist.push(precise::HistEntry {
+            let entry = precise::HistEntry {
                 idx: idx as u32,
                 frames: frames_before,
                 slot: self.last_stack_slot,
                 linked: self.last_linked.0,
                 linked_other: self.last_linked.1,
-            });
+            };
+            self.hist.push(entry);
+            // A path this instruction pushed went through it too.
+            for b in self.branches.iter_mut().skip(pushed_before) {
+                b.hist.push(entry);
+            }
             if let Some(before) = before {
                 self.log_insn_state(&before, line_start, line_end);
                 // Paths pushed by this instruction resume after its log line.

@@ -172,6 +172,24 @@ fn func_states_equal(old: &FuncState, cur: &FuncState, live: u16, ids: &mut IdMa
     stacksafe(old, cur, ids)
 }
 
+/// The exact same state, precision marks aside (`states_maybe_looping()`
+/// followed by an exact comparison).
+fn same_ignoring_precision(a: &VerifierState, b: &VerifierState) -> bool {
+    let clear = |s: &VerifierState| {
+        let mut s = s.clone();
+        for f in s.frames.iter_mut() {
+            for r in f.regs.iter_mut() {
+                r.precise = false;
+            }
+            for sl in f.stack.iter_mut() {
+                sl.spilled.precise = false;
+            }
+        }
+        s
+    };
+    a.frames.len() == b.frames.len() && clear(a) == clear(b)
+}
+
 impl Verifier<'_, '_> {
     /// `states_equal()`: the current state at slot `idx` is covered by `old`.
     fn states_equal(&self, old: &VerifierState, idx: usize) -> bool {
@@ -212,7 +230,7 @@ impl Verifier<'_, '_> {
             let Some(e) = &self.explored[id] else { continue };
             let on_path = self.chain.get(id).is_some_and(|c| c.branches > 0);
             if on_path {
-                if e.state == self.cur {
+                if same_ignoring_precision(&e.state, &self.cur) {
                     let st = super::fmt::state_repr(self, &self.cur);
                     let e = self.reject(EINVAL, format!("infinite loop detected at insn {idx}"));
                     self.log.line(&format!("cur state:{st}"));

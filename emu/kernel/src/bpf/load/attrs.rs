@@ -34,7 +34,8 @@ pub fn license_is_gpl_compatible(license: &str) -> bool {
 
 /// `bpf_prog_load_check_attach()`: the expected attach types some program
 /// types require — cgroup_skb ingress or egress, sk_lookup `BPF_SK_LOOKUP`,
-/// netfilter `BPF_NETFILTER`, none (0) for syscall and ext programs.
+/// sk_reuseport select or select-or-migrate, netfilter `BPF_NETFILTER`,
+/// none (0) for syscall and ext programs.
 pub fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
     let eat = AttachType::from_raw(expected_attach_type);
     match prog_type {
@@ -42,6 +43,9 @@ pub fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
             matches!(eat, Some(AttachType::CgroupInetIngress | AttachType::CgroupInetEgress))
         }
         ProgType::SkLookup => eat == Some(AttachType::SkLookup),
+        ProgType::SkReuseport => {
+            matches!(eat, Some(AttachType::SkReuseportSelect | AttachType::SkReuseportSelectOrMigrate))
+        }
         ProgType::Netfilter => eat == Some(AttachType::Netfilter),
         ProgType::Syscall | ProgType::Ext => expected_attach_type == 0,
         _ => true,

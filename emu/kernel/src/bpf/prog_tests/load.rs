@@ -148,6 +148,12 @@ fn ctx_access_per_program_type() {
     let (ingress, egress) = (AttachType::CgroupInetIngress, AttachType::CgroupInetEgress);
     assert_eq!(load_attached(&mut k, ProgType::CgroupSkb, ingress, "r0 = 3\nexit"), Err(Errno::EINVAL));
     load_attached(&mut k, ProgType::CgroupSkb, egress, "r0 = 3\nexit").unwrap();
+    // cgroup_device: read only, 0 or 1.
+    load(&mut k, ProgType::CgroupDevice, "r0 = *(u32 *)(r1 +4)\nr0 &= 1\nexit").unwrap();
+    assert_eq!(load(&mut k, ProgType::CgroupDevice, "r0 = 2\nexit"), Err(Errno::EINVAL));
+    // sk_msg: u64 packet pointers.
+    load(&mut k, ProgType::SkMsg, "r2 = *(u64 *)(r1 +0)\nr3 = *(u64 *)(r1 +8)\nr0 = 1\nexit").unwrap();
+    assert_eq!(load(&mut k, ProgType::SkMsg, "r2 = *(u32 *)(r1 +0)\nr0 = 1\nexit"), Err(Errno::EACCES));
     // Kprobe ctx is read only.
     load(&mut k, ProgType::Kprobe, "r0 = *(u64 *)(r1 +8)\nexit").unwrap();
     assert_eq!(load(&mut k, ProgType::Kprobe, "r0 = 0\n*(u64 *)(r1 +8) = r0\nexit"), Err(Errno::EACCES));
@@ -168,6 +174,8 @@ fn expected_attach_types() {
         load_attached(&mut k, ProgType::Syscall, AttachType::CgroupInetEgress, src),
         Err(Errno::EINVAL)
     );
+    assert_eq!(load(&mut k, ProgType::SkReuseport, src), Err(Errno::EINVAL));
+    load_attached(&mut k, ProgType::SkReuseport, AttachType::SkReuseportSelect, src).unwrap();
     // Types that take none ignore it.
     load_attached(&mut k, ProgType::Kprobe, AttachType::SkLookup, src).unwrap();
 }

@@ -150,3 +150,26 @@ fn precision_follows_spills_and_copies() {
     );
     reject(&src, "invalid access to map value, value_size=16 off=14 size=4");
 }
+
+#[test]
+fn long_loop_with_precise_counter() {
+    // 3000 iterations, the counter masked into an index each time.
+    let o = accept(
+        "r6 = 0\nr5 = map[fd:0][0]+0\nl: r2 = r6\nr2 &= 12\nr3 = r5\nr3 += r2\nr0 = *(u32 *)(r3 +0)\n\
+         r6 += 1\nif r6 < 3000 goto l\nr0 = 0\nexit",
+    );
+    assert!(o.stats.insn_processed > 20_000, "{:?}", o.stats);
+}
+
+#[test]
+fn taken_side_keeps_the_link_precise() {
+    // On the taken side of `r2 > 14`, r7 >= 15 through the copy r2 decides
+    // `r7 < 15`; the path where r2 is no copy of r7 must not be pruned at
+    // `check` against the linked one.
+    let src = "r7 = *(u32 *)(r1 +0)\nr7 &= 20\nr5 = map[fd:0][0]+0\nr2 = r7\nr8 = *(u32 *)(r1 +4)\n\
+               if r8 > 5 goto nolink\nr9 = 1\nr9 += 1\nr9 += 1\nr9 += 1\ngoto check\nnolink: r2 = 20\n\
+               check: if r2 > 14 goto big\nr0 = 0\nexit\n\
+               big: r9 = 1\nr9 += 1\nr9 += 1\nr9 += 1\nif r7 < 15 goto bad\nr0 = 0\nexit\n\
+               bad: r5 += r7\nr0 = *(u64 *)(r5 +12)\nexit";
+    reject(src, "invalid access to map value, value_size=16 off=12 size=8");
+}

@@ -463,3 +463,68 @@ fn interpreter_catches_out_of_bounds() {
     let e = execute(&decoded, &mut mem).unwrap_err();
     assert!(e.contains("outside every region"), "{e}");
 }
+
+/// A branch-heavy program: `n` diamonds deciding on packet bytes, whose
+/// taken sides change r6/r7 and the stack, then uses of them. Pruning
+/// (with precision marks) must never let an out-of-bounds path through.
+fn diamond_prog(ops: &[(u8, i32)], tail: u8) -> String {
+    let mut s = String::from(
+        "r6 = 0\nr7 = 0\n*(u64 *)(r10 -8) = r6\nr2 = *(u32 *)(r1 +8)\nr3 = *(u32 *)(r1 +12)\nr4 = r2\nr4 += 16\n\
+         if r4 > r3 goto out\nr5 = map[fd:0][0]+0\n",
+    );
+    for (i, (op, k)) in ops.iter().enumerate() {
+        let body = match op % 11 {
+            0 => format!("r6 += {k}"),
+            1 => format!("r7 += {k}"),
+            2 => "r6 = r7".to_string(),
+            3 => "*(u64 *)(r10 -8) = r6".to_string(),
+            4 => "r7 = *(u64 *)(r10 -8)".to_string(),
+            5 => format!("r6 &= {}", k.rem_euclid(16)),
+            6 => format!("r7 = {k}"),
+            7 => "r6 += r7".to_string(),
+            8 => "r7 = *(u8 *)(r2 +15)\nr7 &= 15".to_string(),
+            9 => format!("r4 = r6\nif r4 > {} goto out", k.rem_euclid(16)),
+            _ => "r9 = r6\nr6 = r7\nr7 = r9".to_string(),
+        };
+        s.push_str(&format!(
+            "r8 = *(u8 *)(r2 +{i})\nif r8 > 127 goto t{i}\nr9 = 1\nr9 += 1\nr9 += 1\ngoto j{i}\nt{i}: {body}\nj{i}: r0 = 0\n"
+        ));
+    }
+    s.push_str(match tail % 5 {
+        4 => "r4 = r7\nif r4 > 12 goto out\nr5 += r7\nr0 = *(u32 *)(r5 +0)\n",
+        0 => "r5 += r6\nr0 = *(u32 *)(r5 +0)\n",
+        1 => "r5 += r7\nr0 = *(u8 *)(r5 +0)\n",
+        2 => "r6 = *(u64 *)(r10 -8)\nr5 += r6\nr0 = *(u32 *)(r5 +0)\n",
+        _ => "if r7 > 12 goto out\nr5 += r7\nr0 = *(u32 *)(r5 +0)\n",
+    });
+    s.push_str("out: r0 = 0\nexit");
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("BPFEMU_SOUND_CASES").ok().and_then(|v| v.parse::<u32>().ok()).map_or(400, |n| n / 4)
+    ))]
+    #[test]
+    fn pruned_paths_stay_in_bounds(
+        ops in prop::collection::vec((0u8..11, -3i32..9), 2..8),
+        tail in 0u8..5,
+    ) {
+        let src = diamond_prog(&ops, tail);
+        let (r, log) = run(&src);
+        if r.is_ok() {
+            let insns = bpfemu_isa::asm::kernel::assemble(&src).unwrap();
+            let decoded = bpfemu_isa::decode_program(&insns).unwrap();
+            // Every combination of branch directions.
+            for bits in 0u32..(1 << ops.len()) {
+                let mut mem = Mem::new(0, 16, 0, false);
+                let pkt = &mut mem.regions.iter_mut().find(|(b, _)| *b == PKT).unwrap().1;
+                for (i, b) in pkt.iter_mut().enumerate().take(ops.len()) {
+                    *b = if bits & (1 << i) != 0 { 255 } else { 0 };
+                }
+                let res = execute(&decoded, &mut mem);
+                prop_assert!(res.is_ok(), "{:?} bits {bits:b}\n{src}\nlog:\n{log}", res);
+            }
+        }
+    }
+}
