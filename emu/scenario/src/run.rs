@@ -12,6 +12,37 @@ use std::collections::BTreeMap;
 /// What a statement did: reported fields, or the errno the kernel set.
 pub type Outcome = Result<Vec<(String, Val)>, Errno>;
 
+/// How many message lines of a refused load's verifier log the trace shows.
+pub const LOG_TAIL: usize = 4;
+
+/// A level-1 instruction line without its register state (`12: (b7) r0 = 0`), if it
+/// prints no relocated address.
+fn is_insn_line(l: &str) -> bool {
+    let t = l.trim();
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && t[digits..].starts_with(": (") && !t.contains(" = 0x") && !t.contains(';')
+}
+
+/// A verifier log line that is a message (an error, a note, the
+/// statistics), not an instruction, a register state or a branch header.
+fn is_message_line(l: &str) -> bool {
+    let t = l.trim();
+    // The statistics line is left out too: its state counts change with
+    // every pruning improvement, and `expect log "processed ..."` checks it
+    // where it matters.
+    if t.is_empty()
+        || t.starts_with("from ")
+        || t.starts_with("frame")
+        || t.starts_with(';')
+        || t.starts_with("processed ")
+    {
+        return false;
+    }
+    // `12: (b7) r0 = 0`, `12: R1=ctx() R10=fp0`, `12:` (level 2 state lines).
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    !(digits > 0 && t[digits..].starts_with(':'))
+}
+
 /// Stream of the seeded RNG that orders `concurrent` branches.
 const STREAM_INTERLEAVE: u64 = 0x5c3a;
 
@@ -46,6 +77,9 @@ pub struct Runner {
     pub objs: BTreeMap<String, i32>,
     /// trace_pipe lines consumed by `expect trace`.
     pub trace_cursor: usize,
+    /// The most recent `prog` load: its name and verifier log (what
+    /// `expect log` searches).
+    pub prog_log: Option<(String, String)>,
     printed_trace: usize,
     notes: Vec<String>,
     main_file: String,
@@ -67,6 +101,7 @@ impl Runner {
             k: Kernel::new(KernelConfig { sim }),
             objs: BTreeMap::new(),
             trace_cursor: 0,
+            prog_log: None,
             printed_trace: 0,
             notes: Vec::new(),
             main_file: main_file.to_string(),
@@ -123,6 +158,40 @@ impl Runner {
         }
         if lines.len() > 12 {
             self.note(format!("log: ... ({} more lines)", lines.len() - 12));
+        }
+    }
+
+    /// A verifier log of a refused load, printed under the `prog`
+    /// statement: the instruction the walk stopped at and the last
+    /// [`LOG_TAIL`] message lines. Other instruction lines, register
+    /// states, `from A to B:` headers and the statistics line are left
+    /// out: they make golden files long and brittle (every change in the
+    /// state printing or pruning would rewrite them), and may print
+    /// relocated addresses (the kernel shows a map's address in
+    /// `r1 = 0x...`) that change from run to run.
+    /// `expect log` sees every line.
+    /// `BPFEMU_FULL_LOG=1` prints every line instead (for debugging; the
+    /// golden files are written without it).
+    pub fn log_tail(&mut self, log: &str) {
+        if std::env::var("BPFEMU_FULL_LOG").is_ok_and(|v| v == "1") {
+            for l in log.lines().filter(|l| !l.trim().is_empty()) {
+                self.note(format!("log: {l}"));
+            }
+            return;
+        }
+        let all: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+        let messages: Vec<usize> = (0..all.len()).filter(|&i| is_message_line(all[i])).collect();
+        let mut shown: Vec<usize> = messages[messages.len().saturating_sub(LOG_TAIL)..].to_vec();
+        // The instruction the walk stopped at: the last one before the messages shown.
+        let first = shown.first().copied().unwrap_or(all.len());
+        if let Some(i) = (0..first).rev().find(|&i| is_insn_line(all[i])) {
+            shown.insert(0, i);
+        }
+        if all.len() > shown.len() {
+            self.note("log: ...".to_string());
+        }
+        for i in shown {
+            self.note(format!("log: {}", all[i]));
         }
     }
 
@@ -197,8 +266,8 @@ impl Runner {
             Err(e) => format!("{} ({})", e.name(), e.message()),
         };
         let (pass, detail) = self.judge(p, &outcome);
-        let silent =
-            matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "show" | "dump") && outcome.is_ok();
+        let silent = matches!(p.spec.name, "seed" | "cpus" | "advance" | "cpu" | "uid" | "show" | "dump")
+            && outcome.is_ok();
         if !silent && !p.spec.name.starts_with("expect ") {
             let mark = match pass {
                 Some(true) if p.expect.is_some() => "   PASS",
@@ -266,6 +335,19 @@ impl Runner {
                 ),
                 Some(v) => (Some(false), Some(format!("expected trace {want:?}, got {v}"))),
                 None => (Some(false), Some("no trace".into())),
+            };
+        }
+        if p.spec.name == "expect log" {
+            let want = p.name(0);
+            let prog = self.prog_log.as_ref().map_or("", |(n, _)| n.as_str());
+            return match outcome {
+                Ok(f) if f.iter().any(|(k, v)| k == "found" && *v == Val::Text("yes".into())) => {
+                    (Some(true), None)
+                }
+                _ => (
+                    Some(false),
+                    Some(format!("expected a line of the verifier log of `{prog}` containing {want:?}")),
+                ),
             };
         }
         if p.spec.name == "expect map" {
@@ -381,4 +463,37 @@ fn short(file: &str) -> String {
 /// A deterministic RNG for callers (explore) that need one.
 pub fn rng(seed: u64) -> SimRng {
     SimRng::new(seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_insn_line, is_message_line};
+
+    #[test]
+    fn log_tail_keeps_messages_only() {
+        for l in [
+            "R0 !read_ok",
+            "invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)",
+            "last insn is not an exit or jmp",
+            "BPF program is too large. Processed 1000001 insn",
+        ] {
+            assert!(is_message_line(l), "{l}");
+        }
+        for l in [
+            "0: (18) r1 = 0xffff888100d33000",
+            "12: R1=ctx() R10=fp0",
+            "3:",
+            "from 1 to 4: R0=scalar() R10=fp0",
+            "frame1: R1=fp-8",
+            "; int x = 0;",
+            "processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0",
+            "",
+        ] {
+            assert!(!is_message_line(l), "{l}");
+        }
+        assert!(is_insn_line("1: (63) *(u32 *)(r1 +8) = r0"));
+        assert!(!is_insn_line("0: (b7) r0 = 0                        ; R0_w=0"));
+        assert!(!is_insn_line("0: (18) r1 = 0xffff888100d33000"));
+        assert!(!is_insn_line("R0 !read_ok"));
+    }
 }

@@ -141,6 +141,14 @@ const CASES: &[(&str, &str, &str)] = &[
         "expected `missing=yes`",
     ),
     ("advance 1ms => ok", "t.scn:1:13", "takes no expectation"),
+    ("expect log \"R0 !read_ok\"", "t.scn:1:1", "no `prog` comes before it"),
+    ("prog P type=syscall {\nexit\n}\nexpect log", "t.scn:4:11", "missing text"),
+    ("prog P type=syscall {\nexit\n}\nexpect log \"x\" => ok", "t.scn:4:16", "take no `=>`"),
+    ("prog P type=syscall {\nexit\n}\nexpect lgo \"x\"", "t.scn:4:8", "did you mean `expect log`?"),
+    ("prog P type=syscall log_level=3 {\nexit\n}", "t.scn:1:31", "expected 0, 1 or 2"),
+    ("prog P type=syscall log_levl=2 {\nexit\n}", "t.scn:1:21", "did you mean `log_level`?"),
+    ("uid -1", "t.scn:1:5", "expected 0 to 4294967295"),
+    ("uid 1000 => ok", "t.scn:1:10", "takes no expectation"),
 ];
 
 #[test]
@@ -190,6 +198,25 @@ fn a_close_may_race_a_use_in_another_branch() {
     let ex = bpfemu_scenario::suite::explore(&sc, 0..32, bpfemu_scenario::Engine::Interp);
     assert_eq!(ex.distinct.len(), 2, "{ex:?}");
     assert!(ex.failing.is_empty(), "{ex:?}");
+}
+
+#[test]
+fn expect_log_searches_the_last_program_load() {
+    // The rejection's message is in the log (and in the trace, as the log's
+    // last lines); a line that is not there fails the expectation.
+    let src = "prog BAD type=syscall {\n    r0 = 1\n} => EINVAL\nexpect log \"last insn is not an exit or jmp\"\nexpect log \"R0 !read_ok\"\n";
+    let r = Scenario::from_text("t.scn", src, &Mem).unwrap().run(&Default::default());
+    assert_eq!((r.passed, r.failed), (2, 1), "{}", r.text);
+    assert!(r.text.contains("log: last insn is not an exit or jmp"), "{}", r.text);
+    assert!(
+        r.text.contains("FAIL: expected a line of the verifier log of `BAD` containing \"R0 !read_ok\""),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.failures,
+        ["t.scn:5: expected a line of the verifier log of `BAD` containing \"R0 !read_ok\""]
+    );
 }
 
 #[test]

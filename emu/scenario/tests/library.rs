@@ -14,7 +14,9 @@ fn scenario_library_passes() {
     let bless = std::env::var("BPFEMU_BLESS").is_ok_and(|v| v == "1");
     let mut failures = Vec::new();
     for f in &files {
-        assert!(suite::golden_path(f).exists() || bless, "{} has no golden .expected file", f.display());
+        if !suite::golden_path(f).exists() && !bless {
+            failures.push(format!("--- {} has no golden .expected file", f.display()));
+        }
         for &e in Engine::AVAILABLE {
             let r = suite::run_case(f, e, bless);
             if !r.ok {

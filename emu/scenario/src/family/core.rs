@@ -17,6 +17,10 @@ use bpfemu_kernel::bpf::attr::{
 use Kind as K;
 use ObjKind as O;
 
+/// The log buffer every `prog` load passes (the kernel accepts up to
+/// `UINT_MAX >> 2`; 1 MiB holds any level-2 log of the corpus).
+pub const PROG_LOG_SIZE: u32 = 1 << 20;
+
 const MAP_FIELDS: &[(&str, Kind)] = &[("fd", K::Int), ("id", K::Int)];
 
 /// The core statements.
@@ -51,9 +55,10 @@ pub static FAMILY: Family = Family {
                 ("flags", K::Int, false),
                 ("object", K::Text, false),
                 ("section", K::Text, false),
+                ("log_level", K::Int, false),
             ],
             fields: MAP_FIELDS,
-            usage: "prog NAME type=syscall [attach=TYPE] [license=GPL] [name=STR] { assembly }",
+            usage: "prog NAME type=syscall [attach=TYPE] [license=GPL] [name=STR] [log_level=1|2] { assembly }",
         },
         Spec {
             name: "update",
@@ -295,6 +300,13 @@ pub static FAMILY: Family = Family {
             usage: "expect trace \"TEXT\"   (the next trace_pipe line ends with TEXT; `expect trace none`: no line left)",
         },
         Spec {
+            name: "expect log",
+            pos: &[("text", K::Text)],
+            keys: &[],
+            fields: &[],
+            usage: "expect log \"TEXT\"   (a line of the last `prog` load's verifier log contains TEXT)",
+        },
+        Spec {
             name: "show",
             pos: &[("object kind", K::IdKind)],
             keys: &[],
@@ -345,9 +357,26 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
             if let Err(e) = bpfemu_isa::asm::kernel::assemble(&src) {
                 return Err(asm_diag(s, *first_line, e.line, e.column, e.message, text));
             }
+            if let Some(PVal::Int(l)) = p.kv.get("log_level")
+                && !(0..=2).contains(l)
+            {
+                let col = s.raw_line.find("log_level=").map_or(1, |i| i + 11);
+                return Err(s
+                    .err(col, format!("`log_level={l}`: expected 0, 1 or 2"))
+                    .help(Some("1: the failing path and the error; 2: every instruction".into())));
+            }
+            cx.seen_prog = true;
         }
         "close" => {
             cx.names.remove(p.name(0));
+        }
+        "expect log" if !cx.seen_prog => {
+            return Err(s
+                .err(
+                    s.head.col,
+                    "`expect log` checks the log of a program load, and no `prog` comes before it",
+                )
+                .help(Some("load a program first: prog P type=socket_filter { ... } => EACCES".into())));
         }
         "expect map" if p.kv.contains_key("value") == p.kv.contains_key("missing") => {
             return Err(s
@@ -476,6 +505,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             let name: Vec<u8> =
                 p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect();
             let mut log = String::new();
+            let log_level = p.int("log_level").unwrap_or(1) as u32;
             let attr = ProgLoadAttr {
                 prog_type: t.raw(),
                 insns: &insns,
@@ -483,15 +513,17 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 prog_name: &name,
                 expected_attach_type: attach,
                 prog_flags: p.int("flags").unwrap_or(0) as u32,
-                log_level: 1,
-                log: Some(&mut log),
-                log_size: 1 << 16,
+                log_level,
+                // log_level=0: no buffer at all (the kernel refuses a buffer without a level).
+                log: if log_level == 0 { None } else { Some(&mut log) },
+                log_size: if log_level == 0 { 0 } else { PROG_LOG_SIZE },
                 ..Default::default()
             };
             let res = r.k.bpf(BpfAttr::ProgLoad(attr));
             if res.is_err() {
-                r.log(&log);
+                r.log_tail(&log);
             }
+            r.prog_log = Some((p.name(0).to_string(), log));
             r.bind(p.name(0), res)
         }
         "update" | "lookup" | "delete" | "lookup_and_delete" => map_elem(r, p),
@@ -668,6 +700,11 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 r.trace_cursor += 1;
             }
             ok(vec![("line", line.map_or(Val::Text("none".into()), Val::Text))])
+        }
+        "expect log" => {
+            let want = p.name(0);
+            let found = r.prog_log.as_ref().is_some_and(|(_, log)| log.lines().any(|l| l.contains(want)));
+            ok(vec![("found", Val::Text(if found { "yes" } else { "no" }.into()))])
         }
         "show" => {
             let text = match p.name(0) {

@@ -169,6 +169,8 @@ pub struct PlanCtx {
     pub cpus: Option<u32>,
     /// Planning the branches of a `concurrent` block.
     pub in_concurrent: bool,
+    /// Has a `prog` statement been planned (so `expect log` has a log)?
+    pub seen_prog: bool,
 }
 
 /// Plans a whole scenario.
@@ -194,11 +196,11 @@ fn plan_one(stmt: &Stmt, cx: &mut PlanCtx) -> Result<Planned, Diag> {
                 if find_spec(&head).is_none() {
                     return Err(stmt.err(t.col, format!("unknown expectation `expect {}`", t.text)).help(
                         suggest(&head, statement_names().into_iter().filter(|n| n.starts_with("expect ")))
-                            .or(Some("expectations: expect map, expect trace".into())),
+                            .or(Some("expectations: expect map, expect trace, expect log".into())),
                     ));
                 }
             }
-            _ => return Err(stmt.err(stmt.head.col + 7, "expected `map` or `trace` after `expect`")),
+            _ => return Err(stmt.err(stmt.head.col + 7, "expected `map`, `trace` or `log` after `expect`")),
         }
     }
     let Some(spec) = find_spec(&head) else {

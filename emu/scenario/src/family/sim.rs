@@ -1,5 +1,7 @@
 //! The simulation family: the seed and CPU count the kernel is built with,
 //! virtual time (`advance`), the CPU that runs the next operations (`cpu`),
+//! the user id they run as (`uid`: 0 is root, any other uid has no
+//! capabilities),
 //! and `concurrent` blocks whose `branch`es interleave statement by
 //! statement in an order drawn from the seed.
 
@@ -39,6 +41,13 @@ pub static FAMILY: Family = Family {
             keys: &[],
             fields: &[],
             usage: "cpu N   (the CPU later operations run on)",
+        },
+        Spec {
+            name: "uid",
+            pos: &[("uid", Kind::Int)],
+            keys: &[],
+            fields: &[],
+            usage: "uid N   (the user id later operations run as; 0 is root with every capability)",
         },
         Spec {
             name: "concurrent",
@@ -94,6 +103,15 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
                         format!("no CPU {n}: the kernel has {cpus} CPUs (0 to {})", cpus - 1),
                     )
                     .help(Some("`cpus N` before the first kernel operation sets the CPU count".into())));
+            }
+        }
+        "uid" => {
+            let n = match p.pos.first() {
+                Some(super::PVal::Int(n)) => *n,
+                _ => 0,
+            };
+            if u32::try_from(n).is_err() {
+                return Err(s.err(s.head.col + 4, format!("uid {n}: expected 0 to 4294967295")));
             }
         }
         "concurrent" => {
@@ -156,7 +174,7 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
         }
         _ => {}
     }
-    if matches!(p.spec.name, "concurrent" | "branch" | "seed" | "cpus" | "advance" | "cpu")
+    if matches!(p.spec.name, "concurrent" | "branch" | "seed" | "cpus" | "advance" | "cpu" | "uid")
         && p.expect.is_some()
     {
         return Err(
@@ -179,6 +197,15 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             Ok(Vec::new())
         }
         "cpu" => r.k.sim.set_this_cpu(n as u32).map(|()| Vec::new()),
+        "uid" => {
+            // The user process's real and effective uid: what the kernel's
+            // capability checks (root or not) look at.
+            let user = r.k.user;
+            if let Some(task) = r.k.sim.procs.get_mut(user) {
+                task.uid = n as u32;
+            }
+            Ok(Vec::new())
+        }
         _ => return None,
     })
 }
