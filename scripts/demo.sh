@@ -10,12 +10,12 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p bpfemu-cli
 bpfemu=target/release/bpfemu
 
-echo "== disassembly of guest-progs/asm/primes.s (kernel syntax)"
-"$bpfemu" asm guest-progs/asm/primes.s -o target/primes.bin
+echo "== disassembly of bench/programs/primes.s (kernel syntax)"
+"$bpfemu" asm bench/programs/primes.s -o target/primes.bin
 "$bpfemu" disasm target/primes.bin
 echo
 echo "== running it"
-"$bpfemu" exec guest-progs/asm/primes.s
+"$bpfemu" exec bench/programs/primes.s
 echo
 echo "== scenario scenarios/core/progs/test_run.scn (docs/scenarios.md)"
 "$bpfemu" run scenarios/core/progs/test_run.scn

@@ -1,6 +1,6 @@
 //! The interpreter against rbpf 0.4.1's interpreter on the same bytecode.
 //!
-//! Three programs of different character (`guest-progs/asm/`): a
+//! Three programs of different character (`bench/programs/`): a
 //! prime-counting loop (ALU, mul/mod), a byte-copy loop (loads/stores) and a
 //! branchy compare chain. Each is run by bpfemu in fast mode (trusting the
 //! verifier), in checked mode (every access validated), and by rbpf's
@@ -18,7 +18,7 @@ use std::hint::black_box;
 const MEM_LEN: usize = 2048;
 
 fn load(name: &str) -> Vec<Insn> {
-    let path = format!("{}/../guest-progs/asm/{name}.s", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/programs/{name}.s", env!("CARGO_MANIFEST_DIR"));
     let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     asm::kernel::assemble(&src).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

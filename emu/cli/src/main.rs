@@ -22,8 +22,8 @@ use std::process::ExitCode;
     name = "bpfemu",
     version,
     about = "bpfemu — a deterministic emulator of the Linux BPF subsystem",
-    after_help = "Examples:\n  bpfemu asm guest-progs/asm/primes.s -o primes.bin\n  \
-                  bpfemu disasm primes.bin\n  bpfemu exec guest-progs/asm/primes.s --trace\n  \
+    after_help = "Examples:\n  bpfemu asm bench/programs/primes.s -o primes.bin\n  \
+                  bpfemu disasm primes.bin\n  bpfemu exec bench/programs/primes.s --trace\n  \
                   bpfemu verify prog.s --type syscall --map hash:4:8:1024 --log-level 2\n  \
                   bpfemu conformance ../shared/conformance\n  \
                   bpfemu btf dump --format c --out vmlinux.h\n  \

@@ -28,11 +28,11 @@ fn tmp(name: &str) -> PathBuf {
 
 #[test]
 fn exec_runs_the_guest_programs() {
-    let o = bpfemu(&["exec", "guest-progs/asm/primes.s"]);
+    let o = bpfemu(&["exec", "bench/programs/primes.s"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "r0 = 0x4cd (1229)\n");
     let mem: Vec<String> = (0..2048).map(|i| format!("{:02x}", i % 256)).collect();
-    let o = bpfemu(&["exec", "guest-progs/asm/copy.s", "--mem", &mem.join(" ")]);
+    let o = bpfemu(&["exec", "bench/programs/copy.s", "--mem", &mem.join(" ")]);
     // Sum of bytes 0..1024 of the pattern: 4 * (0 + ... + 255).
     assert_eq!(stdout(&o), format!("r0 = {:#x} ({})\n", 4 * 255 * 128, 4 * 255 * 128));
 }
@@ -40,7 +40,7 @@ fn exec_runs_the_guest_programs() {
 #[test]
 fn asm_and_disasm_round_trip() {
     let bin = tmp("primes.bin");
-    let o = bpfemu(&["asm", "guest-progs/asm/primes.s", "-o", bin.to_str().unwrap()]);
+    let o = bpfemu(&["asm", "bench/programs/primes.s", "-o", bin.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = bpfemu(&["disasm", bin.to_str().unwrap()]);
     let listing = stdout(&o);
@@ -69,12 +69,12 @@ fn trace_prints_every_step() {
 
 #[test]
 fn errors_are_one_line_with_failure_status() {
-    let o = bpfemu(&["exec", "guest-progs/asm/copy.s"]);
+    let o = bpfemu(&["exec", "bench/programs/copy.s"]);
     assert!(!o.status.success());
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("bpfemu: error: guest-progs/asm/copy.s: insn 6: out-of-bounds read of 1 bytes"),
+        err.starts_with("bpfemu: error: bench/programs/copy.s: insn 6: out-of-bounds read of 1 bytes"),
         "{err}"
     );
 
@@ -93,7 +93,7 @@ fn errors_are_one_line_with_failure_status() {
     let o = bpfemu(&["disasm", ragged.to_str().unwrap()]);
     assert!(stderr(&o).contains("not a whole number of 8-byte instructions"), "{}", stderr(&o));
 
-    let o = bpfemu(&["exec", "guest-progs/asm/primes.s", "--engine", "jit"]);
+    let o = bpfemu(&["exec", "bench/programs/primes.s", "--engine", "jit"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("the JIT is not implemented yet"), "{}", stderr(&o));
 
