@@ -2,7 +2,7 @@
 # The demo (see README.md): builds bpfemu and shows its main job as it
 # stands today: assemble, disassemble and run a BPF program, run a scenario
 # (maps, a program, PROG_TEST_RUN, trace_printk, virtual time) through the
-# simulated kernel, then the whole bpf_conformance suite on the reference
+# simulated kernel, show the verifier accept and refuse programs, then the whole bpf_conformance suite on the reference
 # interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,12 @@ echo "== disassembly of bench/programs/primes.s (kernel syntax)"
 echo
 echo "== running it"
 "$bpfemu" exec bench/programs/primes.s
+echo
+echo "== the verifier on guest-progs/asm/value_scan.s (a bounded loop over a map value)"
+"$bpfemu" verify guest-progs/asm/value_scan.s --type syscall --map array:4:64:1 | tail -4
+echo "== ... and on a program missing its null check"
+printf '*(u32 *)(r10 -4) = 0\nr2 = r10\nr2 += -4\nr1 = map[fd:3]\ncall bpf_map_lookup_elem#1\nr0 = *(u64 *)(r0 +0)\nexit\n' > target/no_null_check.s
+"$bpfemu" verify target/no_null_check.s --type syscall --map array:4:8:1 || true
 echo
 echo "== scenario scenarios/core/progs/test_run.scn (docs/scenarios.md)"
 "$bpfemu" run scenarios/core/progs/test_run.scn
