@@ -17,8 +17,8 @@ fn jited_prog_len(k: &mut Kernel, fd: i32) -> u32 {
 /// A program touching ctx, a map value, a helper and a bpf2bpf call.
 fn mixed(mfd: i32) -> String {
     format!(
-        "r6 = r1\nr1 = map[fd:{mfd}][0]+0\nr2 = *(u32 *)(r6 +0)\n*(u32 *)(r1 +0) = r2\n\
-         call pc+4\nr0 += r2\nr1 = *(u32 *)(r6 +4)\nr0 += r1\nexit\n\
+        "r6 = r1\nr1 = map[fd:{mfd}][0]+0\nr7 = *(u32 *)(r6 +0)\n*(u32 *)(r1 +0) = r7\n\
+         call pc+4\nr0 += r7\nr1 = *(u32 *)(r6 +4)\nr0 += r1\nexit\n\
          call 7\nr0 &= 0\nr0 += 1000\nexit"
     )
 }
