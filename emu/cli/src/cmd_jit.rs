@@ -41,11 +41,10 @@ pub fn jit(a: JitArgs) -> Result<ExitCode> {
         println!("jited {}B from {} instructions", jit.code().len(), loaded.insns.len());
         return Ok(ExitCode::SUCCESS);
     }
-    let listing: BTreeMap<usize, String> =
-        disasm::disasm_program_with(&loaded.insns, disasm::Syntax::Kernel)
-            .map_err(|e| anyhow!("{}: {e}", a.file.display()))?
-            .into_iter()
-            .collect();
+    let listing: BTreeMap<usize, String> = disasm::disasm_program_with(&loaded.insns, disasm::Syntax::Kernel)
+        .map_err(|e| anyhow!("{}: {e}", a.file.display()))?
+        .into_iter()
+        .collect();
     print!("{}", render(jit.code(), jit.native_offsets(), &listing));
     Ok(ExitCode::SUCCESS)
 }

@@ -42,8 +42,11 @@ pub enum Engine {
 
 impl Engine {
     /// Engines this host has: the JIT only on x86-64.
-    pub const AVAILABLE: &'static [Engine] =
-        if bpfemu_kernel::bpf::jit::JIT_AVAILABLE { &[Engine::Interp, Engine::Jit] } else { &[Engine::Interp] };
+    pub const AVAILABLE: &'static [Engine] = if bpfemu_kernel::bpf::jit::JIT_AVAILABLE {
+        &[Engine::Interp, Engine::Jit]
+    } else {
+        &[Engine::Interp]
+    };
 
     pub fn name(self) -> &'static str {
         match self {

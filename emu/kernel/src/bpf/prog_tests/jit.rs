@@ -66,7 +66,10 @@ fn unjitable() -> Arc<Prog> {
     let insns = asm("r10 = 0\nr0 = 5\nexit");
     let image = Arc::new(bpfemu_vm::Program::new(&insns).unwrap());
     let parts = prog_parts(ProgType::Syscall, "raw", vec![]);
-    Arc::new(Prog::new(77, ProgParts { insns: insns.clone(), xlated: insns, image, verified: false, ..parts }))
+    Arc::new(Prog::new(
+        77,
+        ProgParts { insns: insns.clone(), xlated: insns, image, verified: false, ..parts },
+    ))
 }
 
 #[test]
