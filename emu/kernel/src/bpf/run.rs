@@ -184,13 +184,6 @@ impl Kernel {
     ) -> Result<u64, VmError> {
         let paranoid = self.paranoid();
         let fast = prog.verified && !paranoid;
-        let mut vm = Interpreter::new();
-        crate::helpers::register_all(&mut vm);
-        vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: Mutex::new(prog.used_maps.clone()) }));
-        if !fast {
-            vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
-        }
-
         let mut all: Vec<MemRegion<'_>> = regions.to_vec();
         for map in &prog.used_maps {
             all.extend(map_value_regions(map));
@@ -211,6 +204,14 @@ impl Kernel {
                 // same contract); the image was compiled from this verified
                 // program's `image`.
                 return unsafe { jit.run(args) };
+            }
+            let mut vm = Interpreter::new();
+            crate::helpers::register_all(&mut vm);
+            vm.set_tail_call_resolver(Arc::new(UsedMapsResolver {
+                maps: Mutex::new(prog.used_maps.clone()),
+            }));
+            if !fast {
+                vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
             }
             if fast {
                 // SAFETY: `prog` passed the verifier, which proved that every
