@@ -25,7 +25,11 @@
 //! next call; the JIT compiles each target's image on first use and caches
 //! it (keyed by the target's image) for the jited program's lifetime.
 //!
-//! Not emulated: `bpf_jit_harden` / `bpf_jit_kallsyms` / `bpf_jit_limit`,
+//! Not emulated: the prog_array owner's `jited` check
+//! (`__bpf_prog_map_compatible()`: the kernel refuses to mix jited and
+//! interpreted programs in one array; here a jited caller compiles an
+//! interpreted target's image, and an interpreted caller interprets a jited
+//! target), `bpf_jit_harden` / `bpf_jit_kallsyms` / `bpf_jit_limit`,
 //! the `bpf_jit_enable = 2` debug dump (use `bpfemu jit --disasm`), and
 //! JIT-ing at `BPF_PROG_TEST_RUN`-only types differently from others.
 
