@@ -18,7 +18,8 @@ use std::process::ExitCode;
 pub enum Engine {
     /// The reference interpreter (checked mode).
     Interp,
-    /// The x86-64 JIT (not implemented yet: issue 6).
+    /// The x86-64 JIT (`conformance` only: it runs after the checked
+    /// interpreter and is compared with it).
     Jit,
 }
 
@@ -48,7 +49,10 @@ pub struct ExecArgs {
 
 pub fn exec(a: ExecArgs) -> Result<ExitCode> {
     if a.engine == Engine::Jit {
-        bail!("--engine jit: the JIT is not implemented yet (see docs/status.md); use --engine interp");
+        bail!(
+            "--engine jit: `exec` runs unverified programs, which only the checked interpreter may run; \
+             see `bpfemu jit --disasm`, `bpfemu conformance --engine jit` or a scenario with --engine jit"
+        );
     }
     let loaded = load_program(&a.file, a.format)?;
     let mut mem = match (&a.mem, &a.mem_file) {

@@ -8,6 +8,8 @@ mod cmd_btf;
 mod cmd_conformance;
 mod cmd_exec;
 mod cmd_explore;
+#[cfg(target_arch = "x86_64")]
+mod cmd_jit;
 mod cmd_run;
 mod cmd_test;
 mod cmd_verify;
@@ -24,6 +26,7 @@ use std::process::ExitCode;
     about = "bpfemu — a deterministic emulator of the Linux BPF subsystem",
     after_help = "Examples:\n  bpfemu asm bench/programs/primes.s -o primes.bin\n  \
                   bpfemu disasm primes.bin\n  bpfemu exec bench/programs/primes.s --trace\n  \
+                  bpfemu jit --disasm bench/programs/primes.s\n  \
                   bpfemu verify prog.s --type syscall --map hash:4:8:1024 --log-level 2\n  \
                   bpfemu conformance ../shared/conformance\n  \
                   bpfemu btf dump --format c --out vmlinux.h\n  \
@@ -43,6 +46,9 @@ enum Command {
     Disasm(cmd_asm::DisasmArgs),
     /// Run a program on the interpreter and print r0.
     Exec(cmd_exec::ExecArgs),
+    /// Compile a program with the x86-64 JIT; `--disasm` prints the native code.
+    #[cfg(target_arch = "x86_64")]
+    Jit(cmd_jit::JitArgs),
     /// Run every `.data` file of the bpf_conformance suite.
     Conformance(cmd_conformance::ConformanceArgs),
     /// Speak the bpf_conformance plugin protocol (program as hex on stdin).
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
         Command::Asm(a) => cmd_asm::asm(a),
         Command::Disasm(a) => cmd_asm::disasm(a),
         Command::Exec(a) => cmd_exec::exec(a),
+        #[cfg(target_arch = "x86_64")]
+        Command::Jit(a) => cmd_jit::jit(a),
         Command::Conformance(a) => cmd_conformance::conformance(a),
         Command::ConformancePlugin(a) => cmd_conformance::plugin(a),
         Command::Btf(c) => cmd_btf::btf(c),

@@ -95,7 +95,7 @@ fn errors_are_one_line_with_failure_status() {
 
     let o = bpfemu(&["exec", "bench/programs/primes.s", "--engine", "jit"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("the JIT is not implemented yet"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("only the checked interpreter may run"), "{}", stderr(&o));
 
     let looping = tmp("loop.s");
     std::fs::write(&looping, "l:\n goto l\n exit\n").unwrap();
@@ -140,4 +140,17 @@ fn plugin_protocol() {
     let o = plugin(&[], "b7  00  01  00  00  00  00  00  95  00  00  00  00  00  00  00");
     assert!(!o.status.success());
     assert_eq!(stdout(&o), "insn 0 (code 0xb7): reserved field 'off' is 1, must be 0\n");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn jit_disasm_lists_native_code_under_each_instruction() {
+    let o = bpfemu(&["jit", "--disasm", "guest-progs/asm/primes.s"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("; prologue\n"), "{out}");
+    assert!(out.contains(";    0: r0 = 0\n"), "{out}");
+    assert!(out.contains("ret"), "{out}");
+    let o = bpfemu(&["jit", "guest-progs/asm/primes.s"]);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("jited "), "{}", stderr(&o));
 }

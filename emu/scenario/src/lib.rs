@@ -30,27 +30,37 @@ pub use run::Report;
 
 use std::path::Path;
 
-/// Execution engines.
+/// Execution engines: which runtime the kernel gives verified programs
+/// (its `bpf_jit_enable` knob, `bpfemu_kernel::bpf::jit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
+    /// `bpf_jit_enable` off: every program runs on the interpreter.
     Interp,
+    /// `bpf_jit_enable` on (x86-64 hosts): verified programs run on the JIT.
+    Jit,
 }
 
 impl Engine {
-    /// Engines that exist today (the JIT comes with issue 6).
-    pub const AVAILABLE: &'static [Engine] = &[Engine::Interp];
+    /// Engines this host has: the JIT only on x86-64.
+    pub const AVAILABLE: &'static [Engine] = if bpfemu_kernel::bpf::jit::JIT_AVAILABLE {
+        &[Engine::Interp, Engine::Jit]
+    } else {
+        &[Engine::Interp]
+    };
 
     pub fn name(self) -> &'static str {
         match self {
             Engine::Interp => "interp",
+            Engine::Jit => "jit",
         }
     }
 
-    /// Parses an engine name; `jit` is a clear error until the JIT exists.
+    /// Parses an engine name; `jit` is an error on hosts without the JIT.
     pub fn from_name(s: &str) -> Result<Engine, String> {
         match s {
             "interp" => Ok(Engine::Interp),
-            "jit" => Err("engine `jit` is not implemented yet (the x86-64 JIT comes with issue 6); use --engine interp".into()),
+            "jit" if bpfemu_kernel::bpf::jit::JIT_AVAILABLE => Ok(Engine::Jit),
+            "jit" => Err("engine `jit`: the JIT exists only on x86-64 hosts; use --engine interp".into()),
             other => Err(format!("unknown engine `{other}`: expected interp or jit")),
         }
     }
@@ -108,7 +118,7 @@ impl Scenario {
     /// Runs the scenario on a fresh kernel.
     pub fn run(&self, opts: &Options) -> Report {
         let seed = opts.seed.or(self.seed).unwrap_or(0);
-        let runner = run::Runner::new(&self.name, seed, self.cpus);
+        let runner = run::Runner::new(&self.name, seed, self.cpus, opts.engine);
         let mut report = runner.run(&self.plan);
         let header = format!("scenario {} (seed {seed})\n", display(&self.name));
         report.text.insert_str(0, &header);

@@ -91,14 +91,18 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner over a kernel with `seed` and `cpus`.
-    pub fn new(main_file: &str, seed: u64, cpus: Option<u32>) -> Runner {
+    /// A runner over a kernel with `seed` and `cpus`, its JIT knob set
+    /// for `engine`.
+    pub fn new(main_file: &str, seed: u64, cpus: Option<u32>, engine: crate::Engine) -> Runner {
         let mut sim = SimConfig { seed, ..SimConfig::default() };
         if let Some(c) = cpus {
             sim.cpus = c;
         }
+        let mut k = Kernel::new(KernelConfig { sim });
+        // `Engine::Jit` exists only where the JIT does (`Engine::from_name`).
+        let _ = k.set_jit_enable(engine == crate::Engine::Jit);
         Runner {
-            k: Kernel::new(KernelConfig { sim }),
+            k,
             objs: BTreeMap::new(),
             trace_cursor: 0,
             prog_log: None,

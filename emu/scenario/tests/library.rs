@@ -26,3 +26,24 @@ fn scenario_library_passes() {
     }
     assert!(failures.is_empty(), "{} scenario(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Every scenario prints the same output under every engine (also those
+/// without a golden file): a difference is a JIT or wiring bug.
+#[test]
+fn engines_agree_on_the_library() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let files = suite::collect(std::slice::from_ref(&root)).expect("scenarios/ readable");
+    assert!(Engine::AVAILABLE.contains(&Engine::Jit) || !cfg!(target_arch = "x86_64"));
+    let mut diffs = Vec::new();
+    for f in &files {
+        let Ok(sc) = bpfemu_scenario::Scenario::from_file(f) else { continue };
+        let outs: Vec<String> = Engine::AVAILABLE
+            .iter()
+            .map(|&engine| sc.run(&bpfemu_scenario::Options { seed: None, engine }).text)
+            .collect();
+        if outs.windows(2).any(|w| w[0] != w[1]) {
+            diffs.push(f.display().to_string());
+        }
+    }
+    assert!(diffs.is_empty(), "outputs differ between engines: {diffs:?}");
+}

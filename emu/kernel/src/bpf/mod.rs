@@ -6,6 +6,7 @@ pub mod attr;
 pub mod bpffs;
 pub mod btf_cmds;
 pub mod btf_obj;
+pub mod jit;
 pub mod link;
 pub mod link_cmds;
 pub mod load;

@@ -8,8 +8,8 @@
 //! Deviations: the caller is always privileged (no `EPERM` for lacking
 //! `CAP_SYS_ADMIN`); `BPF_F_PATH_FD` is refused with `EINVAL` (the typed
 //! attr has no `path_fd`); `bpf_map_info.btf_id` is 0 (a [`Map`] does not
-//! keep its BTF object yet); `jited_prog_len` and `prog_jited` are 0 until
-//! the JIT exists; `recursion_misses` is 0 (not
+//! keep its BTF object yet); `jited_prog_len` is the native image's size
+//! (0 when not jited, [`crate::bpf::jit`]); `recursion_misses` is 0 (not
 //! tracked yet); a program's `memlock` is an estimate of the kernel's
 //! page-rounded `bpf_prog` allocation; fdinfo omits the VFS lines (`pos`,
 //! `flags`, `mnt_id`, `ino`) and prog_array's `owner_*` lines.
@@ -162,7 +162,7 @@ impl Kernel {
                 prog_type: p.prog_type.raw(),
                 id: p.id,
                 tag: p.tag,
-                jited_prog_len: 0,
+                jited_prog_len: p.jited_len() as u32,
                 xlated_prog_len: (p.xlated.len() * 8) as u32,
                 load_time: p.load_time,
                 created_by_uid: p.uid,
@@ -218,7 +218,7 @@ impl Kernel {
             Obj::Prog(p) => {
                 vec![
                     kv("prog_type", p.prog_type.raw()),
-                    kv("prog_jited", 0),
+                    kv("prog_jited", u32::from(p.jited_len() != 0)),
                     kv("prog_tag", p.tag_hex()),
                     kv("memlock", prog_memlock(p)),
                     kv("prog_id", p.id),

@@ -18,6 +18,10 @@ pub struct Prog {
     parts: ProgParts,
     run_cnt: AtomicU64,
     run_time_ns: AtomicU64,
+    /// The native image when the program was jited at load
+    /// ([`crate::bpf::jit`]); set once, right after the load.
+    #[cfg(target_arch = "x86_64")]
+    jit: std::sync::OnceLock<crate::bpf::jit::JitImage>,
 }
 
 /// What the load pipeline fills in (everything but the id and the
@@ -66,7 +70,43 @@ impl std::ops::Deref for Prog {
 
 impl Prog {
     pub fn new(id: u32, parts: ProgParts) -> Prog {
-        Prog { id, parts, run_cnt: AtomicU64::new(0), run_time_ns: AtomicU64::new(0) }
+        Prog {
+            id,
+            parts,
+            run_cnt: AtomicU64::new(0),
+            run_time_ns: AtomicU64::new(0),
+            #[cfg(target_arch = "x86_64")]
+            jit: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Compiles the program with the JIT (`bpf_prog_select_runtime()`):
+    /// only a verified program, once; whether it is jited afterwards.
+    pub fn select_runtime(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if self.verified
+            && self.jit.get().is_none()
+            && let Some(j) = crate::bpf::jit::select_runtime(&self.image, &self.used_maps)
+        {
+            let _ = self.jit.set(j);
+        }
+        self.jited_len() != 0
+    }
+
+    /// The jited image, if any.
+    #[cfg(target_arch = "x86_64")]
+    pub fn jited(&self) -> Option<&crate::bpf::jit::JitImage> {
+        self.jit.get()
+    }
+
+    /// Size of the native image in bytes (`jited_prog_len`); 0 when not
+    /// jited.
+    pub fn jited_len(&self) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(j) = self.jit.get() {
+            return j.code().len();
+        }
+        0
     }
 
     /// Records one run (`bpf_prog_stats`); virtual nanoseconds.

@@ -15,6 +15,12 @@
 //! off after [`UNVERIFIED_STEP_LIMIT`] instructions (nothing proved it
 //! terminates).
 //!
+//! **JIT.** A verified program jited at load ([`crate::bpf::jit`], knob
+//! `bpf_jit_enable`) runs its native image instead of the fast interpreter,
+//! with the same helpers, run context and accounting; the JIT reproduces
+//! the fast interpreter's results (docs/jit.md). Paranoid mode and
+//! unverified programs always use the interpreter.
+//!
 //! **Paranoid mode** ([`Kernel::set_paranoid`], off by default; the
 //! soundness fuzzer's switch, no kernel counterpart): verified programs run
 //! in checked mode too, under the same step limit, and their helpers
@@ -72,12 +78,25 @@ pub struct SoundnessViolation {
     pub error: VmError,
 }
 
-/// The kernel's execution policy: the mode, and the violations paranoid
-/// runs found since they were last taken.
-#[derive(Clone, Debug, Default)]
+/// The kernel's execution policy: the mode, `bpf_jit_enable`
+/// ([`crate::bpf::jit`]), and the violations paranoid runs found since they
+/// were last taken.
+#[derive(Clone, Debug)]
 pub struct ExecPolicy {
     pub mode: ExecMode,
+    /// `net.core.bpf_jit_enable`: on by default where there is a JIT.
+    pub jit_enable: bool,
     pub violations: Vec<SoundnessViolation>,
+}
+
+impl Default for ExecPolicy {
+    fn default() -> Self {
+        ExecPolicy {
+            mode: ExecMode::default(),
+            jit_enable: crate::bpf::jit::JIT_AVAILABLE,
+            violations: Vec::new(),
+        }
+    }
 }
 
 /// Instruction budget of one run of an unverified program (the verifier's
@@ -165,13 +184,6 @@ impl Kernel {
     ) -> Result<u64, VmError> {
         let paranoid = self.paranoid();
         let fast = prog.verified && !paranoid;
-        let mut vm = Interpreter::new();
-        crate::helpers::register_all(&mut vm);
-        vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: Mutex::new(prog.used_maps.clone()) }));
-        if !fast {
-            vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
-        }
-
         let mut all: Vec<MemRegion<'_>> = regions.to_vec();
         for map in &prog.used_maps {
             all.extend(map_value_regions(map));
@@ -186,6 +198,21 @@ impl Kernel {
         }
         let image = prog.image.clone();
         let (result, ctx) = crate::runctx::enter(rctx, || {
+            #[cfg(target_arch = "x86_64")]
+            if fast && let Some(jit) = prog.jited() {
+                // SAFETY: as for `run_fast` below (the JIT's `run` has the
+                // same contract); the image was compiled from this verified
+                // program's `image`.
+                return unsafe { jit.run(args) };
+            }
+            let mut vm = Interpreter::new();
+            crate::helpers::register_all(&mut vm);
+            vm.set_tail_call_resolver(Arc::new(UsedMapsResolver {
+                maps: Mutex::new(prog.used_maps.clone()),
+            }));
+            if !fast {
+                vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
+            }
             if fast {
                 // SAFETY: `prog` passed the verifier, which proved that every
                 // access it makes targets its stack, its ctx (the caller's

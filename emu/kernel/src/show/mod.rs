@@ -19,8 +19,9 @@
 //! metadata, no `owner_prog_type` for prog arrays; `map dump` prints hex
 //! only (no BTF-formatted values) and skips an element deleted between
 //! `GET_NEXT_KEY` and `LOOKUP`; trailing spaces bpftool leaves at the end
-//! of some lines (`prog 25  `) are trimmed. A program's `jited` size is 0
-//! until the JIT exists (`not jited`).
+//! of some lines (`prog 25  `) are trimmed. A program's `jited` size is its
+//! native image's ([`crate::bpf::jit`]; `not jited` when it runs on the
+//! interpreter).
 
 #[cfg(test)]
 mod tests;
@@ -151,8 +152,8 @@ fn prog_json(p: &Prog) -> ProgJson {
         uid: (p.load_time != 0).then_some(p.uid),
         orphaned: false,
         bytes_xlated: p.xlated.len() as u64 * 8,
-        jited: false,
-        bytes_jited: None,
+        jited: p.jited_len() != 0,
+        bytes_jited: (p.jited_len() != 0).then_some(p.jited_len() as u64),
         bytes_memlock: prog_memlock(p),
         map_ids: p.used_maps.iter().map(|m| m.id).collect(),
         btf_id: (p.btf_id != 0).then_some(p.btf_id),
@@ -175,7 +176,14 @@ fn prog_plain(p: &Prog, out: &mut String) {
     if p.load_time != 0 {
         let _ = writeln!(out, "\tloaded_at {}  uid {}", iso8601(epoch_secs(p.load_time)), p.uid);
     }
-    let _ = write!(out, "\txlated {}B  not jited  memlock {}B", p.xlated.len() * 8, prog_memlock(p));
+    let _ = write!(out, "\txlated {}B", p.xlated.len() * 8);
+    match p.jited_len() {
+        0 => out.push_str("  not jited"),
+        n => {
+            let _ = write!(out, "  jited {n}B");
+        }
+    }
+    let _ = write!(out, "  memlock {}B", prog_memlock(p));
     if !p.used_maps.is_empty() {
         let ids: Vec<String> = p.used_maps.iter().map(|m| m.id.to_string()).collect();
         let _ = write!(out, "  map_ids {}", ids.join(","));

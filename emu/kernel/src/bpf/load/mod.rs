@@ -71,6 +71,9 @@ impl Kernel {
         let parts = parts?;
         let id = self.objects.progs.alloc()?;
         let prog = Arc::new(Prog::new(id, parts));
+        if self.jit_enable() {
+            prog.select_runtime();
+        }
         self.objects.progs.publish(id, &prog);
         let fd = self.install_fd(Obj::Prog(prog))?;
         Ok(i64::from(fd))

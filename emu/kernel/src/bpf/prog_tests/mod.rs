@@ -3,6 +3,8 @@
 
 mod btf;
 mod callbacks;
+#[cfg(target_arch = "x86_64")]
+mod jit;
 mod links;
 mod load;
 mod run;
