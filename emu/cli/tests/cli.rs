@@ -145,12 +145,12 @@ fn plugin_protocol() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn jit_disasm_lists_native_code_under_each_instruction() {
-    let o = bpfemu(&["jit", "--disasm", "guest-progs/asm/primes.s"]);
+    let o = bpfemu(&["jit", "--disasm", "bench/programs/primes.s"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("; prologue\n"), "{out}");
     assert!(out.contains(";    0: r0 = 0\n"), "{out}");
     assert!(out.contains("ret"), "{out}");
-    let o = bpfemu(&["jit", "guest-progs/asm/primes.s"]);
+    let o = bpfemu(&["jit", "bench/programs/primes.s"]);
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("jited "), "{}", stderr(&o));
 }
