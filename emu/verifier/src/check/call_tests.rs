@@ -481,7 +481,7 @@ fn bpf_loop_callback() {
     rejects(
         run(&bad_ret, &[]),
         EINVAL,
-        "At callback return the register R0 has value (0x5; 0) should have been in (0; 0x1)",
+        "At callback return the register R0 has value (0x5; 0x0) should have been in (0x0; 0x1)",
     );
     let no_ret = loop_prog("r0 = 0\nexit", "exit");
     rejects(run(&no_ret, &[]), EACCES, "R0 not a scalar value");
@@ -623,12 +623,12 @@ fn main_exit_checks() {
     rejects(
         run_with("r0 = 2\nexit", &[], &ranged, opts),
         EINVAL,
-        "At program exit the register R0 has value (0x2; 0) should have been in (0; 0x1)",
+        "At program exit the register R0 has value (0x2; 0x0) should have been in (0x0; 0x1)",
     );
     rejects(
         run_with("call bpf_ktime_get_ns#5\nexit", &[], &ranged, opts),
         EINVAL,
-        "At program exit the register R0 has unknown scalar value should have been in (0; 0x1)",
+        "At program exit the register R0 has unknown scalar value should have been in (0x0; 0x1)",
     );
     rejects(
         run_with("r0 = r1\nexit", &[], &ranged, opts),
@@ -643,9 +643,9 @@ fn main_exit_checks() {
 #[test]
 fn tnum_strings_follow_the_kernel() {
     use crate::tnum::Tnum;
-    assert_eq!(super::super::exit::tnum_str(Tnum::constant(0)), "(0; 0)");
-    assert_eq!(super::super::exit::tnum_str(Tnum::range(0, 1)), "(0; 0x1)");
-    assert_eq!(super::super::exit::tnum_str(Tnum::constant(255)), "(0xff; 0)");
+    assert_eq!(super::super::exit::tnum_str(Tnum::constant(0)), "(0x0; 0x0)");
+    assert_eq!(super::super::exit::tnum_str(Tnum::range(0, 1)), "(0x0; 0x1)");
+    assert_eq!(super::super::exit::tnum_str(Tnum::constant(255)), "(0xff; 0x0)");
 }
 
 #[test]
