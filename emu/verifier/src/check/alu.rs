@@ -469,6 +469,8 @@ impl Verifier<'_, '_> {
         if self.reg(6).typ != RegType::Ctx {
             return Err(self.reject(EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb"));
         }
+        let r6 = self.reg(6).clone();
+        self.check_fixed_ptr(6, &r6, "ctx")?;
         for r in 1..=5 {
             *self.reg_mut(r) = RegState::not_init();
         }

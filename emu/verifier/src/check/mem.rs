@@ -495,7 +495,8 @@ impl Verifier<'_, '_> {
                     let Store::Reg(r) = store else { unreachable!() };
                     return Err(self.reject(EACCES, format!("R{r} leaks addr into flow keys")));
                 }
-                self.check_fixed_ptr(regno, &reg, "flow_keys")?;
+                // No `check_ptr_off_reg()` here: a flow keys pointer moved by a
+                // constant is accessed at the sum (`check_flow_keys_access()`).
                 if off_total < 0 || off_total + isize > FLOW_KEYS_SIZE {
                     return Err(self
                         .reject(EACCES, format!("invalid access to flow keys off={off_total} size={size}")));
@@ -537,7 +538,13 @@ impl Verifier<'_, '_> {
 
     /// A pointer that must be used at its original offset
     /// (`__check_ptr_off_reg()` with `fixed_off_ok = false`).
-    fn check_fixed_ptr(&mut self, regno: usize, reg: &RegState, name: &str) -> VResult<()> {
+    pub(super) fn check_fixed_ptr(&mut self, regno: usize, reg: &RegState, name: &str) -> VResult<()> {
+        if reg.off < 0 {
+            return Err(self.reject(
+                EACCES,
+                format!("negative offset {name} ptr R{regno} off={} disallowed", reg.off),
+            ));
+        }
         if reg.off != 0 {
             return Err(self.reject(
                 EACCES,
