@@ -235,6 +235,10 @@ pub struct VerifyOptions {
     pub sleepable: bool,
     /// Instruction-processing budget (`BPF_COMPLEXITY_LIMIT_INSNS`).
     pub insn_limit: u32,
+    /// `env->strict_alignment` (`bpf_check()`): `BPF_F_STRICT_ALIGNMENT`
+    /// without `BPF_F_ANY_ALIGNMENT`. Every access is then checked by
+    /// `check_ptr_alignment()`, packets with `NET_IP_ALIGN` taken as 2.
+    pub strict_alignment: bool,
 }
 
 impl Default for VerifyOptions {
@@ -245,6 +249,7 @@ impl Default for VerifyOptions {
             gpl_compatible: true,
             sleepable: false,
             insn_limit: crate::log::COMPLEXITY_LIMIT_INSNS,
+            strict_alignment: false,
         }
     }
 }

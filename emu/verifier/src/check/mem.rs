@@ -11,7 +11,8 @@
 //! Every access is proven inside the object the pointer's type promises:
 //! the emulator then performs it with a plain host load or store.
 //! Alignment is checked strictly for the stack and for atomics, as the
-//! kernel does on a host with efficient unaligned access. Reading
+//! kernel does on a host with efficient unaligned access, and for every
+//! pointer when the program asked for `BPF_F_STRICT_ALIGNMENT`. Reading
 //! uninitialised stack and variable-offset stack accesses follow
 //! `allow_ptr_leaks` (the kernel's `allow_uninit_stack` and
 //! `bypass_spec_v1` are the same `CAP_PERFMON` privilege).
@@ -376,7 +377,8 @@ impl Verifier<'_, '_> {
             let t = reg_type_str(&reg);
             return Err(self.reject(EACCES, format!("R{regno} invalid mem access '{t}'")));
         }
-        self.check_alignment(&reg, off, size, strict || reg.typ == RegType::Stack)?;
+        let strict = strict || self.input.opts.strict_alignment || reg.typ == RegType::Stack;
+        self.check_alignment(&reg, off, size, strict)?;
         let off_total = i64::from(off) + i64::from(reg.off);
         let store_ptr = match store {
             Store::Reg(r) => self.is_pointer_value(r),

@@ -10,6 +10,10 @@ use crate::uapi::{AttachType, ProgType};
 /// `BPF_F_STRICT_ALIGNMENT` .. `BPF_F_TEST_REG_INVARIANTS` (bits 0–7).
 /// `BPF_F_TOKEN_FD` (bit 16) is not emulated (no BPF tokens): `EINVAL`.
 pub const PROG_FLAGS_KNOWN: u32 = 0xff;
+/// `BPF_F_STRICT_ALIGNMENT` (bit 0): check every access's alignment.
+pub const BPF_F_STRICT_ALIGNMENT: u32 = 1;
+/// `BPF_F_ANY_ALIGNMENT` (bit 1): never check alignment strictly.
+pub const BPF_F_ANY_ALIGNMENT: u32 = 1 << 1;
 
 /// `BPF_COMPLEXITY_LIMIT_INSNS`: the most instructions a privileged loader
 /// may pass (the emulated user is root / has CAP_BPF).

@@ -112,6 +112,9 @@ impl Kernel {
             gpl_compatible: checked.gpl_compatible,
             sleepable,
             insn_limit: COMPLEXITY_LIMIT_INSNS,
+            // bpf_check(): BPF_F_ANY_ALIGNMENT overrides BPF_F_STRICT_ALIGNMENT.
+            strict_alignment: attr.prog_flags & attrs::BPF_F_STRICT_ALIGNMENT != 0
+                && attr.prog_flags & attrs::BPF_F_ANY_ALIGNMENT == 0,
         };
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
