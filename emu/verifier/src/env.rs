@@ -48,6 +48,9 @@ pub struct MapInfo {
     /// verifier may use (a frozen `BPF_F_RDONLY_PROG` map, as
     /// `bpf_map_is_rdonly()`); the bytes of element 0.
     pub const_value: Option<Vec<u8>>,
+    /// The map was created with BTF (`map->btf`: a key, value or vmlinux
+    /// value type id was given).
+    pub has_btf: bool,
     /// Offset of the `struct bpf_spin_lock` in the value (from the map's
     /// BTF), if any.
     pub spin_lock_off: Option<u32>,

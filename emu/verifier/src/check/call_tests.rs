@@ -118,6 +118,7 @@ fn map(map_type: u32, key_size: u32, value_size: u32) -> MapInfo {
         name: "m".into(),
         rdonly_prog: false,
         const_value: None,
+        has_btf: false,
         spin_lock_off: None,
         timer_off: None,
         inner: None,
@@ -133,7 +134,7 @@ fn ringbuf() -> MapInfo {
 }
 
 fn locked() -> MapInfo {
-    MapInfo { spin_lock_off: Some(0), ..map(map_type::HASH, 8, 16) }
+    MapInfo { has_btf: true, spin_lock_off: Some(0), ..map(map_type::HASH, 8, 16) }
 }
 
 fn rodata(bytes: &[u8]) -> MapInfo {

@@ -105,6 +105,7 @@ pub(crate) fn maps() -> Vec<MapInfo> {
         name: name.to_string(),
         rdonly_prog: false,
         const_value: None,
+        has_btf: false,
         spin_lock_off: None,
         timer_off: None,
         inner: None,
