@@ -242,6 +242,8 @@ pub struct VerifyOptions {
     /// without `BPF_F_ANY_ALIGNMENT`. Every access is then checked by
     /// `check_ptr_alignment()`, packets with `NET_IP_ALIGN` taken as 2.
     pub strict_alignment: bool,
+    /// The load passed an `fd_array` (module kfuncs index into it).
+    pub has_fd_array: bool,
 }
 
 impl Default for VerifyOptions {
@@ -253,6 +255,7 @@ impl Default for VerifyOptions {
             sleepable: false,
             insn_limit: crate::log::COMPLEXITY_LIMIT_INSNS,
             strict_alignment: false,
+            has_fd_array: false,
         }
     }
 }

@@ -115,6 +115,7 @@ impl Kernel {
             // bpf_check(): BPF_F_ANY_ALIGNMENT overrides BPF_F_STRICT_ALIGNMENT.
             strict_alignment: attr.prog_flags & attrs::BPF_F_STRICT_ALIGNMENT != 0
                 && attr.prog_flags & attrs::BPF_F_ANY_ALIGNMENT == 0,
+            has_fd_array: !attr.fd_array.is_empty(),
         };
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
