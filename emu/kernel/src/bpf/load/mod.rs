@@ -56,7 +56,7 @@ pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 impl Kernel {
     /// `BPF_PROG_LOAD`: the new program's fd.
     pub(crate) fn load_prog(&mut self, mut attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {
-        let checked = attrs::check(&attr)?;
+        let checked = attrs::check(&attr, self.loader_caps())?;
         let mut log =
             VerifierLog::new(attr.log_level, attr.log.is_some(), attr.log_size).map_err(|_| Errno::EINVAL)?;
         let parts = self.check_prog(&attr, checked, &mut log);
