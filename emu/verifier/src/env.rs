@@ -48,6 +48,12 @@ pub struct MapInfo {
     /// verifier may use (a frozen `BPF_F_RDONLY_PROG` map, as
     /// `bpf_map_is_rdonly()`); the bytes of element 0.
     pub const_value: Option<Vec<u8>>,
+    /// The address a level-2 log prints for a pseudo load of this map
+    /// (`print_bpf_insn()` prints the `struct bpf_map *` that
+    /// `resolve_pseudo_ldimm64()` stored). The emulator's host address
+    /// changes between runs, so the kernel crate passes a deterministic
+    /// stand-in; 0 when unknown.
+    pub log_addr: u64,
     /// The map was created with BTF (`map->btf`: a key, value or vmlinux
     /// value type id was given).
     pub has_btf: bool,

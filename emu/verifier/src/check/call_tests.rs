@@ -119,6 +119,7 @@ fn map(map_type: u32, key_size: u32, value_size: u32) -> MapInfo {
         rdonly_prog: false,
         const_value: None,
         has_btf: false,
+        log_addr: 0,
         spin_lock_off: None,
         timer_off: None,
         inner: None,

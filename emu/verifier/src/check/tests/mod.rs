@@ -106,6 +106,7 @@ pub(crate) fn maps() -> Vec<MapInfo> {
         rdonly_prog: false,
         const_value: None,
         has_btf: false,
+        log_addr: 0,
         spin_lock_off: None,
         timer_off: None,
         inner: None,
