@@ -443,7 +443,9 @@ fn spin_lock_pairs() {
     rejects(run(&no_lock, &[locked()]), EACCES, "bpf_spin_unlock without taking a lock");
     let off = lock_prog("r1 = r6\nr1 += 4\ncall bpf_spin_lock#93\nr1 = r6\ncall bpf_spin_unlock#94");
     rejects(run(&off, &[locked()]), EACCES, "off 4 doesn't point to 'struct bpf_spin_lock'");
-    rejects(run(&ok, &[hash()]), EACCES, "map 'm' doesn't have 'struct bpf_spin_lock'");
+    rejects(run(&ok, &[hash()]), EACCES, "map 'm' has to have BTF in order to use bpf_spin_lock");
+    let btf_no_lock = MapInfo { has_btf: true, ..hash() };
+    rejects(run(&ok, &[btf_no_lock]), EACCES, "map 'm' doesn't have 'struct bpf_spin_lock'");
 }
 
 // ---- const strings ------------------------------------------------------------

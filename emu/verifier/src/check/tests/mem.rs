@@ -267,3 +267,18 @@ fn sign_extending_loads() {
     assert!(log.contains("smin=smin32=-128,smax=smax32=127"), "{log}");
     reject("r0 = *(s32 *)(r1 +8)\nr0 = 0\nexit", "invalid bpf_context access off=8 size=4");
 }
+
+#[test]
+fn strict_alignment_option() {
+    use crate::env::VerifyOptions;
+    let prog = "r2 = map[fd:0][0]+0\nr0 = *(u32 *)(r2 +2)\nexit";
+    accept(prog);
+    let strict = VerifyOptions { strict_alignment: true, ..VerifyOptions::default() };
+    reject_with(prog, strict, "misaligned value access off (0x0; 0x0)+0+2 size 4");
+}
+
+#[test]
+fn log_prints_pseudo_loads_as_addresses() {
+    let (_, log) = run_with("r2 = map[fd:0]\nr0 = 0\nexit", VerifyOptions::default(), 2);
+    assert!(log.starts_with("0: (18) r2 = 0x0 "), "{log}");
+}
