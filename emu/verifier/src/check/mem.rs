@@ -542,10 +542,8 @@ impl Verifier<'_, '_> {
     /// (`__check_ptr_off_reg()` with `fixed_off_ok = false`).
     pub(super) fn check_fixed_ptr(&mut self, regno: usize, reg: &RegState, name: &str) -> VResult<()> {
         if reg.off < 0 {
-            return Err(self.reject(
-                EACCES,
-                format!("negative offset {name} ptr R{regno} off={} disallowed", reg.off),
-            ));
+            return Err(self
+                .reject(EACCES, format!("negative offset {name} ptr R{regno} off={} disallowed", reg.off)));
         }
         if reg.off != 0 {
             return Err(self.reject(

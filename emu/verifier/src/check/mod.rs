@@ -606,8 +606,8 @@ impl Verifier<'_, '_> {
             PseudoKind::MapValue { map, off } => map_addr(map).wrapping_add(u64::from(off)),
             PseudoKind::Func { target } => (target as i64 - idx as i64 - 1) as u64,
         };
-        let hidden = matches!(src, LdImm64::MapFd(_) | LdImm64::MapValue { .. })
-            && !self.input.opts.allow_ptr_leaks;
+        let hidden =
+            matches!(src, LdImm64::MapFd(_) | LdImm64::MapValue { .. }) && !self.input.opts.allow_ptr_leaks;
         let imm = if hidden { 0 } else { imm };
         let code = ins.encode().first().map_or(0, |i| i.code);
         format!("{idx}: ({code:02x}) r{} = {imm:#x}", dst.num())

@@ -38,9 +38,7 @@ fn info_of(def: &MapDef) -> MapInfo {
         rdonly_prog: def.map_flags & BPF_F_RDONLY_PROG != 0,
         const_value: None,
         log_addr: 0,
-        has_btf: def.btf_key_type_id != 0
-            || def.btf_value_type_id != 0
-            || def.btf_vmlinux_value_type_id != 0,
+        has_btf: def.btf_key_type_id != 0 || def.btf_value_type_id != 0 || def.btf_vmlinux_value_type_id != 0,
         spin_lock_off: None,
         timer_off: None,
         inner: None,
