@@ -110,6 +110,8 @@ pub enum CtxField {
     /// `PTR_TO_BTF_ID` of a kernel type (tracing, struct_ops, lsm
     /// arguments), possibly `PTR_MAYBE_NULL`.
     BtfId { btf_id: u32, maybe_null: bool },
+    /// `PTR_TO_SOCKET_OR_NULL` (`bpf_sk_lookup::sk`).
+    SockOrNull,
     /// `PTR_TO_CTX` of the program's own ctx (none yet).
     Ctx,
 }

@@ -304,7 +304,12 @@ impl Verifier<'_, '_> {
         let t = self.reg(dst).typ;
         if matches!(
             t,
-            RegType::Ctx | RegType::Packet | RegType::PacketMeta | RegType::FlowKeys | RegType::BtfId
+            RegType::Ctx
+                | RegType::Packet
+                | RegType::PacketMeta
+                | RegType::FlowKeys
+                | RegType::BtfId
+                | RegType::Sock
         ) {
             let ts = reg_type_str(self.reg(dst));
             return Err(self.reject(EACCES, format!("BPF_ATOMIC stores into R{dst} {ts} is not allowed")));
@@ -508,6 +513,14 @@ impl Verifier<'_, '_> {
                 }
                 Ok(scalar(ScalarBounds::unknown()))
             }
+            RegType::Sock => {
+                if access == Access::Write {
+                    let t = reg_type_str(&reg);
+                    return Err(self.reject(EACCES, format!("R{regno} cannot write into {t}")));
+                }
+                self.check_sock_access(regno, &reg, off_total, size)?;
+                Ok(scalar(ScalarBounds::unknown()))
+            }
             RegType::BtfId => self.check_btf_access(regno, &reg, off_total, size, access, store, sx),
             _ => {
                 let t = reg_type_str(&reg);
@@ -526,6 +539,12 @@ impl Verifier<'_, '_> {
             CtxField::PacketMeta => RegState::pointer(RegType::PacketMeta),
             CtxField::PacketEnd => RegState::pointer(RegType::PacketEnd),
             CtxField::FlowKeys => RegState::pointer(RegType::FlowKeys),
+            CtxField::SockOrNull => {
+                let mut r = RegState::pointer(RegType::Sock);
+                r.flags.maybe_null = true;
+                r.id = self.new_id();
+                r
+            }
             CtxField::Ctx => RegState::pointer(RegType::Ctx),
             CtxField::BtfId { btf_id, maybe_null } => {
                 let mut r = RegState { btf_id, ..RegState::pointer(RegType::BtfId) };
@@ -579,6 +598,7 @@ impl Verifier<'_, '_> {
         }
         let desc = match reg.typ {
             RegType::FlowKeys => "flow keys ",
+            RegType::Sock => "sock ",
             RegType::MapKey => "key ",
             RegType::MapValue => "value ",
             RegType::Ctx => "context ",
@@ -1121,5 +1141,48 @@ fn region_msg(kind: Region, mem_size: u64, off: i64, size: i64) -> String {
             format!("invalid access to map value, value_size={mem_size} off={off} size={size}")
         }
         Region::Mem => format!("invalid access to memory, mem_size={mem_size} off={off} size={size}"),
+    }
+}
+
+/// `sizeof(struct bpf_sock)`.
+pub const BPF_SOCK_SIZE: i64 = 80;
+
+/// `bpf_sock_is_valid_access()` (net/core/filter.c) for a read of `size`
+/// bytes at `off` of `struct bpf_sock`: the `u32` fields `family`, `type`,
+/// `protocol`, `src_port`, `state`, `rx_queue_mapping` and the addresses
+/// `src_ip4`, `src_ip6[]`, `dst_ip4`, `dst_ip6[]` allow narrow loads;
+/// `dst_port` (a `__be16`) is a 2-byte field also readable with a 4-byte
+/// load; the padding after it is refused; `bound_dev_if`, `mark` and
+/// `priority` are read whole.
+pub fn bpf_sock_access_ok(off: i64, size: usize) -> bool {
+    let sz = size as i64;
+    if !(0..BPF_SOCK_SIZE).contains(&off) || sz == 0 || off % sz != 0 {
+        return false;
+    }
+    let narrow_ok = |field: usize| size <= field && size.is_power_of_two();
+    match off {
+        4 | 8 | 12 | 44 | 72 | 76 | 24..=43 | 52..=71 => narrow_ok(4),
+        48 | 49 => size == 4 || narrow_ok(2),
+        50 | 51 => false,
+        _ => size == 4,
+    }
+}
+
+impl Verifier<'_, '_> {
+    /// `check_sock_access()`: a read of `struct bpf_sock` at a fixed offset.
+    fn check_sock_access(&mut self, regno: usize, reg: &RegState, off: i64, size: usize) -> VResult<()> {
+        if reg.var.smin < 0 {
+            return Err(self.reject(
+                EACCES,
+                format!(
+                    "R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."
+                ),
+            ));
+        }
+        if reg.var.const_value() != Some(0) || !bpf_sock_access_ok(off, size) {
+            let t = reg_type_str(reg);
+            return Err(self.reject(EACCES, format!("R{regno} invalid {t} access off={off} size={size}")));
+        }
+        Ok(())
     }
 }
