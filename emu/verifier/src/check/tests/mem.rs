@@ -282,3 +282,13 @@ fn log_prints_pseudo_loads_as_addresses() {
     let (_, log) = run_with("r2 = map[fd:0]\nr0 = 0\nexit", VerifyOptions::default(), 2);
     assert!(log.starts_with("0: (18) r2 = 0x0 "), "{log}");
 }
+
+#[test]
+fn bpf_sock_fields() {
+    use crate::check::mem::bpf_sock_access_ok as ok;
+    // family: narrow loads only at the field start (`case offsetof(...)`).
+    assert!(ok(4, 4) && ok(4, 1) && ok(4, 2) && !ok(5, 1) && !ok(6, 2));
+    assert!(ok(0, 4) && !ok(0, 1) && !ok(16, 2));
+    assert!(ok(48, 2) && ok(48, 4) && ok(49, 1) && !ok(50, 2));
+    assert!(ok(24, 1) && ok(56, 4) && ok(76, 4) && !ok(80, 4) && !ok(-4, 4) && !ok(6, 4));
+}
