@@ -48,6 +48,15 @@ pub struct MapInfo {
     /// verifier may use (a frozen `BPF_F_RDONLY_PROG` map, as
     /// `bpf_map_is_rdonly()`); the bytes of element 0.
     pub const_value: Option<Vec<u8>>,
+    /// The address a level-2 log prints for a pseudo load of this map
+    /// (`print_bpf_insn()` prints the `struct bpf_map *` that
+    /// `resolve_pseudo_ldimm64()` stored). The emulator's host address
+    /// changes between runs, so the kernel crate passes a deterministic
+    /// stand-in; 0 when unknown.
+    pub log_addr: u64,
+    /// The map was created with BTF (`map->btf`: a key, value or vmlinux
+    /// value type id was given).
+    pub has_btf: bool,
     /// Offset of the `struct bpf_spin_lock` in the value (from the map's
     /// BTF), if any.
     pub spin_lock_off: Option<u32>,
@@ -101,6 +110,8 @@ pub enum CtxField {
     /// `PTR_TO_BTF_ID` of a kernel type (tracing, struct_ops, lsm
     /// arguments), possibly `PTR_MAYBE_NULL`.
     BtfId { btf_id: u32, maybe_null: bool },
+    /// `PTR_TO_SOCKET_OR_NULL` (`bpf_sk_lookup::sk`).
+    SockOrNull,
     /// `PTR_TO_CTX` of the program's own ctx (none yet).
     Ctx,
 }
@@ -235,6 +246,12 @@ pub struct VerifyOptions {
     pub sleepable: bool,
     /// Instruction-processing budget (`BPF_COMPLEXITY_LIMIT_INSNS`).
     pub insn_limit: u32,
+    /// `env->strict_alignment` (`bpf_check()`): `BPF_F_STRICT_ALIGNMENT`
+    /// without `BPF_F_ANY_ALIGNMENT`. Every access is then checked by
+    /// `check_ptr_alignment()`, packets with `NET_IP_ALIGN` taken as 2.
+    pub strict_alignment: bool,
+    /// The load passed an `fd_array` (module kfuncs index into it).
+    pub has_fd_array: bool,
 }
 
 impl Default for VerifyOptions {
@@ -245,6 +262,8 @@ impl Default for VerifyOptions {
             gpl_compatible: true,
             sleepable: false,
             insn_limit: crate::log::COMPLEXITY_LIMIT_INSNS,
+            strict_alignment: false,
+            has_fd_array: false,
         }
     }
 }

@@ -56,4 +56,5 @@ pub mod errno {
     pub const E2BIG: i32 = 7;
     pub const EINVAL: i32 = 22;
     pub const ENOSPC: i32 = 28;
+    pub const EPROTO: i32 = 71;
 }

@@ -10,12 +10,14 @@
 //! `bpf_sk_base_func_proto()` (no `sk_assign` / `sk_release` yet).
 //! Return value in `[SK_DROP, SK_PASS]` (`check_return_code()`).
 //!
-//! Deviation: `sk` (`PTR_TO_SOCKET_OR_NULL`) is refused: the verifier has
-//! no socket pointer types yet.
+//! `sk` is an 8-byte `PTR_TO_SOCKET_OR_NULL` (a `struct bpf_sock` once
+//! null-checked). sk_lookup programs do not run in the emulator yet (no
+//! `BPF_PROG_TEST_RUN` for them, no socket lookup hook): a runtime must
+//! give them a null `sk` or a real `struct bpf_sock` image.
 
 use super::funcs::{Caps, sk_base};
 use super::{narrow, narrow_ok, scalar};
-use bpfemu_verifier::env::{Access, CtxAccess, ProgTypeOps};
+use bpfemu_verifier::env::{Access, CtxAccess, CtxField, ProgTypeOps};
 use bpfemu_verifier::proto::FuncProto;
 
 /// Byte offsets of `struct bpf_sk_lookup`.
@@ -60,6 +62,7 @@ impl ProgTypeOps for SkLookup {
             return None;
         }
         match o {
+            off::SK if sz == 8 => Some(CtxAccess { field: CtxField::SockOrNull, field_size: 0 }),
             off::SK..off::FAMILY => None,
             off::FAMILY..off::REMOTE_PORT | off::LOCAL_IP4..off::SIZE if o < off::INGRESS_IFINDEX + 4 => {
                 if narrow_ok(sz, 4) {
@@ -101,7 +104,6 @@ impl ProgTypeOps for SkLookup {
 mod tests {
     use super::*;
     use Access::{Read, Write};
-    use bpfemu_verifier::env::CtxField;
 
     #[test]
     fn ctx() {
@@ -120,7 +122,8 @@ mod tests {
         assert_eq!(s.ctx_access(38, 2, Read).map(|a| a.field_size), Some(2));
         assert_eq!(s.ctx_access(38, 4, Read), None);
         // sk, writes, outside.
-        assert_eq!(s.ctx_access(0, 8, Read), None);
+        assert_eq!(s.ctx_access(0, 8, Read).map(|a| a.field), Some(CtxField::SockOrNull));
+        assert_eq!(s.ctx_access(0, 4, Read), None);
         assert_eq!(s.ctx_access(8, 4, Write), None);
         assert_eq!(s.ctx_access(68, 4, Read), None);
         assert_eq!(s.ctx_access(72, 4, Read), None);

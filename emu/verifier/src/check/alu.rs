@@ -326,7 +326,8 @@ impl Verifier<'_, '_> {
         Ok(())
     }
 
-    /// `check_reg_sane_offset()`.
+    /// `check_reg_sane_offset()`; the caller (`adjust_ptr_min_max_vals()`)
+    /// turns a failure into `EINVAL`.
     fn check_sane_offset(&mut self, r: &RegState, name: &str) -> VResult<()> {
         let b = &r.var;
         if r.is_scalar()
@@ -335,22 +336,22 @@ impl Verifier<'_, '_> {
             let v = v as i64;
             if !(-MAX_VAR_OFF + 1..MAX_VAR_OFF).contains(&v) {
                 return Err(
-                    self.reject(EACCES, format!("math between {name} pointer and {v} is not allowed"))
+                    self.reject(EINVAL, format!("math between {name} pointer and {v} is not allowed"))
                 );
             }
         }
         if !(-MAX_VAR_OFF + 1..MAX_VAR_OFF).contains(&i64::from(r.off)) {
-            return Err(self.reject(EACCES, format!("{name} pointer offset {} is not allowed", r.off)));
+            return Err(self.reject(EINVAL, format!("{name} pointer offset {} is not allowed", r.off)));
         }
         if b.smin == i64::MIN {
             return Err(self.reject(
-                EACCES,
+                EINVAL,
                 format!("math between {name} pointer and register with unbounded min value is not allowed"),
             ));
         }
         if !(-MAX_VAR_OFF + 1..MAX_VAR_OFF).contains(&b.smin) {
             return Err(
-                self.reject(EACCES, format!("value {} makes {name} pointer be out of bounds", b.smin))
+                self.reject(EINVAL, format!("value {} makes {name} pointer be out of bounds", b.smin))
             );
         }
         Ok(())
@@ -468,6 +469,8 @@ impl Verifier<'_, '_> {
         if self.reg(6).typ != RegType::Ctx {
             return Err(self.reject(EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb"));
         }
+        let r6 = self.reg(6).clone();
+        self.check_fixed_ptr(6, &r6, "ctx")?;
         for r in 1..=5 {
             *self.reg_mut(r) = RegState::not_init();
         }

@@ -378,8 +378,9 @@ impl<'a> Verifier<'a, '_> {
     }
 
     /// `process_spin_lock()`: the pointer is exactly the map value's
-    /// `bpf_spin_lock`; locks and unlocks pair up. Failures are `EACCES`
-    /// as `check_func_arg()` reports them.
+    /// `bpf_spin_lock` of a map with BTF; locks and unlocks pair up.
+    /// Failures are `EACCES` as Linux 6.1's `check_func_arg()` reports
+    /// them (6.2 passes `process_spin_lock()`'s own `EINVAL` through).
     fn process_spin_lock(&mut self, regno: usize, reg: &RegState, is_lock: bool) -> VResult<()> {
         let Some(off) = Self::const_map_off(reg) else {
             return self.fail(
@@ -392,6 +393,10 @@ impl<'a> Verifier<'a, '_> {
         let Some(map) = self.reg_map(reg) else {
             return self.fail(EFAULT, "verifier internal error: map value without a map");
         };
+        if !map.has_btf {
+            return self
+                .fail(EACCES, format!("map '{}' has to have BTF in order to use bpf_spin_lock", map.name));
+        }
         let Some(lock_off) = map.spin_lock_off else {
             return self.fail(EACCES, format!("map '{}' doesn't have 'struct bpf_spin_lock'", map.name));
         };

@@ -42,7 +42,7 @@ use super::args::{ArgMeta, EACCES, EFAULT, ENOTSUPP, reg_is_null};
 use super::{VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
-use crate::errno::{E2BIG, EINVAL};
+use crate::errno::{E2BIG, EINVAL, EPROTO};
 use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
 use crate::proto::{ArgType, FuncProto, RetType, id};
 use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType, SlotType, VerifierState};
@@ -471,6 +471,14 @@ impl Verifier<'_, '_> {
     /// `check_kfunc_call()` against the program type's kfunc set.
     fn check_kfunc_call(&mut self, btf_id: i32, btf_fd_idx: i16) -> VResult<Option<usize>> {
         let func_id = btf_id as u32;
+        // find_kfunc_desc_btf(): the fd_array index is checked before the
+        // module BTF is looked up.
+        if btf_fd_idx < 0 {
+            return self.fail(EINVAL, "negative offset disallowed for kernel module function call");
+        }
+        if btf_fd_idx > 0 && !self.input.opts.has_fd_array {
+            return self.fail(EPROTO, "kfunc offset > 0 without fd_array is invalid");
+        }
         if btf_fd_idx != 0 {
             return self.fail(
                 EINVAL,

@@ -118,6 +118,8 @@ fn map(map_type: u32, key_size: u32, value_size: u32) -> MapInfo {
         name: "m".into(),
         rdonly_prog: false,
         const_value: None,
+        has_btf: false,
+        log_addr: 0,
         spin_lock_off: None,
         timer_off: None,
         inner: None,
@@ -133,7 +135,7 @@ fn ringbuf() -> MapInfo {
 }
 
 fn locked() -> MapInfo {
-    MapInfo { spin_lock_off: Some(0), ..map(map_type::HASH, 8, 16) }
+    MapInfo { has_btf: true, spin_lock_off: Some(0), ..map(map_type::HASH, 8, 16) }
 }
 
 fn rodata(bytes: &[u8]) -> MapInfo {
@@ -441,7 +443,9 @@ fn spin_lock_pairs() {
     rejects(run(&no_lock, &[locked()]), EACCES, "bpf_spin_unlock without taking a lock");
     let off = lock_prog("r1 = r6\nr1 += 4\ncall bpf_spin_lock#93\nr1 = r6\ncall bpf_spin_unlock#94");
     rejects(run(&off, &[locked()]), EACCES, "off 4 doesn't point to 'struct bpf_spin_lock'");
-    rejects(run(&ok, &[hash()]), EACCES, "map 'm' doesn't have 'struct bpf_spin_lock'");
+    rejects(run(&ok, &[hash()]), EACCES, "map 'm' has to have BTF in order to use bpf_spin_lock");
+    let btf_no_lock = MapInfo { has_btf: true, ..hash() };
+    rejects(run(&ok, &[btf_no_lock]), EACCES, "map 'm' doesn't have 'struct bpf_spin_lock'");
 }
 
 // ---- const strings ------------------------------------------------------------
@@ -481,7 +485,7 @@ fn bpf_loop_callback() {
     rejects(
         run(&bad_ret, &[]),
         EINVAL,
-        "At callback return the register R0 has value (0x5; 0) should have been in (0; 0x1)",
+        "At callback return the register R0 has value (0x5; 0x0) should have been in (0x0; 0x1)",
     );
     let no_ret = loop_prog("r0 = 0\nexit", "exit");
     rejects(run(&no_ret, &[]), EACCES, "R0 not a scalar value");
@@ -623,12 +627,12 @@ fn main_exit_checks() {
     rejects(
         run_with("r0 = 2\nexit", &[], &ranged, opts),
         EINVAL,
-        "At program exit the register R0 has value (0x2; 0) should have been in (0; 0x1)",
+        "At program exit the register R0 has value (0x2; 0x0) should have been in (0x0; 0x1)",
     );
     rejects(
         run_with("call bpf_ktime_get_ns#5\nexit", &[], &ranged, opts),
         EINVAL,
-        "At program exit the register R0 has unknown scalar value should have been in (0; 0x1)",
+        "At program exit the register R0 has unknown scalar value should have been in (0x0; 0x1)",
     );
     rejects(
         run_with("r0 = r1\nexit", &[], &ranged, opts),
@@ -643,9 +647,9 @@ fn main_exit_checks() {
 #[test]
 fn tnum_strings_follow_the_kernel() {
     use crate::tnum::Tnum;
-    assert_eq!(super::super::exit::tnum_str(Tnum::constant(0)), "(0; 0)");
-    assert_eq!(super::super::exit::tnum_str(Tnum::range(0, 1)), "(0; 0x1)");
-    assert_eq!(super::super::exit::tnum_str(Tnum::constant(255)), "(0xff; 0)");
+    assert_eq!(super::super::exit::tnum_str(Tnum::constant(0)), "(0x0; 0x0)");
+    assert_eq!(super::super::exit::tnum_str(Tnum::range(0, 1)), "(0x0; 0x1)");
+    assert_eq!(super::super::exit::tnum_str(Tnum::constant(255)), "(0xff; 0x0)");
 }
 
 #[test]

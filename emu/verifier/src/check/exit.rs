@@ -29,11 +29,11 @@ use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
 use crate::state::{RegState, RegType, SlotType};
 use crate::tnum::Tnum;
 
-/// `tnum_strn()`: `(value; mask)` printed with `%#llx`, which writes 0 as
-/// `0` and everything else with a `0x` prefix.
+/// `tnum_strn()`: `(value; mask)` printed with `%#llx`; the kernel's
+/// `vsnprintf()` (lib/vsprintf.c `number()`) writes the `0x` prefix even
+/// for zero, so 0 prints as `0x0`, unlike C's libc.
 pub(crate) fn tnum_str(t: Tnum) -> String {
-    let h = |v: u64| if v == 0 { "0".to_string() } else { format!("{v:#x}") };
-    format!("({}; {})", h(t.value), h(t.mask))
+    t.to_string()
 }
 
 /// `verbose_invalid_scalar()`: `At <ctx> the register R0 has value ...

@@ -11,7 +11,8 @@
 //! Every access is proven inside the object the pointer's type promises:
 //! the emulator then performs it with a plain host load or store.
 //! Alignment is checked strictly for the stack and for atomics, as the
-//! kernel does on a host with efficient unaligned access. Reading
+//! kernel does on a host with efficient unaligned access, and for every
+//! pointer when the program asked for `BPF_F_STRICT_ALIGNMENT`. Reading
 //! uninitialised stack and variable-offset stack accesses follow
 //! `allow_ptr_leaks` (the kernel's `allow_uninit_stack` and
 //! `bypass_spec_v1` are the same `CAP_PERFMON` privilege).
@@ -303,7 +304,12 @@ impl Verifier<'_, '_> {
         let t = self.reg(dst).typ;
         if matches!(
             t,
-            RegType::Ctx | RegType::Packet | RegType::PacketMeta | RegType::FlowKeys | RegType::BtfId
+            RegType::Ctx
+                | RegType::Packet
+                | RegType::PacketMeta
+                | RegType::FlowKeys
+                | RegType::BtfId
+                | RegType::Sock
         ) {
             let ts = reg_type_str(self.reg(dst));
             return Err(self.reject(EACCES, format!("BPF_ATOMIC stores into R{dst} {ts} is not allowed")));
@@ -376,7 +382,8 @@ impl Verifier<'_, '_> {
             let t = reg_type_str(&reg);
             return Err(self.reject(EACCES, format!("R{regno} invalid mem access '{t}'")));
         }
-        self.check_alignment(&reg, off, size, strict || reg.typ == RegType::Stack)?;
+        let strict = strict || self.input.opts.strict_alignment || reg.typ == RegType::Stack;
+        self.check_alignment(&reg, off, size, strict)?;
         let off_total = i64::from(off) + i64::from(reg.off);
         let store_ptr = match store {
             Store::Reg(r) => self.is_pointer_value(r),
@@ -495,7 +502,8 @@ impl Verifier<'_, '_> {
                     let Store::Reg(r) = store else { unreachable!() };
                     return Err(self.reject(EACCES, format!("R{r} leaks addr into flow keys")));
                 }
-                self.check_fixed_ptr(regno, &reg, "flow_keys")?;
+                // No `check_ptr_off_reg()` here: a flow keys pointer moved by a
+                // constant is accessed at the sum (`check_flow_keys_access()`).
                 if off_total < 0 || off_total + isize > FLOW_KEYS_SIZE {
                     return Err(self
                         .reject(EACCES, format!("invalid access to flow keys off={off_total} size={size}")));
@@ -503,6 +511,14 @@ impl Verifier<'_, '_> {
                 if access == Access::Write {
                     return Ok(None);
                 }
+                Ok(scalar(ScalarBounds::unknown()))
+            }
+            RegType::Sock => {
+                if access == Access::Write {
+                    let t = reg_type_str(&reg);
+                    return Err(self.reject(EACCES, format!("R{regno} cannot write into {t}")));
+                }
+                self.check_sock_access(regno, &reg, off_total, size)?;
                 Ok(scalar(ScalarBounds::unknown()))
             }
             RegType::BtfId => self.check_btf_access(regno, &reg, off_total, size, access, store, sx),
@@ -523,6 +539,12 @@ impl Verifier<'_, '_> {
             CtxField::PacketMeta => RegState::pointer(RegType::PacketMeta),
             CtxField::PacketEnd => RegState::pointer(RegType::PacketEnd),
             CtxField::FlowKeys => RegState::pointer(RegType::FlowKeys),
+            CtxField::SockOrNull => {
+                let mut r = RegState::pointer(RegType::Sock);
+                r.flags.maybe_null = true;
+                r.id = self.new_id();
+                r
+            }
             CtxField::Ctx => RegState::pointer(RegType::Ctx),
             CtxField::BtfId { btf_id, maybe_null } => {
                 let mut r = RegState { btf_id, ..RegState::pointer(RegType::BtfId) };
@@ -537,7 +559,11 @@ impl Verifier<'_, '_> {
 
     /// A pointer that must be used at its original offset
     /// (`__check_ptr_off_reg()` with `fixed_off_ok = false`).
-    fn check_fixed_ptr(&mut self, regno: usize, reg: &RegState, name: &str) -> VResult<()> {
+    pub(super) fn check_fixed_ptr(&mut self, regno: usize, reg: &RegState, name: &str) -> VResult<()> {
+        if reg.off < 0 {
+            return Err(self
+                .reject(EACCES, format!("negative offset {name} ptr R{regno} off={} disallowed", reg.off)));
+        }
         if reg.off != 0 {
             return Err(self.reject(
                 EACCES,
@@ -572,6 +598,7 @@ impl Verifier<'_, '_> {
         }
         let desc = match reg.typ {
             RegType::FlowKeys => "flow keys ",
+            RegType::Sock => "sock ",
             RegType::MapKey => "key ",
             RegType::MapValue => "value ",
             RegType::Ctx => "context ",
@@ -1114,5 +1141,48 @@ fn region_msg(kind: Region, mem_size: u64, off: i64, size: i64) -> String {
             format!("invalid access to map value, value_size={mem_size} off={off} size={size}")
         }
         Region::Mem => format!("invalid access to memory, mem_size={mem_size} off={off} size={size}"),
+    }
+}
+
+/// `sizeof(struct bpf_sock)`.
+pub const BPF_SOCK_SIZE: i64 = 80;
+
+/// `bpf_sock_is_valid_access()` (net/core/filter.c) for a read of `size`
+/// bytes at `off` of `struct bpf_sock`: the `u32` fields `family`, `type`,
+/// `protocol`, `src_port`, `state`, `rx_queue_mapping` and the addresses
+/// `src_ip4`, `src_ip6[]`, `dst_ip4`, `dst_ip6[]` allow narrow loads;
+/// `dst_port` (a `__be16`) is a 2-byte field also readable with a 4-byte
+/// load; the padding after it is refused; `bound_dev_if`, `mark` and
+/// `priority` are read whole.
+pub fn bpf_sock_access_ok(off: i64, size: usize) -> bool {
+    let sz = size as i64;
+    if !(0..BPF_SOCK_SIZE).contains(&off) || sz == 0 || off % sz != 0 {
+        return false;
+    }
+    let narrow_ok = |field: usize| size <= field && size.is_power_of_two();
+    match off {
+        4 | 8 | 12 | 44 | 72 | 76 | 24..=43 | 52..=71 => narrow_ok(4),
+        48 | 49 => size == 4 || narrow_ok(2),
+        50 | 51 => false,
+        _ => size == 4,
+    }
+}
+
+impl Verifier<'_, '_> {
+    /// `check_sock_access()`: a read of `struct bpf_sock` at a fixed offset.
+    fn check_sock_access(&mut self, regno: usize, reg: &RegState, off: i64, size: usize) -> VResult<()> {
+        if reg.var.smin < 0 {
+            return Err(self.reject(
+                EACCES,
+                format!(
+                    "R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."
+                ),
+            ));
+        }
+        if reg.var.const_value() != Some(0) || !bpf_sock_access_ok(off, size) {
+            let t = reg_type_str(reg);
+            return Err(self.reject(EACCES, format!("R{regno} invalid {t} access off={off} size={size}")));
+        }
+        Ok(())
     }
 }

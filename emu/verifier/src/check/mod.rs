@@ -380,7 +380,8 @@ impl<'a, 'l> Verifier<'a, 'l> {
             let before = self.log.insns().then(|| self.cur.cur().clone());
             let line_start = self.log.pos();
             if self.log.insns() {
-                self.log.line(&insn_line(idx, &ins));
+                let line = self.log_insn_line(idx, &ins);
+                self.log.line(&line);
             }
             let line_end = self.log.pos();
             self.aux[idx].seen = true;
@@ -578,4 +579,37 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
         max_ctx_offset: v.max_ctx_offset,
         subprogs: v.cfg.subprogs.clone(),
     })
+}
+
+impl Verifier<'_, '_> {
+    /// The log line of the instruction at `idx` (`print_bpf_insn()` with
+    /// the verifier's callbacks, which set no `cb_imm`): a pseudo
+    /// `ld_imm64` prints the 64-bit immediate `resolve_pseudo_ldimm64()`
+    /// left, `r1 = 0x...`: the map's address for a map
+    /// ([`crate::env::MapInfo::log_addr`]), that address plus the offset for a
+    /// map value (a stand-in: the kernel prints the value's address), the
+    /// relative offset for a function. The `BPF_PSEUDO_MAP_FD` and
+    /// `BPF_PSEUDO_MAP_VALUE` forms print 0 without `allow_ptr_leaks`
+    /// (the `_IDX` forms are not hidden, as in the kernel).
+    fn log_insn_line(&self, idx: usize, ins: &Instruction) -> String {
+        use crate::env::PseudoKind;
+        use bpfemu_isa::LdImm64;
+        let Instruction::LdImm64 { dst, src } = ins else {
+            return insn_line(idx, ins);
+        };
+        let Some(kind) = self.input.pseudo_at(idx) else {
+            return insn_line(idx, ins);
+        };
+        let map_addr = |m: u32| self.input.maps.get(m as usize).map_or(0, |i| i.log_addr);
+        let imm = match kind {
+            PseudoKind::Map { map } => map_addr(map),
+            PseudoKind::MapValue { map, off } => map_addr(map).wrapping_add(u64::from(off)),
+            PseudoKind::Func { target } => (target as i64 - idx as i64 - 1) as u64,
+        };
+        let hidden =
+            matches!(src, LdImm64::MapFd(_) | LdImm64::MapValue { .. }) && !self.input.opts.allow_ptr_leaks;
+        let imm = if hidden { 0 } else { imm };
+        let code = ins.encode().first().map_or(0, |i| i.code);
+        format!("{idx}: ({code:02x}) r{} = {imm:#x}", dst.num())
+    }
 }

@@ -36,6 +36,9 @@ pub enum RegType {
     BtfId,
     /// `PTR_TO_FUNC` of the subprogram at slot [`RegState::subprog`].
     Func,
+    /// `PTR_TO_SOCKET`: a `struct bpf_sock` (read only, fixed offset;
+    /// `PTR_TO_SOCKET_OR_NULL` carries [`RegFlags::maybe_null`]).
+    Sock,
 }
 
 impl RegType {
@@ -53,6 +56,7 @@ impl RegType {
             RegType::PacketMeta => "pkt_meta",
             RegType::PacketEnd => "pkt_end",
             RegType::FlowKeys => "flow_keys",
+            RegType::Sock => "sock",
             RegType::Mem => "mem",
             RegType::BtfId => "ptr_",
             RegType::Func => "func",

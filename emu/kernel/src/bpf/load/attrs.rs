@@ -5,11 +5,16 @@
 use super::super::attr::ProgLoadAttr;
 use crate::errno::Errno;
 use crate::map::create::obj_name;
+use crate::progtype::funcs::Caps;
 use crate::uapi::{AttachType, ProgType};
 
 /// `BPF_F_STRICT_ALIGNMENT` .. `BPF_F_TEST_REG_INVARIANTS` (bits 0–7).
 /// `BPF_F_TOKEN_FD` (bit 16) is not emulated (no BPF tokens): `EINVAL`.
 pub const PROG_FLAGS_KNOWN: u32 = 0xff;
+/// `BPF_F_STRICT_ALIGNMENT` (bit 0): check every access's alignment.
+pub const BPF_F_STRICT_ALIGNMENT: u32 = 1;
+/// `BPF_F_ANY_ALIGNMENT` (bit 1): never check alignment strictly.
+pub const BPF_F_ANY_ALIGNMENT: u32 = 1 << 1;
 
 /// `BPF_COMPLEXITY_LIMIT_INSNS`: the most instructions a privileged loader
 /// may pass (the emulated user is root / has CAP_BPF).
@@ -57,6 +62,11 @@ pub fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
 /// - unknown `prog_flags` bits: `EINVAL`;
 /// - no instructions or more than [`BPF_COMPLEXITY_LIMIT_INSNS`]: `E2BIG`
 ///   (the kernel tests both in one condition);
+/// - a loader without `CAP_BPF` may only load socket filters and cgroup skb
+///   programs: `EPERM` (every other type needs `CAP_BPF`, and the emulated
+///   loader either has every capability or none, so the further
+///   `CAP_NET_ADMIN` / `CAP_PERFMON` tests of `bpf_prog_load()` refuse
+///   nothing more);
 /// - unknown or `UNSPEC` program type (`find_prog_type()`): `EINVAL`;
 /// - an expected attach type the program type does not take
 ///   ([`attach_type_ok`]): `EINVAL`;
@@ -65,12 +75,16 @@ pub fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
 /// The license is copied up to its first NUL (`strncpy_from_bpfptr`, 128
 /// bytes); an unknown license is not an error, it only makes the program
 /// non-GPL (GPL-only helpers are then refused by the verifier).
-pub fn check(attr: &ProgLoadAttr<'_>) -> Result<Checked, Errno> {
+pub fn check(attr: &ProgLoadAttr<'_>, caps: Caps) -> Result<Checked, Errno> {
     if attr.prog_flags & !PROG_FLAGS_KNOWN != 0 {
         return Err(Errno::EINVAL);
     }
     if attr.insns.is_empty() || attr.insns.len() > BPF_COMPLEXITY_LIMIT_INSNS {
         return Err(Errno::E2BIG);
+    }
+    let unpriv_ok = [ProgType::SocketFilter.raw(), ProgType::CgroupSkb.raw()];
+    if !caps.bpf && !unpriv_ok.contains(&attr.prog_type) {
+        return Err(Errno::EPERM);
     }
     let prog_type = match ProgType::from_raw(attr.prog_type) {
         None | Some(ProgType::Unspec) => return Err(Errno::EINVAL),

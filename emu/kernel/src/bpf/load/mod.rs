@@ -56,7 +56,7 @@ pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 impl Kernel {
     /// `BPF_PROG_LOAD`: the new program's fd.
     pub(crate) fn load_prog(&mut self, mut attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {
-        let checked = attrs::check(&attr)?;
+        let checked = attrs::check(&attr, self.loader_caps())?;
         let mut log =
             VerifierLog::new(attr.log_level, attr.log.is_some(), attr.log_size).map_err(|_| Errno::EINVAL)?;
         let parts = self.check_prog(&attr, checked, &mut log);
@@ -115,6 +115,10 @@ impl Kernel {
             gpl_compatible: checked.gpl_compatible,
             sleepable,
             insn_limit: COMPLEXITY_LIMIT_INSNS,
+            // bpf_check(): BPF_F_ANY_ALIGNMENT overrides BPF_F_STRICT_ALIGNMENT.
+            strict_alignment: attr.prog_flags & attrs::BPF_F_STRICT_ALIGNMENT != 0
+                && attr.prog_flags & attrs::BPF_F_ANY_ALIGNMENT == 0,
+            has_fd_array: !attr.fd_array.is_empty(),
         };
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {

@@ -37,10 +37,19 @@ fn info_of(def: &MapDef) -> MapInfo {
         name: def.name.clone(),
         rdonly_prog: def.map_flags & BPF_F_RDONLY_PROG != 0,
         const_value: None,
+        log_addr: 0,
+        has_btf: def.btf_key_type_id != 0 || def.btf_value_type_id != 0 || def.btf_vmlinux_value_type_id != 0,
         spin_lock_off: None,
         timer_off: None,
         inner: None,
     }
+}
+
+/// A deterministic stand-in for the kernel address of the map with `id`
+/// (the log of a privileged load prints it for `r1 = map[...]`): one page
+/// per id in the direct-map range of x86-64.
+pub fn log_addr(id: u32) -> u64 {
+    0xffff_8880_0000_0000 + (u64::from(id) << 12)
 }
 
 /// The verifier's view of `map` (an entry of `env->used_maps`).
@@ -52,6 +61,7 @@ pub fn map_info(map: &Map) -> MapInfo {
             info.const_value = Some(value);
         }
     }
+    info.log_addr = log_addr(map.id);
     info.inner = map.inner_meta.as_ref().map(|m| Box::new(info_of(m)));
     info
 }

@@ -105,6 +105,8 @@ pub(crate) fn maps() -> Vec<MapInfo> {
         name: name.to_string(),
         rdonly_prog: false,
         const_value: None,
+        has_btf: false,
+        log_addr: 0,
         spin_lock_off: None,
         timer_off: None,
         inner: None,
