@@ -1,8 +1,8 @@
-//! # bpfemu-verifier — the BPF verifier (groundwork)
+//! # bpfemu-verifier — the BPF verifier
 //!
-//! The emulator's counterpart of `kernel/bpf/verifier.c`. This crate holds
-//! the pieces the abstract interpreter will be built on, each with the
-//! kernel's semantics and wording:
+//! The emulator's counterpart of `kernel/bpf/verifier.c`, run by every
+//! `BPF_PROG_LOAD` of the kernel crate. Its parts, each with the kernel's
+//! semantics and wording:
 //!
 //! * [`tnum`] — tristate numbers (`kernel/bpf/tnum.c`, `include/linux/tnum.h`):
 //!   which bits of a value are known and what they are.
@@ -21,13 +21,18 @@
 //!   exploration with a stack of pending branches, ALU and pointer
 //!   arithmetic, memory access checks for every pointer type, conditional
 //!   jumps with bounds refinement, null checks and packet ranges, state
-//!   pruning with static liveness, the log's instruction and state lines.
-//! * [`env`] — what a verification is given ([`env::VerifyInput`]) and the
+//!   pruning with static liveness and precision tracking, helper / kfunc /
+//!   bpf2bpf calls and callbacks, reference tracking, exit checks, the log's
+//!   instruction and state lines.
+//! * [`proto`] — helper prototypes (`struct bpf_func_proto`).
+//! * [`mod@env`] — what a verification is given ([`env::VerifyInput`]) and the
 //!   program-type trait ([`env::ProgTypeOps`], `struct bpf_verifier_ops`).
 //! * [`state`] — the abstract machine state.
 //!
-//! Not implemented: speculative-execution sanitation, the rewrites after
-//! verification.
+//! Not implemented: speculative-execution sanitation, global functions
+//! (no BTF func_info is passed yet), dynptrs, stack-slot liveness, the
+//! rewrites after verification (the emulator's ctx layouts are the uapi
+//! ones, so none are needed).
 //!
 //! The implementation is original; only behaviour (results, messages,
 //! errnos) follows the kernel.

@@ -12,7 +12,7 @@
 //! * `mem` — loads, stores, atomics on every pointer type
 //!   (`check_mem_access()`, `check_stack_read/write()`,
 //!   `check_ctx_access()`, `check_packet_access()`, `check_map_access()`),
-//!   and [`Verifier::check_ptr_range`] for helper memory arguments;
+//!   and `check_helper_mem` for helper memory arguments;
 //! * `jmp` — conditional jumps, branch refinement, null checks, packet
 //!   range marking (`check_cond_jmp_op()`, `mark_ptr_or_null_regs()`,
 //!   `find_good_pkt_pointers()`);
