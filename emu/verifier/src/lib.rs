@@ -42,6 +42,8 @@
 pub mod bounds;
 pub mod cfg;
 pub mod check;
+#[cfg(test)]
+mod concrete;
 pub mod env;
 pub mod log;
 pub mod proto;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::concrete::{alu, cond};
 use proptest::prelude::*;
 
 /// The tightest bounds holding every value of `vals`, with some components
@@ -73,75 +74,6 @@ fn src_and_members() -> impl Strategy<Value = (ScalarBounds, Vec<u64>)> {
     ]
 }
 
-fn sx(v: u64, bits: u32) -> u64 {
-    sext(v, bits) as u64
-}
-
-/// The interpreter's semantics of `dst OP src` (div/mod by zero as the ISA
-/// defines; the abstract result of those is unknown anyway).
-fn concrete(op: AluOp, width: Width, x: u64, y: u64) -> u64 {
-    match width {
-        Width::W64 => match op {
-            AluOp::Add => x.wrapping_add(y),
-            AluOp::Sub => x.wrapping_sub(y),
-            AluOp::Mul => x.wrapping_mul(y),
-            AluOp::Div => x.checked_div(y).unwrap_or(0),
-            AluOp::SDiv => (x as i64).checked_div(y as i64).unwrap_or(0) as u64,
-            AluOp::Mod => x.checked_rem(y).unwrap_or(x),
-            AluOp::SMod => (x as i64).checked_rem(y as i64).unwrap_or(x as i64) as u64,
-            AluOp::Or => x | y,
-            AluOp::And => x & y,
-            AluOp::Xor => x ^ y,
-            AluOp::Lsh => x << (y & 63),
-            AluOp::Rsh => x >> (y & 63),
-            AluOp::Arsh => ((x as i64) >> (y & 63)) as u64,
-            AluOp::Mov => y,
-            AluOp::MovSx(n) => sx(y, n.into()),
-        },
-        Width::W32 => {
-            let (a, b) = (x as u32, y as u32);
-            let r = match op {
-                AluOp::Add => a.wrapping_add(b),
-                AluOp::Sub => a.wrapping_sub(b),
-                AluOp::Mul => a.wrapping_mul(b),
-                AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => (a as i32).checked_div(b as i32).unwrap_or(0) as u32,
-                AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-                AluOp::SMod => (a as i32).checked_rem(b as i32).unwrap_or(a as i32) as u32,
-                AluOp::Or => a | b,
-                AluOp::And => a & b,
-                AluOp::Xor => a ^ b,
-                AluOp::Lsh => a << (b & 31),
-                AluOp::Rsh => a >> (b & 31),
-                AluOp::Arsh => ((a as i32) >> (b & 31)) as u32,
-                AluOp::Mov => b,
-                AluOp::MovSx(n) => sx(b.into(), n.into()) as u32,
-            };
-            r.into()
-        }
-    }
-}
-
-fn cond(op: JmpOp, width: Width, x: u64, y: u64) -> bool {
-    let (ux, uy, sx_, sy) = match width {
-        Width::W64 => (x, y, x as i64, y as i64),
-        Width::W32 => (u64::from(x as u32), u64::from(y as u32), i64::from(x as i32), i64::from(y as i32)),
-    };
-    match op {
-        JmpOp::Eq => ux == uy,
-        JmpOp::Ne => ux != uy,
-        JmpOp::Set => ux & uy != 0,
-        JmpOp::Gt => ux > uy,
-        JmpOp::Ge => ux >= uy,
-        JmpOp::Lt => ux < uy,
-        JmpOp::Le => ux <= uy,
-        JmpOp::SGt => sx_ > sy,
-        JmpOp::SGe => sx_ >= sy,
-        JmpOp::SLt => sx_ < sy,
-        JmpOp::SLe => sx_ <= sy,
-    }
-}
-
 const WIDTHS: [Width; 2] = [Width::W64, Width::W32];
 
 proptest! {
@@ -162,7 +94,7 @@ proptest! {
                 let r = a.alu(op, width, &b);
                 for &x in &xs {
                     for &y in &ys {
-                        let v = concrete(op, width, x, y);
+                        let v = alu(op, width, x, y);
                         prop_assert!(r.contains(v), "{:?} {:?}: {:#x} op {:#x} = {:#x} not in {:?}\n a={:?}\n b={:?}",
                             width, op, x, y, v, r, a, b);
                     }
@@ -170,7 +102,7 @@ proptest! {
             }
             let n = a.neg(width);
             for &x in &xs {
-                let v = concrete(AluOp::Sub, width, 0, x);
+                let v = alu(AluOp::Sub, width, 0, x);
                 prop_assert!(n.contains(v), "neg {:?} {:#x} not in {:?}", width, v, n);
             }
         }

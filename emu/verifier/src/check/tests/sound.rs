@@ -4,6 +4,7 @@
 //! every load and store must fall inside one region.
 
 use super::*;
+use crate::concrete::{alu, cond};
 use bpfemu_isa::{AluOp, AtomicOp, EndianOp, Insn, Instruction as I, JmpOp, Reg, Size, Source, Width};
 use proptest::prelude::*;
 
@@ -80,114 +81,6 @@ impl Mem {
         let n = b.len();
         b.copy_from_slice(&v.to_le_bytes()[..n]);
         Ok(())
-    }
-}
-
-fn alu(op: AluOp, width: Width, a: u64, b: u64) -> u64 {
-    match width {
-        Width::W64 => match op {
-            AluOp::Add => a.wrapping_add(b),
-            AluOp::Sub => a.wrapping_sub(b),
-            AluOp::Mul => a.wrapping_mul(b),
-            AluOp::Div => a.checked_div(b).unwrap_or(0),
-            AluOp::SDiv => {
-                if b == 0 {
-                    0
-                } else {
-                    (a as i64).wrapping_div(b as i64) as u64
-                }
-            }
-            AluOp::Mod => {
-                if b == 0 {
-                    a
-                } else {
-                    a % b
-                }
-            }
-            AluOp::SMod => {
-                if b == 0 {
-                    a
-                } else {
-                    (a as i64).wrapping_rem(b as i64) as u64
-                }
-            }
-            AluOp::Or => a | b,
-            AluOp::And => a & b,
-            AluOp::Xor => a ^ b,
-            AluOp::Lsh => a << (b & 63),
-            AluOp::Rsh => a >> (b & 63),
-            AluOp::Arsh => ((a as i64) >> (b & 63)) as u64,
-            AluOp::Mov => b,
-            AluOp::MovSx(n) => {
-                let sh = 64 - u32::from(n);
-                (((b << sh) as i64) >> sh) as u64
-            }
-        },
-        Width::W32 => {
-            let (a, b) = (a as u32, b as u32);
-            u64::from(match op {
-                AluOp::Add => a.wrapping_add(b),
-                AluOp::Sub => a.wrapping_sub(b),
-                AluOp::Mul => a.wrapping_mul(b),
-                AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => {
-                    if b == 0 {
-                        0
-                    } else {
-                        (a as i32).wrapping_div(b as i32) as u32
-                    }
-                }
-                AluOp::Mod => {
-                    if b == 0 {
-                        a
-                    } else {
-                        a % b
-                    }
-                }
-                AluOp::SMod => {
-                    if b == 0 {
-                        a
-                    } else {
-                        (a as i32).wrapping_rem(b as i32) as u32
-                    }
-                }
-                AluOp::Or => a | b,
-                AluOp::And => a & b,
-                AluOp::Xor => a ^ b,
-                AluOp::Lsh => a << (b & 31),
-                AluOp::Rsh => a >> (b & 31),
-                AluOp::Arsh => ((a as i32) >> (b & 31)) as u32,
-                AluOp::Mov => b,
-                AluOp::MovSx(n) => {
-                    let sh = 32 - u32::from(n);
-                    (((b << sh) as i32) >> sh) as u32
-                }
-            })
-        }
-    }
-}
-
-fn cond(op: JmpOp, width: Width, a: u64, b: u64) -> bool {
-    let (a, b) = match width {
-        Width::W64 => (a, b),
-        Width::W32 => (u64::from(a as u32), u64::from(b as u32)),
-    };
-    let (sa, sb) = match width {
-        Width::W64 => (a as i64, b as i64),
-        Width::W32 => (i64::from(a as u32 as i32), i64::from(b as u32 as i32)),
-    };
-    match op {
-        JmpOp::Eq => a == b,
-        JmpOp::Ne => a != b,
-        JmpOp::Gt => a > b,
-        JmpOp::Ge => a >= b,
-        JmpOp::Lt => a < b,
-        JmpOp::Le => a <= b,
-        JmpOp::Set => a & b != 0,
-        JmpOp::SGt => sa > sb,
-        JmpOp::SGe => sa >= sb,
-        JmpOp::SLt => sa < sb,
-        JmpOp::SLe => sa <= sb,
     }
 }
 
