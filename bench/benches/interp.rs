@@ -10,22 +10,12 @@
 //!
 //! `cargo bench -p bpfemu-bench --bench interp`
 
-use bpfemu_isa::{Insn, asm, insns_to_bytes};
+use bpfemu_isa::insns_to_bytes;
 use bpfemu_vm::{Interpreter, MemRegion, Program};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-const MEM_LEN: usize = 2048;
-
-fn load(name: &str) -> Vec<Insn> {
-    let path = format!("{}/programs/{name}.s", env!("CARGO_MANIFEST_DIR"));
-    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    asm::kernel::assemble(&src).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn mem() -> Vec<u8> {
-    (0..MEM_LEN).map(|i| (i * 7 + 3) as u8).collect()
-}
+use bpfemu_bench::{load_program as load, program_mem as mem};
 
 fn bench_program(c: &mut Criterion, name: &str) {
     let insns = load(name);

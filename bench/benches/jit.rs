@@ -11,22 +11,12 @@
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use bpfemu_isa::{AluOp, Insn, Instruction, Reg, Source, Width, asm, encode_program, insns_to_bytes};
+    use bpfemu_isa::{AluOp, Instruction, Reg, Source, Width, encode_program, insns_to_bytes};
     use bpfemu_vm::{Interpreter, JitProgram, MemRegion, Program};
     use criterion::Criterion;
     use std::hint::black_box;
 
-    const MEM_LEN: usize = 2048;
-
-    fn load(name: &str) -> Vec<Insn> {
-        let path = format!("{}/programs/{name}.s", env!("CARGO_MANIFEST_DIR"));
-        let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        asm::kernel::assemble(&src).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
-    fn mem() -> Vec<u8> {
-        (0..MEM_LEN).map(|i| (i * 7 + 3) as u8).collect()
-    }
+    use bpfemu_bench::{load_program as load, program_mem as mem};
 
     /// `primes.s` in Rust.
     fn primes() -> u64 {
