@@ -45,7 +45,7 @@ pub fn jit(a: JitArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow!("{}: {e}", a.file.display()))?
         .into_iter()
         .collect();
-    print!("{}", render(jit.code(), jit.native_offsets(), &listing));
+    print!("{}", render(&jit.code(), jit.native_offsets(), &listing));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -88,7 +88,7 @@ mod tests {
         let jit = JitProgram::compile(&prog, &Interpreter::new()).unwrap();
         let listing: BTreeMap<usize, String> =
             disasm::disasm_program_with(&insns, disasm::Syntax::Kernel).unwrap().into_iter().collect();
-        let text = render(jit.code(), jit.native_offsets(), &listing);
+        let text = render(&jit.code(), jit.native_offsets(), &listing);
         let heads: Vec<&str> = text.lines().filter(|l| l.starts_with("; ")).collect();
         assert!(heads.iter().any(|l| l.ends_with("0: r0 = 1")), "{text}");
         assert!(heads.iter().any(|l| l.ends_with("1: r0 += 2")), "{text}");

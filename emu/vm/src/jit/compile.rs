@@ -5,9 +5,12 @@
 //! arch/x86/net/bpf_jit_comp.c. dynasmrt resolves labels itself, so there
 //! is one pass (the kernel repeats `do_jit()` until the image size
 //! converges). The whole program, all subprograms included, is one image:
-//! a bpf2bpf call is a native `call` to the target slot's label, which
-//! starts with the 5-byte patchable NOP (a function entry, as in the kernel
-//! where each subprogram is its own function).
+//! a bpf2bpf call is a native `call` to the target slot's label. Every
+//! function entry (slot 0 and each bpf2bpf call target) starts with the
+//! 5-byte patch site: the NOP, or — in an image built for
+//! [`JitProgram::retarget`](super::JitProgram::retarget) — a `jmp rel32` to
+//! a stub after the code that jumps to the replacement's address (the
+//! shape of `bpf_arch_text_poke()`'s `jmp`, without rewriting live code).
 
 // dynasm!'s expansion converts register numbers with `.into()` (u8 → u8).
 #![allow(clippy::useless_conversion)]
@@ -25,6 +28,7 @@ use crate::program::Program;
 use bpfemu_isa::{AtomicOp, Instruction, Reg};
 use dynasmrt::x64::Assembler;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, dynasm};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 #[derive(Clone, Copy)]
@@ -69,11 +73,24 @@ fn writes_r10(ins: &Instruction) -> bool {
 /// Compiles `prog` into an image, binding helpers and kfuncs from
 /// `interp`'s tables.
 pub(super) fn compile_image(prog: &Program, interp: &Interpreter) -> Result<Image, JitError> {
+    compile_patched(prog, interp, &BTreeMap::new())
+}
+
+/// [`compile_image`] with the function entries of `patches` (slot →
+/// replacement image, entered at its slot 0) jumping to their replacement.
+pub(super) fn compile_patched(
+    prog: &Program,
+    interp: &Interpreter,
+    patches: &BTreeMap<usize, Arc<Image>>,
+) -> Result<Image, JitError> {
     let all = prog.ops();
     let n = all.len();
     let mut is_start = vec![false; n];
     let mut call_target = vec![false; n];
-    let mut deep = false;
+    let mut deep = patches.values().any(|img| img.meta.deep);
+    if let Some(first) = call_target.first_mut() {
+        *first = true;
+    }
     for (pc, op) in all.iter().enumerate() {
         is_start[pc] = !matches!(op, Op::LdImm64Hi(_) | Op::FallOff);
         match *op {
@@ -104,23 +121,38 @@ pub(super) fn compile_image(prog: &Program, interp: &Interpreter) -> Result<Imag
         meta: Arc::as_ptr(&meta).expose_provenance() as u64,
     };
     let mut offsets = Vec::with_capacity(n - 1);
+    let mut stubs = Vec::new();
     for (pc, &op) in all.iter().enumerate() {
         let l = cx.labels[pc];
         dynasm!(cx.ops ; .arch x64 ; =>l);
         if pc < n - 1 {
             offsets.push(cx.ops.offset().0 - entry.0);
         }
-        if call_target[pc] {
-            cx.ops.extend(ENTRY_NOP);
+        match patches.get(&pc) {
+            Some(img) if call_target[pc] => {
+                let stub = cx.ops.new_dynamic_label();
+                let before = cx.ops.offset().0;
+                dynasm!(cx.ops ; .arch x64 ; jmp =>stub);
+                debug_assert_eq!(cx.ops.offset().0 - before, ENTRY_NOP.len(), "patch site size");
+                stubs.push((stub, img.meta.addrs().slots[0]));
+            }
+            Some(_) => return Err(JitError::NotAnEntry { pc }),
+            None if call_target[pc] => cx.ops.extend(ENTRY_NOP),
+            None => {}
         }
         cx.op(pc, op, all.get(pc + 1).copied())?;
+    }
+    for (stub, target) in stubs {
+        let target = target as i64;
+        dynasm!(cx.ops ; .arch x64 ; =>stub ; mov r11, QWORD target ; jmp r11);
     }
     let buf = cx.ops.finalize().map_err(|_| JitError::Assembler("finalize failed".into()))?;
     let base = buf.ptr(entry).expose_provenance() as u64;
     let slots = offsets.iter().map(|&o| base + o as u64).collect();
     // The image is new: nobody else can have set the addresses.
     let _ = meta.addrs.set(Addrs { entry: base, slots });
-    Ok(Image { buf, entry, offsets, meta })
+    let keep = patches.values().cloned().collect();
+    Ok(Image { buf, entry, offsets, meta, keep })
 }
 
 impl Ctx<'_> {

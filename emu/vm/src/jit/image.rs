@@ -49,6 +49,9 @@ pub(super) struct Image {
     pub(super) entry: AssemblyOffset,
     pub(super) offsets: Vec<usize>,
     pub(super) meta: Arc<Meta>,
+    /// Images this one's patched entries jump into: alive as long as it is.
+    #[expect(dead_code, reason = "held only to keep the replacement images mapped")]
+    pub(super) keep: Vec<Arc<Image>>,
 }
 
 /// A tail-call target's image, or why it has none.

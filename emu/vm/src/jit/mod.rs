@@ -28,6 +28,16 @@
 //!
 //! Code is built with one dynasmrt `Assembler` per image and `finalize()`d
 //! into an `ExecutableBuffer` (never writable and executable at once).
+//!
+//! **Patchable entries.** Every function entry (slot 0 and each bpf2bpf
+//! call target) starts with a 5-byte NOP, where the kernel's
+//! `bpf_arch_text_poke()` writes a `jmp`/`call` for freplace and for
+//! fentry/fexit on BPF programs. bpfemu never rewrites code another thread
+//! may be running: [`JitProgram::retarget`] builds a *new* image whose
+//! patch site jumps to the replacement, and swaps it in atomically. A run
+//! takes the current image when it starts and keeps it to the end, so old
+//! images (and the replacements they jump into) are freed only when no run
+//! can be using them.
 
 mod compile;
 mod emit_alu;
@@ -47,8 +57,9 @@ use crate::program::Program;
 use crate::{Interpreter, VmError};
 pub use frame::ENTRY_NOP;
 use image::{Image, Shared};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// Why a program was not compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,19 +71,28 @@ pub enum JitError {
     /// The assembler failed (mapping memory, relocation).
     #[error("assembler: {0}")]
     Assembler(String),
+    /// [`JitProgram::retarget`] was given a slot that is no function entry.
+    #[error("slot {pc} is not a function entry")]
+    NotAnEntry { pc: usize },
 }
 
 /// A compiled program: native code plus the slot → native offset map.
 pub struct JitProgram {
-    image: Arc<Image>,
+    /// The current image; runs clone the `Arc` when they start.
+    image: RwLock<Arc<Image>>,
     shared: Arc<Shared>,
+    /// What [`retarget`](Self::retarget) recompiles, and its patches
+    /// (function-entry slot → replacement image); the lock serialises
+    /// retargets.
+    source: Mutex<(Program, BTreeMap<usize, Arc<Image>>)>,
+    offsets: Vec<usize>,
 }
 
 impl fmt::Debug for JitProgram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JitProgram")
-            .field("code_len", &self.image.buf.len())
-            .field("insns", &self.image.offsets.len())
+            .field("code_len", &self.current().buf.len())
+            .field("insns", &self.offsets.len())
             .finish()
     }
 }
@@ -84,18 +104,65 @@ impl JitProgram {
     /// later registrations do not reach this program.
     pub fn compile(prog: &Program, interp: &Interpreter) -> Result<JitProgram, JitError> {
         let image = Arc::new(compile::compile_image(prog, interp)?);
-        Ok(JitProgram { image, shared: Arc::new(Shared::new(interp)) })
+        let offsets = image.offsets.clone();
+        Ok(JitProgram {
+            image: RwLock::new(image),
+            shared: Arc::new(Shared::new(interp)),
+            source: Mutex::new((prog.clone(), BTreeMap::new())),
+            offsets,
+        })
+    }
+
+    /// The image runs start from now.
+    fn current(&self) -> Arc<Image> {
+        self.image.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Native offset (from the entry) of the code of each instruction slot;
     /// the second slot of a `ld_imm64` has the offset of the code after it.
+    /// Retargeting never moves code: the offsets stay valid.
     pub fn native_offsets(&self) -> &[usize] {
-        &self.image.offsets
+        &self.offsets
     }
 
-    /// The native code, entry first.
-    pub fn code(&self) -> &[u8] {
-        &self.image.buf[self.image.entry.0..]
+    /// The current image's native code, entry first.
+    pub fn code(&self) -> Vec<u8> {
+        let img = self.current();
+        img.buf[img.entry.0..].to_vec()
+    }
+
+    /// The slots whose code starts with a patchable entry: slot 0 and
+    /// every bpf2bpf call target, in order.
+    pub fn entries(&self) -> Vec<usize> {
+        entries_of(&self.source.lock().unwrap_or_else(PoisonError::into_inner).0)
+    }
+
+    /// Redirects the function entered at `slot` (one of
+    /// [`entries`](Self::entries)) to the main function of `target`, or
+    /// back to its own code with `None` — what attaching and detaching an
+    /// freplace program or a BPF-program fentry trampoline does to the
+    /// target's entry (`bpf_arch_text_poke()`).
+    ///
+    /// The replacement runs with the caller's arguments (r1..r5) and a
+    /// frame of its own, exactly as the function it replaces would; its
+    /// helper calls are its own, its tail calls use this program's
+    /// resolver. Safe while other threads run this program: a new image is
+    /// compiled and swapped in; runs already started finish on the image
+    /// they started with.
+    pub fn retarget(&self, slot: usize, target: Option<&JitProgram>) -> Result<(), JitError> {
+        let mut src = self.source.lock().unwrap_or_else(PoisonError::into_inner);
+        if !entries_of(&src.0).contains(&slot) {
+            return Err(JitError::NotAnEntry { pc: slot });
+        }
+        let mut patches = src.1.clone();
+        match target {
+            Some(t) => patches.insert(slot, t.current()),
+            None => patches.remove(&slot),
+        };
+        let img = Arc::new(compile::compile_patched(&src.0, &self.shared.interp, &patches)?);
+        *self.image.write().unwrap_or_else(PoisonError::into_inner) = img;
+        src.1 = patches;
+        Ok(())
     }
 
     /// Runs the program with `args` (at most 5) in r1..r5 and returns r0,
@@ -127,10 +194,23 @@ impl JitProgram {
     /// # Safety
     /// As [`run`](Self::run).
     unsafe fn start(&self, args: &[u64], packet: runtime::Packet) -> Result<u64, VmError> {
-        let meta = &self.image.meta;
-        // SAFETY: the image and `shared` are this program's and outlive the
-        // run; slot 0 starts an instruction; the rest is the caller's
-        // contract.
+        let image = self.current();
+        let meta = &image.meta;
+        // SAFETY: the image (held by `image` for the whole run) and `shared`
+        // are this program's; slot 0 starts an instruction; the rest is the
+        // caller's contract.
         unsafe { runtime::run_image(&self.shared, meta, meta.addrs().slots[0], args, 0, packet) }
     }
+}
+
+/// Slot 0 and every bpf2bpf call target of `prog`, sorted.
+fn entries_of(prog: &Program) -> Vec<usize> {
+    let mut v = vec![0];
+    v.extend(prog.ops().iter().filter_map(|op| match op {
+        crate::op::Op::CallLocal(t) => Some(*t as usize),
+        _ => None,
+    }));
+    v.sort_unstable();
+    v.dedup();
+    v
 }

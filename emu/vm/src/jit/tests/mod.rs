@@ -17,6 +17,7 @@ use super::*;
 
 mod calls;
 mod random;
+mod retarget;
 
 use crate::tests::Mem;
 use crate::{MemRegion, VmError};

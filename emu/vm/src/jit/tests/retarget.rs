@@ -1,0 +1,112 @@
+//! Patchable entries: [`JitProgram::retarget`] redirects a function entry
+//! to another program and back, while other threads keep running.
+
+use crate::jit::ENTRY_NOP;
+use crate::tests::asm::*;
+use crate::{Interpreter, JitError, JitProgram, Program};
+use bpfemu_isa::{AluOp, Instruction, encode_program};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+fn jit(p: &[Instruction]) -> JitProgram {
+    let prog = Program::new(&encode_program(p)).expect("test program loads");
+    JitProgram::compile(&prog, &Interpreter::new()).expect("compiles")
+}
+
+/// r0 = f(r1) + 1 where f (slot 4) is r0 = r1 * 2; called with r1 = 20.
+fn caller() -> JitProgram {
+    jit(&[
+        mov(1, 20),               // 0
+        call_local(2),            // 1 -> 4
+        alu64i(AluOp::Add, 0, 1), // 2
+        exit(),                   // 3
+        movr(0, 1),               // 4: f
+        alu64i(AluOp::Mul, 0, 2), // 5
+        exit(),                   // 6
+    ])
+}
+
+/// r0 = r1 + 100.
+fn replacement() -> JitProgram {
+    jit(&[movr(0, 1), alu64i(AluOp::Add, 0, 100), exit()])
+}
+
+fn run(p: &JitProgram, r1: u64) -> u64 {
+    // SAFETY: the test programs touch no memory and end with exit.
+    unsafe { p.run(&[r1]) }.expect("runs")
+}
+
+#[test]
+fn entries_are_slot_0_and_call_targets() {
+    assert_eq!(caller().entries(), vec![0, 4]);
+    assert_eq!(replacement().entries(), vec![0]);
+}
+
+#[test]
+fn a_subprogram_entry_is_redirected_and_restored() {
+    let (a, b) = (caller(), replacement());
+    assert_eq!(run(&a, 0), 41);
+    let site = a.native_offsets()[4];
+    assert_eq!(a.code()[site..site + 5], ENTRY_NOP);
+    a.retarget(4, Some(&b)).unwrap();
+    assert_eq!(run(&a, 0), 121, "f replaced: 20 + 100, then + 1");
+    assert_eq!(a.code()[site], 0xe9, "the patch site is a jmp rel32");
+    assert_eq!(a.native_offsets()[4], site, "retargeting moves no code");
+    a.retarget(4, None).unwrap();
+    assert_eq!(run(&a, 0), 41);
+    assert_eq!(a.code()[site..site + 5], ENTRY_NOP);
+}
+
+#[test]
+fn the_main_entry_is_redirected() {
+    let (a, b) = (caller(), replacement());
+    a.retarget(0, Some(&b)).unwrap();
+    assert_eq!(run(&a, 5), 105, "the replacement runs with the caller's r1");
+}
+
+#[test]
+fn only_function_entries_can_be_retargeted() {
+    let (a, b) = (caller(), replacement());
+    assert_eq!(a.retarget(2, Some(&b)), Err(JitError::NotAnEntry { pc: 2 }));
+    assert_eq!(a.retarget(99, None), Err(JitError::NotAnEntry { pc: 99 }));
+    assert_eq!(run(&a, 0), 41);
+}
+
+#[test]
+fn the_replacement_outlives_its_program_while_patched_in() {
+    let a = caller();
+    a.retarget(4, Some(&replacement())).unwrap();
+    assert_eq!(run(&a, 0), 121);
+}
+
+#[test]
+fn retargeting_while_other_threads_run_gives_one_of_the_two_results() {
+    let (a, b) = (caller(), replacement());
+    let stop = AtomicBool::new(false);
+    thread::scope(|s| {
+        let runners: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut seen = [0u32; 2];
+                    while !stop.load(Ordering::Relaxed) {
+                        match run(&a, 0) {
+                            41 => seen[0] += 1,
+                            121 => seen[1] += 1,
+                            r0 => panic!("a run returned {r0}"),
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for i in 0..200 {
+            a.retarget(4, (i % 2 == 0).then_some(&b)).unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in runners {
+            let seen = r.join().expect("runner thread");
+            assert!(seen[0] + seen[1] > 0);
+        }
+    });
+    assert_eq!(run(&a, 0), 41, "200 flips end unpatched");
+}
