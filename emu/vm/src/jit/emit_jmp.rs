@@ -24,6 +24,16 @@ pub(super) enum Cc {
     Set,
 }
 
+/// `cmp r, imm8` (`REX 83 /7 ib`), which dynasm's `cmp` with a runtime
+/// register does not select.
+fn cmp_imm8(ops: &mut dynasmrt::x64::Assembler, w64: bool, r: u8, b: i8) {
+    let rex = 0x40 | (u8::from(w64) << 3) | (r >> 3);
+    if rex != 0x40 {
+        ops.push(rex);
+    }
+    ops.extend([0x83, 0xc0 | (7 << 3) | (r & 7), b as u8]);
+}
+
 impl Ctx<'_> {
     pub(super) fn jcc(&mut self, w64: bool, cc: Cc, d: R, src: Operand, target: DynamicLabel) {
         let dn = x(d);
@@ -34,6 +44,14 @@ impl Ctx<'_> {
             (true, Operand::Reg(s), true) => dynasm!(ops ; .arch x64 ; test Rq(dn), Rq(x(s))),
             (false, Operand::Reg(s), false) => dynasm!(ops ; .arch x64 ; cmp Rd(dn), Rd(x(s))),
             (false, Operand::Reg(s), true) => dynasm!(ops ; .arch x64 ; test Rd(dn), Rd(x(s))),
+            // `cmp r, 0` for ==/!= is `test r, r`; small constants use imm8.
+            (true, Operand::Imm(0), false) if matches!(cc, Cc::Eq | Cc::Ne) => {
+                dynasm!(ops ; .arch x64 ; test Rq(dn), Rq(dn))
+            }
+            (false, Operand::Imm(0), false) if matches!(cc, Cc::Eq | Cc::Ne) => {
+                dynasm!(ops ; .arch x64 ; test Rd(dn), Rd(dn))
+            }
+            (w64, Operand::Imm(k), false) if let Ok(b) = i8::try_from(k) => cmp_imm8(ops, w64, dn, b),
             (true, Operand::Imm(k), false) => dynasm!(ops ; .arch x64 ; cmp Rq(dn), DWORD k),
             (true, Operand::Imm(k), true) => dynasm!(ops ; .arch x64 ; test Rq(dn), DWORD k),
             (false, Operand::Imm(k), false) => dynasm!(ops ; .arch x64 ; cmp Rd(dn), DWORD k),

@@ -16,6 +16,7 @@
 use super::*;
 
 mod calls;
+mod divide;
 mod random;
 mod retarget;
 
