@@ -29,6 +29,7 @@ pub mod dump_c;
 pub mod dump_raw;
 pub mod encode;
 pub mod error;
+pub mod ext;
 pub mod format;
 pub mod model;
 pub mod query;

@@ -1,0 +1,1 @@
+//! CO-RE tests.
