@@ -1,1 +1,0 @@
-//! CO-RE tests.
