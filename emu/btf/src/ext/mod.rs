@@ -19,6 +19,12 @@
 
 use crate::model::Btf;
 
+mod prog;
+#[cfg(test)]
+mod tests;
+
+pub use prog::{encode_ext, encode_func_info, encode_line_info, func_info_for_range, line_info_for_range};
+
 /// `BTF_MAGIC`.
 pub const BTF_EXT_MAGIC: u16 = 0xeb9f;
 /// `BTF_VERSION`.
@@ -316,70 +322,4 @@ pub fn parse_ext(data: &[u8], btf: &Btf) -> Result<BtfExt, ExtError> {
         line_info_rec_size,
         core_relo_rec_size,
     })
-}
-
-/// Selects the records of a section whose byte offset falls in the
-/// instruction range `[start, end)` of that section and re-bases them for a
-/// program whose copy of that range starts at instruction `new_start`:
-/// the result's `insn_off` is an instruction index, as `BPF_PROG_LOAD`
-/// wants (libbpf's `adjust_prog_btf_ext_info`). Records whose byte offset
-/// is not a multiple of 8 are dropped.
-pub fn func_info_for_range(
-    sec: &ExtSection<FuncInfoRec>,
-    start: usize,
-    end: usize,
-    new_start: usize,
-) -> Vec<FuncInfoRec> {
-    sec.records
-        .iter()
-        .filter_map(|r| rebase(r.insn_off, start, end, new_start).map(|i| FuncInfoRec { insn_off: i, ..*r }))
-        .collect()
-}
-
-/// [`func_info_for_range`] for line info.
-pub fn line_info_for_range(
-    sec: &ExtSection<LineInfoRec>,
-    start: usize,
-    end: usize,
-    new_start: usize,
-) -> Vec<LineInfoRec> {
-    sec.records
-        .iter()
-        .filter_map(|r| rebase(r.insn_off, start, end, new_start).map(|i| LineInfoRec { insn_off: i, ..*r }))
-        .collect()
-}
-
-fn rebase(byte_off: u32, start: usize, end: usize, new_start: usize) -> Option<u32> {
-    if !byte_off.is_multiple_of(INSN_SZ) {
-        return None;
-    }
-    let idx = (byte_off / INSN_SZ) as usize;
-    if idx < start || idx >= end {
-        return None;
-    }
-    u32::try_from(idx - start + new_start).ok()
-}
-
-/// The kernel's `bpf_func_info` array for `BPF_PROG_LOAD`
-/// (`func_info_rec_size` = [`FUNC_INFO_REC_SIZE`]); `insn_off` is written
-/// as given (an instruction index).
-pub fn encode_func_info(recs: &[FuncInfoRec]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(recs.len() * FUNC_INFO_REC_SIZE as usize);
-    for r in recs {
-        out.extend_from_slice(&r.insn_off.to_le_bytes());
-        out.extend_from_slice(&r.type_id.to_le_bytes());
-    }
-    out
-}
-
-/// The kernel's `bpf_line_info` array for `BPF_PROG_LOAD`
-/// (`line_info_rec_size` = [`LINE_INFO_REC_SIZE`]).
-pub fn encode_line_info(recs: &[LineInfoRec]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(recs.len() * LINE_INFO_REC_SIZE as usize);
-    for r in recs {
-        for v in [r.insn_off, r.file_name_off, r.line_off, r.line_col] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    out
 }
