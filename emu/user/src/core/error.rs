@@ -83,13 +83,13 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    /// The errno libbpf returns for this failure.
+    /// The errno libbpf returns for this failure (an unknown kind fails
+    /// libbpf's spec parsing: `EINVAL`).
     pub fn errno(&self) -> Errno {
         match self {
             CoreError::Parse { errno, .. } | CoreError::CandidateMatch { errno, .. } => *errno,
             CoreError::Bitfield { .. } => Errno::E2BIG,
             CoreError::ValueTooBig { .. } => Errno::ERANGE,
-            CoreError::UnknownKind { .. } => Errno::EOPNOTSUPP,
             _ => Errno::EINVAL,
         }
     }
