@@ -1,7 +1,9 @@
 //! CO-RE tests: local and target BTFs built with the btf crate's builder.
 
+mod clang;
 mod enums;
 mod fields;
+mod oracle;
 mod patching;
 mod proptests;
 mod types;
