@@ -7,9 +7,11 @@
 //! `bpf_core_find_cands` / `bpf_core_resolve_relo` /
 //! `bpf_object__relocate_core` in `tools/lib/bpf/libbpf.c`.
 //!
-//! Use: [`CoreRelo::from_rec`] turns a `.BTF.ext` record into a
-//! relocation; [`Resolver::resolve`] (or the one-shot [`resolve`]) computes
-//! a [`Resolution`]; [`apply`] patches the instruction. A [`Resolver`]
+//! Use: [`relocate_prog`] applies a section's records to one program with
+//! a per-object [`Resolver`]. Piece by piece: [`CoreRelo::from_rec`] turns
+//! a `.BTF.ext` record into a relocation; [`Resolver::resolve`] (or the
+//! one-shot [`resolve`]) computes a [`Resolution`]; [`apply`] patches the
+//! instruction. A [`Resolver`]
 //! keeps libbpf's per-object candidate cache: candidates that fail to match
 //! one relocation are dropped for later relocations of the same local
 //! type, exactly as libbpf prunes its `cand_cache`.
@@ -24,6 +26,7 @@ mod error;
 mod kind;
 mod matching;
 mod patch;
+mod prog;
 mod spec;
 mod types;
 
@@ -40,6 +43,7 @@ pub use compat::{types_are_compat, types_match};
 pub use error::CoreError;
 pub use kind::ReloKind;
 pub use patch::{POISON_HELPER_ID, apply};
+pub use prog::{Applied, relocate_prog};
 
 /// One CO-RE relocation, in the frame of reference of a program.
 #[derive(Clone, Debug, PartialEq, Eq)]

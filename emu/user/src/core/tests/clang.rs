@@ -113,3 +113,58 @@ fn clang_object_against_itself_changes_nothing() {
     }
     assert_eq!(insns, orig);
 }
+
+#[test]
+fn relocate_prog_handles_ranges_like_libbpf() {
+    let file = object::File::parse(OBJ).unwrap();
+    let local = bpfemu_btf::decode(section(&file, ".BTF")).unwrap();
+    let ext = parse_ext(section(&file, ".BTF.ext"), &local).unwrap();
+    let all = insns_from_bytes(section(&file, SEC)).unwrap();
+    let sec = ext.core_relos_of(SEC).unwrap();
+    let (target, _) = target();
+
+    // the whole section as one program: same result as one by one
+    let mut whole = all.clone();
+    let mut r = Resolver::new(&local, &target);
+    let applied = relocate_prog(&mut r, &local, sec, 0, &mut whole).unwrap();
+    assert_eq!(applied.len(), 19);
+    assert_eq!(applied[0].relo.insn_idx, 0);
+    assert_eq!(whole[1].off, 8);
+
+    // a "program" made of instructions 40..60: only its relocations, re-based
+    let mut part = all[40..60].to_vec();
+    let mut r = Resolver::new(&local, &target);
+    let applied = relocate_prog(&mut r, &local, sec, 40, &mut part).unwrap();
+    assert!(applied.iter().all(|a| a.relo.insn_idx < 20));
+    assert_eq!(applied.first().map(|a| (a.relo.relo_idx, a.relo.insn_idx)), Some((12, 0)));
+    assert_eq!(&part[..], &whole[40..60]);
+
+    // an unaligned record is an error naming it
+    let mut bad = sec.clone();
+    bad.records[3].insn_off += 4;
+    let e =
+        relocate_prog(&mut Resolver::new(&local, &target), &local, &bad, 0, &mut all.clone()).unwrap_err();
+    assert!(matches!(e, CoreError::UnalignedInsnOff { relo: 3, .. }), "{e}");
+}
+
+proptest::proptest! {
+    /// Random access strings, kinds and root ids on a real object's BTF
+    /// against another layout: errors or resolutions, never a panic, and
+    /// a resolution always has a value the instruction kinds can carry.
+    #[test]
+    fn random_relocations_on_real_btf_never_panic(
+        root in 0u32..20,
+        kind in 0u32..13,
+        path in proptest::collection::vec(0u32..8, 1..6),
+    ) {
+        let file = object::File::parse(OBJ).unwrap();
+        let local = bpfemu_btf::decode(section(&file, ".BTF")).unwrap();
+        let (target, _) = target();
+        let access: Vec<String> = path.iter().map(u32::to_string).collect();
+        let rl = relo(ReloKind::from_u32(kind).unwrap(), root, &access.join(":"));
+        if let Ok(res) = resolve(&local, &target, &rl) {
+            let mut insns = [mov64(res.orig as i32), Insn::new(0, 0, 0, 0, 0)];
+            let _ = apply(&mut insns, &rl, &res);
+        }
+    }
+}
