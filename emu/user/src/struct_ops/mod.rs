@@ -27,6 +27,8 @@ mod error;
 mod kern;
 
 #[cfg(test)]
+mod oracle;
+#[cfg(test)]
 mod tests;
 
 pub use collect::{bind_prog, collect_maps, map_at_offset};
