@@ -32,6 +32,8 @@ pub enum StructOpsError {
     NoKernValueType { name: String },
     #[error("struct_ops init_kern: struct {name} data is not found in struct bpf_struct_ops_{name}")]
     NoKernData { name: String },
+    #[error("struct_ops init_kern: struct bpf_struct_ops_{name} is too large ({size} bytes)")]
+    ValueTooLarge { name: String, size: u32 },
     #[error("struct_ops init_kern {map}: failed to resolve the size of member {member}")]
     MemberSize { map: String, member: String },
     #[error("struct_ops init_kern {map}: Cannot find member {member} in kernel BTF")]

@@ -21,6 +21,10 @@ use super::error::StructOpsError;
 use super::{FuncSlot, KernStructOps, ProgAttach, STRUCT_OPS_VALUE_PREFIX, StructOpsMap};
 use crate::core::essential_name;
 
+/// Largest value type accepted (the kernel's are a few hundred bytes; this
+/// only keeps a malformed BTF from asking for gigabytes).
+const MAX_VALUE_SIZE: u32 = 1 << 20;
+
 fn kind_num(btf: &Btf, id: u32) -> u8 {
     btf.kind(id).map(|k| k.tag() as u8).unwrap_or(0)
 }
@@ -43,6 +47,9 @@ pub fn init_kern(local: &Btf, kern: &Btf, map: &StructOpsMap) -> Result<KernStru
     let Some(data_member) = vt.members.iter().find(|m| m.ty == kern_type_id) else {
         return Err(StructOpsError::NoKernData { name: tname });
     };
+    if vt.size > MAX_VALUE_SIZE {
+        return Err(StructOpsError::ValueTooLarge { name: tname, size: vt.size });
+    }
     let kern_data_off = data_member.bit_offset / 8;
     let mut value = vec![0u8; vt.size as usize];
     let Some(Kind::Struct(lt)) = local.kind(map.type_id) else {

@@ -345,3 +345,54 @@ fn program_reuse_across_maps() {
         "{e}"
     );
 }
+
+mod prop {
+    use bpfemu_btf::{MemberDef, VarLinkage, VarSecinfo};
+    use proptest::prelude::*;
+
+    use super::super::*;
+    use crate::core::tests::proptests::{build, type_spec};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary object and kernel BTFs (dangling ids, loops, odd sizes),
+        /// arbitrary bytes and relocation offsets: errors, never a panic.
+        #[test]
+        fn struct_ops_never_panics(
+            ls in type_spec(),
+            ks in type_spec(),
+            var_ty in 0u32..16,
+            vmembers in prop::collection::vec((0u32..16, 0u32..1024), 0..4),
+            data in prop::collection::vec(any::<u8>(), 0..96),
+            offs in prop::collection::vec(0u64..128, 0..4),
+        ) {
+            let mut local = build(&ls);
+            let var = local.add_var("v", var_ty, VarLinkage::GlobalAllocated);
+            local.add_datasec(STRUCT_OPS_SEC, 0, &[VarSecinfo { ty: var, offset: 0, size: 0 }]);
+            let mut kern = build(&ks);
+            let members: Vec<MemberDef<'_>> =
+                vmembers.iter().map(|(t, o)| MemberDef::new("data", *t, *o)).collect();
+            kern.add_struct("bpf_struct_ops_s", 64, &members);
+            if let Ok(mut maps) = collect_maps(&local, STRUCT_OPS_SEC, &data) {
+                for (i, off) in offs.iter().enumerate() {
+                    let _ = bind_prog(&local, &mut maps, STRUCT_OPS_SEC, *off, "p", i % 2 == 0);
+                }
+                let ks: Vec<_> = maps.iter().filter_map(|m| init_kern(&local, &kern, m).ok()).collect();
+                let _ = assign_programs(ks.iter().map(|k| ("m", k)));
+            }
+        }
+    }
+}
+
+#[test]
+fn huge_value_types_are_refused() {
+    let mut k = kernel();
+    let vt = k.vtype as usize - 1;
+    if let bpfemu_btf::Kind::Struct(c) = &mut k.btf.types[vt].kind {
+        c.size = u32::MAX;
+    }
+    let o = object("tcp_congestion_ops", STRUCT_OPS_SEC, "u32", &[]);
+    let e = init_kern(&o.btf, &k.btf, &bound(&o, STRUCT_OPS_SEC)).unwrap_err();
+    assert!(matches!(e, StructOpsError::ValueTooLarge { .. }), "{e}");
+}

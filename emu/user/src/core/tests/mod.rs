@@ -5,8 +5,9 @@ mod enums;
 mod fields;
 mod oracle;
 mod patching;
-mod proptests;
+pub(crate) mod proptests;
 mod types;
+mod vmlinux;
 
 use bpfemu_btf::{Btf, IntEncoding, MemberDef};
 use bpfemu_isa::Insn;

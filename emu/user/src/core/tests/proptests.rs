@@ -9,7 +9,10 @@ use super::*;
 
 const NAMES: [&str; 6] = ["s", "s___1", "", "int", "e", "E1"];
 
-fn build(spec: &[(u8, u32, u32, u32)]) -> Btf {
+/// A BTF of arbitrary (often invalid) types from `spec`; names come from a
+/// small set (`s`, `s___1`, `""`, `int`, `e`, `E1`). Also used by the
+/// struct_ops property tests.
+pub(crate) fn build(spec: &[(u8, u32, u32, u32)]) -> Btf {
     let mut b = Btf::new();
     let offs: Vec<u32> = NAMES.iter().map(|n| b.strings.intern(n)).collect();
     let n = spec.len() as u32 + 2;
@@ -67,7 +70,7 @@ fn build(spec: &[(u8, u32, u32, u32)]) -> Btf {
     b
 }
 
-fn type_spec() -> impl Strategy<Value = Vec<(u8, u32, u32, u32)>> {
+pub(crate) fn type_spec() -> impl Strategy<Value = Vec<(u8, u32, u32, u32)>> {
     prop::collection::vec((any::<u8>(), any::<u32>(), any::<u32>(), any::<u32>()), 0..12)
 }
 
