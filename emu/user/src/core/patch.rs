@@ -92,7 +92,7 @@ pub fn apply(insns: &mut [Insn], relo: &CoreRelo, res: &Resolution) -> Result<()
                     relo: r,
                     insn: idx,
                     class: "LDX/ST/STX",
-                    got: u64::from(insn.off as u16),
+                    got: u64::from(i32::from(insn.off) as u32),
                     exp: orig,
                     new,
                 });

@@ -132,3 +132,12 @@ fn from_rec_converts_and_checks() {
     let bad = bpfemu_btf::ext::CoreReloRec { access_str_off: 10_000, ..rec };
     assert!(matches!(CoreRelo::from_rec(0, &bad, &b), Err(CoreError::BadAccessStr { .. })));
 }
+
+#[test]
+fn negative_offsets_print_like_c() {
+    // libbpf prints the s16 offset promoted to int with %u
+    let e = patch_one(ldx(BPF_W, -1), &r(8, 16)).unwrap_err();
+    assert_eq!(e.to_string(), "relo #0: unexpected insn #0 (LDX/ST/STX) value: got 4294967295, exp 8 -> 16");
+    // a negative immediate equals its sign-extended u64
+    assert_eq!(patch_one(mov64(-2), &r(u64::MAX - 1, 3)).unwrap(), mov64(3));
+}
