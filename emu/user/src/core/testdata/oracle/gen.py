@@ -14,8 +14,9 @@ result.
     python3 gen.py 0 300 /tmp/cases /tmp/harness
     BPFEMU_CORE_ORACLE=/tmp/cases cargo test -p bpfemu-user oracle -- --ignored --nocapture
 
-Run with Debian clang 14.0.6 and libbpf-dev 1.1.2: 300 seeds gave 290
-compilable cases, all identical (21 of them libbpf errors, same messages).
+Run with Debian clang 14.0.6 and libbpf-dev 1.1.2: seeds 0-299 gave 290
+compilable cases, all identical (21 of them libbpf errors, same messages);
+seeds 1000-1399 gave 380, all identical (30 errors).
 """
 import random, os, subprocess, sys
 SCAL = [("int",4), ("unsigned int",4), ("long",8), ("unsigned long long",8), ("short",2),
