@@ -26,7 +26,7 @@ pub enum CoreError {
     #[error("relo #{relo}: target candidate search failed for [{type_id}] {kind_name} {name}: -22")]
     CandidateSearch { relo: usize, type_id: u32, kind_name: &'static str, name: String },
     /// The access string does not describe a valid access of the local type.
-    #[error("relo #{relo}: parsing [{type_id}] {kind_name} {name} + {access} failed: {reason}")]
+    #[error("relo #{relo}: parsing [{type_id}] {kind_name} {name} + {access} failed: {} ({reason})", .errno.neg())]
     Parse {
         relo: usize,
         type_id: u32,
@@ -37,7 +37,7 @@ pub enum CoreError {
         errno: Errno,
     },
     /// Matching against one candidate hit an error (not just a mismatch).
-    #[error("relo #{relo}: error matching candidate #{cand} {spec}: {errno}")]
+    #[error("relo #{relo}: error matching candidate #{cand} {spec}: {}", .errno.neg())]
     CandidateMatch { relo: usize, cand: usize, spec: String, errno: Errno },
     /// Two candidates put the field at different offsets.
     #[error("relo #{relo}: field offset ambiguity: {a} != {b}")]

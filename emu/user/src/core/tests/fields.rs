@@ -370,3 +370,10 @@ fn typedef_root_and_modifiers_are_skipped() {
     let r = res(&l, &t, ReloKind::FieldByteOffset, td, "0:1");
     assert_eq!((r.orig, r.new), (4, 8));
 }
+
+#[test]
+fn parse_error_message_carries_errno_and_reason() {
+    let (l, s) = local_ab();
+    let e = err(&l, &l, ReloKind::FieldByteOffset, s, "0:7");
+    assert_eq!(e.to_string(), "relo #0: parsing [6] struct s + 0:7 failed: -22 (member #7 out of range)");
+}
