@@ -312,3 +312,73 @@ proptest! {
         let _ = parse_ext(&v, &b);
     }
 }
+
+fn arb_ext() -> impl Strategy<Value = BtfExt> {
+    let name = prop::sample::select(vec!["xdp", ".text", "tc", "kprobe/x"]);
+    let w = any::<u32>();
+    let fi = prop::collection::vec((name.clone(), prop::collection::vec((w.clone(), w.clone()), 1..4)), 0..3);
+    let li = prop::collection::vec(
+        (name.clone(), prop::collection::vec((w.clone(), w.clone(), w.clone(), w.clone()), 1..4)),
+        0..3,
+    );
+    let cr = prop::collection::vec(
+        (name, prop::collection::vec((w.clone(), w.clone(), w.clone(), w), 1..4)),
+        0..3,
+    );
+    (fi, li, cr).prop_map(|(fi, li, cr)| BtfExt {
+        func_info: fi
+            .into_iter()
+            .map(|(n, r)| ExtSection {
+                sec_name: n.to_string(),
+                records: r.into_iter().map(|(a, b)| FuncInfoRec { insn_off: a, type_id: b }).collect(),
+            })
+            .collect(),
+        line_info: li
+            .into_iter()
+            .map(|(n, r)| ExtSection {
+                sec_name: n.to_string(),
+                records: r
+                    .into_iter()
+                    .map(|(a, b, c, d)| LineInfoRec {
+                        insn_off: a,
+                        file_name_off: b,
+                        line_off: c,
+                        line_col: d,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        core_relos: cr
+            .into_iter()
+            .map(|(n, r)| ExtSection {
+                sec_name: n.to_string(),
+                records: r
+                    .into_iter()
+                    .map(|(a, b, c, d)| CoreReloRec { insn_off: a, type_id: b, access_str_off: c, kind: d })
+                    .collect(),
+            })
+            .collect(),
+        ..BtfExt::default()
+    })
+}
+
+proptest! {
+    #[test]
+    fn encode_parse_round_trip(ext in arb_ext()) {
+        let mut b = Btf::new();
+        let bytes = encode_ext(&ext, &mut b);
+        let sizes = |v: bool, n: u32| if v { n } else { 0 };
+        let want = BtfExt {
+            func_info_rec_size: sizes(!ext.func_info.is_empty(), 8),
+            line_info_rec_size: sizes(!ext.line_info.is_empty(), 16),
+            core_relo_rec_size: sizes(!ext.core_relos.is_empty(), 16),
+            ..ext.clone()
+        };
+        let all_empty = ext.func_info.is_empty() && ext.line_info.is_empty() && ext.core_relos.is_empty();
+        match parse_ext(&bytes, &b) {
+            Ok(got) => prop_assert_eq!(got, want),
+            // a header with nothing after it is "no data", as in libbpf
+            Err(e) => prop_assert!(all_empty && e == ExtError::NoData, "{e}"),
+        }
+    }
+}
