@@ -316,15 +316,9 @@ proptest! {
 fn arb_ext() -> impl Strategy<Value = BtfExt> {
     let name = prop::sample::select(vec!["xdp", ".text", "tc", "kprobe/x"]);
     let w = any::<u32>();
-    let fi = prop::collection::vec((name.clone(), prop::collection::vec((w.clone(), w.clone()), 1..4)), 0..3);
-    let li = prop::collection::vec(
-        (name.clone(), prop::collection::vec((w.clone(), w.clone(), w.clone(), w.clone()), 1..4)),
-        0..3,
-    );
-    let cr = prop::collection::vec(
-        (name, prop::collection::vec((w.clone(), w.clone(), w.clone(), w), 1..4)),
-        0..3,
-    );
+    let fi = prop::collection::vec((name.clone(), prop::collection::vec((w, w), 1..4)), 0..3);
+    let li = prop::collection::vec((name.clone(), prop::collection::vec((w, w, w, w), 1..4)), 0..3);
+    let cr = prop::collection::vec((name, prop::collection::vec((w, w, w, w), 1..4)), 0..3);
     (fi, li, cr).prop_map(|(fi, li, cr)| BtfExt {
         func_info: fi
             .into_iter()
