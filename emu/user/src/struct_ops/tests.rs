@@ -354,7 +354,9 @@ mod prop {
     use crate::core::tests::proptests::{build, type_spec};
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        ))]
 
         /// Arbitrary object and kernel BTFs (dangling ids, loops, odd sizes),
         /// arbitrary bytes and relocation offsets: errors, never a panic.

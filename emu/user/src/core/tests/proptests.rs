@@ -91,7 +91,9 @@ fn insn() -> impl Strategy<Value = Insn> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
+        ))]
 
     #[test]
     fn resolve_and_apply_never_panic(
