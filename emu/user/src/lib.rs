@@ -10,4 +10,6 @@
 
 #![deny(unsafe_code)]
 
+pub mod core;
 pub mod seam;
+pub mod struct_ops;
