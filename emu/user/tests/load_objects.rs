@@ -65,3 +65,22 @@ fn globals_object_btf_is_accepted_by_the_kernel() {
     assert!(obj.btf_fd().is_some(), "warnings: {:?}", obj.warnings());
     assert!(obj.warnings().is_empty(), "{:?}", obj.warnings());
 }
+
+#[test]
+fn prog_array_and_map_in_map_initialisers_and_callbacks() {
+    let mut obj = Object::open(fixture("initialisers.bpf.o")).unwrap();
+    let outer = obj.map("outer").unwrap();
+    assert_eq!(outer.def().value_size, 4);
+    assert_eq!(outer.inner().unwrap().def().max_entries, 1);
+    assert_eq!(outer.init_slots().len(), 2);
+    assert_eq!(obj.map("jumps").unwrap().init_slots().len(), 2);
+    let mut k = kernel();
+    obj.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    let entry = obj.program("entry").unwrap().fd().unwrap();
+    assert_eq!(run(&mut k, entry), 33, "tail call through the initialised slot 3");
+    let looper = obj.program("looper").unwrap().fd().unwrap();
+    assert_eq!(run(&mut k, looper), 10, "bpf_loop callback 0+1+2+3+4");
+    // The value landed in inner_a, slot 0 of the outer map.
+    let v = obj.map("inner_a").unwrap().lookup(&mut k, &0u32.to_le_bytes(), 0).unwrap().unwrap();
+    assert_eq!(u32::from_le_bytes(v.try_into().unwrap()), 10);
+}
