@@ -19,6 +19,8 @@ pub mod seam;
 pub mod sec_def;
 
 pub use error::{Error, Result};
+pub use link::Link;
 pub use map::{Map, MapDef, MapKind};
 pub use object::Object;
 pub use program::{Program, Reloc, RelocKind};
+pub mod link;

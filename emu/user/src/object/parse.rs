@@ -34,6 +34,9 @@ const OBJ_NAME_LEN: usize = 16;
 /// `sizeof(struct bpf_map_def)` (legacy `maps` section): type, key size,
 /// value size, max entries, flags.
 const LEGACY_DEF_SIZE: usize = 20;
+/// The largest global data section the loader accepts (the kernel refuses
+/// array values above `KMALLOC_MAX_SIZE`, 4 MiB on x86-64, anyway).
+const MAX_DATA_SIZE: u32 = 64 << 20;
 /// `BPF_JMP | BPF_CALL`, `BPF_LD | BPF_IMM | BPF_DW`.
 pub const CALL: u8 = 0x85;
 pub const LD_IMM64: u8 = 0x18;
@@ -280,7 +283,10 @@ fn collect_data_maps(
         if sec.size == 0 || sec.is_code() {
             continue;
         }
-        let size = u32::try_from(sec.size).map_err(|_| sec_err(&sec.name, "too large for a map value"))?;
+        let size = u32::try_from(sec.size)
+            .ok()
+            .filter(|&s| s <= MAX_DATA_SIZE)
+            .ok_or_else(|| sec_err(&sec.name, "too large for a global data map"))?;
         let mut flags = uapi::BPF_F_MMAPABLE;
         if kind == MapKind::Rodata {
             flags |= uapi::BPF_F_RDONLY_PROG;
