@@ -23,4 +23,5 @@ pub use link::Link;
 pub use map::{Map, MapDef, MapKind};
 pub use object::Object;
 pub use program::{Program, Reloc, RelocKind};
+pub mod describe;
 pub mod link;

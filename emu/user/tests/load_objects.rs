@@ -84,3 +84,20 @@ fn prog_array_and_map_in_map_initialisers_and_callbacks() {
     let v = obj.map("inner_a").unwrap().lookup(&mut k, &0u32.to_le_bytes(), 0).unwrap().unwrap();
     assert_eq!(u32::from_le_bytes(v.try_into().unwrap()), 10);
 }
+
+#[test]
+fn describe_lists_programs_maps_and_relocations() {
+    let obj = Object::open(fixture("initialisers.bpf.o")).unwrap();
+    let text = bpfemu_user::describe::describe(&obj);
+    for needle in [
+        "entry: section syscall, syscall",
+        "add_index (subprogram in .text",
+        "outer (BTF, kernel name outer): array_of_maps, key 4, value 4, max_entries 2",
+        "inner array key 4 value 4 max_entries 1",
+        "[0] = map inner_a, [1] = map inner_b",
+        "[1] = prog target_one, [3] = prog target_three",
+        "looper+16 (.relsyscall #2): (section symbol) -> function address .text+0",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
