@@ -96,7 +96,7 @@ fn describe_lists_programs_maps_and_relocations() {
         "inner array key 4 value 4 max_entries 1",
         "[0] = map inner_a, [1] = map inner_b",
         "[1] = prog target_one, [3] = prog target_three",
-        "looper+16 (.relsyscall #2): (section symbol) -> function address .text+0",
+        "looper+6 (.relsyscall #1): (section symbol) -> function address .text+0",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
