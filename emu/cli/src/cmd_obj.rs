@@ -2,8 +2,9 @@
 //! the emulated libbpf (`bpfemu_user`).
 //!
 //! - `obj show`: sections, programs (type, expected attach type, attach
-//!   target, flags), maps (definition, initialisers), externs and
-//!   relocations, as parsed by `Object::open`;
+//!   target, flags), maps (definition, initialisers), externs,
+//!   relocations, and CO-RE relocations resolved against the emulated
+//!   kernel's BTF, as parsed by `Object::open`;
 //! - `load`: opens the object, loads it into a fresh kernel (every
 //!   program, verified), then prints what was created as `bpftool prog
 //!   show` and `bpftool map show` do. A program the verifier refuses
@@ -44,7 +45,8 @@ pub fn obj(cmd: ObjCommand) -> Result<ExitCode> {
     match cmd {
         ObjCommand::Show(a) => {
             let obj = Object::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
-            print!("{}", bpfemu_user::describe::describe(&obj));
+            let vmlinux = bpfemu_kernel::vmlinux::vmlinux_btf();
+            print!("{}", bpfemu_user::describe::describe_with_target(&obj, Some(&vmlinux)));
             Ok(ExitCode::SUCCESS)
         }
     }

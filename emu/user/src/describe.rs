@@ -35,8 +35,14 @@ fn sh_type_name(t: u32) -> String {
     }
 }
 
-/// The listing.
+/// The listing, without CO-RE resolutions.
 pub fn describe(obj: &Object) -> String {
+    describe_with_target(obj, None)
+}
+
+/// The listing; with a target BTF (the kernel's), each CO-RE relocation
+/// is shown with its resolution.
+pub fn describe_with_target(obj: &Object, target: Option<&bpfemu_btf::Btf>) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -167,6 +173,61 @@ pub fn describe(obj: &Object) -> String {
                 r.rel_section,
                 r.rel_index
             );
+        }
+    }
+    if let Some(ext) = obj.ext()
+        && ext.core_relos.iter().any(|s| !s.records.is_empty())
+    {
+        let _ = writeln!(o, "CO-RE relocations:");
+        match target.map(|t| obj.core_relocations(t)) {
+            None => {
+                for sec in &ext.core_relos {
+                    for (i, r) in sec.records.iter().enumerate() {
+                        let _ = writeln!(
+                            o,
+                            "  {} #{i}: insn {} type [{}] kind {}",
+                            sec.sec_name,
+                            r.insn_off / 8,
+                            r.type_id,
+                            r.kind
+                        );
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(o, "  error: {e}");
+            }
+            Some(Ok(reports)) => {
+                for r in reports {
+                    let _ = write!(
+                        o,
+                        "  {}+{} #{}: {:?} {}",
+                        r.prog, r.relo.insn_idx, r.relo.relo_idx, r.relo.kind, r.relo.access
+                    );
+                    match &r.result {
+                        Ok(res) if res.poison => {
+                            let _ = writeln!(
+                                o,
+                                ": {} -> poisoned ({} candidates)",
+                                res.local_spec, res.candidates
+                            );
+                        }
+                        Ok(res) => {
+                            let _ = writeln!(
+                                o,
+                                ": {} -> {} (value {} -> {})",
+                                res.local_spec,
+                                res.target_spec.as_deref().unwrap_or("-"),
+                                res.orig,
+                                res.new
+                            );
+                        }
+                        Err(e) => {
+                            let _ = writeln!(o, ": error: {e}");
+                        }
+                    }
+                }
+            }
         }
     }
     for w in obj.warnings() {

@@ -101,3 +101,29 @@ fn describe_lists_programs_maps_and_relocations() {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }
+
+#[test]
+fn core_relocations_follow_the_kernel_layout() {
+    let mut obj = Object::open(fixture("core.bpf.o")).unwrap();
+    let mut k = kernel();
+    obj.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    let fd = obj.program("core_offsets").unwrap().fd().unwrap();
+    assert_eq!(run(&mut k, fd), 0);
+    let out = obj.map("out").unwrap();
+    let get = |k: &mut Kernel, i: u32| {
+        let v = out.lookup(k, &i.to_le_bytes(), 0).unwrap().unwrap();
+        u64::from_le_bytes(v.try_into().unwrap())
+    };
+    // The emulated task_struct: __state, flags, pid, tgid, real_parent, parent, comm[16].
+    assert_eq!(get(&mut k, 0), 8, "pid offset");
+    assert_eq!(get(&mut k, 1), 4, "pid size");
+    assert_eq!(get(&mut k, 2), 0, "not_in_kernel does not exist");
+    assert_eq!(get(&mut k, 3), 4, "flags offset");
+    assert_eq!(get(&mut k, 4), 32, "comm offset");
+    assert_eq!(get(&mut k, 5), 1, "type exists");
+    assert_eq!(get(&mut k, 6), 48, "type size");
+    let btf = k.vmlinux_btf();
+    let text = bpfemu_user::describe::describe_with_target(&obj, Some(&btf));
+    assert!(text.contains("CO-RE relocations:"), "{text}");
+    assert!(text.contains("FieldByteOffset"), "{text}");
+}

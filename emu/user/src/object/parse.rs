@@ -116,6 +116,16 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         btf = None;
     }
     let btf_ext = elf.section_by_name(".BTF.ext").map(|s| s.data.clone());
+    let ext = match (&btf_ext, &btf) {
+        (Some(data), Some(b)) => match bpfemu_btf::ext::parse_ext(data, b) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                warnings.push(format!("Error loading ELF section .BTF.ext: {e}; ignored"));
+                None
+            }
+        },
+        _ => None,
+    };
     let text_shndx = elf.sections.iter().find(|s| s.name == ".text" && s.is_code()).map(|s| s.index);
 
     let mut maps = Vec::new();
@@ -139,6 +149,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         elf,
         btf,
         btf_ext,
+        ext,
         programs,
         maps,
         externs,
