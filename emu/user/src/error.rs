@@ -37,7 +37,7 @@ pub enum Error {
     Extern { name: String, msg: String },
     /// A CO-RE relocation of a program failed.
     #[error("prog '{prog}': {source}")]
-    Core { prog: String, source: crate::core::CoreError },
+    Core { prog: String, source: Box<crate::core::CoreError> },
     /// The object's BTF is malformed.
     #[error("BTF: {0}")]
     Btf(String),

@@ -89,12 +89,15 @@ impl Object {
             if !p.is_subprog && !p.autoload {
                 continue;
             }
-            let res = resolver.resolve(&relo).map_err(|e| Error::Core { prog: p.name.clone(), source: e })?;
+            let res = resolver
+                .resolve(&relo)
+                .map_err(|e| Error::Core { prog: p.name.clone(), source: Box::new(e) })?;
             patches.push((pi, relo, res));
         }
         for (pi, relo, res) in patches {
             let p = &mut self.programs[pi];
-            apply(&mut p.insns, &relo, &res).map_err(|e| Error::Core { prog: p.name.clone(), source: e })?;
+            apply(&mut p.insns, &relo, &res)
+                .map_err(|e| Error::Core { prog: p.name.clone(), source: Box::new(e) })?;
         }
         Ok(())
     }

@@ -46,7 +46,7 @@ pub const PSEUDO_CALL: u8 = 1;
 /// libbpf's `internal_map_name()`: the kernel-side name of a global data
 /// map.
 pub fn internal_map_name(obj_name: &str, real_name: &str) -> String {
-    let sfx_len = real_name.len().max(7).min(OBJ_NAME_LEN - 1);
+    let sfx_len = real_name.len().clamp(7, OBJ_NAME_LEN - 1);
     let pfx_len = if real_name.len() > 1 && real_name[1..].contains('.') {
         0
     } else {
@@ -474,7 +474,7 @@ fn classify(
         if Some(usize::from(sym.shndx)) != text {
             return Err(format!("bad call relocation against '{sname}': not in .text"));
         }
-        if sym.value % 8 != 0 {
+        if !sym.value.is_multiple_of(8) {
             return Err(format!("bad call relocation against '{sname}': misaligned"));
         }
         return Ok(RelocKind::Call { sym_off: sym.value });
@@ -490,7 +490,7 @@ fn classify(
         return Err(format!("relocation against '{sname}' in special section {:#x}", sym.shndx));
     }
     if Some(shndx) == text {
-        if sym.value % 8 != 0 {
+        if !sym.value.is_multiple_of(8) {
             return Err(format!("bad subprogram address relocation against '{sname}'"));
         }
         return Ok(RelocKind::SubprogAddr { sym_off: sym.value });
@@ -552,7 +552,7 @@ fn collect_map_relos(
         let values_off =
             offs[mi].ok_or_else(|| fail(format!("map '{}' has no 'values' initialiser", maps[mi].name)))?;
         let moff = r.offset - maps[mi].sec_offset;
-        if moff < u64::from(values_off) || (moff - u64::from(values_off)) % 8 != 0 {
+        if moff < u64::from(values_off) || !(moff - u64::from(values_off)).is_multiple_of(8) {
             return Err(fail(format!("map '{}': misaligned 'values' slot", maps[mi].name)));
         }
         let slot = u32::try_from((moff - u64::from(values_off)) / 8)
