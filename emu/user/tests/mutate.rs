@@ -77,6 +77,16 @@ proptest! {
     }
 
     #[test]
+    fn mutated_core_never_panic(muts in proptest::collection::vec(mutation(), 1..6)) {
+        check(&apply(fixture("core.bpf.o"), &muts));
+    }
+
+    #[test]
+    fn mutated_legacy_never_panic(muts in proptest::collection::vec(mutation(), 1..6)) {
+        check(&apply(fixture("legacy_pinned.bpf.o"), &muts));
+    }
+
+    #[test]
     fn mutated_initialisers_never_panic(muts in proptest::collection::vec(mutation(), 1..6)) {
         check(&apply(fixture("initialisers.bpf.o"), &muts));
     }
