@@ -104,6 +104,7 @@ pub fn describe_with_target(obj: &Object, target: Option<&bpfemu_btf::Btf>) -> S
             MapKind::Rodata => "read-only global data".to_owned(),
             MapKind::Bss => "zeroed global data".to_owned(),
             MapKind::Kconfig => "kconfig externs".to_owned(),
+            MapKind::StructOps => "struct_ops".to_owned(),
         };
         let _ = write!(
             o,
@@ -129,6 +130,14 @@ pub fn describe_with_target(obj: &Object, target: Option<&bpfemu_btf::Btf>) -> S
                 i.def().value_size,
                 i.def().max_entries
             );
+        }
+        if let Some(st) = obj.struct_ops().iter().find(|s| obj.maps()[s.map].name() == m.name()) {
+            let _ = write!(o, ", struct {}", st.local.type_name);
+            for (i, p) in st.local.progs.iter().enumerate() {
+                if let Some(p) = p {
+                    let _ = write!(o, ", member #{i} = prog {p}");
+                }
+            }
         }
         for (slot, t) in m.init_slots() {
             let target = match t {

@@ -20,12 +20,21 @@ pub struct Link {
     fd: Option<i32>,
     disconnected: bool,
     pin_path: Option<String>,
+    /// A plain `.struct_ops` registration: `fd` is the object's map fd,
+    /// and detaching deletes the map's element instead of closing.
+    st_ops_map: bool,
 }
 
 impl Link {
     /// Wraps a link fd (`bpf_link__open()` of an fd the caller owns).
     pub fn from_fd(fd: i32) -> Link {
-        Link { fd: Some(fd), disconnected: false, pin_path: None }
+        Link { fd: Some(fd), disconnected: false, pin_path: None, st_ops_map: false }
+    }
+
+    /// The registration of a `.struct_ops` map (no kernel link): detaching
+    /// deletes its element (`bpf_link__detach_struct_ops`).
+    pub fn struct_ops_map(map_fd: i32) -> Link {
+        Link { fd: Some(map_fd), disconnected: false, pin_path: None, st_ops_map: true }
     }
     /// `bpf_link__fd`.
     pub fn fd(&self) -> Option<i32> {
@@ -48,6 +57,13 @@ impl Link {
     /// no longer attached.
     pub fn detach(&mut self, seam: &mut impl Seam) -> Result<()> {
         let fd = self.live_fd()?;
+        if self.st_ops_map {
+            let key = 0u32.to_le_bytes();
+            return seam
+                .bpf(BpfAttr::MapDeleteElem { map_fd: fd, key: &key, flags: 0 })
+                .map(|_| ())
+                .map_err(|e| Error::sys("struct_ops unregister (BPF_MAP_DELETE_ELEM)", e));
+        }
         seam.bpf(BpfAttr::LinkDetach { link_fd: fd })
             .map(|_| ())
             .map_err(|e| Error::sys("BPF_LINK_DETACH", e))
@@ -62,6 +78,9 @@ impl Link {
     /// `bpf_link__destroy()`: closes the fd (which detaches a link that
     /// nothing else holds) unless disconnected.
     pub fn destroy(mut self, seam: &mut impl Seam) -> Result<()> {
+        if self.st_ops_map {
+            return if self.disconnected { Ok(()) } else { self.detach(seam) };
+        }
         match self.fd.take() {
             Some(fd) if !self.disconnected => seam.close(fd).map_err(|e| Error::sys("close(link)", e)),
             _ => Ok(()),

@@ -84,7 +84,8 @@ impl Object {
     }
 
     fn needs_vmlinux(&self) -> bool {
-        self.ext.as_ref().is_some_and(|e| e.core_relos.iter().any(|s| !s.records.is_empty()))
+        !self.st_ops.is_empty()
+            || self.ext.as_ref().is_some_and(|e| e.core_relos.iter().any(|s| !s.records.is_empty()))
             || self
                 .externs
                 .iter()
@@ -99,6 +100,7 @@ impl Object {
         let vmlinux: Option<Arc<Btf>> = if self.needs_vmlinux() { seam.vmlinux_btf().ok() } else { None };
         resolve_ksyms(&mut self.externs, vmlinux.as_deref())?;
         self.resolve_attach_targets(vmlinux.as_deref())?;
+        self.prepare_struct_ops(vmlinux.as_deref())?;
         self.apply_core(vmlinux.as_deref())?;
         self.load_btf(seam);
         for i in 0..self.maps.len() {
@@ -185,9 +187,14 @@ impl Object {
             inner_map_fd: inner_fd,
             numa_node: d.numa_node,
             map_name: m.kname.as_bytes().to_vec(),
-            btf_fd: if key_id != 0 || val_id != 0 { btf_fd.unwrap_or(0) } else { 0 },
+            btf_fd: if key_id != 0 || val_id != 0 || d.btf_vmlinux_value_type_id != 0 {
+                btf_fd.unwrap_or(0)
+            } else {
+                0
+            },
             btf_key_type_id: key_id,
             btf_value_type_id: val_id,
+            btf_vmlinux_value_type_id: d.btf_vmlinux_value_type_id,
             map_extra: d.map_extra,
             ..Default::default()
         }

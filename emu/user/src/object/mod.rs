@@ -23,6 +23,7 @@ pub mod externs;
 pub mod load;
 pub mod parse;
 pub mod relocate;
+pub mod st_ops;
 
 use crate::elf::ElfFile;
 use crate::error::{Error, Result};
@@ -56,6 +57,8 @@ pub struct Object {
     pub(crate) warnings: Vec<String>,
     pub(crate) btf_fd: Option<i32>,
     pub(crate) loaded: bool,
+    /// struct_ops maps (their [`Map`]s are in `maps`).
+    pub(crate) st_ops: Vec<st_ops::StOps>,
 }
 
 impl Object {

@@ -139,6 +139,8 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         values_offs.push(None);
     }
     let mut programs = collect_programs(&elf, text_shndx)?;
+    let st_ops = super::st_ops::collect(&elf, btf.as_ref(), &mut maps, &programs)?;
+    values_offs.resize(maps.len(), None);
     collect_relos(&elf, text_shndx, &maps, &externs, &mut programs)?;
     collect_map_relos(&elf, &mut maps, &values_offs, &programs)?;
 
@@ -157,6 +159,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         warnings,
         btf_fd: None,
         loaded: false,
+        st_ops,
     })
 }
 
