@@ -75,7 +75,7 @@ const PAGE_SIZE: u32 = 4096;
 /// stays 0, for the kernel to refuse; a size no such product exceeds
 /// stays as it is).
 pub fn adjust_ringbuf_sz(sz: u32) -> u32 {
-    if sz == 0 || (sz % PAGE_SIZE == 0 && (sz / PAGE_SIZE).is_power_of_two()) {
+    if sz == 0 || (sz.is_multiple_of(PAGE_SIZE) && (sz / PAGE_SIZE).is_power_of_two()) {
         return sz;
     }
     let mut mul: u32 = 1;
