@@ -214,3 +214,18 @@ fn per_cpu_lookups_return_one_value_per_cpu() {
     let sum: u32 = v.chunks(8).map(|c| u32::from_le_bytes(c[..4].try_into().unwrap())).sum();
     assert_eq!(sum, 7);
 }
+
+#[test]
+fn nested_subprograms_are_appended_once_each() {
+    let mut obj = Object::open(fixture("nested.bpf.o")).unwrap();
+    let mut k = kernel();
+    obj.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    let top = obj.program("uses_top").unwrap();
+    let leaf = obj.program("uses_leaf").unwrap();
+    let subs = |n: &str| obj.all_programs().iter().find(|p| p.name() == n).unwrap().insns().len();
+    assert_eq!(top.loaded_insns().len(), top.insns().len() + subs("top") + subs("middle") + subs("leaf"));
+    assert_eq!(leaf.loaded_insns().len(), leaf.insns().len() + subs("leaf"));
+    let (t, l) = (top.fd().unwrap(), leaf.fd().unwrap());
+    assert_eq!(run(&mut k, t), 16);
+    assert_eq!(run(&mut k, l), 15);
+}

@@ -459,6 +459,7 @@ fn collect_relos(
                 sym_name: sym.name.clone(),
                 rel_section: rs.name.clone(),
                 rel_index: index,
+                offset: r.offset,
             });
         }
     }

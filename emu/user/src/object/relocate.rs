@@ -131,8 +131,12 @@ pub fn link(obj: &Object, main: usize) -> Result<Linked> {
 pub fn resolve(obj: &Object, main: usize, linked: &mut Linked) -> Result<()> {
     for r in &linked.relocs {
         let i = r.insn_idx;
-        let fail =
-            |msg: String| Error::Reloc { section: r.rel_section.clone(), index: r.rel_index, offset: 0, msg };
+        let fail = |msg: String| Error::Reloc {
+            section: r.rel_section.clone(),
+            index: r.rel_index,
+            offset: r.offset,
+            msg,
+        };
         let map_fd = |m: usize| {
             obj.maps
                 .get(m)
