@@ -297,7 +297,7 @@ impl Object {
 
     fn load_program(&mut self, seam: &mut impl Seam, i: usize) -> Result<()> {
         let mut linked = relocate::link(self, i)?;
-        relocate::resolve(self, i, &mut linked)?;
+        relocate::resolve(self, &mut linked)?;
         let (funcs, lines) =
             if self.btf_fd.is_some() { self.btf_ext_records(&linked) } else { (Vec::new(), Vec::new()) };
         let func_info = bpfemu_btf::ext::encode_func_info(&funcs);
