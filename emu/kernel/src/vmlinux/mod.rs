@@ -26,7 +26,9 @@
 //! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
 
 pub mod c;
+pub mod net;
 pub mod types;
+pub mod uapi_enums;
 
 #[cfg(test)]
 mod tests;
@@ -216,6 +218,9 @@ pub fn vmlinux_btf() -> Btf {
     for name in MAP_STRUCT_SUBSETS {
         types::describe_map_subset(&mut b, name);
     }
+    // Appended later (ids above keep their values).
+    net::describe_all(&mut b);
+    uapi_enums::describe_all(&mut b);
     b.finish()
 }
 
