@@ -10,4 +10,15 @@
 
 #![deny(unsafe_code)]
 
+pub mod elf;
+pub mod error;
+pub mod map;
+pub mod object;
+pub mod program;
 pub mod seam;
+pub mod sec_def;
+
+pub use error::{Error, Result};
+pub use map::{Map, MapDef, MapKind};
+pub use object::Object;
+pub use program::{Program, Reloc, RelocKind};

@@ -5,9 +5,11 @@
 //! only, so the same code drives a [`Kernel`] directly or any wrapper a
 //! test puts in between (to count calls, or to inject errors).
 
+use bpfemu_btf::Btf;
 use bpfemu_kernel::bpf::attr::BpfAttr;
 use bpfemu_kernel::errno::Errno;
 use bpfemu_kernel::kernel::Kernel;
+use std::sync::Arc;
 
 /// The system calls this library makes.
 pub trait Seam {
@@ -15,6 +17,13 @@ pub trait Seam {
     fn bpf(&mut self, attr: BpfAttr<'_>) -> Result<i64, Errno>;
     /// `close(fd)`.
     fn close(&mut self, fd: i32) -> Result<(), Errno>;
+    /// Reads `/sys/kernel/btf/vmlinux`: the running kernel's BTF, which
+    /// libbpf parses for CO-RE, `__ksym` externs and attach targets
+    /// (`btf__load_vmlinux_btf()`). A seam without a kernel BTF answers
+    /// `ENOENT`, as a kernel built without `CONFIG_DEBUG_INFO_BTF` does.
+    fn vmlinux_btf(&mut self) -> Result<Arc<Btf>, Errno> {
+        Err(Errno::ENOENT)
+    }
 }
 
 impl Seam for Kernel {
@@ -24,5 +33,9 @@ impl Seam for Kernel {
 
     fn close(&mut self, fd: i32) -> Result<(), Errno> {
         Kernel::close(self, fd)
+    }
+
+    fn vmlinux_btf(&mut self) -> Result<Arc<Btf>, Errno> {
+        Ok(Kernel::vmlinux_btf(self))
     }
 }
