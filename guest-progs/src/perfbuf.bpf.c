@@ -6,14 +6,20 @@
  *
  *   - perf_event:  one `struct perf_sample` per run (tag from the ctx);
  *   - perf_bench:  a batch of `batch_cnt` 8-byte records per run, plain
- *                  bounded loop (the perf-buffer side of the bench).
+ *                  bounded loop (the perf-buffer side of the bench);
+ *   - perf_kprobe: the classic tracing producer, a kprobe on
+ *                  do_sys_openat2 (BPF_KPROBE() from <bpf/bpf_tracing.h>
+ *                  reads the arguments from struct pt_regs) sending the
+ *                  dfd argument and the pid.
  *
- * SEC("syscall") (tracing helpers; test-runnable). NOT LOADABLE YET: no
+ * perf_event and perf_bench are SEC("syscall") (tracing helpers;
+ * test-runnable). NOT LOADABLE YET: no
  * PERF_EVENT_ARRAY map nor bpf_perf_event_output in the emulated kernel;
  * allowlisted in emu/user/tests/guest_objects.rs; meant for issue 9.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #define MAX_BATCH 1024
 
@@ -68,6 +74,22 @@ int perf_bench(void *ctx)
 		else
 			__sync_fetch_and_add(&sent, 1);
 	}
+	return 0;
+}
+
+SEC("kprobe/do_sys_openat2")
+int BPF_KPROBE(perf_kprobe, int dfd, const char *filename)
+{
+	struct perf_sample s = {
+		.tag = (__u32)dfd,
+		.pid = bpf_get_current_pid_tgid() >> 32,
+		.cpu = bpf_get_smp_processor_id(),
+	};
+
+	if (bpf_perf_event_output(ctx, &samples, BPF_F_CURRENT_CPU, &s, sizeof(s)))
+		__sync_fetch_and_add(&lost, 1);
+	else
+		__sync_fetch_and_add(&sent, 1);
 	return 0;
 }
 
