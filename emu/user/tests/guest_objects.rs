@@ -207,7 +207,7 @@ fn maps_object_hash_array_and_for_each() {
     assert_eq!(run(&obj, &mut k, "percpu_add", &mut op(1, 4)), 0);
     assert_eq!(run(&obj, &mut k, "percpu_add", &mut op(1, 4)), 0);
     for key in 0..6u32 {
-        assert_eq!(run(&obj, &mut k, "lru_touch", &mut op(key, key as u64)), 0);
+        assert_eq!(run(&obj, &mut k, "lru_touch", &mut op(key, u64::from(key))), 0);
     }
 }
 

@@ -38,7 +38,6 @@ const _: () = assert!(size_of::<PtRegs>() == 168);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::vmlinux::{struct_id, vmlinux_btf};
 
     #[test]
