@@ -3,18 +3,25 @@
  * flow_dissector.bpf.c — a BPF flow dissector (BPF_PROG_TYPE_FLOW_DISSECTOR)
  * filling struct bpf_flow_keys the way the kernel's native dissector
  * (net/core/flow_dissector.c) does for Ethernet payloads: 802.1Q / 802.1AD
- * VLAN tags, IPv4 (options, fragments, IP-in-IP), IPv6 (hop-by-hop,
- * routing, destination-options and fragment extension headers, flow label),
- * and TCP / UDP ports.
+ * VLAN tags, IPv4 (options, fragments), IPv6 (hop-by-hop, routing,
+ * destination-options and fragment extension headers, flow label),
+ * encapsulations (IP-in-IP, IPv6-in-IP, GRE version 0 with optional
+ * checksum / key / sequence words and transparent Ethernet bridging), and
+ * TCP / UDP ports.
  *
  * Design: one program per protocol, chained by tail calls through the
  * prog_array `dissect_jmp`, which the object initialises itself (`.values`)
  * so loading the object fills the table. The entry point `dissect` reads
  * keys->n_proto (the EtherType the kernel found) and jumps to the matching
- * stage; each stage parses its header at keys->nhoff / keys->thoff and
- * either finishes (BPF_OK), jumps to the next stage, or gives up (BPF_DROP).
- * Headers are read with direct packet access only; a header that is not
- * in the linear data (beyond data_end) makes the dissection fail.
+ * stage; each stage parses the header at keys->thoff (the kernel starts
+ * with thoff == nhoff), advances thoff past it, and either finishes
+ * (BPF_OK), jumps to the next stage, or gives up (BPF_DROP). VLAN tags
+ * advance nhoff too; an encapsulated packet keeps the outer nhoff, sets
+ * is_encap and reports the inner addresses, n_proto and ports, as the
+ * native dissector reports the inner flow. Headers are read with direct
+ * packet access only; a header that is not in the linear data (beyond
+ * data_end) makes the dissection fail. keys->addr_proto is in host order
+ * (ETH_P_IP / ETH_P_IPV6), as the kernel reads it.
  *
  * Input flags honoured (keys->flags): BPF_FLOW_DISSECTOR_F_PARSE_1ST_FRAG,
  * BPF_FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL, BPF_FLOW_DISSECTOR_F_STOP_AT_ENCAP.
@@ -31,10 +38,13 @@
 #define ETH_P_IPV6	0x86DD
 #define ETH_P_8021Q	0x8100
 #define ETH_P_8021AD	0x88A8
+#define ETH_P_TEB	0x6558
+#define ETH_HLEN	14
 
 #define IPPROTO_HOPOPTS	0
 #define IPPROTO_IPIP	4
 #define IPPROTO_TCP	6
+#define IPPROTO_GRE	47
 #define IPPROTO_UDP	17
 #define IPPROTO_IPV6	41
 #define IPPROTO_ROUTING	43
@@ -45,6 +55,11 @@
 #define IPV4_OFFSET	0x1fff
 #define IPV6_FRAG_OFFSET 0xfff8
 #define IPV6_FLOWLABEL	0x000fffff
+
+#define GRE_CSUM	0x8000
+#define GRE_KEY		0x2000
+#define GRE_SEQ		0x1000
+#define GRE_VERSION	0x0007
 
 /* Packet offsets we accept: keeps pointer arithmetic provably in bounds. */
 #define MAX_HDR_OFF	0x3fff
@@ -143,15 +158,67 @@ static __always_inline int transport(struct __sk_buff *skb, struct bpf_flow_keys
 	return BPF_OK;
 }
 
-/* An inner network header at keys->thoff (IP-in-IP, IPv6-in-IPv4...). */
-static __always_inline int encapsulated(struct __sk_buff *skb, struct bpf_flow_keys *keys, __u16 ethertype)
+/* An inner network header of EtherType `proto` (network order) at
+ * keys->thoff: IP-in-IP, IPv6-in-IP, GRE payloads. */
+static __always_inline int encapsulated(struct __sk_buff *skb, struct bpf_flow_keys *keys, __be16 proto)
 {
 	keys->is_encap = 1;
 	if (keys->flags & BPF_FLOW_DISSECTOR_F_STOP_AT_ENCAP)
 		return BPF_OK;
-	keys->nhoff = keys->thoff;
-	keys->n_proto = bpf_htons(ethertype);
-	return by_ethertype(skb, keys->n_proto);
+	keys->n_proto = proto;
+	return by_ethertype(skb, proto);
+}
+
+/* A GRE header at keys->thoff (RFC 2784/2890, version 0 only). */
+static __always_inline int gre(struct __sk_buff *skb, struct bpf_flow_keys *keys)
+{
+	struct gre_base {
+		__be16 flags;
+		__be16 proto;
+	} *g = pkt_at(skb, keys->thoff, sizeof(*g));
+	__u16 flags;
+	__be16 proto;
+
+	if (!g)
+		return BPF_DROP;
+	flags = bpf_ntohs(g->flags);
+	proto = g->proto;
+	if (flags & GRE_VERSION)
+		return BPF_OK; /* PPTP and other versions: not dissected further */
+	keys->thoff += sizeof(*g);
+	if (flags & GRE_CSUM)
+		keys->thoff += 4;
+	if (flags & GRE_KEY)
+		keys->thoff += 4;
+	if (flags & GRE_SEQ)
+		keys->thoff += 4;
+	if (proto == bpf_htons(ETH_P_TEB)) {
+		struct ethhdr *eth = pkt_at(skb, keys->thoff, sizeof(*eth));
+
+		if (!eth)
+			return BPF_DROP;
+		keys->thoff += ETH_HLEN;
+		proto = eth->h_proto;
+	}
+	return encapsulated(skb, keys, proto);
+}
+
+/* After an IPv4 header, or an IPv6 header and its extension headers:
+ * the protocol `proto` at keys->thoff. */
+static __always_inline int l4(struct __sk_buff *skb, struct bpf_flow_keys *keys, __u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_IPIP:
+		keys->ip_proto = proto;
+		return encapsulated(skb, keys, bpf_htons(ETH_P_IP));
+	case IPPROTO_IPV6:
+		keys->ip_proto = proto;
+		return encapsulated(skb, keys, bpf_htons(ETH_P_IPV6));
+	case IPPROTO_GRE:
+		keys->ip_proto = proto;
+		return gre(skb, keys);
+	}
+	return transport(skb, keys, proto);
 }
 
 SEC("flow_dissector")
@@ -166,12 +233,12 @@ SEC("flow_dissector")
 int dissect_vlan(struct __sk_buff *skb)
 {
 	struct bpf_flow_keys *keys = skb->flow_keys;
-	struct vlan_hdr *vlan = pkt_at(skb, keys->nhoff, sizeof(*vlan));
+	struct vlan_hdr *vlan = pkt_at(skb, keys->thoff, sizeof(*vlan));
 
 	if (!vlan)
 		return BPF_DROP;
 	keys->nhoff += sizeof(*vlan);
-	keys->thoff = keys->nhoff;
+	keys->thoff += sizeof(*vlan);
 	keys->n_proto = vlan->h_vlan_encapsulated_proto;
 	return by_ethertype(skb, keys->n_proto);
 }
@@ -180,7 +247,7 @@ SEC("flow_dissector")
 int dissect_ipv4(struct __sk_buff *skb)
 {
 	struct bpf_flow_keys *keys = skb->flow_keys;
-	struct iphdr *iph = pkt_at(skb, keys->nhoff, sizeof(*iph));
+	struct iphdr *iph = pkt_at(skb, keys->thoff, sizeof(*iph));
 	__u16 frag;
 	__u8 ihl;
 
@@ -190,14 +257,14 @@ int dissect_ipv4(struct __sk_buff *skb)
 	ihl = ((__u8 *)iph)[0] & 0x0f;
 	if (ihl < 5)
 		return BPF_DROP;
-	if (!pkt_at(skb, keys->nhoff, ihl * 4))
+	if (!pkt_at(skb, keys->thoff, ihl * 4))
 		return BPF_DROP;
 
-	keys->addr_proto = bpf_htons(ETH_P_IP);
+	keys->addr_proto = ETH_P_IP;
 	keys->ipv4_src = iph->saddr;
 	keys->ipv4_dst = iph->daddr;
 	keys->ip_proto = iph->protocol;
-	keys->thoff = keys->nhoff + ihl * 4;
+	keys->thoff += ihl * 4;
 
 	frag = bpf_ntohs(iph->frag_off);
 	if (frag & (IPV4_MF | IPV4_OFFSET)) {
@@ -209,11 +276,7 @@ int dissect_ipv4(struct __sk_buff *skb)
 			return BPF_OK;
 	}
 
-	if (iph->protocol == IPPROTO_IPIP)
-		return encapsulated(skb, keys, ETH_P_IP);
-	if (iph->protocol == IPPROTO_IPV6)
-		return encapsulated(skb, keys, ETH_P_IPV6);
-	return transport(skb, keys, iph->protocol);
+	return l4(skb, keys, iph->protocol);
 }
 
 /* After an IPv6 header or extension header announcing `next`. */
@@ -227,27 +290,24 @@ static __always_inline int ipv6_next(struct __sk_buff *skb, struct bpf_flow_keys
 	case IPPROTO_FRAGMENT:
 		bpf_tail_call(skb, &dissect_jmp, STAGE_IPV6_EXT);
 		return BPF_DROP;
-	case IPPROTO_IPIP:
-		return encapsulated(skb, keys, ETH_P_IP);
-	case IPPROTO_IPV6:
-		return encapsulated(skb, keys, ETH_P_IPV6);
 	}
-	return transport(skb, keys, next);
+	return l4(skb, keys, next);
 }
 
 SEC("flow_dissector")
 int dissect_ipv6(struct __sk_buff *skb)
 {
 	struct bpf_flow_keys *keys = skb->flow_keys;
-	struct ipv6hdr *ip6 = pkt_at(skb, keys->nhoff, sizeof(*ip6));
+	struct ipv6hdr *ip6 = pkt_at(skb, keys->thoff, sizeof(*ip6));
 
 	if (!ip6)
 		return BPF_DROP;
 
-	keys->addr_proto = bpf_htons(ETH_P_IPV6);
+	keys->addr_proto = ETH_P_IPV6;
 	__builtin_memcpy(keys->ipv6_src, &ip6->saddr, sizeof(ip6->saddr));
 	__builtin_memcpy(keys->ipv6_dst, &ip6->daddr, sizeof(ip6->daddr));
-	keys->thoff = keys->nhoff + sizeof(*ip6);
+	keys->thoff += sizeof(*ip6);
+	keys->ip_proto = ip6->nexthdr;
 	/* version, traffic class and flow label share the first word */
 	keys->flow_label = *(__be32 *)ip6 & bpf_htonl(IPV6_FLOWLABEL);
 	if (keys->flow_label && (keys->flags & BPF_FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL))
@@ -269,14 +329,13 @@ int dissect_ipv6_ext(struct __sk_buff *skb)
 			return BPF_DROP;
 		keys->thoff += sizeof(*fh);
 		keys->is_frag = 1;
+		keys->ip_proto = fh->nexthdr;
 		off = bpf_ntohs(fh->frag_off) & IPV6_FRAG_OFFSET;
 		if (off)
-			return BPF_OK;
+			return BPF_OK; /* a later fragment: no transport header */
 		keys->is_first_frag = 1;
-		if (!(keys->flags & BPF_FLOW_DISSECTOR_F_PARSE_1ST_FRAG)) {
-			keys->ip_proto = fh->nexthdr;
+		if (!(keys->flags & BPF_FLOW_DISSECTOR_F_PARSE_1ST_FRAG))
 			return BPF_OK;
-		}
 		return ipv6_next(skb, keys, fh->nexthdr);
 	} else {
 		struct ipv6_opt_hdr *opt = pkt_at(skb, keys->thoff, sizeof(*opt));
