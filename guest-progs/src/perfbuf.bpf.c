@@ -13,7 +13,8 @@
  *                  dfd argument and the pid.
  *
  * perf_event and perf_bench are SEC("syscall") (tracing helpers;
- * test-runnable). NOT LOADABLE YET: no
+ * test-runnable). `samples` leaves max_entries out, as most programs do:
+ * libbpf sizes a perf event array to the number of possible CPUs. NOT LOADABLE YET: no
  * PERF_EVENT_ARRAY map nor bpf_perf_event_output in the emulated kernel;
  * allowlisted in emu/user/tests/guest_objects.rs; meant for issue 9.
  */

@@ -37,7 +37,8 @@ const NOT_YET: &[(&str, &[Refusal])] = &[
     ("flow_dissector.bpf.o", &[Refusal::LoaderCore]),
     ("sk_lookup_port.bpf.o", &[Refusal::LoaderCore]),
     // PERF_EVENT_ARRAY maps and bpf_perf_event_output: issue 9; the kprobe
-    // program reads pt_regs through CO-RE.
+    // program reads pt_regs through CO-RE. `samples` has no max_entries:
+    // libbpf sets it to the number of possible CPUs, and so must the loader.
     ("perfbuf.bpf.o", &[Refusal::LoaderCore, Refusal::MapCreate("samples", Errno::EINVAL)]),
     // RINGBUF maps and the bpf_ringbuf_* helpers: issue 9.
     ("ringbuf.bpf.o", &[Refusal::MapCreate("events", Errno::EINVAL)]),
