@@ -16,9 +16,10 @@
 //!   `skip_mods_and_typedefs`, `member_offset`.
 //! - [`dump_c()`]: a `vmlinux.h`-style C header.
 //! - [`dump_raw()`]: bpftool's raw `[id] KIND 'name' ...` listing.
+//! - [`ext`]: `.BTF.ext` (func_info, line_info, CO-RE relocation records).
 //!
-//! Not supported: big-endian BTF, split BTF (base + module), BTF.ext
-//! (func/line info, CO-RE relocations), deduplication (`btf__dedup`).
+//! Not supported: big-endian BTF, split BTF (base + module), deduplication
+//! (`btf__dedup`).
 //! Decoding never panics on arbitrary input; nothing here uses `unsafe`.
 
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod dump_c;
 pub mod dump_raw;
 pub mod encode;
 pub mod error;
+pub mod ext;
 pub mod format;
 pub mod model;
 pub mod query;

@@ -10,6 +10,7 @@ mod cmd_exec;
 mod cmd_explore;
 #[cfg(target_arch = "x86_64")]
 mod cmd_jit;
+mod cmd_obj;
 mod cmd_run;
 mod cmd_test;
 mod cmd_verify;
@@ -64,6 +65,11 @@ enum Command {
     Explore(cmd_explore::ExploreArgs),
     /// Load a program through BPF_PROG_LOAD and print the verifier's log and verdict.
     Verify(cmd_verify::VerifyArgs),
+    /// BPF ELF objects (`obj show FILE`: sections, programs, maps, relocations).
+    #[command(subcommand)]
+    Obj(cmd_obj::ObjCommand),
+    /// Open a BPF ELF object, load every program into a fresh kernel, print them.
+    Load(cmd_obj::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +87,8 @@ fn main() -> ExitCode {
         Command::Test(a) => cmd_test::test(a),
         Command::Explore(a) => cmd_explore::explore(a),
         Command::Verify(a) => cmd_verify::verify(a),
+        Command::Obj(c) => cmd_obj::obj(c),
+        Command::Load(a) => cmd_obj::load(a),
     };
     match result {
         Ok(code) => code,

@@ -256,7 +256,7 @@ impl Runner {
 
     fn step(&mut self, p: &Planned, prefix: &str) {
         let w = self.where_(&p.stmt.loc);
-        let src = if p.spec.name == "prog" {
+        let src = if p.spec.name == "prog" && p.stmt.block.is_some() {
             format!("{} {{ ... }}", p.stmt.src.trim_end_matches('{').trim_end())
         } else {
             p.stmt.src.clone()

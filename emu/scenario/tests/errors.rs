@@ -94,7 +94,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("prog P type=syscall {\n  r0 = 0\n  exit\n", "t.scn:1:22", "assembly block is not closed"),
     ("prog P type=syscall {\n  r0 = = 1\n  exit\n}", "t.scn:2:", "assembly:"),
     ("prog P type=syscall {\n  r1 = map[NOPE]\n  exit\n}", "t.scn:2:12", "no map named `NOPE`"),
-    ("prog P type=syscall object=guest-progs/x.bpf.o", "t.scn:1:21", "comes with issue 7"),
+    (
+        "prog P type=syscall object=guest-progs/no-such.bpf.o",
+        "t.scn:1:28",
+        "no object file `guest-progs/no-such.bpf.o`",
+    ),
     ("map M type=hash key=4 value=8 max=4\nrun M", "t.scn:2:5", "is a map, expected a program"),
     ("advance 10", "t.scn:1:9", "needs a unit"),
     ("advance 10ms parsecs", "t.scn:1:14", "unexpected `parsecs`"),

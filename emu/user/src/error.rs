@@ -35,6 +35,9 @@ pub enum Error {
     /// An extern (`.kconfig` or `__ksym`) cannot be resolved.
     #[error("extern '{name}': {msg}")]
     Extern { name: String, msg: String },
+    /// A CO-RE relocation of a program failed.
+    #[error("prog '{prog}': {source}")]
+    Core { prog: String, source: Box<crate::core::CoreError> },
     /// The object's BTF is malformed.
     #[error("BTF: {0}")]
     Btf(String),
@@ -61,6 +64,7 @@ impl Error {
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Sys { errno, .. } | Error::ProgLoad { errno, .. } => Some(*errno),
+            Error::Core { source, .. } => Some(source.errno()),
             _ => None,
         }
     }

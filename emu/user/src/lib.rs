@@ -10,15 +10,20 @@
 
 #![deny(unsafe_code)]
 
+pub mod core;
+pub mod describe;
 pub mod elf;
 pub mod error;
+pub mod link;
 pub mod map;
 pub mod object;
 pub mod program;
 pub mod seam;
 pub mod sec_def;
+pub mod struct_ops;
 
 pub use error::{Error, Result};
+pub use link::Link;
 pub use map::{Map, MapDef, MapKind};
 pub use object::Object;
 pub use program::{Program, Reloc, RelocKind};

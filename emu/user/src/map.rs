@@ -25,12 +25,14 @@ pub enum MapKind {
     Bss,
     /// The `.kconfig` externs (frozen).
     Kconfig,
+    /// A `.struct_ops` / `.struct_ops.link` variable.
+    StructOps,
 }
 
 impl MapKind {
     /// Global data (an internal map in libbpf's terms).
     pub fn is_internal(self) -> bool {
-        !matches!(self, MapKind::Btf | MapKind::Legacy)
+        !matches!(self, MapKind::Btf | MapKind::Legacy | MapKind::StructOps)
     }
 }
 
@@ -52,6 +54,8 @@ pub struct MapDef {
     /// BTF type ids of the key and value in the object's BTF (0: none).
     pub btf_key_type_id: u32,
     pub btf_value_type_id: u32,
+    /// struct_ops maps: `struct bpf_struct_ops_X` in the kernel's BTF.
+    pub btf_vmlinux_value_type_id: u32,
 }
 
 /// What slot `slot` of a prog_array / map-in-map gets once loaded

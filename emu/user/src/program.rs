@@ -104,6 +104,10 @@ impl Program {
     pub fn is_subprog(&self) -> bool {
         self.is_subprog
     }
+    /// Whether the function symbol is global (static subprograms are not).
+    pub fn is_global(&self) -> bool {
+        self.global
+    }
     /// The code as found in the object (before relocation).
     pub fn insns(&self) -> &[Insn] {
         &self.insns

@@ -84,3 +84,94 @@ fn prog_array_and_map_in_map_initialisers_and_callbacks() {
     let v = obj.map("inner_a").unwrap().lookup(&mut k, &0u32.to_le_bytes(), 0).unwrap().unwrap();
     assert_eq!(u32::from_le_bytes(v.try_into().unwrap()), 10);
 }
+
+#[test]
+fn describe_lists_programs_maps_and_relocations() {
+    let obj = Object::open(fixture("initialisers.bpf.o")).unwrap();
+    let text = bpfemu_user::describe::describe(&obj);
+    for needle in [
+        "entry: section syscall, syscall",
+        "add_index (subprogram in .text",
+        "outer (BTF, kernel name outer): array_of_maps, key 4, value 4, max_entries 2",
+        "inner array key 4 value 4 max_entries 1",
+        "[0] = map inner_a, [1] = map inner_b",
+        "[1] = prog target_one, [3] = prog target_three",
+        "looper+6 (.relsyscall #1): (section symbol) -> function address .text+0",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn core_relocations_follow_the_kernel_layout() {
+    let mut obj = Object::open(fixture("core.bpf.o")).unwrap();
+    let mut k = kernel();
+    obj.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    let fd = obj.program("core_offsets").unwrap().fd().unwrap();
+    assert_eq!(run(&mut k, fd), 0);
+    let out = obj.map("out").unwrap();
+    let get = |k: &mut Kernel, i: u32| {
+        let v = out.lookup(k, &i.to_le_bytes(), 0).unwrap().unwrap();
+        u64::from_le_bytes(v.try_into().unwrap())
+    };
+    // The emulated task_struct: __state, flags, pid, tgid, real_parent, parent, comm[16].
+    assert_eq!(get(&mut k, 0), 8, "pid offset");
+    assert_eq!(get(&mut k, 1), 4, "pid size");
+    assert_eq!(get(&mut k, 2), 0, "not_in_kernel does not exist");
+    assert_eq!(get(&mut k, 3), 4, "flags offset");
+    assert_eq!(get(&mut k, 4), 32, "comm offset");
+    assert_eq!(get(&mut k, 5), 1, "type exists");
+    assert_eq!(get(&mut k, 6), 48, "type size");
+    let btf = k.vmlinux_btf();
+    let text = bpfemu_user::describe::describe_with_target(&obj, Some(&btf));
+    assert!(text.contains("CO-RE relocations:"), "{text}");
+    assert!(text.contains("FieldByteOffset"), "{text}");
+}
+
+#[test]
+fn legacy_maps_and_pinned_maps_are_shared_between_loads() {
+    let mut k = kernel();
+    let mut a = Object::open(fixture("legacy_pinned.bpf.o")).unwrap();
+    assert_eq!(a.map("old_style").unwrap().kind(), bpfemu_user::MapKind::Legacy);
+    assert_eq!(a.map("old_style").unwrap().def().value_size, 8);
+    assert_eq!(a.map("shared").unwrap().pin_path(), Some("/sys/fs/bpf/shared"));
+    a.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!a.map("shared").unwrap().reused());
+    let fd = a.program("bump").unwrap().fd().unwrap();
+    run(&mut k, fd);
+    // A second instance reuses the pinned map, but gets its own legacy map.
+    let mut b = Object::open(fixture("legacy_pinned.bpf.o")).unwrap();
+    b.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    assert!(b.map("shared").unwrap().reused());
+    let fd = b.program("bump").unwrap().fd().unwrap();
+    run(&mut k, fd);
+    let key = 0u32.to_le_bytes();
+    let shared = b.map("shared").unwrap().lookup(&mut k, &key, 0).unwrap().unwrap();
+    assert_eq!(shared, 2u32.to_le_bytes());
+    let old = b.map("old_style").unwrap().lookup(&mut k, &key, 0).unwrap().unwrap();
+    assert_eq!(old, 1u64.to_le_bytes());
+    // Unload closes everything; the pinned map stays in bpffs.
+    a.unload(&mut k);
+    b.unload(&mut k);
+    assert!(a.map("shared").unwrap().fd().is_none());
+}
+
+#[test]
+fn map_helpers_check_sizes_and_links_report_kernel_errnos() {
+    let mut k = kernel();
+    let mut obj = Object::open(fixture("globals.bpf.o")).unwrap();
+    obj.load(&mut k).unwrap();
+    let counts = obj.map("counts").unwrap();
+    assert!(counts.lookup(&mut k, &[0u8; 2], 0).is_err(), "key size checked before the syscall");
+    assert_eq!(counts.lookup(&mut k, &7u32.to_le_bytes(), 0).unwrap(), None);
+    counts.update(&mut k, &7u32.to_le_bytes(), &9u64.to_le_bytes(), 0).unwrap();
+    assert_eq!(counts.next_key(&mut k, None).unwrap(), Some(7u32.to_le_bytes().to_vec()));
+    counts.delete(&mut k, &7u32.to_le_bytes(), 0).unwrap();
+    // No attach type for syscall programs: the kernel's errno comes back.
+    let e = obj.program("compute").unwrap().attach_link(&mut k, 0, 17, 0).unwrap_err();
+    assert!(e.errno().is_some(), "{e}");
+    // Before load, fds are absent and attaching is refused without a syscall.
+    let fresh = Object::open(fixture("globals.bpf.o")).unwrap();
+    assert!(fresh.program("compute").unwrap().attach_link(&mut k, 0, 17, 0).is_err());
+    assert!(matches!(obj.load(&mut k), Err(bpfemu_user::Error::State { .. })));
+}

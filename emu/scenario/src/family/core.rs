@@ -56,9 +56,11 @@ pub static FAMILY: Family = Family {
                 ("object", K::Text, false),
                 ("section", K::Text, false),
                 ("log_level", K::Int, false),
+                ("program", K::Text, false),
+                ("load", K::Text, false),
             ],
             fields: MAP_FIELDS,
-            usage: "prog NAME type=syscall [attach=TYPE] [license=GPL] [name=STR] [log_level=1|2] { assembly }",
+            usage: "prog NAME type=syscall [attach=TYPE] [license=GPL] [name=STR] [log_level=1|2] { assembly }  |  prog NAME object=FILE [program=P | section=S] [load=all|one]",
         },
         Spec {
             name: "update",
@@ -329,9 +331,23 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
     match p.spec.name {
         "prog" => {
             if let Some(PVal::Text(obj)) = p.kv.get("object") {
-                let col = s.raw_line.find("object=").map_or(1, |i| i + 1);
-                return Err(s.err(col, format!("cannot load `{obj}`: loading programs from ELF objects comes with issue 7 (the ELF loader does not exist yet)"))
-                    .help(Some("write the program as an inline assembly block: prog P type=syscall { ... }".into())));
+                let obj = obj.clone();
+                if s.block.is_some() {
+                    return Err(s.err(s.head.col, "`prog ... object=` takes no assembly block"));
+                }
+                return super::object::plan(p, cx, &obj);
+            }
+            if p.kv.contains_key("program") || p.kv.contains_key("section") || p.kv.contains_key("load") {
+                let col = s
+                    .raw_line
+                    .find("program=")
+                    .or(s.raw_line.find("section="))
+                    .or(s.raw_line.find("load="))
+                    .map_or(1, |i| i + 1);
+                return Err(s.err(
+                    col,
+                    "`program=`, `section=` and `load=` select from an object: add `object=FILE`",
+                ));
             }
             let Some(Block::Raw { first_line, text }) = &s.block else {
                 return Err(s
@@ -487,6 +503,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             let res = r.k.bpf(BpfAttr::MapCreate(attr));
             r.bind(p.name(0), res)
         }
+        "prog" if p.text("object").is_some() => super::object::run(r, p, p.text("object").unwrap_or("")),
         "prog" => {
             let Some(Block::Raw { text, .. }) = &p.stmt.block else { return Some(Err(Errno::EINVAL)) };
             let src = match rewrite_map_names(text, |n| r.fd(n).map_err(drop)) {

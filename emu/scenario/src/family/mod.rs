@@ -7,6 +7,7 @@
 //! in [`FAMILIES`].
 
 pub mod core;
+pub mod object;
 pub mod sim;
 
 use crate::error::{Diag, suggest};

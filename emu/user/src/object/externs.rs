@@ -34,6 +34,9 @@ use crate::error::{Error, Result};
 use crate::map::{Map, MapDef, MapKind};
 use bpfemu_btf::{Btf, BtfKind, FuncLinkage, IntEncoding, Kind, TypeId, VarLinkage, VarSecinfo};
 
+/// The most `.kconfig` data the loader lays out.
+const MAX_KCONFIG_SIZE: u32 = 1 << 16;
+
 /// `KERNEL_VERSION(6, 12, 0)`.
 pub const LINUX_KERNEL_VERSION: u32 = (6 << 16) | (12 << 8);
 
@@ -214,9 +217,15 @@ fn layout_kconfig(exts: &mut [Extern], btf: &mut Btf, obj_name: &str) -> Result<
     let mut off = 0u32;
     for e in exts.iter_mut() {
         if let ExternKind::Kconfig { data_off, size, align, .. } = &mut e.kind {
-            off = off.next_multiple_of(*align);
-            *data_off = off;
-            off += *size;
+            off = off
+                .checked_next_multiple_of(*align)
+                .and_then(|o| o.checked_add(*size).map(|end| (o, end)))
+                .filter(|(_, end)| *end <= MAX_KCONFIG_SIZE)
+                .map(|(o, end)| {
+                    *data_off = o;
+                    end
+                })
+                .ok_or_else(|| ext_err(&e.name, "kconfig data too large"))?;
         }
     }
     if off == 0 {

@@ -2,8 +2,8 @@
 //!
 //! 1. resolve `__ksym` externs and BTF attach targets against the
 //!    kernel's BTF (read through [`Seam::vmlinux_btf`] when needed);
-//! 2. CO-RE relocations: see docs/loader.md — not applied yet; an object
-//!    that carries them is refused;
+//! 2. CO-RE relocations of every program that will load, on its own code
+//!    ([`super::co_re`]);
 //! 3. `BPF_BTF_LOAD` of the object's BTF; if the kernel refuses it, the
 //!    object loads without BTF (libbpf: "BTF is optional, ignoring");
 //! 4. maps: pinned maps reused (`LIBBPF_PIN_BY_NAME`, after a
@@ -14,7 +14,8 @@
 //!    `.kconfig` are frozen;
 //! 5. programs: subprograms appended, references resolved, then
 //!    `BPF_PROG_LOAD` with the name cut to 15 bytes, the license,
-//!    `kern_version`, expected attach type, flags and attach BTF id; on
+//!    `kern_version`, expected attach type, flags, attach BTF id, and the
+//!    object's BTF with the func_info / line_info of each piece; on
 //!    failure the load is retried with a level-1 log, whose tail the error
 //!    carries;
 //! 6. `values` initialisers: prog_array / map-in-map slots set to the
@@ -83,9 +84,12 @@ impl Object {
     }
 
     fn needs_vmlinux(&self) -> bool {
-        self.externs
-            .iter()
-            .any(|e| matches!(e.kind, ExternKind::KsymVar { typeless: false } | ExternKind::KsymFunc))
+        !self.st_ops.is_empty()
+            || self.ext.as_ref().is_some_and(|e| e.core_relos.iter().any(|s| !s.records.is_empty()))
+            || self
+                .externs
+                .iter()
+                .any(|e| matches!(e.kind, ExternKind::KsymVar { typeless: false } | ExternKind::KsymFunc))
             || self
                 .programs
                 .iter()
@@ -96,7 +100,8 @@ impl Object {
         let vmlinux: Option<Arc<Btf>> = if self.needs_vmlinux() { seam.vmlinux_btf().ok() } else { None };
         resolve_ksyms(&mut self.externs, vmlinux.as_deref())?;
         self.resolve_attach_targets(vmlinux.as_deref())?;
-        self.check_core()?;
+        self.prepare_struct_ops(vmlinux.as_deref())?;
+        self.apply_core(vmlinux.as_deref())?;
         self.load_btf(seam);
         for i in 0..self.maps.len() {
             self.create_map(seam, i)?;
@@ -144,24 +149,6 @@ impl Object {
         Ok(())
     }
 
-    /// CO-RE relocations (`.BTF.ext` core_relo records) are not applied
-    /// yet: an object that has some is refused rather than loaded wrong.
-    fn check_core(&self) -> Result<()> {
-        let Some(ext) = self.btf_ext.as_deref() else { return Ok(()) };
-        let w = |o: usize| ext.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        let hdr_len = w(4).unwrap_or(0);
-        if hdr_len >= 32
-            && let Some(len) = w(28)
-            && len > 0
-        {
-            return Err(Error::Section {
-                section: ".BTF.ext".into(),
-                msg: "CO-RE relocations are not supported yet by bpfemu's loader".into(),
-            });
-        }
-        Ok(())
-    }
-
     fn load_btf(&mut self, seam: &mut impl Seam) {
         let Some(btf) = &self.btf else { return };
         let bytes = match btf.encode() {
@@ -200,9 +187,14 @@ impl Object {
             inner_map_fd: inner_fd,
             numa_node: d.numa_node,
             map_name: m.kname.as_bytes().to_vec(),
-            btf_fd: if key_id != 0 || val_id != 0 { btf_fd.unwrap_or(0) } else { 0 },
+            btf_fd: if key_id != 0 || val_id != 0 || d.btf_vmlinux_value_type_id != 0 {
+                btf_fd.unwrap_or(0)
+            } else {
+                0
+            },
             btf_key_type_id: key_id,
             btf_value_type_id: val_id,
+            btf_vmlinux_value_type_id: d.btf_vmlinux_value_type_id,
             map_extra: d.map_extra,
             ..Default::default()
         }
@@ -293,6 +285,10 @@ impl Object {
     fn load_program(&mut self, seam: &mut impl Seam, i: usize) -> Result<()> {
         let mut linked = relocate::link(self, i)?;
         relocate::resolve(self, i, &mut linked)?;
+        let (funcs, lines) =
+            if self.btf_fd.is_some() { self.btf_ext_records(&linked) } else { (Vec::new(), Vec::new()) };
+        let func_info = bpfemu_btf::ext::encode_func_info(&funcs);
+        let line_info = bpfemu_btf::ext::encode_line_info(&lines);
         let p = &self.programs[i];
         let name: String = p.name.chars().take(15).collect();
         let level = p.log_level;
@@ -309,6 +305,11 @@ impl Object {
                 prog_name: name.as_bytes(),
                 expected_attach_type: p.expected_attach_type,
                 attach_btf_id: p.attach_btf_id,
+                prog_btf_fd: if funcs.is_empty() && lines.is_empty() { 0 } else { self.btf_fd.unwrap_or(0) },
+                func_info_rec_size: if funcs.is_empty() { 0 } else { 8 },
+                func_info: &func_info,
+                line_info_rec_size: if lines.is_empty() { 0 } else { 16 },
+                line_info: &line_info,
                 ..Default::default()
             };
             seam.bpf(BpfAttr::ProgLoad(attr))

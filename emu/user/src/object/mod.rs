@@ -18,16 +18,19 @@
 
 pub mod btf_fixup;
 pub mod btf_maps;
+pub mod co_re;
 pub mod externs;
 pub mod load;
 pub mod parse;
 pub mod relocate;
+pub mod st_ops;
 
 use crate::elf::ElfFile;
 use crate::error::{Error, Result};
 use crate::map::Map;
 use crate::program::Program;
 use bpfemu_btf::Btf;
+pub use co_re::CoreReport;
 pub use externs::{Extern, ExternKind};
 
 /// A BPF ELF object.
@@ -42,6 +45,9 @@ pub struct Object {
     pub(crate) btf: Option<Btf>,
     /// The raw `.BTF.ext` section, if any.
     pub(crate) btf_ext: Option<Vec<u8>>,
+    /// `.BTF.ext` parsed (func_info, line_info, CO-RE records); `None` if
+    /// absent or invalid (libbpf ignores an invalid one).
+    pub(crate) ext: Option<bpfemu_btf::ext::BtfExt>,
     pub(crate) programs: Vec<Program>,
     pub(crate) maps: Vec<Map>,
     pub(crate) externs: Vec<Extern>,
@@ -51,6 +57,8 @@ pub struct Object {
     pub(crate) warnings: Vec<String>,
     pub(crate) btf_fd: Option<i32>,
     pub(crate) loaded: bool,
+    /// struct_ops maps (their [`Map`]s are in `maps`).
+    pub(crate) st_ops: Vec<st_ops::StOps>,
 }
 
 impl Object {
@@ -90,6 +98,10 @@ impl Object {
     /// The raw `.BTF.ext` section.
     pub fn btf_ext(&self) -> Option<&[u8]> {
         self.btf_ext.as_deref()
+    }
+    /// The parsed `.BTF.ext`.
+    pub fn ext(&self) -> Option<&bpfemu_btf::ext::BtfExt> {
+        self.ext.as_ref()
     }
     /// The parsed ELF (sections, symbols, relocation records).
     pub fn elf(&self) -> &ElfFile {

@@ -34,6 +34,9 @@ const OBJ_NAME_LEN: usize = 16;
 /// `sizeof(struct bpf_map_def)` (legacy `maps` section): type, key size,
 /// value size, max entries, flags.
 const LEGACY_DEF_SIZE: usize = 20;
+/// The largest global data section the loader accepts (the kernel refuses
+/// array values above `KMALLOC_MAX_SIZE`, 4 MiB on x86-64, anyway).
+const MAX_DATA_SIZE: u32 = 64 << 20;
 /// `BPF_JMP | BPF_CALL`, `BPF_LD | BPF_IMM | BPF_DW`.
 pub const CALL: u8 = 0x85;
 pub const LD_IMM64: u8 = 0x18;
@@ -43,7 +46,7 @@ pub const PSEUDO_CALL: u8 = 1;
 /// libbpf's `internal_map_name()`: the kernel-side name of a global data
 /// map.
 pub fn internal_map_name(obj_name: &str, real_name: &str) -> String {
-    let sfx_len = real_name.len().max(7).min(OBJ_NAME_LEN - 1);
+    let sfx_len = real_name.len().clamp(7, OBJ_NAME_LEN - 1);
     let pfx_len = if real_name.len() > 1 && real_name[1..].contains('.') {
         0
     } else {
@@ -113,6 +116,16 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         btf = None;
     }
     let btf_ext = elf.section_by_name(".BTF.ext").map(|s| s.data.clone());
+    let ext = match (&btf_ext, &btf) {
+        (Some(data), Some(b)) => match bpfemu_btf::ext::parse_ext(data, b) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                warnings.push(format!("Error loading ELF section .BTF.ext: {e}; ignored"));
+                None
+            }
+        },
+        _ => None,
+    };
     let text_shndx = elf.sections.iter().find(|s| s.name == ".text" && s.is_code()).map(|s| s.index);
 
     let mut maps = Vec::new();
@@ -126,6 +139,8 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         values_offs.push(None);
     }
     let mut programs = collect_programs(&elf, text_shndx)?;
+    let st_ops = super::st_ops::collect(&elf, btf.as_ref(), &mut maps, &programs)?;
+    values_offs.resize(maps.len(), None);
     collect_relos(&elf, text_shndx, &maps, &externs, &mut programs)?;
     collect_map_relos(&elf, &mut maps, &values_offs, &programs)?;
 
@@ -136,6 +151,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         elf,
         btf,
         btf_ext,
+        ext,
         programs,
         maps,
         externs,
@@ -143,6 +159,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         warnings,
         btf_fd: None,
         loaded: false,
+        st_ops,
     })
 }
 
@@ -280,7 +297,10 @@ fn collect_data_maps(
         if sec.size == 0 || sec.is_code() {
             continue;
         }
-        let size = u32::try_from(sec.size).map_err(|_| sec_err(&sec.name, "too large for a map value"))?;
+        let size = u32::try_from(sec.size)
+            .ok()
+            .filter(|&s| s <= MAX_DATA_SIZE)
+            .ok_or_else(|| sec_err(&sec.name, "too large for a global data map"))?;
         let mut flags = uapi::BPF_F_MMAPABLE;
         if kind == MapKind::Rodata {
             flags |= uapi::BPF_F_RDONLY_PROG;
@@ -457,7 +477,7 @@ fn classify(
         if Some(usize::from(sym.shndx)) != text {
             return Err(format!("bad call relocation against '{sname}': not in .text"));
         }
-        if sym.value % 8 != 0 {
+        if !sym.value.is_multiple_of(8) {
             return Err(format!("bad call relocation against '{sname}': misaligned"));
         }
         return Ok(RelocKind::Call { sym_off: sym.value });
@@ -473,7 +493,7 @@ fn classify(
         return Err(format!("relocation against '{sname}' in special section {:#x}", sym.shndx));
     }
     if Some(shndx) == text {
-        if sym.value % 8 != 0 {
+        if !sym.value.is_multiple_of(8) {
             return Err(format!("bad subprogram address relocation against '{sname}'"));
         }
         return Ok(RelocKind::SubprogAddr { sym_off: sym.value });
@@ -535,7 +555,7 @@ fn collect_map_relos(
         let values_off =
             offs[mi].ok_or_else(|| fail(format!("map '{}' has no 'values' initialiser", maps[mi].name)))?;
         let moff = r.offset - maps[mi].sec_offset;
-        if moff < u64::from(values_off) || (moff - u64::from(values_off)) % 8 != 0 {
+        if moff < u64::from(values_off) || !(moff - u64::from(values_off)).is_multiple_of(8) {
             return Err(fail(format!("map '{}': misaligned 'values' slot", maps[mi].name)));
         }
         let slot = u32::try_from((moff - u64::from(values_off)) / 8)
