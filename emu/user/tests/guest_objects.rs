@@ -21,9 +21,6 @@ enum Refusal {
     /// `BPF_MAP_CREATE` of the named map refuses its type with this errno
     /// (the kernel's answer for a map type it does not implement).
     MapCreate(&'static str, Errno),
-    /// The loader refuses `.BTF.ext` CO-RE relocations (not implemented in
-    /// `bpfemu-user` yet).
-    LoaderCore,
 }
 
 /// Objects that cannot load yet, and every reason: the load must fail with
@@ -31,21 +28,15 @@ enum Refusal {
 /// when its support lands; an object whose load succeeds while listed makes
 /// the test fail.
 const NOT_YET: &[(&str, &[Refusal])] = &[
-    // CO-RE: vmlinux.h's preserve_access_index makes every access to a
-    // kernel type a CO-RE relocation, which the loader does not apply yet.
-    ("core_relocs.bpf.o", &[Refusal::LoaderCore]),
-    ("flow_dissector.bpf.o", &[Refusal::LoaderCore]),
-    ("sk_lookup_port.bpf.o", &[Refusal::LoaderCore]),
-    // PERF_EVENT_ARRAY maps and bpf_perf_event_output: issue 9; the kprobe
-    // program reads pt_regs through CO-RE. `samples` has no max_entries:
-    // libbpf sets it to the number of possible CPUs, and so must the loader.
-    ("perfbuf.bpf.o", &[Refusal::LoaderCore, Refusal::MapCreate("samples", Errno::EINVAL)]),
+    // PERF_EVENT_ARRAY maps and bpf_perf_event_output: issue 9. `samples`
+    // has no max_entries: libbpf sets it to the number of possible CPUs,
+    // and so must the loader.
+    ("perfbuf.bpf.o", &[Refusal::MapCreate("samples", Errno::EINVAL)]),
     // RINGBUF maps and the bpf_ringbuf_* helpers: issue 9.
     ("ringbuf.bpf.o", &[Refusal::MapCreate("events", Errno::EINVAL)]),
     ("ringbuf_bench.bpf.o", &[Refusal::MapCreate("rb", Errno::EINVAL)]),
-    // SOCKMAP, bpf_sk_assign and bpf_sk_release: issue 8; ctx reads are
-    // CO-RE relocations.
-    ("sk_lookup_steer.bpf.o", &[Refusal::LoaderCore, Refusal::MapCreate("target", Errno::EINVAL)]),
+    // SOCKMAP, bpf_sk_assign and bpf_sk_release: issue 8.
+    ("sk_lookup_steer.bpf.o", &[Refusal::MapCreate("target", Errno::EINVAL)]),
 ];
 
 /// Whether load error `e` is refusal `r`.
@@ -54,7 +45,6 @@ fn is_refusal(e: &Error, r: Refusal) -> bool {
         Refusal::MapCreate(map, errno) => {
             matches!(e, Error::Sys { what, errno: got } if *got == errno && what.contains("BPF_MAP_CREATE") && what.contains(map))
         }
-        Refusal::LoaderCore => e.to_string().contains("CO-RE relocations are not supported"),
     }
 }
 
@@ -302,10 +292,6 @@ fn map_type(name: &str) -> u64 {
 
 #[test]
 fn core_relocations_match_the_kernel_layouts() {
-    if let Some(why) = pending("core_relocs.bpf.o") {
-        eprintln!("core_relocs.bpf.o cannot load yet ({why:?}): CO-RE values not checked");
-        return;
-    }
     let btf = vmlinux_btf();
     let (obj, mut k) = load("core_relocs.bpf.o");
     assert_eq!(run(&obj, &mut k, "core_consts", &mut []), 0);
