@@ -193,6 +193,24 @@ struct bpf_array {
 	u32 index_mask;
 };
 
+struct bpf_sk_lookup {
+	union {
+		union {
+			struct bpf_sock *sk;
+		};
+		__u64 cookie;
+	};
+	__u32 family;
+	__u32 protocol;
+	__u32 remote_ip4;
+	__u32 remote_ip6[4];
+	__be16 remote_port;
+	__u32 local_ip4;
+	__u32 local_ip6[4];
+	__u32 local_port;
+	__u32 ingress_ifindex;
+};
+
 struct bpf_htab {
 	struct bpf_map map;
 };
@@ -340,24 +358,6 @@ struct udphdr {
 	__be16 dest;
 	__be16 len;
 	__sum16 check;
-};
-
-struct bpf_sk_lookup {
-	union {
-		union {
-			struct bpf_sock *sk;
-		};
-		__u64 cookie;
-	};
-	__u32 family;
-	__u32 protocol;
-	__u32 remote_ip4;
-	__u32 remote_ip6[4];
-	__be16 remote_port;
-	__u32 local_ip4;
-	__u32 local_ip6[4];
-	__u32 local_port;
-	__u32 ingress_ifindex;
 };
 
 enum bpf_map_type {

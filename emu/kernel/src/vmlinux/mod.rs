@@ -20,10 +20,11 @@
 //! [`MapOps::btf_name`](crate::map::MapOps::btf_name), `task_struct`):
 //! only the fields programs read through CO-RE, at offsets of our own
 //! choosing (CO-RE relocates them, so the kernel's offsets do not matter).
-//! Network headers and `bpf_sk_lookup` ([`net`]), the uapi enums programs
+//! `bpf_sk_lookup`, network headers ([`net`]), the uapi enums programs
 //! name ([`uapi_enums`]: `bpf_map_type`, `BPF_ANY`, `BPF_F_CURRENT_CPU`,
 //! `SK_PASS`, `BPF_OK`, ...) and x86-64 `pt_regs` ([`regs`]) come after
-//! the types above, so their ids do not move.
+//! the types above (`bpf_sk_lookup` before the map structs), so their ids
+//! do not move.
 //! Not emulated: functions (FUNC/FUNC_PROTO for kfuncs and attach targets),
 //! the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
@@ -220,6 +221,7 @@ pub fn vmlinux_btf() -> Btf {
     b.ty::<TaskStruct>();
     b.ty::<BpfMap>();
     b.ty::<BpfArray>();
+    b.ty::<BpfSkLookup>();
     for name in MAP_STRUCT_SUBSETS {
         types::describe_map_subset(&mut b, name);
     }

@@ -1,6 +1,5 @@
-//! Network header and socket-lookup types of vmlinux BTF: what guest
-//! programs parse packets with (`guest-progs/src/flow_dissector.bpf.c`)
-//! and the `sk_lookup` context.
+//! Network header types of vmlinux BTF: what guest programs parse packets
+//! with (`guest-progs/src/flow_dissector.bpf.c`).
 //!
 //! Kernel counterparts: `struct ethhdr` (include/uapi/linux/if_ether.h),
 //! `struct vlan_hdr` (include/linux/if_vlan.h), `struct iphdr`
@@ -8,8 +7,8 @@
 //! `struct ipv6hdr`, `struct ipv6_opt_hdr` (include/uapi/linux/ipv6.h),
 //! `struct frag_hdr` (include/net/ipv6.h), `struct tcphdr`
 //! (include/uapi/linux/tcp.h), `struct udphdr` (include/uapi/linux/udp.h),
-//! `struct bpf_sk_lookup` (include/uapi/linux/bpf.h), the `__sum16`
-//! typedef (include/uapi/linux/types.h). Layouts are x86-64 little-endian
+//! the `__sum16` typedef (include/uapi/linux/types.h). (`struct
+//! bpf_sk_lookup` is in [`super::types`].) Layouts are x86-64 little-endian
 //! (bitfields in the `__LITTLE_ENDIAN_BITFIELD` order).
 //!
 //! Emulated: every member's name, type, offset and bitfield position.
@@ -294,52 +293,6 @@ impl BtfDescribe for UdpHdr {
     }
 }
 
-/// `struct bpf_sk_lookup`, the sk_lookup context. The first 8 bytes are
-/// an anonymous union of `__bpf_md_ptr(struct bpf_sock *, sk)` and
-/// `__u64 cookie`; a `__u16 :16;` pad follows `remote_port` (not in BTF,
-/// as pahole leaves unnamed bitfields out).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BpfSkLookup {
-    /// The `sk` / `cookie` union.
-    pub sk: u64,
-    pub family: u32,
-    pub protocol: u32,
-    pub remote_ip4: u32,
-    pub remote_ip6: [u32; 4],
-    pub remote_port: u16,
-    /// `__u16 :16;` (not in BTF).
-    pub _pad: u16,
-    pub local_ip4: u32,
-    pub local_ip6: [u32; 4],
-    pub local_port: u32,
-    pub ingress_ifindex: u32,
-}
-
-impl BtfDescribe for BpfSkLookup {
-    fn describe(b: &mut VmlinuxBuilder) -> TypeId {
-        use super::types::BpfSock;
-        b.composite("bpf_sk_lookup", false, size_of::<Self>(), |b| {
-            let (u32_, u64_, be16) = (b.ty::<__u32>(), b.ty::<__u64>(), b.ty::<__be16>());
-            let u32x4 = b.array::<__u32>(4);
-            let sk = b.md_ptr::<BpfSock>("sk");
-            let head = b.anon(true, 8, &[Field::new("", sk, 0), Field::new("cookie", u64_, 0)]);
-            vec![
-                Field::new("", head, offset_of!(Self, sk)),
-                f!(Self, family, u32_),
-                f!(Self, protocol, u32_),
-                f!(Self, remote_ip4, u32_),
-                f!(Self, remote_ip6, u32x4),
-                f!(Self, remote_port, be16),
-                f!(Self, local_ip4, u32_),
-                f!(Self, local_ip6, u32x4),
-                f!(Self, local_port, u32_),
-                f!(Self, ingress_ifindex, u32_),
-            ]
-        })
-    }
-}
-
 /// Adds the types of this module in a fixed order.
 pub fn describe_all(b: &mut VmlinuxBuilder) {
     b.ty::<__sum16>();
@@ -352,7 +305,6 @@ pub fn describe_all(b: &mut VmlinuxBuilder) {
     b.ty::<FragHdr>();
     b.ty::<TcpHdr>();
     b.ty::<UdpHdr>();
-    b.ty::<BpfSkLookup>();
 }
 
 // Sizes and offsets of the kernel's x86-64 layouts.
@@ -368,11 +320,6 @@ const _: () = {
     assert!(size_of::<TcpHdr>() == 20);
     assert!(offset_of!(TcpHdr, window) == 14);
     assert!(size_of::<UdpHdr>() == 8);
-    assert!(size_of::<BpfSkLookup>() == 72);
-    assert!(offset_of!(BpfSkLookup, remote_port) == 36);
-    assert!(offset_of!(BpfSkLookup, local_ip4) == 40);
-    assert!(offset_of!(BpfSkLookup, local_port) == 60);
-    assert!(offset_of!(BpfSkLookup, ingress_ifindex) == 64);
 };
 
 #[cfg(test)]
@@ -410,6 +357,7 @@ mod tests {
     #[test]
     fn sk_lookup_offsets_match_the_verifier() {
         use crate::progtype::sk_lookup::off;
+        use crate::vmlinux::types::BpfSkLookup;
         assert_eq!(offset_of!(BpfSkLookup, family), off::FAMILY);
         assert_eq!(offset_of!(BpfSkLookup, remote_port), off::REMOTE_PORT);
         assert_eq!(offset_of!(BpfSkLookup, local_ip6), off::LOCAL_IP6);
