@@ -403,3 +403,33 @@ fn committed_vmlinux_h_is_the_kernels_btf_dump() {
          and rebuild the objects (scripts/build-guest.sh)"
     );
 }
+
+#[test]
+fn program_types_and_attach_types_follow_the_sections() {
+    use bpfemu_kernel::uapi::{AttachType, ProgType};
+    let types = |name: &str| -> Vec<(String, u32, u32)> {
+        let obj = Object::open(obj_path(name)).unwrap();
+        obj.programs().map(|p| (p.name().to_owned(), p.prog_type(), p.expected_attach_type())).collect()
+    };
+    let fd = ProgType::FlowDissector.raw();
+    let fd_attach = AttachType::FlowDissector.raw();
+    let got = types("flow_dissector.bpf.o");
+    let mut names: Vec<&str> = got.iter().map(|(n, _, _)| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["dissect", "dissect_ipv4", "dissect_ipv6", "dissect_ipv6_ext", "dissect_vlan"]);
+    assert!(got.iter().all(|&(_, t, a)| t == fd && a == fd_attach), "{got:?}");
+    for obj in ["sk_lookup_port.bpf.o", "sk_lookup_steer.bpf.o"] {
+        let got = types(obj);
+        let want = (ProgType::SkLookup.raw(), AttachType::SkLookup.raw());
+        assert!(got.iter().all(|&(_, t, a)| (t, a) == want), "{obj}: {got:?}");
+    }
+    let perf = types("perfbuf.bpf.o");
+    let kprobe = perf.iter().find(|(n, _, _)| n == "perf_kprobe").unwrap();
+    assert_eq!(kprobe.1, ProgType::Kprobe.raw());
+    for obj in
+        ["maps.bpf.o", "tail_calls.bpf.o", "global_data.bpf.o", "global_funcs.bpf.o", "core_relocs.bpf.o"]
+    {
+        let got = types(obj);
+        assert!(got.iter().all(|&(_, t, _)| t == ProgType::Syscall.raw()), "{obj}: {got:?}");
+    }
+}
