@@ -87,6 +87,16 @@ proptest! {
     }
 
     #[test]
+    fn mutated_struct_ops_never_panic(muts in proptest::collection::vec(mutation(), 1..6)) {
+        check(&apply(fixture("struct_ops.bpf.o"), &muts));
+    }
+
+    #[test]
+    fn mutated_ksyms_never_panic(muts in proptest::collection::vec(mutation(), 1..6)) {
+        check(&apply(fixture("ksyms.bpf.o"), &muts));
+    }
+
+    #[test]
     fn mutated_initialisers_never_panic(muts in proptest::collection::vec(mutation(), 1..6)) {
         check(&apply(fixture("initialisers.bpf.o"), &muts));
     }

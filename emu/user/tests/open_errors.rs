@@ -81,3 +81,12 @@ fn socket_programs_load_and_syscall_errors_keep_the_errno() {
     let e = obj.program("sock_a").unwrap().attach(&mut k).unwrap_err();
     assert_eq!(e.errno(), Some(Errno::EOPNOTSUPP));
 }
+
+#[test]
+fn an_object_loads_once_even_after_a_failure() {
+    let mut obj = Object::open_mem("sections", &fixture("sections.bpf.o")).unwrap();
+    let mut k = Kernel::new(KernelConfig { sim: SimConfig::default() });
+    assert!(obj.load(&mut k).is_err(), "fentry has no target in the emulated kernel");
+    let e = obj.load(&mut k).unwrap_err();
+    assert!(matches!(e, Error::State { .. }), "{e}");
+}

@@ -52,9 +52,12 @@ impl Object {
     /// `bpf_object__load()`: creates the maps and loads every autoload
     /// program through `seam`.
     pub fn load(&mut self, seam: &mut impl Seam) -> Result<()> {
-        if self.loaded {
-            return Err(Error::State { obj: self.name.clone(), msg: "already loaded".into() });
+        if self.loaded || self.load_attempted {
+            // libbpf: an object loads once, whether or not that succeeded
+            // (its code has been relocated in place).
+            return Err(Error::State { obj: self.name.clone(), msg: "can't load an object twice".into() });
         }
+        self.load_attempted = true;
         let r = self.load_inner(seam);
         if r.is_err() {
             self.unload(seam);

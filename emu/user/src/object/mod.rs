@@ -57,6 +57,7 @@ pub struct Object {
     pub(crate) warnings: Vec<String>,
     pub(crate) btf_fd: Option<i32>,
     pub(crate) loaded: bool,
+    pub(crate) load_attempted: bool,
     /// struct_ops maps (their [`Map`]s are in `maps`).
     pub(crate) st_ops: Vec<st_ops::StOps>,
 }

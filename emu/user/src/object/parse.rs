@@ -159,6 +159,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
         warnings,
         btf_fd: None,
         loaded: false,
+        load_attempted: false,
         st_ops,
     })
 }

@@ -176,18 +176,16 @@ pub fn resolve(obj: &Object, main: usize, linked: &mut Linked) -> Result<()> {
                         linked.insns[i].imm = map_fd(m)?;
                         linked.insns[i + 1].imm = data_off as i32;
                     }
-                    ExternKind::KsymVar { .. } if e.resolved => {
+                    // A kfunc's address (`bpf_ksym_exists()`) is a BTF id load too.
+                    ExternKind::KsymVar { .. } | ExternKind::KsymFunc if e.resolved => {
                         linked.insns[i].src = PSEUDO_BTF_ID;
                         linked.insns[i].imm = e.kernel_btf_id as i32;
                         linked.insns[i + 1].imm = 0;
                     }
-                    ExternKind::KsymVar { .. } => {
+                    ExternKind::KsymVar { .. } | ExternKind::KsymFunc => {
                         linked.insns[i].src = 0;
                         linked.insns[i].imm = 0;
                         linked.insns[i + 1].imm = 0;
-                    }
-                    ExternKind::KsymFunc => {
-                        return Err(fail(format!("'{}' is a function: only calls may refer to it", e.name)));
                     }
                 }
             }
