@@ -58,6 +58,18 @@ struct tcphdr___local {
 	__be16 source;
 } __core;
 
+/* ipv6hdr reduced to its destination address (nested access through
+ * struct in6_addr's union); bpf_flow_keys with ipv6_dst as a direct
+ * member (the kernel's sits in an anonymous union of anonymous structs). */
+struct ipv6hdr___local {
+	struct in6_addr daddr;
+} __core;
+
+struct bpf_flow_keys___local {
+	__u32 ipv6_dst[4];
+	__u16 thoff;
+} __core;
+
 /* A type the kernel does not have. */
 struct no_such_type___local {
 	int x;

@@ -25,7 +25,11 @@
  *     30 tcphdr.doff lshift (56)            31 tcphdr.doff rshift (60)
  *     32 tcphdr.syn lshift (54)             33 tcphdr.syn rshift (63)
  *     34 offsetof(tcphdr, dest) (2)         35 kernel type id of task_struct
- *     36 marker 0xc0de (all stored)
+ *     36 marker 0xc0de
+ *     37 offsetof(ipv6hdr, daddr.in6_u.u6_addr32[2]) (32)
+ *     38 offsetof(bpf_flow_keys, ipv6_dst[1]) (36, through anonymous members)
+ *     39 offsetof(bpf_flow_keys, thoff) (2)
+ *   (bpf_core_type_matches() is not used: clang 14's backend rejects it.)
  *   - core_reads (SEC("syscall")): the ctx holds kernel-layout bytes (a
  *     struct core_read_ctx: an iphdr, a tcphdr, a bpf_map image); the
  *     program copies them to its stack with bpf_probe_read_kernel() (a
@@ -91,6 +95,9 @@ int core_consts(void *ctx)
 	consts[34] = bpf_core_field_offset(struct tcphdr___local, dest);
 	consts[35] = bpf_core_type_id_kernel(struct task_struct___reordered);
 	consts[36] = 0xc0de;
+	consts[37] = bpf_core_field_offset(struct ipv6hdr___local, daddr.in6_u.u6_addr32[2]);
+	consts[38] = bpf_core_field_offset(struct bpf_flow_keys___local, ipv6_dst[1]);
+	consts[39] = bpf_core_field_offset(struct bpf_flow_keys___local, thoff);
 	return 0;
 }
 

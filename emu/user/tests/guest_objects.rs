@@ -340,11 +340,15 @@ fn core_relocations_match_the_kernel_layouts() {
         off("tcphdr", "dest"),
         u64::from(struct_id(&btf, "task_struct").unwrap()),
         0xc0de,
+        off("ipv6hdr", "daddr") + 8,
+        off("bpf_flow_keys", "ipv6_dst") + 4,
+        off("bpf_flow_keys", "thoff"),
     ];
     // Spot checks against the kernel's own numbers, so a wrong formula
     // above cannot hide a wrong relocation.
     assert_eq!((want[5], want[6], want[15], want[16], want[22]), (1, 0, 20, 27, 9));
     assert_eq!((want[26], want[27], want[28], want[30], want[32], want[33]), (56, 60, 12, 56, 54, 63));
+    assert_eq!((want[37], want[38], want[39]), (32, 36, 2));
     for (i, w) in want.iter().enumerate() {
         assert_eq!(got[i], *w, "consts[{i}]");
     }
