@@ -16,7 +16,9 @@
  * test-runnable). `samples` leaves max_entries out, as most programs do:
  * libbpf sizes a perf event array to the number of possible CPUs. NOT LOADABLE YET: no
  * PERF_EVENT_ARRAY map nor bpf_perf_event_output in the emulated kernel;
- * allowlisted in emu/user/tests/guest_objects.rs; meant for issue 9.
+ * allowlisted in emu/user/tests/guest_objects.rs.
+ * Used by: emu/user/tests/guest_objects.rs (allowlist, program types);
+ * meant for issue 9's perf-buffer scenarios and bench.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -13,9 +13,9 @@
  *
  * All are SEC("syscall") so BPF_PROG_TEST_RUN can drive them with a
  * `struct rb_args` context. NOT LOADABLE YET: the emulated kernel has no
- * ring buffer (BPF_MAP_CREATE answers EINVAL for RINGBUF); allowlisted in
- * emu/user/tests/guest_objects.rs, meant for issue 9's ring-buffer
- * scenarios.
+ * ring buffer (BPF_MAP_CREATE answers EINVAL for RINGBUF).
+ * Used by: emu/user/tests/guest_objects.rs (allowlist); meant for issue
+ * 9's ring-buffer scenarios.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

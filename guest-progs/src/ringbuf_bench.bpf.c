@@ -11,8 +11,9 @@
  * `batch_cnt` (<= MAX_BATCH) and `wakeup_flags` are `const volatile`,
  * fixed before load. SEC("syscall") so the bench harness runs it with
  * BPF_PROG_TEST_RUN (the kernel's own bench attaches to a syscall entry
- * instead). NOT LOADABLE YET (no RINGBUF map); allowlisted in
- * emu/user/tests/guest_objects.rs; meant for issue 9's `bench` command.
+ * instead). NOT LOADABLE YET (no RINGBUF map).
+ * Used by: emu/user/tests/guest_objects.rs (allowlist); meant for issue
+ * 9's `bench` command.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -8,9 +8,10 @@
  *
  * NOT LOADABLE YET on the emulated kernel: SOCKMAP maps are not
  * implemented (BPF_MAP_CREATE answers EINVAL) and the verifier has no
- * bpf_sk_assign / bpf_sk_release. It is listed in the allowlist of
- * emu/user/tests/guest_objects.rs; it is meant for the netns sk_lookup
- * scenarios (issue 8) once sockets, SOCKMAP and sk_assign exist.
+ * bpf_sk_assign / bpf_sk_release.
+ * Used by: emu/user/tests/guest_objects.rs (allowlist, attach type);
+ * meant for the netns sk_lookup scenarios (issue 8) once sockets, SOCKMAP
+ * and sk_assign exist.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

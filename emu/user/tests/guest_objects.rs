@@ -437,3 +437,24 @@ fn program_types_and_attach_types_follow_the_sections() {
         assert!(got.iter().all(|&(_, t, _)| t == ProgType::Syscall.raw()), "{obj}: {got:?}");
     }
 }
+
+#[test]
+fn every_source_has_an_object_and_says_what_uses_it() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guest-progs/src");
+    let mut sources: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".bpf.c"))
+        .collect();
+    sources.sort();
+    let objects: Vec<String> = sources.iter().map(|s| s.replace(".bpf.c", ".bpf.o")).collect();
+    assert_eq!(objects, all_objects(), "guest-progs/src and guest-progs/obj differ");
+    for s in &sources {
+        let text = std::fs::read_to_string(src.join(s)).unwrap();
+        let head = text.split("*/").next().unwrap();
+        assert!(
+            head.contains(s.as_str()) && head.contains("Used by"),
+            "{s}: header comment must name the file and say what uses it"
+        );
+    }
+}
