@@ -57,6 +57,8 @@ pub struct Section {
     pub info: u32,
     pub link: u32,
     pub align: u64,
+    /// `sh_offset`: where the section's bytes are in the file.
+    pub offset: u64,
     pub data: Vec<u8>,
 }
 
@@ -162,6 +164,7 @@ impl ElfFile {
                 info: sh.sh_info(endian),
                 link: sh.sh_link(endian),
                 align: sh.sh_addralign(endian),
+                offset: sh.sh_offset(endian),
                 data,
             });
         }

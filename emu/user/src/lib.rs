@@ -7,6 +7,13 @@
 //! loads them and attaches their programs, and consumes ring buffers and
 //! perf buffers. It talks to the kernel only through the `bpf()` seam
 //! ([`seam::Seam`]), as libbpf talks to Linux only through system calls.
+//!
+//! - [`Object`] (`object/`): `open` / `open_mem` / `load` of an ELF object
+//!   ([`elf`], [`sec_def`]), with its [`Program`]s, [`Map`]s and externs;
+//!   attaching gives [`Link`]s ([`link`]); [`describe`] lists an object as
+//!   `bpfemu obj show` prints it. docs/loader.md is the reference.
+//! - [`core`]: CO-RE relocation engine; [`struct_ops`]: struct_ops
+//!   matching (docs/loader-core.md).
 
 #![deny(unsafe_code)]
 

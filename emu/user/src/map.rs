@@ -182,11 +182,14 @@ impl Map {
         Error::sys(format!("map '{}': {cmd}", self.name), errno)
     }
 
-    /// `bpf_map__lookup_elem`: the value, `None` if the key is absent.
+    /// `bpf_map__lookup_elem`: the value, `None` if the key is absent. A
+    /// per-CPU map gives one value per possible CPU, each padded to 8
+    /// bytes, as the kernel copies them out.
     pub fn lookup(&self, seam: &mut impl Seam, key: &[u8], flags: u64) -> Result<Option<Vec<u8>>> {
         self.check_sizes(key.len(), None)?;
         let fd = self.loaded_fd()?;
-        let mut value = vec![0u8; value_buf_size(&self.def)];
+        let cpus = if is_percpu(self.def.map_type) { seam.possible_cpus().unwrap_or(MAX_CPUS) } else { 1 };
+        let mut value = vec![0u8; value_buf_size(&self.def, cpus)];
         match seam.bpf(BpfAttr::MapLookupElem { map_fd: fd, key, value: &mut value, flags }) {
             Ok(_) => Ok(Some(value)),
             Err(Errno::ENOENT) => Ok(None),
@@ -242,11 +245,15 @@ pub fn is_percpu(map_type: u32) -> bool {
     matches!(map_type, 5 | 6 | 10 | 21)
 }
 
+/// The most CPUs the emulated kernel has (the buffer used when the seam
+/// cannot tell the possible CPUs).
+const MAX_CPUS: u32 = 64;
+
 /// The value buffer a lookup needs: per-CPU maps return one 8-byte
-/// aligned copy per possible CPU; the emulated kernel has at most 64.
-fn value_buf_size(def: &MapDef) -> usize {
+/// aligned copy per possible CPU.
+fn value_buf_size(def: &MapDef, cpus: u32) -> usize {
     if is_percpu(def.map_type) {
-        (def.value_size as usize).div_ceil(8) * 8 * 64
+        (def.value_size as usize).div_ceil(8) * 8 * cpus as usize
     } else {
         def.value_size as usize
     }

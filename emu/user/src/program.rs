@@ -37,6 +37,8 @@ pub struct Reloc {
     /// Where the record is: `.rel<sec>` and its index there.
     pub rel_section: String,
     pub rel_index: usize,
+    /// The record's `r_offset` (byte offset in the code section).
+    pub offset: u64,
 }
 
 /// A BPF program (or a `.text` subprogram) of an object.

@@ -24,6 +24,12 @@ pub trait Seam {
     fn vmlinux_btf(&mut self) -> Result<Arc<Btf>, Errno> {
         Err(Errno::ENOENT)
     }
+    /// Reads `/sys/devices/system/cpu/possible`: how many CPUs may exist
+    /// (libbpf's `libbpf_num_possible_cpus()`), which sizes per-CPU values
+    /// and perf event arrays. A seam that cannot tell answers `ENOENT`.
+    fn possible_cpus(&mut self) -> Result<u32, Errno> {
+        Err(Errno::ENOENT)
+    }
 }
 
 impl Seam for Kernel {
@@ -37,5 +43,9 @@ impl Seam for Kernel {
 
     fn vmlinux_btf(&mut self) -> Result<Arc<Btf>, Errno> {
         Ok(Kernel::vmlinux_btf(self))
+    }
+
+    fn possible_cpus(&mut self) -> Result<u32, Errno> {
+        Ok(self.sim.nr_cpus())
     }
 }

@@ -175,3 +175,57 @@ fn map_helpers_check_sizes_and_links_report_kernel_errnos() {
     assert!(fresh.program("compute").unwrap().attach_link(&mut k, 0, 17, 0).is_err());
     assert!(matches!(obj.load(&mut k), Err(bpfemu_user::Error::State { .. })));
 }
+
+#[test]
+fn sizes_libbpf_adjusts_and_per_cpu_values() {
+    let mut obj = Object::open(fixture("sizing.bpf.o")).unwrap();
+    assert_eq!(obj.map("rb").unwrap().def().max_entries, 8192, "5000 bytes → 2 pages");
+    assert_eq!(obj.map("events").unwrap().def().max_entries, 0);
+    let mut k = kernel();
+    let e = obj.load(&mut k).unwrap_err();
+    // The emulated kernel has no ring buffer maps yet (issue 9).
+    assert!(e.to_string().contains("'rb'"), "{e}");
+    assert_eq!(obj.map("events").unwrap().def().max_entries, 0, "sized at creation, after rb failed");
+
+    let mut obj = Object::open(fixture("sizing.bpf.o")).unwrap();
+    obj.map_mut("rb").unwrap().def_mut().map_type = 2; // stand-ins the kernel has
+    obj.map_mut("rb").unwrap().def_mut().key_size = 4;
+    obj.map_mut("rb").unwrap().def_mut().value_size = 4;
+    obj.map_mut("events").unwrap().def_mut().map_type = 4;
+    let mut k = kernel();
+    let _ = obj.load(&mut k);
+    let cpus = k.sim.nr_cpus();
+    assert_eq!(obj.map("events").unwrap().def().max_entries, cpus, "perf event array: one slot per CPU");
+}
+
+#[test]
+fn per_cpu_lookups_return_one_value_per_cpu() {
+    let mut obj = Object::open(fixture("sizing.bpf.o")).unwrap();
+    for name in ["rb", "events"] {
+        let d = obj.map_mut(name).unwrap().def_mut();
+        (d.map_type, d.key_size, d.value_size, d.max_entries) = (2, 4, 4, 1);
+    }
+    let mut k = kernel();
+    obj.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    let fd = obj.program("count").unwrap().fd().unwrap();
+    run(&mut k, fd);
+    let v = obj.map("per_cpu").unwrap().lookup(&mut k, &0u32.to_le_bytes(), 0).unwrap().unwrap();
+    assert_eq!(v.len(), 8 * k.sim.nr_cpus() as usize);
+    let sum: u32 = v.chunks(8).map(|c| u32::from_le_bytes(c[..4].try_into().unwrap())).sum();
+    assert_eq!(sum, 7);
+}
+
+#[test]
+fn nested_subprograms_are_appended_once_each() {
+    let mut obj = Object::open(fixture("nested.bpf.o")).unwrap();
+    let mut k = kernel();
+    obj.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
+    let top = obj.program("uses_top").unwrap();
+    let leaf = obj.program("uses_leaf").unwrap();
+    let subs = |n: &str| obj.all_programs().iter().find(|p| p.name() == n).unwrap().insns().len();
+    assert_eq!(top.loaded_insns().len(), top.insns().len() + subs("top") + subs("middle") + subs("leaf"));
+    assert_eq!(leaf.loaded_insns().len(), leaf.insns().len() + subs("leaf"));
+    let (t, l) = (top.fd().unwrap(), leaf.fd().unwrap());
+    assert_eq!(run(&mut k, t), 16);
+    assert_eq!(run(&mut k, l), 15);
+}

@@ -90,3 +90,36 @@ fn an_object_loads_once_even_after_a_failure() {
     let e = obj.load(&mut k).unwrap_err();
     assert!(matches!(e, Error::State { .. }), "{e}");
 }
+
+fn section_offset(bytes: &[u8], name: &str) -> usize {
+    let elf = bpfemu_user::elf::ElfFile::parse(bytes).unwrap();
+    elf.section_by_name(name).unwrap().offset as usize
+}
+
+#[test]
+fn a_bogus_relocation_symbol_is_an_error_naming_the_record() {
+    let mut bytes = fixture("globals.bpf.o");
+    let at = section_offset(&bytes, ".relsyscall");
+    // Record #2: r_info's symbol half (upper 32 bits of the second word).
+    let sym = at + 2 * 16 + 12;
+    bytes[sym..sym + 4].copy_from_slice(&9999u32.to_le_bytes());
+    let e = Object::open_mem("g", &bytes).unwrap_err();
+    assert!(matches!(&e, Error::Reloc { section, index: 2, .. } if section == ".relsyscall"), "{e}");
+    assert!(e.to_string().contains("symbol index 9999 out of range"), "{e}");
+}
+
+#[test]
+fn bad_btf_is_optional_unless_maps_need_it() {
+    let mut bytes = fixture("globals.bpf.o");
+    let at = section_offset(&bytes, ".BTF");
+    bytes[at] ^= 0xff; // magic
+    let e = Object::open_mem("g", &bytes).unwrap_err();
+    assert!(e.to_string().contains("'.maps'") && e.to_string().contains("BTF"), "{e}");
+    // An object without BTF maps loads without BTF, with a warning.
+    let mut bytes = fixture("sections.bpf.o");
+    let at = section_offset(&bytes, ".BTF");
+    bytes[at] ^= 0xff;
+    let obj = Object::open_mem("s", &bytes).unwrap();
+    assert!(obj.btf().is_none());
+    assert!(obj.warnings().iter().any(|w| w.contains(".BTF")), "{:?}", obj.warnings());
+}

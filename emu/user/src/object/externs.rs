@@ -209,7 +209,7 @@ pub fn collect(elf: &ElfFile, btf: Option<&mut Btf>, obj_name: &str) -> Result<(
         key(a).cmp(&key(b)).then_with(|| a.name.cmp(&b.name))
     });
     let kmap = layout_kconfig(&mut exts, btf, obj_name)?;
-    fix_ksyms_datasec(btf, &exts);
+    fix_ksyms_datasec(btf);
     Ok((exts, kmap))
 }
 
@@ -328,9 +328,8 @@ fn write_kcfg(name: &str, ty: KcfgType, v: KVal, slot: &mut [u8]) -> Result<()> 
 /// checks refuse: as libbpf, every entry becomes an `int`-typed VAR at
 /// `4 * i` (FUNCs point at one `dummy_ksym` VAR), and unnamed parameters of
 /// extern FUNCs get that VAR's name.
-fn fix_ksyms_datasec(btf: &mut Btf, exts: &[Extern]) {
+fn fix_ksyms_datasec(btf: &mut Btf) {
     let Some(ds) = btf.find_by_name_kind(".ksyms", BtfKind::Datasec) else { return };
-    let _ = exts;
     let found = btf
         .iter()
         .find(|(_, t)| matches!(t.kind, Kind::Int { size: 4, encoding: IntEncoding::Signed, .. }))

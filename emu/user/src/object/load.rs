@@ -39,6 +39,8 @@ use std::sync::Arc;
 /// The log buffer for the retry after a failed load (libbpf grows its
 /// buffer up to 16 MiB).
 const LOG_BUF_SIZE: u32 = 16 * 1024 * 1024;
+/// `BPF_MAP_TYPE_PERF_EVENT_ARRAY`.
+const MAP_PERF_EVENT_ARRAY: u32 = 4;
 /// Lines of verifier log an error keeps.
 const LOG_TAIL_LINES: usize = 40;
 
@@ -248,6 +250,14 @@ impl Object {
     }
 
     fn create_map(&mut self, seam: &mut impl Seam, i: usize) -> Result<()> {
+        // map_set_def_max_entries(): a perf event array without a size gets
+        // one slot per possible CPU.
+        if self.maps[i].def.map_type == MAP_PERF_EVENT_ARRAY && self.maps[i].def.max_entries == 0 {
+            let n = seam.possible_cpus().map_err(|e| {
+                Error::sys(format!("map '{}': reading the number of possible CPUs", self.maps[i].name), e)
+            })?;
+            self.maps[i].def.max_entries = n;
+        }
         let m = self.maps[i].clone();
         if let Some(path) = m.pin_path.as_deref()
             && m.def.pinning == crate::map::LIBBPF_PIN_BY_NAME
@@ -287,7 +297,7 @@ impl Object {
 
     fn load_program(&mut self, seam: &mut impl Seam, i: usize) -> Result<()> {
         let mut linked = relocate::link(self, i)?;
-        relocate::resolve(self, i, &mut linked)?;
+        relocate::resolve(self, &mut linked)?;
         let (funcs, lines) =
             if self.btf_fd.is_some() { self.btf_ext_records(&linked) } else { (Vec::new(), Vec::new()) };
         let func_info = bpfemu_btf::ext::encode_func_info(&funcs);

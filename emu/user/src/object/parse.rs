@@ -64,6 +64,30 @@ pub fn internal_map_name(obj_name: &str, real_name: &str) -> String {
     s
 }
 
+/// `BPF_MAP_TYPE_RINGBUF`, `BPF_MAP_TYPE_USER_RINGBUF`.
+const MAP_RINGBUF: u32 = 27;
+const MAP_USER_RINGBUF: u32 = 31;
+/// The page size of the emulated machine (x86-64).
+const PAGE_SIZE: u32 = 4096;
+
+/// libbpf's `adjust_ringbuf_sz()`: ring buffer sizes must be a power-of-2
+/// number of pages; a size that is not becomes the next one that is (0
+/// stays 0, for the kernel to refuse; a size no such product exceeds
+/// stays as it is).
+pub fn adjust_ringbuf_sz(sz: u32) -> u32 {
+    if sz == 0 || (sz.is_multiple_of(PAGE_SIZE) && (sz / PAGE_SIZE).is_power_of_two()) {
+        return sz;
+    }
+    let mut mul: u32 = 1;
+    while mul <= u32::MAX / PAGE_SIZE {
+        if mul * PAGE_SIZE > sz {
+            return mul * PAGE_SIZE;
+        }
+        mul <<= 1;
+    }
+    sz
+}
+
 fn data_kind(name: &str) -> Option<MapKind> {
     if name == ".data" || name.starts_with(".data.") {
         Some(MapKind::Data)
@@ -213,7 +237,10 @@ fn collect_btf_maps(
             return Err(sec_err(".maps", format!("entry [{}] is not a VAR", v.ty)));
         };
         let name = btf.name(v.ty).to_owned();
-        let parsed = btf_maps::parse_def(btf, &name, *ty, false, 0)?;
+        let mut parsed = btf_maps::parse_def(btf, &name, *ty, false, 0)?;
+        if matches!(parsed.def.map_type, MAP_RINGBUF | MAP_USER_RINGBUF) {
+            parsed.def.max_entries = adjust_ringbuf_sz(parsed.def.max_entries);
+        }
         let mut m = new_map(
             &name,
             kernel_name(&name),
@@ -432,6 +459,7 @@ fn collect_relos(
                 sym_name: sym.name.clone(),
                 rel_section: rs.name.clone(),
                 rel_index: index,
+                offset: r.offset,
             });
         }
     }
@@ -606,6 +634,17 @@ fn collect_map_relos(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ringbuf_sizes_round_up_to_power_of_two_pages() {
+        assert_eq!(adjust_ringbuf_sz(0), 0);
+        assert_eq!(adjust_ringbuf_sz(4096), 4096);
+        assert_eq!(adjust_ringbuf_sz(1), 4096);
+        assert_eq!(adjust_ringbuf_sz(4097), 8192);
+        assert_eq!(adjust_ringbuf_sz(3 * 4096), 4 * 4096);
+        assert_eq!(adjust_ringbuf_sz(256 * 1024), 256 * 1024);
+        assert_eq!(adjust_ringbuf_sz(u32::MAX), u32::MAX);
+    }
 
     #[test]
     fn internal_map_names_match_libbpf() {

@@ -128,11 +128,15 @@ pub fn link(obj: &Object, main: usize) -> Result<Linked> {
 }
 
 /// Step 2: resolves map, data and extern references (maps must exist).
-pub fn resolve(obj: &Object, main: usize, linked: &mut Linked) -> Result<()> {
+pub fn resolve(obj: &Object, linked: &mut Linked) -> Result<()> {
     for r in &linked.relocs {
         let i = r.insn_idx;
-        let fail =
-            |msg: String| Error::Reloc { section: r.rel_section.clone(), index: r.rel_index, offset: 0, msg };
+        let fail = |msg: String| Error::Reloc {
+            section: r.rel_section.clone(),
+            index: r.rel_index,
+            offset: r.offset,
+            msg,
+        };
         let map_fd = |m: usize| {
             obj.maps
                 .get(m)
@@ -202,6 +206,5 @@ pub fn resolve(obj: &Object, main: usize, linked: &mut Linked) -> Result<()> {
             }
         }
     }
-    let _ = main;
     Ok(())
 }
