@@ -20,13 +20,21 @@
 //! [`MapOps::btf_name`](crate::map::MapOps::btf_name), `task_struct`):
 //! only the fields programs read through CO-RE, at offsets of our own
 //! choosing (CO-RE relocates them, so the kernel's offsets do not matter).
+//! `bpf_sk_lookup`, network headers ([`net`]), the uapi enums programs
+//! name ([`uapi_enums`]: `bpf_map_type`, `BPF_ANY`, `BPF_F_CURRENT_CPU`,
+//! `SK_PASS`, `BPF_OK`, ...) and x86-64 `pt_regs` ([`regs`]) come after
+//! the types above (`bpf_sk_lookup` before the map structs), so their ids
+//! do not move.
 //! Not emulated: functions (FUNC/FUNC_PROTO for kfuncs and attach targets),
-//! enums such as `bpf_map_type`, and everything else of the real vmlinux.
+//! the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
 //! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
 
 pub mod c;
+pub mod net;
+pub mod regs;
 pub mod types;
+pub mod uapi_enums;
 
 #[cfg(test)]
 mod tests;
@@ -213,9 +221,14 @@ pub fn vmlinux_btf() -> Btf {
     b.ty::<TaskStruct>();
     b.ty::<BpfMap>();
     b.ty::<BpfArray>();
+    b.ty::<BpfSkLookup>();
     for name in MAP_STRUCT_SUBSETS {
         types::describe_map_subset(&mut b, name);
     }
+    // Appended later (ids above keep their values).
+    net::describe_all(&mut b);
+    uapi_enums::describe_all(&mut b);
+    b.ty::<regs::PtRegs>();
     b.finish()
 }
 
