@@ -81,6 +81,9 @@ pub enum Obj {
     Prog(Arc<Prog>),
     Link(Arc<Link>),
     Btf(Arc<BtfObj>),
+    /// A network namespace file (`/proc/<pid>/ns/net`, nsfs): not a BPF
+    /// object, but netns attach commands take its fd.
+    Netns(crate::net::netns::NetRef),
 }
 
 impl Obj {
@@ -91,6 +94,7 @@ impl Obj {
             Obj::Prog(_) => "prog",
             Obj::Link(_) => "link",
             Obj::Btf(_) => "btf",
+            Obj::Netns(_) => "netns",
         }
     }
 
