@@ -219,3 +219,23 @@ impl Kernel {
         }
     }
 }
+
+impl Kernel {
+    /// Moves `pid` into the namespace `r` refers to, returning the
+    /// reference it held (the emulator's shortcut for `setns` when the
+    /// caller already holds a reference rather than an fd).
+    pub fn net_switch(&mut self, pid: Pid, r: NetRef) -> NetRef {
+        if let Some(p) = self.sim.procs.get_mut(pid) {
+            p.netns = r.net().id;
+        }
+        let init = self.net.init.clone();
+        let old = self.net.tasks.insert(pid, r);
+        old.unwrap_or(init)
+    }
+
+    /// The namespace behind a netns fd of the calling process (`EBADF`,
+    /// `EINVAL` for another kind of fd).
+    pub fn net_from_fd(&self, fd: i32) -> Result<NetRef, Errno> {
+        link::net_from_fd(self, fd)
+    }
+}
