@@ -9,6 +9,8 @@
 //! - [`netns`]: `struct net`, counted references, nsfs inode numbers;
 //! - [`netns_bpf`]: what `netns_bpf_mutex` guards, and the attach rules;
 //! - [`link`]: the netns link type and the attach commands;
+//! - [`packet`], [`flow_keys`], [`flow_dissector`]: packets, `bpf_flow_keys`,
+//!   the native dissector and the BPF hook;
 //! - [`NetSubsys`]: the namespace list, which namespace each task is in
 //!   (`nsproxy->net_ns`), and teardown through the pernet operations.
 //!
@@ -26,10 +28,17 @@
 //! unshare), `net->passive` references, `setns` flags other than
 //! `CLONE_NEWNET`/0, network devices, routes, netns ids (`NETNSA_NSID`).
 
+pub mod flow_dissector;
+pub mod flow_keys;
 pub mod link;
+pub mod lowmem;
 pub mod netns;
 pub mod netns_bpf;
+pub mod packet;
 
+pub mod dissector_asm;
+#[cfg(test)]
+mod dissector_tests;
 #[cfg(test)]
 mod tests;
 
