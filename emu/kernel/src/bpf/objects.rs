@@ -84,6 +84,8 @@ pub enum Obj {
     /// A network namespace file (`/proc/<pid>/ns/net`, nsfs): not a BPF
     /// object, but netns attach commands take its fd.
     Netns(crate::net::netns::NetRef),
+    /// A socket (listening TCP or unconnected UDP): it holds its namespace.
+    Socket(Arc<crate::net::sk_lookup::Sock>),
 }
 
 impl Obj {
@@ -95,6 +97,7 @@ impl Obj {
             Obj::Link(_) => "link",
             Obj::Btf(_) => "btf",
             Obj::Netns(_) => "netns",
+            Obj::Socket(_) => "socket",
         }
     }
 

@@ -218,3 +218,56 @@ fn prog_test_run_flow_dissector() {
     }));
     assert_eq!(r, Err(Errno::EINVAL));
 }
+
+/// sk_lookup programs: attach order, verdicts, the regular lookup, and
+/// sockets holding their namespace.
+#[test]
+fn sk_lookup_runs_links_in_order() {
+    use super::sk_lookup::{IPPROTO_TCP, LookupReq, LookupResult};
+    let mut k = Kernel::new(KernelConfig::default());
+    let mut load_sl = |k: &mut Kernel, src: &str| {
+        let insns = bpfemu_isa::asm::kernel::assemble(src).unwrap();
+        k.bpf(BpfAttr::ProgLoad(ProgLoadAttr {
+            prog_type: ProgType::SkLookup.raw(),
+            expected_attach_type: AttachType::SkLookup.raw(),
+            insns: &insns,
+            license: "GPL",
+            ..Default::default()
+        }))
+        .unwrap() as i32
+    };
+    // Reads local_port (offset 60) and passes; drops when it is 81.
+    let pass = load_sl(&mut k, "r0 = 1\nexit");
+    let drop81 = load_sl(&mut k, "r2 = *(u32 *)(r1 +60)\nr0 = 1\nif r2 != 81 goto out\nr0 = 0\nout:\nexit");
+    let child = k.net_unshare(k.user).unwrap();
+    let ns = k.net_open_fd(k.user).unwrap();
+    let s80 = k.sock_bind(IPPROTO_TCP, "0.0.0.0:80".parse().unwrap()).unwrap();
+    let exact = k.sock_bind(IPPROTO_TCP, "10.0.0.2:80".parse().unwrap()).unwrap();
+    assert_eq!(k.sock_bind(IPPROTO_TCP, "10.0.0.2:80".parse().unwrap()), Err(Errno::EADDRINUSE));
+    let req = |port: u16| LookupReq {
+        protocol: IPPROTO_TCP,
+        remote: "10.0.0.1:5555".parse().unwrap(),
+        local: format!("10.0.0.2:{port}").parse().unwrap(),
+    };
+    assert_eq!(k.sk_lookup(child, req(80)).unwrap(), LookupResult::Regular(Some(2)));
+    let sl = AttachType::SkLookup.raw();
+    for p in [pass, drop81] {
+        k.bpf(BpfAttr::LinkCreate(LinkCreateAttr {
+            prog_fd: p,
+            target_fd: ns,
+            attach_type: sl,
+            ..Default::default()
+        }))
+        .unwrap();
+    }
+    assert_eq!(k.sk_lookup(child, req(80)).unwrap(), LookupResult::Regular(Some(2)));
+    assert_eq!(k.sk_lookup(child, req(81)).unwrap(), LookupResult::Refused);
+    k.close(exact).unwrap();
+    assert_eq!(k.sk_lookup(child, req(80)).unwrap(), LookupResult::Regular(Some(1)));
+    // The socket holds the namespace after the process and the fd left it.
+    k.net_switch(k.user, crate::net::netns::NetRef::get(k.net.init_net()).unwrap());
+    k.close(ns).unwrap();
+    assert!(k.net_cleanup().is_empty());
+    k.close(s80).unwrap();
+    assert_eq!(k.net_cleanup(), [child]);
+}

@@ -11,6 +11,8 @@
 //! - [`link`]: the netns link type and the attach commands;
 //! - [`packet`], [`flow_keys`], [`flow_dissector`]: packets, `bpf_flow_keys`,
 //!   the native dissector and the BPF hook;
+//! - [`sk_lookup`]: listening TCP / unconnected UDP sockets and the
+//!   sk_lookup hook;
 //! - [`NetSubsys`]: the namespace list, which namespace each task is in
 //!   (`nsproxy->net_ns`), and teardown through the pernet operations.
 //!
@@ -35,6 +37,7 @@ pub mod lowmem;
 pub mod netns;
 pub mod netns_bpf;
 pub mod packet;
+pub mod sk_lookup;
 
 pub mod dissector_asm;
 #[cfg(test)]
@@ -74,6 +77,8 @@ pub struct NetSubsys {
     /// What each `cleanup_net()` did, in order (`pre_exit netns_bpf
     /// netns 1`, ...).
     pub teardown_log: Vec<String>,
+    /// The last socket cookie handed out.
+    next_cookie: u64,
 }
 
 impl NetSubsys {
@@ -96,6 +101,7 @@ impl NetSubsys {
             queue,
             bpf,
             teardown_log: Vec::new(),
+            next_cookie: 0,
         }
     }
 

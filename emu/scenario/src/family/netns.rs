@@ -1,4 +1,5 @@
-//! The network-namespace family: `netns create|open|enter|destroy|cleanup|info`
+//! The network-namespace family: `netns create|open|enter|destroy|cleanup|info|stats`,
+//! and `packet` (a frame through a namespace's flow dissector)
 //! (the kernel side is `bpfemu_kernel::net`). Netns names are fds of the
 //! scenario's process, so the core statements take them as targets:
 //! `link L prog=P attach=flow_dissector netns=NS`, `query
@@ -73,8 +74,44 @@ pub static FAMILY: Family = Family {
             fields: &[("ino", K::Int), ("refs", K::Int), ("alive", K::Word)],
             usage: "netns info NS => ino=N refs=N alive=yes",
         },
+        Spec {
+            name: "packet",
+            pos: &[("netns name", K::Name(O::Netns))],
+            keys: &[
+                ("proto", K::Text, false),
+                ("src", K::Text, false),
+                ("dst", K::Text, false),
+                ("vlan", K::Int, false),
+                ("frag", K::Word, false),
+                ("payload", K::Int, false),
+                ("bytes", K::Bytes, false),
+                ("flags", K::Int, false),
+            ],
+            fields: PACKET_FIELDS,
+            usage: "packet NS proto=ipv4/tcp src=10.0.0.1:80 dst=10.0.0.2:443 [vlan=N] [frag=first|later] [flags=N] | packet NS bytes=FRAME   (flow dissector)",
+        },
     ],
 };
+
+/// What `packet` reports: who dissected, the verdict, and `bpf_flow_keys`.
+const PACKET_FIELDS: &[(&str, Kind)] = &[
+    ("by", K::Word),
+    ("prog_id", K::Int),
+    ("verdict", K::Word),
+    ("nhoff", K::Int),
+    ("thoff", K::Int),
+    ("n_proto", K::Text),
+    ("addr_proto", K::Text),
+    ("ip_proto", K::Int),
+    ("src", K::Text),
+    ("dst", K::Text),
+    ("sport", K::Int),
+    ("dport", K::Int),
+    ("is_frag", K::Int),
+    ("is_first_frag", K::Int),
+    ("is_encap", K::Int),
+    ("flow_label", K::Text),
+];
 
 /// The actions of a two-word statement head, if `head` is one of ours.
 pub fn actions(head: &str) -> Option<&'static [&'static str]> {
@@ -86,6 +123,26 @@ pub fn actions(head: &str) -> Option<&'static [&'static str]> {
 
 /// Checks beyond the spec.
 pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> {
+    if p.spec.name == "packet" {
+        let s = &p.stmt;
+        let end = s.raw_line.trim_end().len() + 1;
+        match (p.kv.contains_key("proto"), p.kv.contains_key("bytes")) {
+            (true, true) | (false, false) => {
+                return Err(s
+                    .err(end, "expected exactly one of `proto=LAYERS` or `bytes=FRAME`")
+                    .help(Some(format!("usage: {}", p.spec.usage))));
+            }
+            (true, false) => {
+                if let Err(m) = packet_spec(p) {
+                    let col = s.raw_line.find("proto=").map_or(1, |i| i + 1);
+                    return Err(s.err(col, m).help(Some(
+                        "layers: [vlan|qinq/]ipv4|ipv6[/gre|ipip/ipv4|ipv6]/tcp|udp|icmp".into(),
+                    )));
+                }
+            }
+            (false, true) => {}
+        }
+    }
     if p.spec.name == "netns destroy" {
         if let Some(PVal::Text(v)) = p.kv.get("defer")
             && v != "yes"
@@ -128,6 +185,86 @@ fn cleanup(r: &mut Runner) -> usize {
         r.note(format!("pernet: {l}"));
     }
     n
+}
+
+/// `ADDR[:PORT]`.
+fn addr_port(s: &str) -> Result<(std::net::IpAddr, u16), String> {
+    if let Ok(a) = s.parse() {
+        return Ok((a, 0));
+    }
+    if let Ok(sa) = s.parse::<std::net::SocketAddr>() {
+        return Ok((sa.ip(), sa.port()));
+    }
+    Err(format!("`{s}`: expected an address such as 10.0.0.1:80 or [2001:db8::1]:80"))
+}
+
+/// The packet a `packet ... proto=` statement describes, built.
+fn packet_spec(p: &Planned) -> Result<Vec<u8>, String> {
+    use bpfemu_kernel::net::packet::{Frag, PacketSpec, build};
+    let mut spec = PacketSpec {
+        layers: p.text("proto").unwrap_or("").split('/').map(String::from).collect(),
+        ..Default::default()
+    };
+    if let Some(s) = p.text("src") {
+        let (a, port) = addr_port(s)?;
+        spec.src = Some(a);
+        spec.sport = port;
+    }
+    if let Some(s) = p.text("dst") {
+        let (a, port) = addr_port(s)?;
+        spec.dst = Some(a);
+        spec.dport = port;
+    }
+    if let Some(v) = p.int("vlan") {
+        spec.vlan_id = u16::try_from(v).map_err(|_| format!("vlan={v}: expected 0..4095"))?;
+    }
+    spec.payload = p.int("payload").unwrap_or(0).clamp(0, 1500) as usize;
+    spec.frag = match p.text("frag") {
+        None => Frag::None,
+        Some("first") => Frag::First,
+        Some("later") => Frag::Later,
+        Some(o) => return Err(format!("frag={o}: expected first or later")),
+    };
+    build(&spec)
+}
+
+fn packet(r: &mut Runner, p: &Planned) -> Outcome {
+    use bpfemu_kernel::net::flow_dissector::By;
+    let fd = r.fd(p.name(0))?;
+    let net = r.k.net_from_fd(fd)?.net().id;
+    let frame = match p.bytes("bytes") {
+        Some(b) => r.resolve(b)?,
+        None => packet_spec(p).map_err(|_| Errno::EINVAL)?,
+    };
+    let d = r.k.flow_dissect(net, &frame, p.int("flags").unwrap_or(0) as u32)?;
+    let k = &d.keys;
+    let (src, dst) = k.addr_text();
+    let mut f = match d.by {
+        By::Bpf { prog_id } => vec![("by", Val::Text("bpf".into())), ("prog_id", int(prog_id))],
+        By::Native => vec![("by", Val::Text("native".into()))],
+    };
+    let verdict = match d.verdict {
+        0 => "ok".to_string(),
+        2 => "drop".to_string(),
+        v => v.to_string(),
+    };
+    f.extend([
+        ("verdict", Val::Text(verdict)),
+        ("nhoff", int(k.nhoff)),
+        ("thoff", int(k.thoff)),
+        ("n_proto", Val::Text(format!("0x{:04x}", u16::from_be_bytes(k.n_proto)))),
+        ("addr_proto", Val::Text(format!("0x{:04x}", k.addr_proto))),
+        ("ip_proto", int(k.ip_proto)),
+        ("src", Val::Text(src)),
+        ("dst", Val::Text(dst)),
+        ("sport", int(u16::from_be_bytes(k.sport))),
+        ("dport", int(u16::from_be_bytes(k.dport))),
+        ("is_frag", int(k.is_frag)),
+        ("is_first_frag", int(k.is_first_frag)),
+        ("is_encap", int(k.is_encap)),
+        ("flow_label", Val::Text(format!("0x{:05x}", u32::from_be_bytes(k.flow_label)))),
+    ]);
+    ok(f)
 }
 
 /// Runs a netns statement; `None` if it is not one.
@@ -195,6 +332,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 ("alive", Val::Text(if net.check() { "yes" } else { "no" }.into())),
             ])
         })(),
+        "packet" => packet(r, p),
         _ => return None,
     })
 }
