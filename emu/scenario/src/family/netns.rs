@@ -90,6 +90,20 @@ pub static FAMILY: Family = Family {
             fields: PACKET_FIELDS,
             usage: "packet NS proto=ipv4/tcp src=10.0.0.1:80 dst=10.0.0.2:443 [vlan=N] [frag=first|later] [flags=N] | packet NS bytes=FRAME   (flow dissector)",
         },
+        Spec {
+            name: "socket",
+            pos: &[("socket name", K::NewName(O::Any))],
+            keys: &[("proto", K::Word, true), ("addr", K::Text, true), ("netns", K::Name(O::Netns), false)],
+            fields: &[("fd", K::Int), ("cookie", K::Int)],
+            usage: "socket S proto=tcp|udp addr=10.0.0.2:80 [netns=NS]   (a listening TCP / bound UDP socket)",
+        },
+        Spec {
+            name: "sk_lookup",
+            pos: &[("netns name", K::Name(O::Netns))],
+            keys: &[("proto", K::Word, true), ("src", K::Text, true), ("dst", K::Text, true)],
+            fields: &[("result", K::Word), ("socket", K::Word)],
+            usage: "sk_lookup NS proto=tcp src=10.0.0.1:5555 dst=10.0.0.2:80 => result=regular|selected|refused socket=S|none",
+        },
     ],
 };
 
@@ -267,6 +281,64 @@ fn packet(r: &mut Runner, p: &Planned) -> Outcome {
     ok(f)
 }
 
+fn proto_num(p: &Planned) -> Result<u8, Errno> {
+    match p.text("proto") {
+        Some("tcp") => Ok(6),
+        Some("udp") => Ok(17),
+        _ => Err(Errno::EPROTONOSUPPORT),
+    }
+}
+
+fn socket(r: &mut Runner, p: &Planned) -> Outcome {
+    let proto = proto_num(p)?;
+    let addr = p.text("addr").unwrap_or("").parse().map_err(|_| Errno::EINVAL)?;
+    let user = r.k.user;
+    let back = match p.text("netns") {
+        Some(ns) => {
+            let nr = r.k.net_from_fd(r.fd(ns)?)?;
+            Some(r.k.net_switch(user, nr))
+        }
+        None => None,
+    };
+    let res = r.k.sock_bind(proto, addr);
+    if let Some(b) = back {
+        drop(r.k.net_switch(user, b));
+    }
+    let fd = res?;
+    r.objs.insert(p.name(0).to_string(), fd);
+    let cookie = match r.k.fd_obj(fd)? {
+        bpfemu_kernel::bpf::Obj::Socket(s) => s.cookie,
+        _ => 0,
+    };
+    ok(vec![("fd", int(fd)), ("cookie", int(cookie))])
+}
+
+fn sk_lookup(r: &mut Runner, p: &Planned) -> Outcome {
+    use bpfemu_kernel::net::sk_lookup::{LookupReq, LookupResult};
+    let net = r.k.net_from_fd(r.fd(p.name(0))?)?.net().id;
+    let parse = |k: &str| -> Result<std::net::SocketAddr, Errno> {
+        p.text(k).unwrap_or("").parse().map_err(|_| Errno::EINVAL)
+    };
+    let req = LookupReq { protocol: proto_num(p)?, remote: parse("src")?, local: parse("dst")? };
+    let res = r.k.sk_lookup(net, req)?;
+    // The scenario's name for a socket cookie.
+    let name_of = |r: &Runner, cookie: u64| -> String {
+        r.objs
+            .iter()
+            .find(|(_, fd)| {
+                matches!(r.k.fd_obj(**fd), Ok(bpfemu_kernel::bpf::Obj::Socket(s)) if s.cookie == cookie)
+            })
+            .map_or_else(|| format!("cookie:{cookie}"), |(n, _)| n.clone())
+    };
+    let (result, sock) = match res {
+        LookupResult::Selected(c) => ("selected", name_of(r, c)),
+        LookupResult::Refused => ("refused", "none".to_string()),
+        LookupResult::Regular(Some(c)) => ("regular", name_of(r, c)),
+        LookupResult::Regular(None) => ("regular", "none".to_string()),
+    };
+    ok(vec![("result", Val::Text(result.into())), ("socket", Val::Text(sock))])
+}
+
 /// Runs a netns statement; `None` if it is not one.
 pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
     let user = r.k.user;
@@ -333,6 +405,8 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             ])
         })(),
         "packet" => packet(r, p),
+        "socket" => socket(r, p),
+        "sk_lookup" => sk_lookup(r, p),
         _ => return None,
     })
 }
