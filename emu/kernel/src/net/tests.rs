@@ -265,3 +265,77 @@ fn link_detach_forces_defunct_and_netns_fd_errors() {
         Err(Errno::E2BIG)
     );
 }
+
+/// Real threads: the last reference to a namespace goes and the cleanup
+/// work runs on one thread while others update, query and detach its link.
+/// Every update is `Ok` or `ENOLINK`, the inode number a reader sees goes
+/// from the namespace's to 0 and never back, and nothing stays attached.
+#[test]
+fn stress_teardown_against_link_ops_on_host_threads() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    for round in 0..200 {
+        let mut k = kernel();
+        let p1 = prog(&mut k, ProgType::FlowDissector);
+        let p2 = prog(&mut k, ProgType::FlowDissector);
+        let prog2 = k.prog_from_fd(p2).unwrap();
+        let back = k.net.task_net(k.user).clone();
+        k.net_unshare(k.user).unwrap();
+        let ns = k.net_open_fd(k.user).unwrap();
+        let inum = k.net.task_net(k.user).net().inum;
+        let l = link(&mut k, p1, ns).unwrap();
+        let lk = k.link_from_fd(l).unwrap();
+        let netref = k.net_from_fd(ns).unwrap();
+        k.close(ns).unwrap();
+        drop(k.net_switch(k.user, back));
+        let stop = Arc::new(AtomicBool::new(false));
+        // The kernel itself stays on this thread; the teardown thread does
+        // what cleanup_net() does for netns_bpf: put, then pre_exit.
+        let (bpf, net) = (k.net.bpf.clone(), netref.net().clone());
+        let teardown = std::thread::spawn(move || {
+            drop(netref);
+            bpf.pre_exit(&net);
+        });
+        let (lk2, stop2) = (lk.clone(), stop.clone());
+        let updater = std::thread::spawn(move || {
+            let mut seen_enolink = false;
+            while !stop2.load(Ordering::Acquire) || !seen_enolink {
+                match lk2.ops.update_prog(&lk2, &prog2, None).unwrap() {
+                    Ok(()) => assert!(!seen_enolink, "update succeeded after ENOLINK"),
+                    Err(Errno::ENOLINK) => seen_enolink = true,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+        });
+        let (lk3, stop3) = (lk.clone(), stop.clone());
+        let reader = std::thread::spawn(move || {
+            let mut zero = false;
+            while !stop3.load(Ordering::Acquire) {
+                match lk3.ops.fill_info(&lk3) {
+                    LinkInfoExtra::Netns { netns_ino: 0, .. } => zero = true,
+                    LinkInfoExtra::Netns { netns_ino, .. } => {
+                        assert!(!zero, "netns_ino came back");
+                        assert_eq!(netns_ino, inum);
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        });
+        if round % 2 == 0 {
+            lk.ops.detach(&lk).unwrap().unwrap();
+        }
+        teardown.join().unwrap();
+        assert_eq!(k.net_cleanup().len(), 1);
+        stop.store(true, Ordering::Release);
+        updater.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(k.net.bpf.attached_links(), 0);
+        assert_eq!(
+            lk.ops.fill_info(&lk),
+            LinkInfoExtra::Netns { netns_ino: 0, attach_type: AttachType::FlowDissector }
+        );
+        drop(lk);
+        k.close(l).unwrap();
+        assert!(k.objects.links.live().is_empty());
+    }
+}
