@@ -225,7 +225,7 @@ fn prog_test_run_flow_dissector() {
 fn sk_lookup_runs_links_in_order() {
     use super::sk_lookup::{IPPROTO_TCP, LookupReq, LookupResult};
     let mut k = Kernel::new(KernelConfig::default());
-    let mut load_sl = |k: &mut Kernel, src: &str| {
+    let load_sl = |k: &mut Kernel, src: &str| {
         let insns = bpfemu_isa::asm::kernel::assemble(src).unwrap();
         k.bpf(BpfAttr::ProgLoad(ProgLoadAttr {
             prog_type: ProgType::SkLookup.raw(),
