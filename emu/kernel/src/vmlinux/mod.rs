@@ -213,6 +213,7 @@ pub fn vmlinux_btf() -> Btf {
     b.ty::<TaskStruct>();
     b.ty::<BpfMap>();
     b.ty::<BpfArray>();
+    b.ty::<BpfSkLookup>();
     for name in MAP_STRUCT_SUBSETS {
         types::describe_map_subset(&mut b, name);
     }

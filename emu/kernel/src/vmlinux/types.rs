@@ -503,3 +503,53 @@ const _: () = {
     assert!(size_of::<BpfSockTuple>() == 36);
     assert!(size_of::<BpfSpinLock>() == 4);
 };
+
+/// `struct bpf_sk_lookup`, the sk_lookup programs' context (the layout
+/// `crate::progtype::sk_lookup::off` and the sk_lookup hook use).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BpfSkLookup {
+    /// `union { __bpf_md_ptr(struct bpf_sock *, sk); __u64 cookie; }`.
+    pub sk: u64,
+    pub family: u32,
+    pub protocol: u32,
+    pub remote_ip4: u32,
+    pub remote_ip6: [u32; 4],
+    pub remote_port: u16,
+    pub _pad: u16,
+    pub local_ip4: u32,
+    pub local_ip6: [u32; 4],
+    pub local_port: u32,
+    pub ingress_ifindex: u32,
+}
+
+impl BtfDescribe for BpfSkLookup {
+    fn describe(b: &mut VmlinuxBuilder) -> TypeId {
+        b.composite("bpf_sk_lookup", false, size_of::<Self>(), |b| {
+            let (u32_, u64_, be16) = (b.ty::<__u32>(), b.ty::<__u64>(), b.ty::<__be16>());
+            let u32x4 = b.array::<__u32>(4);
+            let sk = b.md_ptr::<BpfSock>("sk");
+            let head = b.anon(true, 8, &[Field::new("", sk, 0), Field::new("cookie", u64_, 0)]);
+            vec![
+                Field::new("", head, offset_of!(Self, sk)),
+                f!(Self, family, u32_),
+                f!(Self, protocol, u32_),
+                f!(Self, remote_ip4, u32_),
+                f!(Self, remote_ip6, u32x4),
+                f!(Self, remote_port, be16),
+                f!(Self, local_ip4, u32_),
+                f!(Self, local_ip6, u32x4),
+                f!(Self, local_port, u32_),
+                f!(Self, ingress_ifindex, u32_),
+            ]
+        })
+    }
+}
+
+const _: () = {
+    assert!(size_of::<BpfSkLookup>() == 72);
+    assert!(offset_of!(BpfSkLookup, remote_port) == 36);
+    assert!(offset_of!(BpfSkLookup, local_ip4) == 40);
+    assert!(offset_of!(BpfSkLookup, local_port) == 60);
+    assert!(offset_of!(BpfSkLookup, ingress_ifindex) == 64);
+};
