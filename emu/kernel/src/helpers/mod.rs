@@ -74,7 +74,6 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::KTIME_GET_BOOT_NS, misc::ktime_get_boot_ns),
     (id::KTIME_GET_COARSE_NS, misc::ktime_get_coarse_ns),
     (id::SNPRINTF, trace::snprintf),
-    (sk_assign::BPF_FUNC_SK_ASSIGN, sk_assign::sk_assign),
 ];
 
 /// Implemented helpers that call back into the program (registered with

@@ -11,9 +11,12 @@
 //! the lookup's namespace `-EINVAL`; NULL clears the selection.
 //!
 //! Limit: the verifier has no socket pointer types yet (no sockmap, no
-//! `ARG_PTR_TO_SOCKET_OR_NULL`), so `sk_lookup_func_proto()` does not
-//! offer this helper and verified programs cannot call it; the kernel side
-//! is complete and tested directly.
+//! `ARG_PTR_TO_SOCKET_OR_NULL`) and no prototype for this helper, so it is
+//! not in the helper table (`HELPERS` lists only helpers with an
+//! implemented prototype) and verified programs cannot call it; once the
+//! prototype exists, registering [`sk_assign`] under
+//! [`BPF_FUNC_SK_ASSIGN`] is all that is left. The logic is complete and
+//! tested directly.
 
 use super::neg;
 use crate::errno::Errno;
