@@ -191,6 +191,15 @@ impl Kernel {
         Ok(())
     }
 
+    /// `fork()` (`clone()` without `CLONE_NEWNET`): the child shares the
+    /// parent's namespace, with its own reference.
+    pub fn net_fork(&mut self, parent: Pid) -> Result<Pid, Errno> {
+        let child = self.sim.procs.fork(parent)?;
+        let r = self.net.task_net(parent).clone();
+        self.net.tasks.insert(child, r);
+        Ok(child)
+    }
+
     /// A task exits: its fd table (if it was the last thread) and its
     /// namespace reference are released.
     pub fn net_task_exit(&mut self, pid: Pid) -> Result<(), Errno> {

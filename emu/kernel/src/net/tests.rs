@@ -339,3 +339,40 @@ fn stress_teardown_against_link_ops_on_host_threads() {
         assert!(k.objects.links.live().is_empty());
     }
 }
+
+/// Processes hold their namespace: a forked child inherits it, and the
+/// namespace goes when the last task in it exits and no fd refers to it.
+#[test]
+fn processes_hold_their_namespace() {
+    let mut k = kernel();
+    let parent = k.user;
+    let child = k.sim.procs.fork(parent).unwrap();
+    let id = k.net_unshare(child).unwrap();
+    assert_eq!(k.sim.procs.get(child).unwrap().netns, id);
+    assert_eq!(k.net.task_net(parent).net().id, crate::sim::process::NetnsId(0));
+    let net = k.net.get(id).unwrap().clone();
+    assert_eq!(net.count(), 1);
+    // The parent opens /proc/<child>/ns/net: two references.
+    let fd = k.net_open_fd(child).unwrap();
+    assert_eq!(net.count(), 2);
+    k.net_task_exit(child).unwrap();
+    assert!(k.net_cleanup().is_empty());
+    assert_eq!(net.count(), 1);
+    k.close(fd).unwrap();
+    assert_eq!(k.net_cleanup(), [id]);
+    assert!(k.net.get(id).is_none());
+    assert_eq!(k.net_task_exit(child), Err(Errno::ESRCH));
+    // A fork inside a namespace holds it too.
+    let id2 = k.net_unshare(parent).unwrap();
+    let kid = k.net_fork(parent).unwrap();
+    let net2 = k.net.get(id2).unwrap().clone();
+    assert_eq!(net2.count(), 2);
+    k.net_task_exit(kid).unwrap();
+    assert_eq!(net2.count(), 1);
+    drop(k.net_switch(parent, crate::net::netns::NetRef::get(k.net.init_net()).unwrap()));
+    assert_eq!(k.net_cleanup(), [id2]);
+    assert_eq!(k.net_setns(parent, 1, 0), Err(Errno::EINVAL));
+    assert_eq!(k.net_setns(parent, 99, 0), Err(Errno::EBADF));
+    let ns = k.net_open_fd(parent).unwrap();
+    assert_eq!(k.net_setns(parent, ns, 1), Err(Errno::EINVAL));
+}

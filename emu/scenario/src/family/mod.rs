@@ -415,6 +415,7 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
                                 match k {
                                     ObjKind::Prog => "prog P type=syscall { ... }",
                                     ObjKind::Link => "link L prog=P attach=...",
+                                    ObjKind::Netns => "netns create NS",
                                     _ => "map M type=hash key=4 value=8 max=16",
                                 }
                             ))
