@@ -1,18 +1,36 @@
-//! A flow dissector in BPF assembly for tests: IPv4 with TCP or UDP, with
-//! the same rules as the native dissector (and bpf_flow.c) for those —
-//! header length, fragments and `BPF_FLOW_DISSECTOR_F_PARSE_1ST_FRAG`,
-//! TCP data offset; every other protocol is `BPF_DROP`. The corpus test
-//! and the scenarios load it.
+//! A flow dissector in BPF assembly for tests: one 802.1Q tag, IPv4 or
+//! IPv6 (no extension headers), TCP or UDP, with the same rules as the
+//! native dissector (and bpf_flow.c) for those — header length, fragments
+//! and `BPF_FLOW_DISSECTOR_F_PARSE_1ST_FRAG`, the IPv6 flow label and
+//! `BPF_FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL`, TCP data offset; every other
+//! protocol is `BPF_DROP`. The corpus test and the scenarios load it.
 
 /// The program (kernel assembler syntax).
-pub const IPV4_TCP_UDP: &str = "
+pub const TCP_UDP: &str = "
     r6 = *(u64 *)(r1 +144)
     r2 = *(u32 *)(r1 +76)
     r3 = *(u32 *)(r1 +80)
     r4 = *(u16 *)(r6 +10)
-    if r4 != 0x8 goto drop
     r5 = *(u16 *)(r6 +2)
     r5 &= 0xff
+    if r4 != 0x81 goto l3
+    r7 = r2
+    r7 += r5
+    r8 = r7
+    r8 += 4
+    if r8 > r3 goto drop
+    r4 = *(u16 *)(r7 +2)
+    if r4 == 0x81 goto drop
+    if r4 == 0xa888 goto drop
+    r0 = *(u16 *)(r6 +0)
+    r0 += 4
+    *(u16 *)(r6 +0) = r0
+    r5 += 4
+    *(u16 *)(r6 +2) = r5
+    *(u16 *)(r6 +10) = r4
+l3:
+    if r4 == 0xdd86 goto ipv6
+    if r4 != 0x8 goto drop
     r7 = r2
     r7 += r5
     r8 = r7
@@ -47,6 +65,42 @@ pub const IPV4_TCP_UDP: &str = "
     r8 = *(u32 *)(r6 +48)
     r8 &= 1
     if r8 == 0 goto ok
+    goto l4
+ipv6:
+    r7 = r2
+    r7 += r5
+    r8 = r7
+    r8 += 40
+    if r8 > r3 goto drop
+    r9 = 0x86dd
+    *(u16 *)(r6 +4) = r9
+    r0 = *(u32 *)(r7 +8)
+    *(u32 *)(r6 +16) = r0
+    r0 = *(u32 *)(r7 +12)
+    *(u32 *)(r6 +20) = r0
+    r0 = *(u32 *)(r7 +16)
+    *(u32 *)(r6 +24) = r0
+    r0 = *(u32 *)(r7 +20)
+    *(u32 *)(r6 +28) = r0
+    r0 = *(u32 *)(r7 +24)
+    *(u32 *)(r6 +32) = r0
+    r0 = *(u32 *)(r7 +28)
+    *(u32 *)(r6 +36) = r0
+    r0 = *(u32 *)(r7 +32)
+    *(u32 *)(r6 +40) = r0
+    r0 = *(u32 *)(r7 +36)
+    *(u32 *)(r6 +44) = r0
+    r5 += 40
+    *(u16 *)(r6 +2) = r5
+    r9 = *(u8 *)(r7 +6)
+    *(u8 *)(r6 +9) = r9
+    r0 = *(u32 *)(r7 +0)
+    r0 &= 0xffff0f00
+    *(u32 *)(r6 +52) = r0
+    r8 = *(u32 *)(r6 +48)
+    r8 &= 2
+    if r8 != 0 goto ok
+    goto l4
 l4:
     r7 = r2
     r7 += r5

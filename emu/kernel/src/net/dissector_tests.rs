@@ -18,7 +18,7 @@ fn spec(layers: &str, sport: u16, dport: u16) -> PacketSpec {
 }
 
 fn load(k: &mut Kernel) -> Result<i32, Errno> {
-    let insns = bpfemu_isa::asm::kernel::assemble(super::dissector_asm::IPV4_TCP_UDP).unwrap();
+    let insns = bpfemu_isa::asm::kernel::assemble(super::dissector_asm::TCP_UDP).unwrap();
     let mut log = String::new();
     let r = k.bpf(BpfAttr::ProgLoad(ProgLoadAttr {
         prog_type: ProgType::FlowDissector.raw(),
@@ -43,6 +43,8 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         "ipv6/tcp",
         "ipv6/udp",
         "vlan/ipv4/tcp",
+        "vlan/ipv6/tcp",
+        "vlan/ipv4/udp",
         "qinq/ipv6/udp",
         "ipv4/gre/ipv4/udp",
         "ipv4/gre/ipv6/tcp",
@@ -112,10 +114,21 @@ fn corpus_native_and_bpf_agree() {
     let fd = load(&mut k).unwrap();
     let prog = k.prog_from_fd(fd).unwrap();
     let mut compared = 0;
-    for flags in [0, F_PARSE_1ST_FRAG] {
+    for flags in [0, F_PARSE_1ST_FRAG, super::flow_keys::F_STOP_AT_FLOW_LABEL] {
         for (what, frame) in corpus() {
             let proto = [frame[12], frame[13]];
-            let claimed = proto == [8, 0] && frame.len() > 14 + 9 && matches!(frame[14 + 9], 6 | 17);
+            // What the assembly dissector handles: one 802.1Q tag, IPv4 or
+            // IPv6 without extension headers, TCP or UDP.
+            let (l3, at) = if proto == [0x81, 0] { ([frame[16], frame[17]], 18) } else { (proto, 14) };
+            let claimed = match l3 {
+                [8, 0] => frame.len() > at + 9 && matches!(frame[at + 9], 6 | 17),
+                [0x86, 0xdd] => {
+                    frame.len() > at + 6
+                        && (matches!(frame[at + 6], 6 | 17)
+                            || flags & super::flow_keys::F_STOP_AT_FLOW_LABEL != 0)
+                }
+                _ => false,
+            };
             let n = native(&frame[14..], proto, 0, flags);
             let b = match k.bpf_flow_dissect(&prog, &frame[14..], proto, 0, flags) {
                 Ok(b) => b,
@@ -137,7 +150,7 @@ fn corpus_native_and_bpf_agree() {
             }
         }
     }
-    assert!(compared >= 12, "{compared}");
+    assert!(compared >= 30, "{compared}");
 }
 
 #[test]
