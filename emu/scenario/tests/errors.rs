@@ -150,6 +150,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("uid -1", "t.scn:1:5", "expected 0 to 4294967295"),
     ("uid 1000 => ok", "t.scn:1:10", "takes no expectation"),
     ("netns", "t.scn:1:7", "expected an action after `netns`"),
+    ("netn create NS", "t.scn:1:1", "did you mean `netns`?"),
     ("netns craete NS", "t.scn:1:7", "did you mean `create`?"),
     ("netns enter NS", "t.scn:1:13", "no network namespace named `NS`"),
     ("netns create NS\nnetns destroy NS defer=maybe", "t.scn:2:24", "expected `yes` or `no`"),

@@ -156,6 +156,8 @@ pub static FAMILIES: &[&Family] = &[&core::FAMILY, &sim::FAMILY, &netns::FAMILY]
 pub fn statement_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = FAMILIES.iter().flat_map(|f| f.specs.iter().map(|s| s.name)).collect();
     v.push("include");
+    // Two-word heads (`netns create`): the head alone, for suggestions.
+    v.push("netns");
     v
 }
 
