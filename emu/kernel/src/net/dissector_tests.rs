@@ -5,7 +5,7 @@
 
 use super::flow_dissector::{BPF_DROP, BPF_OK, By, native};
 use super::flow_keys::{F_PARSE_1ST_FRAG, F_STOP_AT_ENCAP, FLOW_KEYS_SIZE, FlowKeys};
-use super::packet::{Frag, PacketSpec, build};
+use super::packet::{Frag, PacketSpec, build, corpus};
 use crate::bpf::BpfAttr;
 use crate::bpf::attr::{LinkCreateAttr, ProgLoadAttr, TestRunAttr, TestRunOut};
 use crate::errno::Errno;
@@ -31,49 +31,6 @@ fn load(k: &mut Kernel) -> Result<i32, Errno> {
     }));
     assert!(r.is_ok(), "{log}");
     r.map(|fd| fd as i32)
-}
-
-/// The corpus: (description, frame).
-fn corpus() -> Vec<(String, Vec<u8>)> {
-    let mut v = Vec::new();
-    for l in [
-        "ipv4/tcp",
-        "ipv4/udp",
-        "ipv4/icmp",
-        "ipv6/tcp",
-        "ipv6/udp",
-        "vlan/ipv4/tcp",
-        "vlan/ipv6/tcp",
-        "vlan/ipv4/udp",
-        "qinq/ipv6/udp",
-        "ipv4/gre/ipv4/udp",
-        "ipv4/gre/ipv6/tcp",
-        "ipv4/ipip/ipv4/tcp",
-        "ipv6/ipip/ipv6/udp",
-    ] {
-        v.push((l.to_string(), build(&spec(l, 1234, 80)).unwrap()));
-    }
-    for frag in [Frag::First, Frag::Later] {
-        for l in ["ipv4/tcp", "ipv6/udp"] {
-            let s = PacketSpec { frag, ..spec(l, 7, 9) };
-            v.push((format!("{l} {frag:?}"), build(&s).unwrap()));
-        }
-    }
-    // Malformed: a bad IHL, a truncated TCP header, a TCP data offset past
-    // the end, an unknown ethertype.
-    let mut p = build(&spec("ipv4/tcp", 1, 2)).unwrap();
-    p[14] = 0x44;
-    v.push(("ihl 4".into(), p));
-    let p = build(&spec("ipv4/tcp", 1, 2)).unwrap();
-    v.push(("truncated tcp".into(), p[..14 + 20 + 10].to_vec()));
-    let mut p = build(&spec("ipv4/tcp", 1, 2)).unwrap();
-    p[14 + 20 + 12] = 0xf0;
-    v.push(("doff 15".into(), p));
-    let mut p = build(&spec("ipv4/udp", 1, 2)).unwrap();
-    p[12] = 0x88;
-    p[13] = 0xb5;
-    v.push(("ethertype 0x88b5".into(), p));
-    v
 }
 
 #[test]
@@ -151,6 +108,15 @@ fn corpus_native_and_bpf_agree() {
         }
     }
     assert!(compared >= 30, "{compared}");
+    // The same through the public comparison.
+    for flags in [0, F_PARSE_1ST_FRAG] {
+        let diff = k
+            .flow_dissector_diff(&prog, flags, |f| {
+                f[12..14] == [8, 0] && f.len() > 23 && matches!(f[23], 6 | 17)
+            })
+            .unwrap();
+        assert!(diff.is_empty(), "{diff:#?}");
+    }
 }
 
 #[test]

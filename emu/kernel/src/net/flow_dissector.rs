@@ -339,6 +339,38 @@ impl Kernel {
     }
 }
 
+impl Kernel {
+    /// Runs every frame of [`super::packet::corpus`] that `claims` accepts
+    /// through `prog` and the native dissector with `flags` (as the hook
+    /// does: data after the Ethernet header) and lists the differences in
+    /// verdict or keys, one line each. For comparing a BPF dissector such
+    /// as bpf_flow.c's with the native one.
+    pub fn flow_dissector_diff(
+        &mut self,
+        prog: &Arc<Prog>,
+        flags: u32,
+        claims: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<String>, Errno> {
+        let mut out = Vec::new();
+        for (what, frame) in super::packet::corpus() {
+            if !claims(&frame) {
+                continue;
+            }
+            let proto = [frame[12], frame[13]];
+            let (nv, nk) = native(&frame[ETH_HLEN..], proto, 0, flags);
+            let (bv, bk) = self.bpf_flow_dissect(prog, &frame[ETH_HLEN..], proto, 0, flags)?;
+            if (nv, nk) != (bv, bk) {
+                out.push(format!(
+                    "{what} flags={flags}: native {nv} {} / bpf {bv} {}",
+                    nk.summary(),
+                    bk.summary()
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// `bpf_prog_test_run_flow_dissector()`'s size rule: at least an Ethernet
 /// header, at most a page (`bpf_test_init()` with no head- or tailroom).
 pub fn test_run_size_ok(len: usize) -> bool {

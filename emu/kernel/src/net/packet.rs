@@ -247,6 +247,55 @@ fn l4(layers: &[&str], spec: &PacketSpec) -> Result<Vec<u8>, String> {
     Ok(h)
 }
 
+fn corpus_spec(layers: &str, sport: u16, dport: u16) -> PacketSpec {
+    PacketSpec { layers: layers.split('/').map(String::from).collect(), sport, dport, ..Default::default() }
+}
+
+/// The packet corpus the flow-dissector tests run through the native and
+/// a BPF dissector: (description, frame from the Ethernet header). Every
+/// layer combination the builder knows, fragments, and malformed frames.
+pub fn corpus() -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for l in [
+        "ipv4/tcp",
+        "ipv4/udp",
+        "ipv4/icmp",
+        "ipv6/tcp",
+        "ipv6/udp",
+        "vlan/ipv4/tcp",
+        "vlan/ipv6/tcp",
+        "vlan/ipv4/udp",
+        "qinq/ipv6/udp",
+        "ipv4/gre/ipv4/udp",
+        "ipv4/gre/ipv6/tcp",
+        "ipv4/ipip/ipv4/tcp",
+        "ipv6/ipip/ipv6/udp",
+    ] {
+        v.push((l.to_string(), build(&corpus_spec(l, 1234, 80)).unwrap()));
+    }
+    for frag in [Frag::First, Frag::Later] {
+        for l in ["ipv4/tcp", "ipv6/udp"] {
+            let s = PacketSpec { frag, ..corpus_spec(l, 7, 9) };
+            v.push((format!("{l} {frag:?}"), build(&s).unwrap()));
+        }
+    }
+    // Malformed: a bad IHL, a truncated TCP header, a TCP data offset past
+    // the end, an unknown ethertype.
+    let mut p = build(&corpus_spec("ipv4/tcp", 1, 2)).unwrap();
+    p[14] = 0x44;
+    v.push(("ihl 4".into(), p));
+    let p = build(&corpus_spec("ipv4/tcp", 1, 2)).unwrap();
+    v.push(("truncated tcp".into(), p[..14 + 20 + 10].to_vec()));
+    let mut p = build(&corpus_spec("ipv4/tcp", 1, 2)).unwrap();
+    p[14 + 20 + 12] = 0xf0;
+    v.push(("doff 15".into(), p));
+    let mut p = build(&corpus_spec("ipv4/udp", 1, 2)).unwrap();
+    p[12] = 0x88;
+    p[13] = 0xb5;
+    v.push(("ethertype 0x88b5".into(), p));
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
