@@ -200,6 +200,22 @@ impl Kernel {
         let Some(progs) = self.net.bpf.run_array(net, NetnsType::SkLookup) else {
             return Ok(LookupResult::Regular(self.regular_lookup(net, &req)));
         };
+        Ok(match self.sk_lookup_run(net, &progs, req)? {
+            (1, Some(c)) => LookupResult::Selected(c),
+            (1, None) => LookupResult::Regular(self.regular_lookup(net, &req)),
+            _ => LookupResult::Refused,
+        })
+    }
+
+    /// `BPF_PROG_SK_LOOKUP_RUN_ARRAY()` over `progs` with the sockets of
+    /// `net` selectable: the folded verdict and the selected socket's
+    /// cookie.
+    pub fn sk_lookup_run(
+        &mut self,
+        net: NetnsId,
+        progs: &[Arc<crate::bpf::prog::Prog>],
+        req: LookupReq,
+    ) -> Result<(u32, Option<u64>), Errno> {
         let socks = self.socks(net);
         let family = if req.local.is_ipv4() { AF_INET } else { AF_INET6 };
         let state = AssignState {
@@ -249,11 +265,7 @@ impl Kernel {
         if let Some(e) = failure {
             return Err(e);
         }
-        Ok(match (verdict, st.selected) {
-            (1, Some(c)) => LookupResult::Selected(c.cookie),
-            (1, None) => LookupResult::Regular(self.regular_lookup(net, &req)),
-            _ => LookupResult::Refused,
-        })
+        Ok((verdict, st.selected.map(|c| c.cookie)))
     }
 }
 
