@@ -111,13 +111,13 @@ pub fn build(spec: &PacketSpec) -> Result<Vec<u8>, String> {
             other => return Err(format!("`{other}`: expected ipv4 or ipv6 after Ethernet")),
         },
     );
-    let body = l3(&layers, spec, true)?;
+    let body = l3(&layers, spec)?;
     out.extend_from_slice(&body);
     Ok(out)
 }
 
 /// The layers from an IP header on.
-fn l3(layers: &[&str], spec: &PacketSpec, outer_most: bool) -> Result<Vec<u8>, String> {
+fn l3(layers: &[&str], spec: &PacketSpec) -> Result<Vec<u8>, String> {
     let (ip, rest) = layers.split_first().ok_or("missing IP layer")?;
     // Tunnel layers after this IP header.
     let next = rest.first().copied().ok_or_else(|| format!("`{ip}` needs a layer after it"))?;
@@ -133,17 +133,17 @@ fn l3(layers: &[&str], spec: &PacketSpec, outer_most: bool) -> Result<Vec<u8>, S
             };
             let mut g = vec![0, 0];
             be16(&mut g, proto);
-            g.extend_from_slice(&l3(tail, spec, false)?);
+            g.extend_from_slice(&l3(tail, spec)?);
             g
         }
         "ipip" => {
             let tail = &rest[1..];
             match tail.first() {
-                Some(&"ipv4") | Some(&"ipv6") => l3(tail, spec, false)?,
+                Some(&"ipv4") | Some(&"ipv6") => l3(tail, spec)?,
                 _ => return Err("`ipip` needs an inner ipv4 or ipv6".into()),
             }
         }
-        "ipv4" | "ipv6" => l3(rest, spec, false)?,
+        "ipv4" | "ipv6" => l3(rest, spec)?,
         _ => l4(rest, spec)?,
     };
     let proto = match next {
@@ -156,7 +156,6 @@ fn l3(layers: &[&str], spec: &PacketSpec, outer_most: bool) -> Result<Vec<u8>, S
         }
         other => l4_proto(other).ok_or_else(|| format!("unknown layer `{other}`"))?,
     };
-    let _ = outer_most;
     let frag = if innermost { spec.frag } else { Frag::None };
     let mut h = Vec::new();
     match *ip {
