@@ -39,6 +39,8 @@ pub struct Kernel {
     pub vmlinux: Arc<BtfObj>,
     /// How verified programs run (paranoid mode for the soundness fuzzer).
     pub exec: crate::bpf::run::ExecPolicy,
+    /// Network namespaces and their attachments ([`crate::net`]).
+    pub net: crate::net::NetSubsys,
 }
 
 impl Kernel {
@@ -47,7 +49,7 @@ impl Kernel {
         let user = sim.procs.spawn(SpawnArgs::root("bpfemu"));
         let mut objects = Objects::default();
         let vmlinux = crate::vmlinux::load_into(&mut objects.btfs);
-        Kernel {
+        let mut k = Kernel {
             sim,
             objects,
             bpffs: Bpffs::default(),
@@ -56,7 +58,10 @@ impl Kernel {
             attach_registry: AttachRegistry::default(),
             vmlinux,
             exec: Default::default(),
-        }
+            net: crate::net::NetSubsys::new(),
+        };
+        crate::net::link::register(&mut k);
+        k
     }
 
     /// The id of the vmlinux BTF object (1: loaded first, at boot).

@@ -15,6 +15,8 @@
 //! - [`progtype`]: the verifier's rules per program type (ctx access,
 //!   helpers, return values);
 //! - [`runctx`]: what helpers see of `current` while a program runs;
+//! - [`net`]: network namespaces, netns links, the flow dissector and
+//!   sk_lookup hooks;
 //! - [`vmlinux`]: the kernel's own BTF, generated from `#[repr(C)]` types;
 //! - [`show`]: `bpftool {prog,map,link,btf} show` and `map dump` output;
 //! - [`kernel`]: [`Kernel`], tying it together.
@@ -31,6 +33,7 @@ pub mod errno;
 pub mod helpers;
 pub mod kernel;
 pub mod map;
+pub mod net;
 pub mod progtype;
 pub mod runctx;
 pub mod show;

@@ -262,8 +262,10 @@ impl Runner {
             p.stmt.src.clone()
         };
         self.out(&format!("[{w}] {prefix}{src}"));
-        let outcome =
-            family::core::exec(self, p).or_else(|| family::sim::exec(self, p)).unwrap_or(Err(Errno::ENOSYS));
+        let outcome = family::core::exec(self, p)
+            .or_else(|| family::sim::exec(self, p))
+            .or_else(|| family::netns::exec(self, p))
+            .unwrap_or(Err(Errno::ENOSYS));
         let shown = match &outcome {
             Ok(f) if f.is_empty() => "ok".to_string(),
             Ok(f) => fields_str(f),

@@ -153,6 +153,19 @@ const CASES: &[(&str, &str, &str)] = &[
     ("prog P type=syscall log_levl=2 {\nexit\n}", "t.scn:1:21", "did you mean `log_level`?"),
     ("uid -1", "t.scn:1:5", "expected 0 to 4294967295"),
     ("uid 1000 => ok", "t.scn:1:10", "takes no expectation"),
+    ("netns", "t.scn:1:7", "expected an action after `netns`"),
+    ("netn create NS", "t.scn:1:1", "did you mean `netns`?"),
+    ("netns craete NS", "t.scn:1:7", "did you mean `create`?"),
+    ("netns enter NS", "t.scn:1:13", "no network namespace named `NS`"),
+    ("netns create NS\nnetns destroy NS defer=maybe", "t.scn:2:24", "expected `yes` or `no`"),
+    ("netns create NS\npacket NS", "t.scn:2:10", "exactly one of `proto=LAYERS` or `bytes=FRAME`"),
+    ("netns create NS\npacket NS proto=ipv4/tpc", "t.scn:2:11", "unknown transport layer `tpc`"),
+    ("netns create NS\npacket NS proto=ipv4/tcp src=10.0.0.1:99999", "t.scn:2:11", "expected an address"),
+    (
+        "map M type=hash key=4 value=8 max=4\nquery attach=flow_dissector netns=M",
+        "t.scn:2:35",
+        "is a map, expected a network namespace",
+    ),
 ];
 
 #[test]

@@ -77,7 +77,7 @@ impl Kernel {
             // A pin's map reference has no access mode of its own.
             Ok(Obj::Map(u)) => Obj::Map(MapUref::new(u.map().clone())),
             Ok(o @ (Obj::Prog(_) | Obj::Link(_))) => o,
-            Ok(Obj::Btf(_)) | Err(_) => return Err(Errno::EINVAL),
+            Ok(Obj::Btf(_) | Obj::Netns(_) | Obj::Socket(_)) | Err(_) => return Err(Errno::EINVAL),
         };
         self.bpffs.pin(pathname, obj)?;
         Ok(0)
@@ -156,6 +156,9 @@ impl Kernel {
         info: &mut Option<ObjInfo>,
     ) -> Result<i64, Errno> {
         let obj = self.sim.procs.files(self.user)?.object(bpf_fd)?;
+        if let Obj::Netns(_) | Obj::Socket(_) = obj {
+            return Err(Errno::EINVAL);
+        }
         *info = Some(match obj {
             Obj::Map(u) => ObjInfo::Map(map_info(u.map())),
             Obj::Prog(p) => ObjInfo::Prog(ProgInfo {
@@ -189,6 +192,7 @@ impl Kernel {
                 name: b.name.clone(),
                 kernel_btf: b.kernel_btf,
             }),
+            Obj::Netns(_) | Obj::Socket(_) => return Err(Errno::EINVAL),
         });
         Ok(0)
     }
@@ -241,6 +245,7 @@ impl Kernel {
                 v
             }
             Obj::Btf(b) => vec![kv("btf_id", b.id)],
+            Obj::Netns(_) | Obj::Socket(_) => Vec::new(),
         })
     }
 }

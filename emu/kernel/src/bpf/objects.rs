@@ -81,6 +81,11 @@ pub enum Obj {
     Prog(Arc<Prog>),
     Link(Arc<Link>),
     Btf(Arc<BtfObj>),
+    /// A network namespace file (`/proc/<pid>/ns/net`, nsfs): not a BPF
+    /// object, but netns attach commands take its fd.
+    Netns(crate::net::netns::NetRef),
+    /// A socket (listening TCP or unconnected UDP): it holds its namespace.
+    Socket(Arc<crate::net::sk_lookup::Sock>),
 }
 
 impl Obj {
@@ -91,6 +96,8 @@ impl Obj {
             Obj::Prog(_) => "prog",
             Obj::Link(_) => "link",
             Obj::Btf(_) => "btf",
+            Obj::Netns(_) => "netns",
+            Obj::Socket(_) => "socket",
         }
     }
 

@@ -34,6 +34,7 @@ pub mod misc;
 pub mod printf;
 pub mod probe;
 pub mod proto;
+pub mod sk_assign;
 pub mod trace;
 
 #[cfg(test)]

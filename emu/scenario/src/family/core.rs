@@ -178,6 +178,8 @@ pub static FAMILY: Family = Family {
                 ("map_ids", K::Text),
                 ("prog_id", K::Int),
                 ("size", K::Int),
+                ("netns_ino", K::Int),
+                ("attach_type", K::Text),
             ],
             usage: "info OBJ => FIELD=VALUE ...   (BPF_OBJ_GET_INFO_BY_FD)",
         },
@@ -210,10 +212,11 @@ pub static FAMILY: Family = Family {
                 ("attach", K::AttachType, true),
                 ("target_fd", K::Int, false),
                 ("target", K::Name(O::Any), false),
+                ("netns", K::Name(O::Netns), false),
                 ("flags", K::Int, false),
             ],
             fields: MAP_FIELDS,
-            usage: "link NAME prog=PROG attach=TYPE [target=OBJ|target_fd=N]   (BPF_LINK_CREATE)",
+            usage: "link NAME prog=PROG attach=TYPE [target=OBJ|target_fd=N|netns=NS]   (BPF_LINK_CREATE)",
         },
         Spec {
             name: "link_update",
@@ -241,23 +244,33 @@ pub static FAMILY: Family = Family {
                 ("target_fd", K::Int, false),
                 ("flags", K::Int, false),
                 ("replace", K::Name(O::Prog), false),
+                ("netns", K::Name(O::Netns), false),
             ],
             fields: &[],
-            usage: "attach PROG attach=TYPE [target_fd=N] [flags=N]   (BPF_PROG_ATTACH)",
+            usage: "attach PROG attach=TYPE [target_fd=N] [flags=N] [netns=NS]   (BPF_PROG_ATTACH; netns=: called from inside NS)",
         },
         Spec {
             name: "detach",
             pos: &[("program name", K::Name(O::Prog))],
-            keys: &[("attach", K::AttachType, true), ("target_fd", K::Int, false)],
+            keys: &[
+                ("attach", K::AttachType, true),
+                ("target_fd", K::Int, false),
+                ("netns", K::Name(O::Netns), false),
+            ],
             fields: &[],
-            usage: "detach PROG attach=TYPE [target_fd=N]",
+            usage: "detach PROG attach=TYPE [target_fd=N] [netns=NS]",
         },
         Spec {
             name: "query",
             pos: &[],
-            keys: &[("attach", K::AttachType, true), ("target_fd", K::Int, false), ("flags", K::Int, false)],
+            keys: &[
+                ("attach", K::AttachType, true),
+                ("target_fd", K::Int, false),
+                ("netns", K::Name(O::Netns), false),
+                ("flags", K::Int, false),
+            ],
             fields: &[("prog_ids", K::Text), ("attach_flags", K::Int)],
-            usage: "query attach=TYPE [target_fd=N] => prog_ids=\"1,2\"",
+            usage: "query attach=TYPE [target_fd=N|netns=NS] => prog_ids=\"1,2\"",
         },
         Spec {
             name: "lookup_batch",
@@ -620,9 +633,9 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
         "link" => {
             let res = (|| {
                 let prog_fd = r.fd(p.text("prog").unwrap_or(""))?;
-                let target_fd = match p.text("target") {
-                    Some(t) => r.fd(t)?,
-                    None => p.int("target_fd").unwrap_or(0) as i32,
+                let target_fd = match (p.text("target"), p.text("netns")) {
+                    (Some(t), _) | (None, Some(t)) => r.fd(t)?,
+                    (None, None) => p.int("target_fd").unwrap_or(0) as i32,
                 };
                 let attach_type = match p.kv.get("attach") {
                     Some(PVal::Attach(a)) => a.raw(),
@@ -666,22 +679,21 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 _ => 0,
             };
             let target_fd = p.int("target_fd").unwrap_or(0) as i32;
-            if p.spec.name == "attach" {
-                let replace_bpf_fd = match p.text("replace") {
-                    Some(n) => r.fd(n)?,
-                    None => 0,
-                };
-                r.k.bpf(BpfAttr::ProgAttach {
-                    target_fd,
-                    attach_bpf_fd: prog,
-                    attach_type,
-                    attach_flags: p.int("flags").unwrap_or(0) as u32,
-                    replace_bpf_fd,
-                })?;
-            } else {
-                r.k.bpf(BpfAttr::ProgDetach { target_fd, attach_bpf_fd: prog, attach_type })?;
+            // `netns=NS`: the call is made from inside NS.
+            let back = match p.text("netns") {
+                Some(ns) => {
+                    let r2 = r.k.net_from_fd(r.fd(ns)?)?;
+                    let user = r.k.user;
+                    Some(r.k.net_switch(user, r2))
+                }
+                None => None,
+            };
+            let res = attach_detach(r, p, prog, attach_type, target_fd);
+            if let Some(b) = back {
+                let user = r.k.user;
+                drop(r.k.net_switch(user, b));
             }
-            ok(vec![])
+            res
         })(),
         "query" => (|| {
             let attach_type = match p.kv.get("attach") {
@@ -690,8 +702,12 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             };
             let mut flags = 0u32;
             let mut ids = Vec::new();
+            let target_fd = match p.text("netns") {
+                Some(ns) => r.fd(ns)?,
+                None => p.int("target_fd").unwrap_or(0) as i32,
+            };
             r.k.bpf(BpfAttr::ProgQuery {
-                target_fd: p.int("target_fd").unwrap_or(0) as i32,
+                target_fd,
                 attach_type,
                 query_flags: p.int("flags").unwrap_or(0) as u32,
                 attach_flags: &mut flags,
@@ -746,6 +762,25 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
         })(),
         _ => return None,
     })
+}
+
+fn attach_detach(r: &mut Runner, p: &Planned, prog: i32, attach_type: u32, target_fd: i32) -> Outcome {
+    if p.spec.name == "attach" {
+        let replace_bpf_fd = match p.text("replace") {
+            Some(n) => r.fd(n)?,
+            None => 0,
+        };
+        r.k.bpf(BpfAttr::ProgAttach {
+            target_fd,
+            attach_bpf_fd: prog,
+            attach_type,
+            attach_flags: p.int("flags").unwrap_or(0) as u32,
+            replace_bpf_fd,
+        })?;
+    } else {
+        r.k.bpf(BpfAttr::ProgDetach { target_fd, attach_bpf_fd: prog, attach_type })?;
+    }
+    ok(vec![])
 }
 
 fn obj_info(r: &mut Runner, fd: i32) -> Result<Option<ObjInfo>, Errno> {
@@ -873,7 +908,12 @@ fn info(r: &mut Runner, p: &Planned) -> Outcome {
             ("map_ids", Val::Text(pi.map_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(","))),
         ]),
         Some(ObjInfo::Link(l)) => {
-            ok(vec![("type", int(l.link_type)), ("id", int(l.id)), ("prog_id", int(l.prog_id))])
+            let mut f = vec![("type", int(l.link_type)), ("id", int(l.id)), ("prog_id", int(l.prog_id))];
+            if let bpfemu_kernel::bpf::link::LinkInfoExtra::Netns { netns_ino, attach_type } = l.extra {
+                f.push(("netns_ino", int(netns_ino)));
+                f.push(("attach_type", Val::Text(attach_type.name().into())));
+            }
+            ok(f)
         }
         Some(ObjInfo::Btf(b)) => {
             ok(vec![("id", int(b.id)), ("name", Val::Text(b.name)), ("size", int(b.btf_size))])

@@ -7,6 +7,7 @@
 //! in [`FAMILIES`].
 
 pub mod core;
+pub mod netns;
 pub mod object;
 pub mod sim;
 
@@ -24,6 +25,8 @@ pub enum ObjKind {
     Prog,
     Link,
     Btf,
+    /// A network namespace fd (`netns create` / `netns open`).
+    Netns,
     /// Obtained with `get` / `fd_by_id`: kind known only at run time.
     Any,
 }
@@ -35,6 +38,7 @@ impl ObjKind {
             ObjKind::Prog => "program",
             ObjKind::Link => "link",
             ObjKind::Btf => "BTF object",
+            ObjKind::Netns => "network namespace",
             ObjKind::Any => "object",
         }
     }
@@ -147,12 +151,14 @@ pub struct Family {
 }
 
 /// Every family; the order is the order of `--help`-style listings.
-pub static FAMILIES: &[&Family] = &[&core::FAMILY, &sim::FAMILY];
+pub static FAMILIES: &[&Family] = &[&core::FAMILY, &sim::FAMILY, &netns::FAMILY];
 
 /// Every statement name (for suggestions).
 pub fn statement_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = FAMILIES.iter().flat_map(|f| f.specs.iter().map(|s| s.name)).collect();
     v.push("include");
+    // Two-word heads (`netns create`): the head alone, for suggestions.
+    v.push("netns");
     v
 }
 
@@ -202,6 +208,25 @@ fn plan_one(stmt: &Stmt, cx: &mut PlanCtx) -> Result<Planned, Diag> {
                 }
             }
             _ => return Err(stmt.err(stmt.head.col + 7, "expected `map`, `trace` or `log` after `expect`")),
+        }
+    } else if let Some(actions) = netns::actions(&head) {
+        // `netns create NS`, `packet ...`: a family's two-word statements.
+        match args.first() {
+            Some(Arg::Pos(t)) if !t.quoted && find_spec(&format!("{head} {}", t.text)).is_some() => {
+                head = format!("{head} {}", t.text);
+                args = &args[1..];
+            }
+            Some(Arg::Pos(t)) => {
+                return Err(stmt.err(t.col, format!("unknown action `{head} {}`", t.text)).help(
+                    suggest(&t.text, actions.iter().copied())
+                        .or_else(|| Some(format!("actions: {}", actions.join(", ")))),
+                ));
+            }
+            _ => {
+                return Err(stmt
+                    .err(stmt.head.col + head.len() + 1, format!("expected an action after `{head}`"))
+                    .help(Some(format!("actions: {}", actions.join(", ")))));
+            }
         }
     }
     let Some(spec) = find_spec(&head) else {
@@ -288,6 +313,7 @@ fn plan_one(stmt: &Stmt, cx: &mut PlanCtx) -> Result<Planned, Diag> {
     }
     core::plan_extra(&mut p, cx)?;
     sim::plan_extra(&mut p, cx)?;
+    netns::plan_extra(&mut p, cx)?;
     if let Some(Block::Stmts(_)) = &stmt.block
         && spec.name != "concurrent"
         && spec.name != "branch"
@@ -392,6 +418,7 @@ fn check(stmt: &Stmt, t: &Tok, kind: Kind, cx: &PlanCtx, what: &str) -> Result<P
                                 match k {
                                     ObjKind::Prog => "prog P type=syscall { ... }",
                                     ObjKind::Link => "link L prog=P attach=...",
+                                    ObjKind::Netns => "netns create NS",
                                     _ => "map M type=hash key=4 value=8 max=16",
                                 }
                             ))

@@ -87,6 +87,8 @@ fn create(k: &mut Kernel, prog_fd: i32, attach_type: u32) -> Result<i32, Errno> 
 #[test]
 fn nothing_registered_is_einval() {
     let mut k = kernel();
+    // A kernel without the netns attach points (net registers them at boot).
+    k.attach_registry = Default::default();
     let fd = load(&mut k, ProgType::FlowDissector, "r0 = 0\nexit").unwrap();
     assert_eq!(create(&mut k, fd, AttachType::FlowDissector.raw()), Err(Errno::EINVAL));
     assert_eq!(create(&mut k, 42, AttachType::FlowDissector.raw()), Err(Errno::EBADF));
