@@ -39,6 +39,9 @@ pub struct Kernel {
     pub vmlinux: Arc<BtfObj>,
     /// How verified programs run (paranoid mode for the soundness fuzzer).
     pub exec: crate::bpf::run::ExecPolicy,
+    /// Hooks at preemption points hit inside program runs (an NMI injected
+    /// while `bpf_ringbuf_reserve` holds the ring's lock).
+    pub run_points: Arc<crate::sim::preempt::RunPoints>,
 }
 
 impl Kernel {
@@ -56,6 +59,7 @@ impl Kernel {
             attach_registry: AttachRegistry::default(),
             vmlinux,
             exec: Default::default(),
+            run_points: Default::default(),
         }
     }
 
@@ -109,6 +113,8 @@ impl Kernel {
             regions: Vec::new(),
             maps: Vec::new(),
             spin_lock_held: None,
+            nmi: self.sim.this_cpu().in_nmi(),
+            points: Some(self.run_points.clone()),
         }
     }
 }

@@ -10,4 +10,5 @@
 
 #![deny(unsafe_code)]
 
+pub mod ringbuf;
 pub mod seam;

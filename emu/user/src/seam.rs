@@ -8,6 +8,7 @@
 use bpfemu_kernel::bpf::attr::BpfAttr;
 use bpfemu_kernel::errno::Errno;
 use bpfemu_kernel::kernel::Kernel;
+use rustix::fd::OwnedFd;
 
 /// The system calls this library makes.
 pub trait Seam {
@@ -15,6 +16,17 @@ pub trait Seam {
     fn bpf(&mut self, attr: BpfAttr<'_>) -> Result<i64, Errno>;
     /// `close(fd)`.
     fn close(&mut self, fd: i32) -> Result<(), Errno>;
+    /// The memory file to map for `mmap(map_fd)` (ring buffers): the
+    /// process maps it itself with the permissions Linux allows (see
+    /// `bpfemu_kernel::map::ringbuf::mmap`). `ENODEV` for maps without it.
+    fn map_mmap_fd(&mut self, _map_fd: i32) -> Result<OwnedFd, Errno> {
+        Err(Errno::ENODEV)
+    }
+    /// The fd to add to an epoll set where libbpf adds `map_fd` itself
+    /// (readable after a wakeup of the map's waiters).
+    fn map_poll_fd(&mut self, _map_fd: i32) -> Result<OwnedFd, Errno> {
+        Err(Errno::ENODEV)
+    }
 }
 
 impl Seam for Kernel {
@@ -24,5 +36,13 @@ impl Seam for Kernel {
 
     fn close(&mut self, fd: i32) -> Result<(), Errno> {
         Kernel::close(self, fd)
+    }
+
+    fn map_mmap_fd(&mut self, map_fd: i32) -> Result<OwnedFd, Errno> {
+        Kernel::map_mmap_fd(self, map_fd)
+    }
+
+    fn map_poll_fd(&mut self, map_fd: i32) -> Result<OwnedFd, Errno> {
+        Kernel::map_poll_fd(self, map_fd)
     }
 }

@@ -19,12 +19,13 @@
 //! exist), spin_lock / spin_unlock (93/94), probe_read_user /
 //! probe_read_kernel / _str (112–115), ktime_get_boot_ns (125),
 //! ktime_get_coarse_ns (160), for_each_map_elem (164), snprintf (165),
-//! loop (181). `bpf_tail_call` (12) is run by the VM; only its prototype is
+//! loop (181), ringbuf_output / reserve / submit / discard / query
+//! (130–134, [`ringbuf`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
 //! here. The two callback helpers are in [`CALLBACK_HELPERS`] and
 //! registered as such ([`callback`]).
 //!
-//! Not yet: the ring buffer and perf event output helpers (prototypes only), and every
-//! other helper of the uapi.
+//! Not yet: the ring buffer's dynptr helpers, and every other helper of
+//! the uapi.
 
 pub mod callback;
 pub(crate) mod guest;
@@ -34,6 +35,7 @@ pub mod misc;
 pub mod printf;
 pub mod probe;
 pub mod proto;
+pub mod ringbuf;
 pub mod trace;
 
 #[cfg(test)]
@@ -73,6 +75,11 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::KTIME_GET_BOOT_NS, misc::ktime_get_boot_ns),
     (id::KTIME_GET_COARSE_NS, misc::ktime_get_coarse_ns),
     (id::SNPRINTF, trace::snprintf),
+    (id::RINGBUF_OUTPUT, ringbuf::ringbuf_output),
+    (id::RINGBUF_RESERVE, ringbuf::ringbuf_reserve),
+    (id::RINGBUF_SUBMIT, ringbuf::ringbuf_submit),
+    (id::RINGBUF_DISCARD, ringbuf::ringbuf_discard),
+    (id::RINGBUF_QUERY, ringbuf::ringbuf_query),
 ];
 
 /// Implemented helpers that call back into the program (registered with

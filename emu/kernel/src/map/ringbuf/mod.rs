@@ -32,6 +32,7 @@
 //! deferral of wakeups (they happen at commit).
 
 pub mod area;
+pub mod mmap;
 
 use crate::errno::Errno;
 use crate::map::create::{MapCreateAttr, MapEnv};
@@ -235,6 +236,11 @@ impl RingBuf {
         let len = self.view.u32_at(hdr).load(Ordering::Acquire);
         let pg_off = self.view.u32_at(hdr + 4).load(Ordering::Relaxed);
         (len & BUSY_BIT != 0 && u64::from(pg_off) == hdr as u64 / PAGE_SIZE + PGOFF).then_some(hdr)
+    }
+
+    /// The payload length in the header at offset `hdr` (flags masked).
+    pub fn header_len(&self, hdr: usize) -> u32 {
+        self.view.u32_at(hdr).load(Ordering::Acquire) & !(BUSY_BIT | DISCARD_BIT)
     }
 
     /// `bpf_ringbuf_commit()` of the record at header offset `hdr` (from
