@@ -262,8 +262,14 @@ impl Runner {
             p.stmt.src.clone()
         };
         self.out(&format!("[{w}] {prefix}{src}"));
-        let outcome =
-            family::core::exec(self, p).or_else(|| family::sim::exec(self, p)).unwrap_or(Err(Errno::ENOSYS));
+        let outcome = family::core::exec(self, p)
+            .or_else(|| family::sim::exec(self, p))
+            .or_else(|| family::ringbuf::exec(self, p))
+            .unwrap_or(Err(Errno::ENOSYS));
+        // What hooks at in-run preemption points did (injected NMIs).
+        for line in self.k.run_points.take_log() {
+            self.note(line);
+        }
         let shown = match &outcome {
             Ok(f) if f.is_empty() => "ok".to_string(),
             Ok(f) => fields_str(f),

@@ -10,5 +10,6 @@
 
 #![deny(unsafe_code)]
 
+pub mod perf_buffer;
 pub mod ringbuf;
 pub mod seam;

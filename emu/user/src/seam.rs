@@ -27,6 +27,27 @@ pub trait Seam {
     fn map_poll_fd(&mut self, _map_fd: i32) -> Result<OwnedFd, Errno> {
         Err(Errno::ENODEV)
     }
+    /// `perf_event_open(PERF_COUNT_SW_BPF_OUTPUT, cpu)` + `mmap` + the map
+    /// update at key `cpu`, in one call (bpfemu has no perf event fds: see
+    /// `bpfemu_kernel::map::perf_event_array`).
+    fn perf_event_open(
+        &mut self,
+        _map_fd: i32,
+        _cpu: u32,
+        _pages: u32,
+        _wakeup_events: u32,
+    ) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    /// The memory file, wakeup fd, CPU and data size of the perf buffer at
+    /// `key` of a perf event array.
+    fn perf_mmap_fds(&mut self, _map_fd: i32, _key: u32) -> Result<(OwnedFd, OwnedFd, u32, u64), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    /// `libbpf_num_possible_cpus()`.
+    fn nr_cpus(&mut self) -> u32 {
+        1
+    }
 }
 
 impl Seam for Kernel {
@@ -44,5 +65,23 @@ impl Seam for Kernel {
 
     fn map_poll_fd(&mut self, map_fd: i32) -> Result<OwnedFd, Errno> {
         Kernel::map_poll_fd(self, map_fd)
+    }
+
+    fn perf_event_open(
+        &mut self,
+        map_fd: i32,
+        cpu: u32,
+        pages: u32,
+        wakeup_events: u32,
+    ) -> Result<(), Errno> {
+        self.perf_event_open_bpf_output(map_fd, cpu, pages, wakeup_events)
+    }
+
+    fn perf_mmap_fds(&mut self, map_fd: i32, key: u32) -> Result<(OwnedFd, OwnedFd, u32, u64), Errno> {
+        Kernel::perf_mmap_fds(self, map_fd, key)
+    }
+
+    fn nr_cpus(&mut self) -> u32 {
+        self.sim.nr_cpus()
     }
 }

@@ -219,7 +219,7 @@ pub static PROTOS: &[FuncProto] = &[
     proto!(id::GET_CURRENT_UID_GID, "get_current_uid_gid", Integer, []),
     proto!(id::GET_CURRENT_COMM, "get_current_comm", Integer, [MEM_UNINIT, ConstSize]),
     proto!(id::PERF_EVENT_OUTPUT, "perf_event_output", Integer,
-        [PtrToCtx, ConstMapPtr, Anything, MEM_RO, ConstSizeOrZero], gpl_only: true, implemented: false),
+        [PtrToCtx, ConstMapPtr, Anything, MEM_RO, ConstSizeOrZero], gpl_only: true),
     proto!(id::GET_NUMA_NODE_ID, "get_numa_node_id", Integer, []),
     proto!(id::MAP_PUSH_ELEM, "map_push_elem", Integer, [ConstMapPtr, PtrToMapValue, Anything]),
     proto!(id::MAP_POP_ELEM, "map_pop_elem", Integer, [ConstMapPtr, PtrToUninitMapValue]),

@@ -20,7 +20,7 @@
 //! probe_read_kernel / _str (112–115), ktime_get_boot_ns (125),
 //! ktime_get_coarse_ns (160), for_each_map_elem (164), snprintf (165),
 //! loop (181), ringbuf_output / reserve / submit / discard / query
-//! (130–134, [`ringbuf`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
+//! (130–134, [`ringbuf`]), perf_event_output (25, [`perf_output`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
 //! here. The two callback helpers are in [`CALLBACK_HELPERS`] and
 //! registered as such ([`callback`]).
 //!
@@ -32,6 +32,7 @@ pub(crate) mod guest;
 pub mod lock;
 pub mod map;
 pub mod misc;
+pub mod perf_output;
 pub mod printf;
 pub mod probe;
 pub mod proto;
@@ -62,6 +63,7 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::GET_CURRENT_PID_TGID, misc::get_current_pid_tgid),
     (id::GET_CURRENT_UID_GID, misc::get_current_uid_gid),
     (id::GET_CURRENT_COMM, misc::get_current_comm),
+    (id::PERF_EVENT_OUTPUT, perf_output::perf_event_output),
     (id::GET_NUMA_NODE_ID, misc::get_numa_node_id),
     (id::MAP_PUSH_ELEM, map::map_push_elem),
     (id::MAP_POP_ELEM, map::map_pop_elem),

@@ -53,6 +53,7 @@ fn allocator(t: MapType) -> Option<AllocFn> {
         MapType::LruHash | MapType::LruPercpuHash => Some(hash::lru::alloc),
         MapType::HashOfMaps => Some(hash::of_maps::alloc),
         MapType::Ringbuf => Some(super::ringbuf::alloc),
+        MapType::PerfEventArray => Some(super::perf_event_array::alloc),
         _ => None,
     }
 }

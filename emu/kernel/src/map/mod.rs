@@ -19,6 +19,7 @@ pub mod create;
 mod fd_array;
 pub mod hash;
 pub mod percpu_array;
+pub mod perf_event_array;
 pub mod prog_array;
 pub mod ringbuf;
 pub mod valmem;
@@ -229,6 +230,11 @@ pub trait MapOps: Send + Sync + fmt::Debug {
 
     /// The ring buffer behind a `BPF_MAP_TYPE_RINGBUF` map.
     fn as_ringbuf(&self) -> Option<&ringbuf::RingBuf> {
+        None
+    }
+
+    /// The per-CPU buffers of a `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map.
+    fn as_perf_event_array(&self) -> Option<&perf_event_array::PerfEventArrayMap> {
         None
     }
 }

@@ -7,6 +7,7 @@
 //! in [`FAMILIES`].
 
 pub mod core;
+pub mod ringbuf;
 pub mod sim;
 
 use crate::error::{Diag, suggest};
@@ -146,7 +147,7 @@ pub struct Family {
 }
 
 /// Every family; the order is the order of `--help`-style listings.
-pub static FAMILIES: &[&Family] = &[&core::FAMILY, &sim::FAMILY];
+pub static FAMILIES: &[&Family] = &[&core::FAMILY, &sim::FAMILY, &ringbuf::FAMILY];
 
 /// Every statement name (for suggestions).
 pub fn statement_names() -> Vec<&'static str> {

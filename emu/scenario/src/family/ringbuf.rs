@@ -1,0 +1,206 @@
+//! The ring buffer and perf buffer family: consume records the way a user
+//! process does (through `bpfemu_user`'s `RingBuffer` / `PerfBuffer` on
+//! their own mappings), look at a ring's positions and wakeup count, open
+//! per-CPU perf buffers, and inject an NMI at a preemption point hit
+//! inside a program run.
+//!
+//! ```text
+//! consume RB [max=N] [poll=yes]       => count=N data=BYTES
+//! ringbuf_stat RB                     => cons=N prod=N avail=N size=N wakeups=N
+//! nmi PROG at=ringbuf_reserve_locked [ctx=BYTES] [times=N]
+//! perf_open PB cpu=N [pages=N] [wakeup=N]
+//! perf_consume PB                     => count=N lost=N data=BYTES
+//! ```
+
+use super::{Family, Kind, ObjKind, Planned, Spec};
+use crate::run::{Outcome, Runner};
+use crate::value::Val;
+use bpfemu_kernel::Errno;
+use bpfemu_kernel::sim::preempt::HookMode;
+use bpfemu_user::perf_buffer::{PerfBuffer, PerfEvent};
+use bpfemu_user::ringbuf::{RingBuffer, RingBufferOpts};
+use bpfemu_vm::MemRegion;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use Kind as K;
+use ObjKind as O;
+
+/// The statements.
+pub static FAMILY: Family = Family {
+    name: "ringbuf",
+    specs: &[
+        Spec {
+            name: "consume",
+            pos: &[("ring buffer map", K::Name(O::Map))],
+            keys: &[("max", K::Int, false), ("poll", K::Word, false)],
+            fields: &[("count", K::Int), ("data", K::Bytes)],
+            usage: "consume RB [max=N] [poll=yes]   (each record is printed; data is their concatenation)",
+        },
+        Spec {
+            name: "ringbuf_stat",
+            pos: &[("ring buffer map", K::Name(O::Map))],
+            keys: &[],
+            fields: &[
+                ("cons", K::Int),
+                ("prod", K::Int),
+                ("avail", K::Int),
+                ("size", K::Int),
+                ("wakeups", K::Int),
+            ],
+            usage: "ringbuf_stat RB => cons=N prod=N avail=N size=N wakeups=N",
+        },
+        Spec {
+            name: "nmi",
+            pos: &[("program name", K::Name(O::Prog))],
+            keys: &[("at", K::Text, true), ("ctx", K::Bytes, false), ("times", K::Int, false)],
+            fields: &[],
+            usage: "nmi PROG at=POINT [ctx=BYTES] [times=N]   (runs PROG in NMI context when a run hits POINT)",
+        },
+        Spec {
+            name: "perf_open",
+            pos: &[("perf event array map", K::Name(O::Map))],
+            keys: &[("cpu", K::Int, true), ("pages", K::Int, false), ("wakeup", K::Int, false)],
+            fields: &[],
+            usage: "perf_open PB cpu=N [pages=N] [wakeup=N]   (perf_event_open + map update at key N)",
+        },
+        Spec {
+            name: "perf_consume",
+            pos: &[("perf event array map", K::Name(O::Map))],
+            keys: &[("poll", K::Word, false)],
+            fields: &[("count", K::Int), ("lost", K::Int), ("data", K::Bytes)],
+            usage: "perf_consume PB [poll=yes] => count=N lost=N data=BYTES",
+        },
+    ],
+};
+
+fn int(v: impl Into<i128>) -> Val {
+    Val::Int(v.into())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn yes(p: &Planned, key: &str) -> bool {
+    matches!(p.text(key), Some("yes" | "true" | "1"))
+}
+
+/// Runs a statement of this family.
+pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
+    Some(match p.spec.name {
+        "consume" => consume(r, p),
+        "ringbuf_stat" => stat(r, p),
+        "nmi" => nmi(r, p),
+        "perf_open" => perf_open(r, p),
+        "perf_consume" => perf_consume(r, p),
+        _ => return None,
+    })
+}
+
+fn consume(r: &mut Runner, p: &Planned) -> Outcome {
+    let fd = r.fd(p.name(0))?;
+    let records = RefCell::new(Vec::<Vec<u8>>::new());
+    let mut rb = RingBuffer::new(
+        &mut r.k,
+        fd,
+        Box::new(|s: &[u8]| {
+            records.borrow_mut().push(s.to_vec());
+            0
+        }),
+        RingBufferOpts { sim: true },
+    )?;
+    let n = if yes(p, "poll") {
+        rb.poll(0)
+    } else if let Some(max) = p.int("max") {
+        rb.consume_n(max as u64)
+    } else {
+        rb.consume()
+    };
+    drop(rb);
+    if n < 0 {
+        return Err(Errno::from_raw(-n as i32).unwrap_or(Errno::EINVAL));
+    }
+    let records = records.into_inner();
+    for (i, rec) in records.iter().enumerate() {
+        r.note(format!("record {i}: {} ({} bytes)", hex(rec), rec.len()));
+    }
+    Ok(vec![("count".into(), int(n)), ("data".into(), Val::Bytes(records.concat()))])
+}
+
+fn stat(r: &mut Runner, p: &Planned) -> Outcome {
+    let fd = r.fd(p.name(0))?;
+    let obj = r.k.fd_obj(fd)?;
+    let map = obj.map()?;
+    let rb = map.ops.as_ringbuf().ok_or(Errno::EINVAL)?;
+    Ok(vec![
+        ("cons".into(), int(rb.consumer_pos())),
+        ("prod".into(), int(rb.producer_pos())),
+        ("avail".into(), int(rb.avail_data())),
+        ("size".into(), int(rb.size())),
+        ("wakeups".into(), int(rb.wakeups())),
+    ])
+}
+
+fn nmi(r: &mut Runner, p: &Planned) -> Outcome {
+    let fd = r.fd(p.name(0))?;
+    let prog = r.k.fd_obj(fd)?.prog()?.clone();
+    let ctx = p.bytes("ctx").map(|b| r.resolve(b)).transpose()?.unwrap_or_default();
+    let fast = prog.verified && !r.k.paranoid();
+    let point = p.text("at").unwrap_or_default().to_string();
+    let mode = match p.int("times") {
+        Some(n) => HookMode::Times(u32::try_from(n).map_err(|_| Errno::EINVAL)?),
+        None => HookMode::Once,
+    };
+    let name = p.name(0).to_string();
+    let at = point.clone();
+    let action = Arc::new(move || {
+        let mut buf = ctx.clone();
+        let addr = if buf.is_empty() { 0 } else { buf.as_mut_ptr().expose_provenance() as u64 };
+        let regions =
+            if buf.is_empty() { Vec::new() } else { vec![MemRegion::from_mut_slice("ctx", &mut buf)] };
+        match bpfemu_kernel::bpf::run::run_nested(&prog, &[addr], &regions, fast, true) {
+            Ok(r0) => format!("NMI at {at}: {name} ran, r0={}", r0 as i32),
+            Err(Some(e)) => format!("NMI at {at}: {name} failed: {e}"),
+            Err(None) => format!("NMI at {at}: no run to interrupt"),
+        }
+    });
+    r.k.run_points.register(&point, mode, action);
+    Ok(Vec::new())
+}
+
+fn perf_open(r: &mut Runner, p: &Planned) -> Outcome {
+    let fd = r.fd(p.name(0))?;
+    let cpu = u32::try_from(p.int("cpu").unwrap_or(0)).map_err(|_| Errno::EINVAL)?;
+    let pages = u32::try_from(p.int("pages").unwrap_or(1)).map_err(|_| Errno::EINVAL)?;
+    let wakeup = u32::try_from(p.int("wakeup").unwrap_or(1)).map_err(|_| Errno::EINVAL)?;
+    r.k.perf_event_open_bpf_output(fd, cpu, pages, wakeup)?;
+    Ok(Vec::new())
+}
+
+fn perf_consume(r: &mut Runner, p: &Planned) -> Outcome {
+    let fd = r.fd(p.name(0))?;
+    let events = RefCell::new(Vec::<PerfEvent>::new());
+    let mut pb = PerfBuffer::open_existing(&mut r.k, fd, Box::new(|ev| events.borrow_mut().push(ev)), true)?;
+    let n = if yes(p, "poll") { pb.poll(0) } else { pb.consume() };
+    drop(pb);
+    if n < 0 {
+        return Err(Errno::from_raw(-n as i32).unwrap_or(Errno::EINVAL));
+    }
+    let mut data = Vec::new();
+    let (mut count, mut lost) = (0u64, 0u64);
+    for ev in events.into_inner() {
+        match ev {
+            PerfEvent::Sample { cpu, data: d } => {
+                r.note(format!("cpu {cpu} sample: {} ({} bytes)", hex(&d), d.len()));
+                count += 1;
+                data.extend_from_slice(&d);
+            }
+            PerfEvent::Lost { cpu, lost: n } => {
+                r.note(format!("cpu {cpu} lost {n} samples"));
+                lost += n;
+            }
+        }
+    }
+    Ok(vec![("count".into(), int(count)), ("lost".into(), int(lost)), ("data".into(), Val::Bytes(data))])
+}
