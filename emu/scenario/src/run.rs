@@ -88,6 +88,9 @@ pub struct Runner {
     seq: usize,
     /// Set at the first `concurrent` block: outcomes are recorded from there.
     racing: bool,
+    /// Ring-buffer records reserved by `reserve` and not yet committed:
+    /// name → (ring map, payload address) (family `ringbuf`).
+    pub rb_records: BTreeMap<String, (std::sync::Arc<bpfemu_kernel::map::Map>, u64)>,
 }
 
 impl Runner {
@@ -107,6 +110,7 @@ impl Runner {
             trace_cursor: 0,
             prog_log: None,
             printed_trace: 0,
+            rb_records: BTreeMap::new(),
             notes: Vec::new(),
             main_file: main_file.to_string(),
             report: Report::default(),

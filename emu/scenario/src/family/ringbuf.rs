@@ -5,11 +5,13 @@
 //! inside a program run.
 //!
 //! ```text
-//! consume RB [max=N] [poll=yes]       => count=N data=BYTES
+//! consume RB [max=N] [poll=yes]       => count=N [data=BYTES]
 //! ringbuf_stat RB                     => cons=N prod=N avail=N size=N wakeups=N
+//! reserve REC map=RB size=N [fill=BYTES] => pos=N
+//! commit REC [flags=N] [discard=yes]  => wakeup=0|1
 //! nmi PROG at=ringbuf_reserve_locked [ctx=BYTES] [times=N]
 //! perf_open PB cpu=N [pages=N] [wakeup=N]
-//! perf_consume PB                     => count=N lost=N data=BYTES
+//! perf_consume PB [poll=yes]          => count=N lost=N [data=BYTES]
 //! ```
 
 use super::{Family, Kind, ObjKind, Planned, Spec};
@@ -51,6 +53,20 @@ pub static FAMILY: Family = Family {
             usage: "ringbuf_stat RB => cons=N prod=N avail=N size=N wakeups=N",
         },
         Spec {
+            name: "reserve",
+            pos: &[("record name", K::Text)],
+            keys: &[("map", K::Name(O::Map), true), ("size", K::Int, true), ("fill", K::Bytes, false)],
+            fields: &[("pos", K::Int)],
+            usage: "reserve REC map=RB size=N [fill=BYTES]   (a producer in flight, e.g. a program on another CPU)",
+        },
+        Spec {
+            name: "commit",
+            pos: &[("record name", K::Text)],
+            keys: &[("flags", K::Int, false), ("discard", K::Word, false)],
+            fields: &[("wakeup", K::Int)],
+            usage: "commit REC [flags=N] [discard=yes]   (bpf_ringbuf_submit / _discard of a reserved record)",
+        },
+        Spec {
             name: "nmi",
             pos: &[("program name", K::Name(O::Prog))],
             keys: &[("at", K::Text, true), ("ctx", K::Bytes, false), ("times", K::Int, false)],
@@ -78,8 +94,21 @@ fn int(v: impl Into<i128>) -> Val {
     Val::Int(v.into())
 }
 
+/// Hex of a record for the trace: the first 32 bytes, then `...`.
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    let mut s: String = b.iter().take(32).map(|x| format!("{x:02x}")).collect();
+    if b.len() > 32 {
+        s.push_str("...");
+    }
+    s
+}
+
+/// Whether an expectation names `field` (the concatenated data is long:
+/// it is reported only when asked for; the records are printed anyway).
+fn wants(p: &Planned, field: &str) -> bool {
+    p.expect.as_ref().is_some_and(|alts| {
+        alts.iter().any(|a| matches!(a, super::Alt::Fields(f) if f.iter().any(|(k, _)| k == field)))
+    })
 }
 
 fn yes(p: &Planned, key: &str) -> bool {
@@ -92,6 +121,8 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
         "consume" => consume(r, p),
         "ringbuf_stat" => stat(r, p),
         "nmi" => nmi(r, p),
+        "reserve" => reserve(r, p),
+        "commit" => commit(r, p),
         "perf_open" => perf_open(r, p),
         "perf_consume" => perf_consume(r, p),
         _ => return None,
@@ -125,7 +156,11 @@ fn consume(r: &mut Runner, p: &Planned) -> Outcome {
     for (i, rec) in records.iter().enumerate() {
         r.note(format!("record {i}: {} ({} bytes)", hex(rec), rec.len()));
     }
-    Ok(vec![("count".into(), int(n)), ("data".into(), Val::Bytes(records.concat()))])
+    let mut out = vec![("count".into(), int(n))];
+    if wants(p, "data") {
+        out.push(("data".into(), Val::Bytes(records.concat())));
+    }
+    Ok(out)
 }
 
 fn stat(r: &mut Runner, p: &Planned) -> Outcome {
@@ -140,6 +175,36 @@ fn stat(r: &mut Runner, p: &Planned) -> Outcome {
         ("size".into(), int(rb.size())),
         ("wakeups".into(), int(rb.wakeups())),
     ])
+}
+
+fn reserve(r: &mut Runner, p: &Planned) -> Outcome {
+    let name = p.name(0).to_string();
+    if r.rb_records.contains_key(&name) {
+        return Err(Errno::EEXIST);
+    }
+    let fd = r.fd(p.text("map").unwrap_or(""))?;
+    let map = r.k.fd_obj(fd)?.map()?.clone();
+    let rb = map.ops.as_ringbuf().ok_or(Errno::EINVAL)?;
+    let size = u64::try_from(p.int("size").unwrap_or(0)).map_err(|_| Errno::EINVAL)?;
+    let fill = p.bytes("fill").map(|b| r.resolve(b)).transpose()?.unwrap_or_default();
+    if fill.len() as u64 > size {
+        return Err(Errno::EINVAL);
+    }
+    let pos = rb.producer_pos();
+    // A producer in task context: waits for the lock; NULL → EAGAIN.
+    let sample = rb.reserve(size, false, || {}).map_err(|_| Errno::EAGAIN)?;
+    rb.write_payload(sample, &fill);
+    r.rb_records.insert(name, (map.clone(), sample));
+    Ok(vec![("pos".into(), int(pos))])
+}
+
+fn commit(r: &mut Runner, p: &Planned) -> Outcome {
+    let (map, sample) = r.rb_records.remove(p.name(0)).ok_or(Errno::ENOENT)?;
+    let rb = map.ops.as_ringbuf().ok_or(Errno::EINVAL)?;
+    let hdr = rb.record_of(sample).ok_or(Errno::EINVAL)?;
+    let flags = u64::try_from(p.int("flags").unwrap_or(0)).map_err(|_| Errno::EINVAL)?;
+    let woke = rb.commit(hdr, flags, yes(p, "discard"));
+    Ok(vec![("wakeup".into(), int(u8::from(woke)))])
 }
 
 fn nmi(r: &mut Runner, p: &Planned) -> Outcome {
@@ -202,5 +267,9 @@ fn perf_consume(r: &mut Runner, p: &Planned) -> Outcome {
             }
         }
     }
-    Ok(vec![("count".into(), int(count)), ("lost".into(), int(lost)), ("data".into(), Val::Bytes(data))])
+    let mut out = vec![("count".into(), int(count)), ("lost".into(), int(lost))];
+    if wants(p, "data") {
+        out.push(("data".into(), Val::Bytes(data)));
+    }
+    Ok(out)
 }
