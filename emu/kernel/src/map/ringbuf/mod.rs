@@ -357,3 +357,6 @@ impl MapOps for RingbufMap {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod model;
