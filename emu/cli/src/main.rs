@@ -4,6 +4,7 @@
 //! (`bpfemu: error: ...`) with a non-zero exit status.
 
 mod cmd_asm;
+mod cmd_bench;
 mod cmd_btf;
 mod cmd_conformance;
 mod cmd_exec;
@@ -64,6 +65,9 @@ enum Command {
     Explore(cmd_explore::ExploreArgs),
     /// Load a program through BPF_PROG_LOAD and print the verifier's log and verdict.
     Verify(cmd_verify::VerifyArgs),
+    /// Benchmarks (`bench ringbuf`: ring buffer vs perf buffer).
+    #[command(subcommand)]
+    Bench(cmd_bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Test(a) => cmd_test::test(a),
         Command::Explore(a) => cmd_explore::explore(a),
         Command::Verify(a) => cmd_verify::verify(a),
+        Command::Bench(c) => cmd_bench::bench(c),
     };
     match result {
         Ok(code) => code,

@@ -50,7 +50,7 @@ fn producers_and_a_consumer() {
                     rng ^= rng >> 7;
                     rng ^= rng << 17;
                     let len = 8 + (rng % 300) as usize;
-                    let discard = rng % 11 == 0;
+                    let discard = rng.is_multiple_of(11);
                     let mut ticket = 0;
                     let res =
                         rb.reserve(len as u64, false, || ticket = tickets.fetch_add(1, Ordering::Relaxed));

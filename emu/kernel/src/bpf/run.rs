@@ -192,12 +192,30 @@ pub fn run_nested(
     nmi: bool,
 ) -> Result<u64, Option<VmError>> {
     let Some(mut rctx) = crate::runctx::with(|c| c.clone()) else { return Err(None) };
+    rctx.nmi = nmi;
+    let (result, ctx) = run_with_ctx(prog, args, regions, rctx, fast);
+    crate::runctx::with(|c| c.trace.extend(ctx.trace));
+    result.map_err(Some)
+}
+
+/// Runs `prog` on this thread with a context built from `base` (its CPU,
+/// clocks, task, flags), the program's maps and `regions`: what a CPU of
+/// concurrent mode does (benchmarks and stress tests run programs from
+/// several threads this way, without the `Kernel`). Returns the result and
+/// the context as the helpers left it (its trace lines).
+pub fn run_with_ctx(
+    prog: &Arc<Prog>,
+    args: &[u64],
+    regions: &[MemRegion<'_>],
+    base: crate::runctx::RunCtx,
+    fast: bool,
+) -> (Result<u64, VmError>, crate::runctx::RunCtx) {
+    let mut rctx = base;
     let mut all: Vec<MemRegion<'_>> = regions.to_vec();
     for map in &prog.used_maps {
         all.extend(map_value_regions(map));
     }
     rctx.verified = fast;
-    rctx.nmi = nmi;
     rctx.trace.clear();
     rctx.regions.clear();
     rctx.spin_lock_held = None;
@@ -205,10 +223,9 @@ pub fn run_nested(
     for r in &all {
         rctx.add_region(r.start(), r.len(), r.is_writable());
     }
-    let (result, ctx) = crate::runctx::enter(rctx, || exec(prog, args, &all, fast));
-    crate::runctx::with(|c| c.trace.extend(ctx.trace));
+    let out = crate::runctx::enter(rctx, || exec(prog, args, &all, fast));
     prog.account_run(Kernel::prog_run_cost(prog));
-    result.map_err(Some)
+    out
 }
 
 impl Kernel {
