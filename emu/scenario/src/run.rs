@@ -91,6 +91,9 @@ pub struct Runner {
     /// Ring-buffer records reserved by `reserve` and not yet committed:
     /// name → (ring map, payload address) (family `ringbuf`).
     pub rb_records: BTreeMap<String, (std::sync::Arc<bpfemu_kernel::map::Map>, u64)>,
+    /// The consumers `consume ... poll=yes` keeps per map name (epoll state
+    /// lasts between statements) and the records their callbacks collect.
+    pub rb_pollers: BTreeMap<String, crate::family::ringbuf::Poller>,
 }
 
 impl Runner {
@@ -110,6 +113,7 @@ impl Runner {
             trace_cursor: 0,
             prog_log: None,
             printed_trace: 0,
+            rb_pollers: BTreeMap::new(),
             rb_records: BTreeMap::new(),
             notes: Vec::new(),
             main_file: main_file.to_string(),

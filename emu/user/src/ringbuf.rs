@@ -17,6 +17,16 @@
 //! with the producer's acquire load before it checks for space). A negative
 //! callback return stops consumption and is returned.
 //!
+//! Poll readiness emulates epoll on a ring buffer map fd: level-triggered,
+//! with `ringbuf_map_poll_kern()` answering EPOLLIN while data is
+//! available. A ring joins the "ready list" when it is added with data
+//! available or when a wakeup arrives (its eventfd), stays there while it
+//! is reported, and leaves it when a re-check finds no data — so a record
+//! committed without a wakeup is still seen by the next poll unless a poll
+//! in between found the ring empty. The re-check also closes the race of a
+//! commit that misses the consumer's position store (no wakeup) while the
+//! consumer stops at that record's BUSY header.
+//!
 //! Simulation mode ([`RingBufferOpts::sim`]): [`RingBuffer::poll`] never
 //! waits on wall time (epoll with a zero timeout), so a scenario stays
 //! deterministic and instant.
@@ -49,6 +59,8 @@ struct Ring<'a> {
     mask: u64,
     wake: OwnedFd,
     cb: SampleFn<'a>,
+    /// On epoll's ready list (see the module doc).
+    ready: bool,
 }
 
 /// A set of ring buffers and their callbacks (`struct ring_buffer`).
@@ -104,7 +116,10 @@ impl<'a> RingBuffer<'a> {
         let wake = seam.map_poll_fd(map_fd)?;
         let idx = self.rings.len() as u64;
         epoll::add(&self.epoll, &wake, epoll::EventData::new_u64(idx), epoll::EventFlags::IN).map_err(sys)?;
-        self.rings.push(Ring { map_fd, view, mask: size as u64 - 1, wake, cb });
+        let mut ring = Ring { map_fd, view, mask: size as u64 - 1, wake, cb, ready: false };
+        // `ep_insert()` polls the new item once.
+        ring.ready = ring.avail() > 0;
+        self.rings.push(ring);
         Ok(())
     }
 
@@ -138,23 +153,40 @@ impl<'a> RingBuffer<'a> {
                 tv_nsec: i64::from(timeout_ms % 1000) * 1_000_000,
             })
         };
-        let mut events: Vec<epoll::Event> = Vec::with_capacity(self.rings.len().max(1));
-        if let Err(e) = epoll::wait(&self.epoll, spare(&mut events), timeout.as_ref()) {
-            return if e == rustix::io::Errno::INTR { 0 } else { -i64::from(e.raw_os_error()) };
-        }
-        let mut total = 0i64;
-        for ev in &events {
-            let idx = ev.data.u64() as usize;
-            let Some(ring) = self.rings.get_mut(idx) else { continue };
-            let mut buf = [0u8; 8];
-            let _ = rustix::io::read(&ring.wake, &mut buf);
-            let n = ring.consume(u64::MAX);
-            if n < 0 {
-                return n;
+        let mut waited = false;
+        loop {
+            // Re-check the ready list (`ep_item_poll()`): rings without data
+            // leave it.
+            for r in &mut self.rings {
+                r.ready = r.ready && r.avail() > 0;
             }
-            total += n;
+            if self.rings.iter().any(|r| r.ready) {
+                let mut total = 0i64;
+                for ring in self.rings.iter_mut().filter(|r| r.ready) {
+                    let n = ring.consume(u64::MAX);
+                    if n < 0 {
+                        return n;
+                    }
+                    total += n;
+                }
+                return total;
+            }
+            if waited {
+                return 0;
+            }
+            waited = true;
+            let mut events: Vec<epoll::Event> = Vec::with_capacity(self.rings.len().max(1));
+            if let Err(e) = epoll::wait(&self.epoll, spare(&mut events), timeout.as_ref()) {
+                return if e == rustix::io::Errno::INTR { 0 } else { -i64::from(e.raw_os_error()) };
+            }
+            for ev in &events {
+                if let Some(ring) = self.rings.get_mut(ev.data.u64() as usize) {
+                    let mut buf = [0u8; 8];
+                    let _ = rustix::io::read(&ring.wake, &mut buf);
+                    ring.ready = true;
+                }
+            }
         }
-        total
     }
 
     /// `ring_buffer__consume()`: consumes every ring without waiting.
@@ -197,9 +229,7 @@ impl<'a> RingBuffer<'a> {
 
     /// `ring__avail_data_size()` of ring `idx`.
     pub fn ring_avail(&self, idx: usize) -> Option<u64> {
-        let r = self.rings.get(idx)?;
-        let cons = r.view.u64_at(CONS_OFF).load(Ordering::Acquire);
-        Some(r.view.u64_at(PROD_OFF).load(Ordering::Acquire).wrapping_sub(cons))
+        Some(self.rings.get(idx)?.avail())
     }
 }
 
@@ -208,6 +238,12 @@ fn spare(v: &mut Vec<epoll::Event>) -> rustix::buffer::SpareCapacity<'_, epoll::
 }
 
 impl Ring<'_> {
+    /// `ringbuf_avail_data_sz()` as this mapping shows it.
+    fn avail(&self) -> u64 {
+        let cons = self.view.u64_at(CONS_OFF).load(Ordering::Acquire);
+        self.view.u64_at(PROD_OFF).load(Ordering::Acquire).wrapping_sub(cons)
+    }
+
     /// `ringbuf_process_ring()`: records consumed (at most `max`), or the
     /// callback's negative return. The payload is lent to the callback in
     /// place (the one `unsafe` of this crate).

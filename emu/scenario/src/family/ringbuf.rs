@@ -23,6 +23,7 @@ use bpfemu_user::perf_buffer::{PerfBuffer, PerfEvent};
 use bpfemu_user::ringbuf::{RingBuffer, RingBufferOpts};
 use bpfemu_vm::MemRegion;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use Kind as K;
@@ -129,30 +130,65 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
     })
 }
 
-fn consume(r: &mut Runner, p: &Planned) -> Outcome {
-    let fd = r.fd(p.name(0))?;
-    let records = RefCell::new(Vec::<Vec<u8>>::new());
-    let mut rb = RingBuffer::new(
+/// A `RingBuffer` kept between statements (for `poll=yes`: epoll's ready
+/// list lives in it) and the records its callback collected.
+pub struct Poller {
+    rb: RingBuffer<'static>,
+    sink: Rc<RefCell<Vec<Vec<u8>>>>,
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.rb.fmt(f)
+    }
+}
+
+fn poller(r: &mut Runner, name: &str) -> Result<(), Errno> {
+    let fd = r.fd(name)?;
+    if r.rb_pollers.contains_key(name) {
+        return Ok(());
+    }
+    let sink = Rc::new(RefCell::new(Vec::new()));
+    let s = sink.clone();
+    let rb = RingBuffer::new(
         &mut r.k,
         fd,
-        Box::new(|s: &[u8]| {
-            records.borrow_mut().push(s.to_vec());
+        Box::new(move |d: &[u8]| {
+            s.borrow_mut().push(d.to_vec());
             0
         }),
         RingBufferOpts { sim: true },
     )?;
-    let n = if yes(p, "poll") {
-        rb.poll(0)
-    } else if let Some(max) = p.int("max") {
-        rb.consume_n(max as u64)
+    r.rb_pollers.insert(name.to_string(), Poller { rb, sink });
+    Ok(())
+}
+
+fn consume(r: &mut Runner, p: &Planned) -> Outcome {
+    let name = p.name(0).to_string();
+    let (n, records) = if yes(p, "poll") {
+        poller(r, &name)?;
+        let pl = r.rb_pollers.get_mut(&name).expect("poller");
+        let n = pl.rb.poll(0);
+        (n, std::mem::take(&mut *pl.sink.borrow_mut()))
     } else {
-        rb.consume()
+        let fd = r.fd(&name)?;
+        let records = RefCell::new(Vec::<Vec<u8>>::new());
+        let mut rb = RingBuffer::new(
+            &mut r.k,
+            fd,
+            Box::new(|s: &[u8]| {
+                records.borrow_mut().push(s.to_vec());
+                0
+            }),
+            RingBufferOpts { sim: true },
+        )?;
+        let n = if let Some(max) = p.int("max") { rb.consume_n(max as u64) } else { rb.consume() };
+        drop(rb);
+        (n, records.into_inner())
     };
-    drop(rb);
     if n < 0 {
         return Err(Errno::from_raw(-n as i32).unwrap_or(Errno::EINVAL));
     }
-    let records = records.into_inner();
     for (i, rec) in records.iter().enumerate() {
         r.note(format!("record {i}: {} ({} bytes)", hex(rec), rec.len()));
     }
