@@ -342,7 +342,10 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
         return Err("--sample must be a power of two".into());
     }
     let Setup { mut k, map_fd, prog } = setup(cfg)?;
-    let base = k.run_ctx();
+    let mut base = k.run_ctx();
+    // Concurrent mode: no simulation preemption points (their registry is
+    // shared by all CPUs and would serialise the producers).
+    base.points = None;
     let producers = cfg.producers.max(1);
     let runs = AtomicU64::new(0);
     let stop = AtomicBool::new(false);

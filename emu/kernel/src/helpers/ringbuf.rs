@@ -6,7 +6,8 @@
 //! dereferenced). A reserved record is lent to the run as a writable region
 //! (helpers taking it as an argument validate against it) until submitted
 //! or discarded; in checked mode the program reaches it through the ring's
-//! value region (the data area). Submit and discard find the ring of a
+//! value region (the data area); verified runs skip the lending (their
+//! helpers trust proven pointers). Submit and discard find the ring of a
 //! record among the run's ring buffers and check that the pointer is the
 //! payload of a reserved, uncommitted record — where the kernel trusts the
 //! verifier and follows the header's `pg_off` — so a bogus pointer of an
@@ -49,7 +50,13 @@ pub extern "C" fn ringbuf_reserve(map: u64, size: u64, flags: u64, _: u64, _: u6
     let rb = m.ops.as_ringbuf().expect("ring map");
     match rb.reserve(size, nmi, hit_locked_point) {
         Ok(sample) => {
-            runctx::with(|c| c.add_region(sample, size, true));
+            // Helpers validate pointers of unverified runs only (see
+            // `guest`): a verified run needs no region (and saves the cost).
+            runctx::with(|c| {
+                if !c.verified {
+                    c.add_region(sample, size, true);
+                }
+            });
             sample
         }
         Err(_) => 0,
@@ -70,7 +77,11 @@ fn commit(sample: u64, flags: u64, discard: bool) -> u64 {
     // The kernel does not check commit flags: unknown bits are ignored.
     rb.commit(hdr, flags, discard);
     let (start, len) = (sample, u64::from(rb.header_len(hdr)));
-    runctx::with(|c| c.remove_region(start, len, true));
+    runctx::with(|c| {
+        if !c.verified {
+            c.remove_region(start, len, true);
+        }
+    });
     0
 }
 
