@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
             g.bench_function(&name, |b| {
                 b.iter(|| {
                     let r = run(&cfg).expect("benchmark setup");
-                    criterion::black_box(r.delivered)
+                    std::hint::black_box(r.delivered)
                 })
             });
             let r = run(&cfg).expect("benchmark setup");
