@@ -212,3 +212,48 @@ fn read_buf(b: &CpuBuf, cb: &mut EventFn<'_>) -> i64 {
     tail_word.store(tail, Ordering::Release);
     n
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bpfemu_kernel::bpf::attr::MapCreateAttr;
+    use bpfemu_kernel::kernel::{Kernel, KernelConfig};
+    use std::cell::RefCell;
+
+    #[test]
+    fn samples_wrap_and_lost_counts() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let attr = MapCreateAttr {
+            map_type: MapType::PerfEventArray as u32,
+            key_size: 4,
+            value_size: 4,
+            max_entries: 2,
+            ..Default::default()
+        };
+        let fd = k.bpf(BpfAttr::MapCreate(attr)).unwrap() as i32;
+        let got = RefCell::new(Vec::new());
+        let mut pb = PerfBuffer::new(&mut k, fd, 1, 1, Box::new(|e| got.borrow_mut().push(e)), true).unwrap();
+        assert_eq!(pb.buffer_cnt(), 2);
+        let map = k.fd_obj(fd).unwrap().map().unwrap().clone();
+        let pa = map.ops.as_perf_event_array().unwrap();
+        // 1000-byte samples (1012 with the headers, padded to 1016): the
+        // fifth wraps around the 4 KiB data area once the first are read.
+        let sample = |i: u8| vec![i; 1000];
+        for i in 0..4 {
+            pa.output(1, u64::from(u32::MAX), &sample(i)).unwrap();
+        }
+        assert_eq!(pa.output(1, 1, &sample(9)), Err(Errno::ENOSPC));
+        assert_eq!(pb.poll(0), 4);
+        pa.output(1, 1, &sample(4)).unwrap();
+        assert_eq!(pb.consume(), 2);
+        drop(pb);
+        let got = got.into_inner();
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[4], PerfEvent::Lost { cpu: 1, lost: 1 });
+        match &got[5] {
+            PerfEvent::Sample { cpu: 1, data } => assert_eq!(&data[..1000], &sample(4)[..]),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(pa.output(0, 1, b"x"), Err(Errno::EOPNOTSUPP));
+    }
+}
