@@ -30,10 +30,13 @@ use std::sync::Arc;
 /// The preemption point hit with the ring buffer's lock held.
 pub const RESERVE_LOCKED_POINT: &str = "ringbuf_reserve_locked";
 
-/// The ring-buffer map at `addr` among the run's maps, and whether the run
-/// is in NMI context.
-fn ring_map(addr: u64) -> Option<(Arc<Map>, bool)> {
-    runctx::with(|c| c.map_at(addr).filter(|m| m.ops.as_ringbuf().is_some()).map(|m| (m, c.nmi))).flatten()
+/// The ring-buffer map at `addr` among the run's maps, whether the run is
+/// in NMI context, and whether it is verified.
+fn ring_map(addr: u64) -> Option<(Arc<Map>, bool, bool)> {
+    runctx::with(|c| {
+        c.map_at(addr).filter(|m| m.ops.as_ringbuf().is_some()).map(|m| (m, c.nmi, c.verified))
+    })
+    .flatten()
 }
 
 fn hit_locked_point() {
@@ -46,43 +49,62 @@ pub extern "C" fn ringbuf_reserve(map: u64, size: u64, flags: u64, _: u64, _: u6
     if flags != 0 {
         return 0;
     }
-    let Some((m, nmi)) = ring_map(map) else { return 0 };
+    // Without preemption-point hooks (concurrent mode) the whole
+    // reservation happens under one borrow of the run context; with them,
+    // the hooks need the context while the lock is held, so the map is
+    // taken out first.
+    let fast = runctx::with(|c| {
+        if c.points.is_some() {
+            return None;
+        }
+        let rb = c.maps.iter().find(|m| m.addr() == map)?.ops.as_ringbuf()?;
+        Some(match rb.reserve(size, c.nmi, || {}) {
+            Ok(sample) => {
+                if !c.verified {
+                    c.add_region(sample, size, true);
+                }
+                sample
+            }
+            Err(_) => 0,
+        })
+    });
+    if let Some(Some(r)) = fast {
+        return r;
+    }
+    let Some((m, nmi, verified)) = ring_map(map) else { return 0 };
     let rb = m.ops.as_ringbuf().expect("ring map");
     match rb.reserve(size, nmi, hit_locked_point) {
         Ok(sample) => {
             // Helpers validate pointers of unverified runs only (see
             // `guest`): a verified run needs no region (and saves the cost).
-            runctx::with(|c| {
-                if !c.verified {
-                    c.add_region(sample, size, true);
-                }
-            });
+            if !verified {
+                runctx::with(|c| c.add_region(sample, size, true));
+            }
             sample
         }
         Err(_) => 0,
     }
 }
 
-/// Submit or discard the record at `sample`.
+/// Submit or discard the record at `sample`. Everything happens under one
+/// borrow of the run context: committing never consults it.
 fn commit(sample: u64, flags: u64, discard: bool) -> u64 {
-    let found = runctx::with(|c| {
-        c.maps.iter().find_map(|m| {
-            let rb = m.ops.as_ringbuf()?;
-            rb.record_of(sample).map(|hdr| (m.clone(), hdr))
-        })
-    })
-    .flatten();
-    let Some((m, hdr)) = found else { return neg(Errno::EINVAL) };
-    let rb = m.ops.as_ringbuf().expect("ring map");
-    // The kernel does not check commit flags: unknown bits are ignored.
-    rb.commit(hdr, flags, discard);
-    let (start, len) = (sample, u64::from(rb.header_len(hdr)));
     runctx::with(|c| {
+        let Some((rb, hdr)) = c.maps.iter().find_map(|m| {
+            let rb = m.ops.as_ringbuf()?;
+            rb.record_of(sample).map(|hdr| (rb, hdr))
+        }) else {
+            return neg(Errno::EINVAL);
+        };
+        let len = u64::from(rb.header_len(hdr));
+        // The kernel does not check commit flags: unknown bits are ignored.
+        rb.commit(hdr, flags, discard);
         if !c.verified {
-            c.remove_region(start, len, true);
+            c.remove_region(sample, len, true);
         }
-    });
-    0
+        0
+    })
+    .unwrap_or(neg(Errno::EINVAL))
 }
 
 /// `void bpf_ringbuf_submit(data, flags)`.
@@ -101,7 +123,7 @@ pub extern "C" fn ringbuf_output(map: u64, data: u64, size: u64, flags: u64, _: 
     if flags & !(BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP) != 0 {
         return neg(Errno::EINVAL);
     }
-    let Some((m, nmi)) = ring_map(map) else { return neg(Errno::EINVAL) };
+    let Some((m, nmi, _)) = ring_map(map) else { return neg(Errno::EINVAL) };
     let rb = m.ops.as_ringbuf().expect("ring map");
     if size > crate::map::ringbuf::MAX_RECORD_SZ || size > rb.size() {
         return neg(Errno::EAGAIN);
@@ -118,7 +140,7 @@ pub extern "C" fn ringbuf_output(map: u64, data: u64, size: u64, flags: u64, _: 
 /// `u64 bpf_ringbuf_query(map, flags)`.
 pub extern "C" fn ringbuf_query(map: u64, flags: u64, _: u64, _: u64, _: u64) -> u64 {
     match ring_map(map) {
-        Some((m, _)) => m.ops.as_ringbuf().expect("ring map").query(flags),
+        Some((m, _, _)) => m.ops.as_ringbuf().expect("ring map").query(flags),
         None => 0,
     }
 }
