@@ -33,10 +33,8 @@ pub const RESERVE_LOCKED_POINT: &str = "ringbuf_reserve_locked";
 /// The ring-buffer map at `addr` among the run's maps, whether the run is
 /// in NMI context, and whether it is verified.
 fn ring_map(addr: u64) -> Option<(Arc<Map>, bool, bool)> {
-    runctx::with(|c| {
-        c.map_at(addr).filter(|m| m.ops.as_ringbuf().is_some()).map(|m| (m, c.nmi, c.verified))
-    })
-    .flatten()
+    runctx::with(|c| c.map_at(addr).filter(|m| m.ops.as_ringbuf().is_some()).map(|m| (m, c.nmi, c.verified)))
+        .flatten()
 }
 
 fn hit_locked_point() {
