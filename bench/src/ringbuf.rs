@@ -287,6 +287,7 @@ fn spsc(cfg: &Config) -> Report {
     let stop = AtomicBool::new(false);
     let mut delivered = 0u64;
     let produced = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
     let start = Instant::now();
     std::thread::scope(|sc| {
         sc.spawn(|| {
@@ -307,6 +308,7 @@ fn spsc(cfg: &Config) -> Report {
                 }
             }
             produced.store(made, Ordering::Relaxed);
+            finished.store(true, Ordering::Release);
         });
         let mut t = 0u64;
         loop {
