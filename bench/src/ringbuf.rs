@@ -323,10 +323,8 @@ fn spsc(cfg: &Config) -> Report {
             if start.elapsed() >= cfg.duration {
                 stop.store(true, Ordering::Relaxed);
             }
-            if stop.load(Ordering::Relaxed)
-                && produced.load(Ordering::Relaxed) != 0
-                && t == head.load(Ordering::Acquire)
-            {
+            // The producer's last head store happens before `finished`.
+            if finished.load(Ordering::Acquire) && t == head.load(Ordering::Acquire) {
                 break;
             }
         }
