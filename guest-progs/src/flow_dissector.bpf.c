@@ -17,8 +17,10 @@
  * with thoff == nhoff), advances thoff past it, and either finishes
  * (BPF_OK), jumps to the next stage, or gives up (BPF_DROP). VLAN tags
  * advance nhoff too; an encapsulated packet keeps the outer nhoff, sets
- * is_encap and reports the inner addresses, n_proto and ports, as the
- * native dissector reports the inner flow. Headers are read with direct
+ * is_encap and reports the inner addresses and ports, as the native
+ * dissector reports the inner flow; n_proto stays the outer EtherType the
+ * kernel found (the inner one is addr_proto), as in the kernel selftests'
+ * bpf_flow.c. Headers are read with direct
  * packet access only; a header that is not in the linear data (beyond
  * data_end) makes the dissection fail. keys->addr_proto is in host order
  * (ETH_P_IP / ETH_P_IPV6), as the kernel reads it.
@@ -165,7 +167,6 @@ static __always_inline int encapsulated(struct __sk_buff *skb, struct bpf_flow_k
 	keys->is_encap = 1;
 	if (keys->flags & BPF_FLOW_DISSECTOR_F_STOP_AT_ENCAP)
 		return BPF_OK;
-	keys->n_proto = proto;
 	return by_ethertype(skb, proto);
 }
 

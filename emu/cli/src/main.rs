@@ -4,6 +4,7 @@
 //! (`bpfemu: error: ...`) with a non-zero exit status.
 
 mod cmd_asm;
+mod cmd_bench;
 mod cmd_btf;
 mod cmd_conformance;
 mod cmd_exec;
@@ -70,6 +71,9 @@ enum Command {
     Obj(cmd_obj::ObjCommand),
     /// Open a BPF ELF object, load every program into a fresh kernel, print them.
     Load(cmd_obj::LoadArgs),
+    /// Benchmarks (`bench ringbuf`: ring buffer vs perf buffer).
+    #[command(subcommand)]
+    Bench(cmd_bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd_verify::verify(a),
         Command::Obj(c) => cmd_obj::obj(c),
         Command::Load(a) => cmd_obj::load(a),
+        Command::Bench(c) => cmd_bench::bench(c),
     };
     match result {
         Ok(code) => code,

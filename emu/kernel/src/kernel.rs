@@ -41,6 +41,9 @@ pub struct Kernel {
     pub exec: crate::bpf::run::ExecPolicy,
     /// Network namespaces and their attachments ([`crate::net`]).
     pub net: crate::net::NetSubsys,
+    /// Hooks at preemption points hit inside program runs (an NMI injected
+    /// while `bpf_ringbuf_reserve` holds the ring's lock).
+    pub run_points: Arc<crate::sim::preempt::RunPoints>,
 }
 
 impl Kernel {
@@ -59,6 +62,7 @@ impl Kernel {
             vmlinux,
             exec: Default::default(),
             net: crate::net::NetSubsys::new(),
+            run_points: Default::default(),
         };
         crate::net::link::register(&mut k);
         k
@@ -114,6 +118,8 @@ impl Kernel {
             regions: Vec::new(),
             maps: Vec::new(),
             spin_lock_held: None,
+            nmi: self.sim.this_cpu().in_nmi(),
+            points: Some(self.run_points.clone()),
         }
     }
 }

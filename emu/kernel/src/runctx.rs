@@ -19,6 +19,7 @@
 //! against the table in both modes.
 
 use crate::map::Map;
+use crate::sim::preempt::RunPoints;
 use crate::sim::rng::SimRng;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -84,6 +85,13 @@ pub struct RunCtx {
     /// Address of the `bpf_spin_lock` this run holds, if any (the verifier
     /// allows one at a time).
     pub spin_lock_held: Option<u64>,
+    /// `in_nmi()`: the run is in NMI context (a perf-event overflow or an
+    /// NMI a scenario injected at a preemption point).
+    pub nmi: bool,
+    /// Hooks of preemption points hit inside the run (see
+    /// [`crate::sim::preempt::RunPoints`]); `None`: points only count
+    /// nothing.
+    pub points: Option<Arc<RunPoints>>,
 }
 
 impl RunCtx {
@@ -105,6 +113,8 @@ impl RunCtx {
             regions: Vec::new(),
             maps: Vec::new(),
             spin_lock_held: None,
+            nmi: false,
+            points: None,
         }
     }
 
@@ -172,6 +182,15 @@ pub fn with<R>(f: impl FnOnce(&mut RunCtx) -> R) -> Option<R> {
 #[cfg(test)]
 pub(crate) fn on_cpu_for_test<R>(cpu: u32, nr_cpus: u32, f: impl FnOnce() -> R) -> R {
     enter(RunCtx::new(cpu, nr_cpus, SimRng::new(1)), f).0
+}
+
+/// Hits the named preemption point `point` from inside a run: its hooks
+/// run now, nested (see [`RunPoints`]). Returns how many ran.
+pub fn preempt_point(point: &str) -> usize {
+    match with(|c| c.points.clone()).flatten() {
+        Some(p) => p.fire(point),
+        None => 0,
+    }
 }
 
 /// `smp_processor_id()` of the running program, 0 outside a run.

@@ -88,6 +88,12 @@ pub struct Runner {
     seq: usize,
     /// Set at the first `concurrent` block: outcomes are recorded from there.
     racing: bool,
+    /// Ring-buffer records reserved by `reserve` and not yet committed:
+    /// name → (ring map, payload address) (family `ringbuf`).
+    pub rb_records: BTreeMap<String, (std::sync::Arc<bpfemu_kernel::map::Map>, u64)>,
+    /// The consumers `consume ... poll=yes` keeps per map name (epoll state
+    /// lasts between statements) and the records their callbacks collect.
+    pub rb_pollers: BTreeMap<String, crate::family::ringbuf::Poller>,
 }
 
 impl Runner {
@@ -107,6 +113,8 @@ impl Runner {
             trace_cursor: 0,
             prog_log: None,
             printed_trace: 0,
+            rb_pollers: BTreeMap::new(),
+            rb_records: BTreeMap::new(),
             notes: Vec::new(),
             main_file: main_file.to_string(),
             report: Report::default(),
@@ -265,7 +273,12 @@ impl Runner {
         let outcome = family::core::exec(self, p)
             .or_else(|| family::sim::exec(self, p))
             .or_else(|| family::netns::exec(self, p))
+            .or_else(|| family::ringbuf::exec(self, p))
             .unwrap_or(Err(Errno::ENOSYS));
+        // What hooks at in-run preemption points did (injected NMIs).
+        for line in self.k.run_points.take_log() {
+            self.note(line);
+        }
         let shown = match &outcome {
             Ok(f) if f.is_empty() => "ok".to_string(),
             Ok(f) => fields_str(f),

@@ -9,6 +9,7 @@ use bpfemu_btf::Btf;
 use bpfemu_kernel::bpf::attr::BpfAttr;
 use bpfemu_kernel::errno::Errno;
 use bpfemu_kernel::kernel::Kernel;
+use rustix::fd::OwnedFd;
 use std::sync::Arc;
 
 /// The system calls this library makes.
@@ -30,6 +31,34 @@ pub trait Seam {
     fn possible_cpus(&mut self) -> Result<u32, Errno> {
         Err(Errno::ENOENT)
     }
+    /// The memory file to map for `mmap(map_fd)` (ring buffers): the
+    /// process maps it itself with the permissions Linux allows (see
+    /// `bpfemu_kernel::map::ringbuf::mmap`). `ENODEV` for maps without it.
+    fn map_mmap_fd(&mut self, _map_fd: i32) -> Result<OwnedFd, Errno> {
+        Err(Errno::ENODEV)
+    }
+    /// The fd to add to an epoll set where libbpf adds `map_fd` itself
+    /// (readable after a wakeup of the map's waiters).
+    fn map_poll_fd(&mut self, _map_fd: i32) -> Result<OwnedFd, Errno> {
+        Err(Errno::ENODEV)
+    }
+    /// `perf_event_open(PERF_COUNT_SW_BPF_OUTPUT, cpu)` + `mmap` + the map
+    /// update at key `cpu`, in one call (bpfemu has no perf event fds: see
+    /// `bpfemu_kernel::map::perf_event_array`).
+    fn perf_event_open(
+        &mut self,
+        _map_fd: i32,
+        _cpu: u32,
+        _pages: u32,
+        _wakeup_events: u32,
+    ) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    /// The memory file, wakeup fd, CPU and data size of the perf buffer at
+    /// `key` of a perf event array.
+    fn perf_mmap_fds(&mut self, _map_fd: i32, _key: u32) -> Result<(OwnedFd, OwnedFd, u32, u64), Errno> {
+        Err(Errno::ENOSYS)
+    }
 }
 
 impl Seam for Kernel {
@@ -47,5 +76,27 @@ impl Seam for Kernel {
 
     fn possible_cpus(&mut self) -> Result<u32, Errno> {
         Ok(self.sim.nr_cpus())
+    }
+
+    fn map_mmap_fd(&mut self, map_fd: i32) -> Result<OwnedFd, Errno> {
+        Kernel::map_mmap_fd(self, map_fd)
+    }
+
+    fn map_poll_fd(&mut self, map_fd: i32) -> Result<OwnedFd, Errno> {
+        Kernel::map_poll_fd(self, map_fd)
+    }
+
+    fn perf_event_open(
+        &mut self,
+        map_fd: i32,
+        cpu: u32,
+        pages: u32,
+        wakeup_events: u32,
+    ) -> Result<(), Errno> {
+        self.perf_event_open_bpf_output(map_fd, cpu, pages, wakeup_events)
+    }
+
+    fn perf_mmap_fds(&mut self, map_fd: i32, key: u32) -> Result<(OwnedFd, OwnedFd, u32, u64), Errno> {
+        Kernel::perf_mmap_fds(self, map_fd, key)
     }
 }

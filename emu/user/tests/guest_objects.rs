@@ -28,13 +28,6 @@ enum Refusal {
 /// when its support lands; an object whose load succeeds while listed makes
 /// the test fail.
 const NOT_YET: &[(&str, &[Refusal])] = &[
-    // PERF_EVENT_ARRAY maps and bpf_perf_event_output: issue 9. `samples`
-    // has no max_entries: libbpf sets it to the number of possible CPUs,
-    // and so must the loader.
-    ("perfbuf.bpf.o", &[Refusal::MapCreate("samples", Errno::EINVAL)]),
-    // RINGBUF maps and the bpf_ringbuf_* helpers: issue 9.
-    ("ringbuf.bpf.o", &[Refusal::MapCreate("events", Errno::EINVAL)]),
-    ("ringbuf_bench.bpf.o", &[Refusal::MapCreate("rb", Errno::EINVAL)]),
     // SOCKMAP, bpf_sk_assign and bpf_sk_release: issue 8.
     ("sk_lookup_steer.bpf.o", &[Refusal::MapCreate("target", Errno::EINVAL)]),
 ];
@@ -456,5 +449,57 @@ fn every_source_has_an_object_and_says_what_uses_it() {
             head.contains(s.as_str()) && head.contains("Used by"),
             "{s}: header comment must name the file and say what uses it"
         );
+    }
+}
+
+/// The ring-buffer producers of `ringbuf.bpf.o` run as SYSCALL programs;
+/// their records reach a libbpf-like consumer on its own mapping, in
+/// reservation order, the discarded one skipped.
+#[test]
+fn ringbuf_records_reach_the_consumer() {
+    use bpfemu_user::ringbuf::{RingBuffer, RingBufferOpts};
+    let (obj, mut k) = load("ringbuf.bpf.o");
+    // struct rb_args { u64 tag; u32 discard; u32 wakeup; }
+    let args = |tag: u64, discard: u32| {
+        let mut a = tag.to_le_bytes().to_vec();
+        a.extend(discard.to_le_bytes());
+        a.extend(0u32.to_le_bytes());
+        a
+    };
+    assert_eq!(run(&obj, &mut k, "rb_submit", &mut args(0x11, 0)), 0);
+    assert_eq!(run(&obj, &mut k, "rb_discard", &mut args(0x22, 1)), 1);
+    assert_eq!(run(&obj, &mut k, "rb_output", &mut args(0x33, 0)), 0);
+    assert_eq!(run(&obj, &mut k, "rb_discard", &mut args(0x44, 0)), 0);
+    let fd = obj.map("events").unwrap().fd().unwrap();
+    let mut seen = Vec::new();
+    {
+        let cb = Box::new(|rec: &[u8]| {
+            // struct rb_event { u64 seq; u64 tag; u32 pid; u32 cpu; }
+            seen.push((u64_at(rec, 0), u64_at(rec, 8), rec.len()));
+            0
+        });
+        let mut rb = RingBuffer::new(&mut k, fd, cb, RingBufferOpts { sim: true }).expect("ring_buffer__new");
+        assert_eq!(rb.consume(), 3);
+    }
+    assert_eq!(seen, vec![(0, 0x11, 24), (2, 0x33, 24), (3, 0x44, 24)]);
+    assert_eq!(u64s(&global(&obj, &mut k, ".bss", "dropped")), vec![0]);
+}
+
+/// `flow_dissector.bpf.o` (entry program and its tail-called stages) gives
+/// the native dissector's verdict and keys on every frame of the kernel's
+/// packet corpus, for each flag set (issue 8: one dissection, two
+/// implementations).
+#[test]
+fn the_c_flow_dissector_agrees_with_the_native_one() {
+    use bpfemu_kernel::net::flow_keys::{F_PARSE_1ST_FRAG, F_STOP_AT_ENCAP, F_STOP_AT_FLOW_LABEL};
+    let (obj, mut k) = load("flow_dissector.bpf.o");
+    let fd = obj.program("dissect").expect("entry program").fd().expect("loaded");
+    let prog = k.prog_from_fd(fd).expect("prog");
+    for flags in [0, F_PARSE_1ST_FRAG, F_STOP_AT_FLOW_LABEL, F_STOP_AT_ENCAP] {
+        match k.flow_dissector_diff(&prog, flags, |_| true) {
+            Ok(diff) => assert!(diff.is_empty(), "flags {flags}:\n{}", diff.join("\n")),
+            // Flow-dissector runs need packets below 4 GiB (x86-64 Linux).
+            Err(e) => assert_eq!(e, Errno::ENOTSUPP),
+        }
     }
 }

@@ -219,7 +219,7 @@ pub static PROTOS: &[FuncProto] = &[
     proto!(id::GET_CURRENT_UID_GID, "get_current_uid_gid", Integer, []),
     proto!(id::GET_CURRENT_COMM, "get_current_comm", Integer, [MEM_UNINIT, ConstSize]),
     proto!(id::PERF_EVENT_OUTPUT, "perf_event_output", Integer,
-        [PtrToCtx, ConstMapPtr, Anything, MEM_RO, ConstSizeOrZero], gpl_only: true, implemented: false),
+        [PtrToCtx, ConstMapPtr, Anything, MEM_RO, ConstSizeOrZero], gpl_only: true),
     proto!(id::GET_NUMA_NODE_ID, "get_numa_node_id", Integer, []),
     proto!(id::MAP_PUSH_ELEM, "map_push_elem", Integer, [ConstMapPtr, PtrToMapValue, Anything]),
     proto!(id::MAP_POP_ELEM, "map_pop_elem", Integer, [ConstMapPtr, PtrToUninitMapValue]),
@@ -235,15 +235,16 @@ pub static PROTOS: &[FuncProto] = &[
     proto!(id::PROBE_READ_KERNEL_STR, "probe_read_kernel_str", Integer,
         [MEM_UNINIT, ConstSizeOrZero, Anything], gpl_only: true),
     proto!(id::KTIME_GET_BOOT_NS, "ktime_get_boot_ns", Integer, []),
-    proto!(id::RINGBUF_OUTPUT, "ringbuf_output", Integer, [ConstMapPtr, MEM_RO, ConstSizeOrZero, Anything],
-        implemented: false),
-    proto!(id::RINGBUF_RESERVE, "ringbuf_reserve", PtrToMemOrNull { size: 0, ringbuf: true },
-        [ConstMapPtr, ConstAllocSizeOrZero, Anything], implemented: false),
-    proto!(id::RINGBUF_SUBMIT, "ringbuf_submit", Void, [PtrToRingbufMemRelease, Anything],
-        implemented: false),
-    proto!(id::RINGBUF_DISCARD, "ringbuf_discard", Void, [PtrToRingbufMemRelease, Anything],
-        implemented: false),
-    proto!(id::RINGBUF_QUERY, "ringbuf_query", Integer, [ConstMapPtr, Anything], implemented: false),
+    proto!(id::RINGBUF_OUTPUT, "ringbuf_output", Integer, [ConstMapPtr, MEM_RO, ConstSizeOrZero, Anything]),
+    proto!(
+        id::RINGBUF_RESERVE,
+        "ringbuf_reserve",
+        PtrToMemOrNull { size: 0, ringbuf: true },
+        [ConstMapPtr, ConstAllocSizeOrZero, Anything]
+    ),
+    proto!(id::RINGBUF_SUBMIT, "ringbuf_submit", Void, [PtrToRingbufMemRelease, Anything]),
+    proto!(id::RINGBUF_DISCARD, "ringbuf_discard", Void, [PtrToRingbufMemRelease, Anything]),
+    proto!(id::RINGBUF_QUERY, "ringbuf_query", Integer, [ConstMapPtr, Anything]),
     proto!(id::KTIME_GET_COARSE_NS, "ktime_get_coarse_ns", Integer, []),
     proto!(
         id::FOR_EACH_MAP_ELEM,
@@ -290,7 +291,7 @@ mod tests {
         assert_eq!(p.args, [ConstMapPtr, PtrToMapKey, DontCare, DontCare, DontCare]);
         assert!(p.pkt_access && p.implemented && !p.gpl_only);
         assert!(proto(6).unwrap().gpl_only);
-        assert!(!proto(131).unwrap().implemented);
+        assert!(!proto(198).unwrap().implemented);
         assert_eq!(proto(12).unwrap().ret, Void);
         assert!(proto(4).is_none());
         assert!(proto(-1).is_none());

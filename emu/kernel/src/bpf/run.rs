@@ -146,6 +146,88 @@ fn map_value_regions(map: &Map) -> Vec<MemRegion<'_>> {
         .collect()
 }
 
+/// Runs `prog` on this thread with the run context already published:
+/// the JIT image or the interpreter (fast when `fast`, else checked against
+/// `all` with the step limit).
+#[allow(unsafe_code)]
+fn exec(prog: &Arc<Prog>, args: &[u64], all: &[MemRegion<'_>], fast: bool) -> Result<u64, VmError> {
+    #[cfg(target_arch = "x86_64")]
+    if fast && let Some(jit) = prog.jited() {
+        // SAFETY: as for `run_fast` below (the JIT's `run` has the same
+        // contract); the image was compiled from this verified program's
+        // `image`.
+        return unsafe { jit.run(args) };
+    }
+    let image = prog.image.clone();
+    let mut vm = Interpreter::new();
+    crate::helpers::register_all(&mut vm);
+    vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: Mutex::new(prog.used_maps.clone()) }));
+    if !fast {
+        vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
+    }
+    if fast {
+        // SAFETY: `prog` passed the verifier, which proved that every
+        // access it makes targets its stack, its ctx (the caller's
+        // `regions`), or memory helpers hand it (map values the map keeps
+        // alive while the program holds the map), and that atomics are
+        // aligned: `run_fast`'s contract.
+        unsafe { vm.run_fast(&image, args) }
+    } else {
+        vm.run_checked(&image, args, all)
+    }
+}
+
+/// Runs `prog` nested inside the program run of this thread, as an
+/// interrupt on the same CPU does (an NMI a scenario injects at a
+/// preemption point): a context derived from the interrupted run's (same
+/// CPU, clocks, task, preemption-point hooks), in NMI context when `nmi`,
+/// with `regions` (its ctx) and its own maps; its trace lines join the
+/// interrupted run's. `fast` as in [`Kernel::run_prog_vm`]. `Err(None)`
+/// when no run is in progress on this thread.
+pub fn run_nested(
+    prog: &Arc<Prog>,
+    args: &[u64],
+    regions: &[MemRegion<'_>],
+    fast: bool,
+    nmi: bool,
+) -> Result<u64, Option<VmError>> {
+    let Some(mut rctx) = crate::runctx::with(|c| c.clone()) else { return Err(None) };
+    rctx.nmi = nmi;
+    let (result, ctx) = run_with_ctx(prog, args, regions, rctx, fast);
+    crate::runctx::with(|c| c.trace.extend(ctx.trace));
+    result.map_err(Some)
+}
+
+/// Runs `prog` on this thread with a context built from `base` (its CPU,
+/// clocks, task, flags), the program's maps and `regions`: what a CPU of
+/// concurrent mode does (benchmarks and stress tests run programs from
+/// several threads this way, without the `Kernel`). Returns the result and
+/// the context as the helpers left it (its trace lines).
+pub fn run_with_ctx(
+    prog: &Arc<Prog>,
+    args: &[u64],
+    regions: &[MemRegion<'_>],
+    base: crate::runctx::RunCtx,
+    fast: bool,
+) -> (Result<u64, VmError>, crate::runctx::RunCtx) {
+    let mut rctx = base;
+    let mut all: Vec<MemRegion<'_>> = regions.to_vec();
+    for map in &prog.used_maps {
+        all.extend(map_value_regions(map));
+    }
+    rctx.verified = fast;
+    rctx.trace.clear();
+    rctx.regions.clear();
+    rctx.spin_lock_held = None;
+    rctx.maps = prog.used_maps.clone();
+    for r in &all {
+        rctx.add_region(r.start(), r.len(), r.is_writable());
+    }
+    let out = crate::runctx::enter(rctx, || exec(prog, args, &all, fast));
+    prog.account_run(Kernel::prog_run_cost(prog));
+    out
+}
+
 impl Kernel {
     /// Turns paranoid mode on or off (see the module docs).
     pub fn set_paranoid(&mut self, on: bool) {
@@ -175,7 +257,6 @@ impl Kernel {
     }
 
     /// [`Kernel::run_prog`] with the interpreter's error.
-    #[allow(unsafe_code)]
     pub fn run_prog_vm(
         &mut self,
         prog: &Arc<Prog>,
@@ -196,34 +277,7 @@ impl Kernel {
         for r in &all {
             rctx.add_region(r.start(), r.len(), r.is_writable());
         }
-        let image = prog.image.clone();
-        let (result, ctx) = crate::runctx::enter(rctx, || {
-            #[cfg(target_arch = "x86_64")]
-            if fast && let Some(jit) = prog.jited() {
-                // SAFETY: as for `run_fast` below (the JIT's `run` has the
-                // same contract); the image was compiled from this verified
-                // program's `image`.
-                return unsafe { jit.run(args) };
-            }
-            let mut vm = Interpreter::new();
-            crate::helpers::register_all(&mut vm);
-            vm.set_tail_call_resolver(Arc::new(UsedMapsResolver {
-                maps: Mutex::new(prog.used_maps.clone()),
-            }));
-            if !fast {
-                vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
-            }
-            if fast {
-                // SAFETY: `prog` passed the verifier, which proved that every
-                // access it makes targets its stack, its ctx (the caller's
-                // `regions`), or memory helpers hand it (map values the map
-                // keeps alive while the program holds the map), and that
-                // atomics are aligned: `run_fast`'s contract.
-                unsafe { vm.run_fast(&image, args) }
-            } else {
-                vm.run_checked(&image, args, &all)
-            }
-        });
+        let (result, ctx) = crate::runctx::enter(rctx, || exec(prog, args, &all, fast));
         self.trace_pipe.extend(ctx.trace);
         prog.account_run(Self::prog_run_cost(prog));
         if paranoid

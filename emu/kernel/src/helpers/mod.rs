@@ -19,21 +19,24 @@
 //! exist), spin_lock / spin_unlock (93/94), probe_read_user /
 //! probe_read_kernel / _str (112–115), ktime_get_boot_ns (125),
 //! ktime_get_coarse_ns (160), for_each_map_elem (164), snprintf (165),
-//! loop (181). `bpf_tail_call` (12) is run by the VM; only its prototype is
+//! loop (181), ringbuf_output / reserve / submit / discard / query
+//! (130–134, [`ringbuf`]), perf_event_output (25, [`perf_output`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
 //! here. The two callback helpers are in [`CALLBACK_HELPERS`] and
 //! registered as such ([`callback`]).
 //!
-//! Not yet: the ring buffer and perf event output helpers (prototypes only), and every
-//! other helper of the uapi.
+//! Not yet: the ring buffer's dynptr helpers, and every other helper of
+//! the uapi.
 
 pub mod callback;
 pub(crate) mod guest;
 pub mod lock;
 pub mod map;
 pub mod misc;
+pub mod perf_output;
 pub mod printf;
 pub mod probe;
 pub mod proto;
+pub mod ringbuf;
 pub mod sk_assign;
 pub mod trace;
 
@@ -61,6 +64,7 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::GET_CURRENT_PID_TGID, misc::get_current_pid_tgid),
     (id::GET_CURRENT_UID_GID, misc::get_current_uid_gid),
     (id::GET_CURRENT_COMM, misc::get_current_comm),
+    (id::PERF_EVENT_OUTPUT, perf_output::perf_event_output),
     (id::GET_NUMA_NODE_ID, misc::get_numa_node_id),
     (id::MAP_PUSH_ELEM, map::map_push_elem),
     (id::MAP_POP_ELEM, map::map_pop_elem),
@@ -74,6 +78,11 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::KTIME_GET_BOOT_NS, misc::ktime_get_boot_ns),
     (id::KTIME_GET_COARSE_NS, misc::ktime_get_coarse_ns),
     (id::SNPRINTF, trace::snprintf),
+    (id::RINGBUF_OUTPUT, ringbuf::ringbuf_output),
+    (id::RINGBUF_RESERVE, ringbuf::ringbuf_reserve),
+    (id::RINGBUF_SUBMIT, ringbuf::ringbuf_submit),
+    (id::RINGBUF_DISCARD, ringbuf::ringbuf_discard),
+    (id::RINGBUF_QUERY, ringbuf::ringbuf_query),
 ];
 
 /// Implemented helpers that call back into the program (registered with

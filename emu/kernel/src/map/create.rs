@@ -52,6 +52,8 @@ fn allocator(t: MapType) -> Option<AllocFn> {
         MapType::PercpuHash => Some(hash::percpu::alloc),
         MapType::LruHash | MapType::LruPercpuHash => Some(hash::lru::alloc),
         MapType::HashOfMaps => Some(hash::of_maps::alloc),
+        MapType::Ringbuf => Some(super::ringbuf::alloc),
+        MapType::PerfEventArray => Some(super::perf_event_array::alloc),
         _ => None,
     }
 }

@@ -19,7 +19,9 @@ pub mod create;
 mod fd_array;
 pub mod hash;
 pub mod percpu_array;
+pub mod perf_event_array;
 pub mod prog_array;
+pub mod ringbuf;
 pub mod valmem;
 
 use crate::bpf::objects::Obj;
@@ -225,6 +227,16 @@ pub trait MapOps: Send + Sync + fmt::Debug {
 
     /// Bytes of memory the map uses (`bpf_map_memory_usage`).
     fn mem_usage(&self) -> u64;
+
+    /// The ring buffer behind a `BPF_MAP_TYPE_RINGBUF` map.
+    fn as_ringbuf(&self) -> Option<&ringbuf::RingBuf> {
+        None
+    }
+
+    /// The per-CPU buffers of a `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map.
+    fn as_perf_event_array(&self) -> Option<&perf_event_array::PerfEventArrayMap> {
+        None
+    }
 }
 
 /// The fields two map definitions must share for one to stand in for the

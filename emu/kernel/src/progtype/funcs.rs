@@ -142,8 +142,9 @@ mod tests {
         assert!(tracing(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());
         assert!(base(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());
         // Unimplemented helpers are unknown.
-        assert!(base(id::RINGBUF_RESERVE, Caps::ROOT).is_none());
-        assert!(tracing(id::PERF_EVENT_OUTPUT, Caps::ROOT).is_none());
+        assert!(base(id::RINGBUF_RESERVE_DYNPTR, Caps::ROOT).is_none());
+        assert!(base(id::RINGBUF_RESERVE, Caps::NONE).is_some());
+        assert!(tracing(id::PERF_EVENT_OUTPUT, Caps::ROOT).is_some());
         assert!(tracing(9999, Caps::ROOT).is_none());
     }
 }

@@ -20,8 +20,10 @@
 //! are plain strings so scenario files can name them; hit counts are kept
 //! per name in name order.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 /// How often a hook fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +170,131 @@ impl<S> PreemptHooks<S> {
     }
 }
 
+/// What a hook at an in-run point does; returns a line for the log (e.g.
+/// "NMI on cpu 0 ran prog X: r0=0").
+pub type RunAction = Arc<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Clone)]
+struct RunHook {
+    id: HookId,
+    point: String,
+    remaining: Option<u32>,
+    action: RunAction,
+}
+
+#[derive(Default)]
+struct RunPointsInner {
+    hooks: Vec<RunHook>,
+    hits: BTreeMap<String, u64>,
+    firing: BTreeSet<String>,
+    log: Vec<String>,
+    next_id: u64,
+}
+
+/// Named points hit *inside a running program* — a helper that holds a
+/// lock, such as `bpf_ringbuf_reserve` right after taking the ring
+/// buffer's spinlock (`ringbuf_reserve_locked`). The code that hit the
+/// point cannot be suspended, so a hook runs nested, on the same CPU and
+/// host thread, before the helper goes on: exactly what a real NMI
+/// landing there does. The kernel keeps one registry
+/// (`Kernel::run_points`) and hands it to every run through
+/// [`crate::runctx::RunCtx::points`]; helpers call
+/// [`crate::runctx::preempt_point`]. Same rules as [`PreemptHooks`]:
+/// registration order, once / n times / always, no recursion into a
+/// point's hooks while they run, hit counts per name.
+#[derive(Default)]
+pub struct RunPoints {
+    inner: Mutex<RunPointsInner>,
+}
+
+impl fmt::Debug for RunPoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = self.inner.lock();
+        let hooks: Vec<(&str, HookId)> = i.hooks.iter().map(|h| (h.point.as_str(), h.id)).collect();
+        f.debug_struct("RunPoints").field("hooks", &hooks).field("hits", &i.hits).finish()
+    }
+}
+
+impl RunPoints {
+    /// Registers `action` at `point`.
+    pub fn register(&self, point: &str, mode: HookMode, action: RunAction) -> HookId {
+        let mut i = self.inner.lock();
+        let id = HookId(i.next_id);
+        i.next_id += 1;
+        let remaining = match mode {
+            HookMode::Once => Some(1),
+            HookMode::Times(n) => Some(n),
+            HookMode::Always => None,
+        };
+        if remaining != Some(0) {
+            i.hooks.push(RunHook { id, point: point.to_string(), remaining, action });
+        }
+        id
+    }
+
+    /// Removes a hook; whether it was registered.
+    pub fn unregister(&self, id: HookId) -> bool {
+        let mut i = self.inner.lock();
+        let before = i.hooks.len();
+        i.hooks.retain(|h| h.id != id);
+        i.hooks.len() != before
+    }
+
+    /// How many times `point` was hit inside runs.
+    pub fn hits(&self, point: &str) -> u64 {
+        self.inner.lock().hits.get(point).copied().unwrap_or(0)
+    }
+
+    /// Number of live hooks.
+    pub fn len(&self) -> usize {
+        self.inner.lock().hooks.len()
+    }
+
+    /// Whether no hook is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The lines the actions returned since the last call, in order.
+    pub fn take_log(&self) -> Vec<String> {
+        std::mem::take(&mut self.inner.lock().log)
+    }
+
+    /// Counts a hit of `point` and runs its due hooks (not while they are
+    /// already running for an outer hit). Returns how many ran.
+    pub fn fire(&self, point: &str) -> usize {
+        let due: Vec<RunAction> = {
+            let mut i = self.inner.lock();
+            *i.hits.entry(point.to_string()).or_default() += 1;
+            if i.firing.contains(point) {
+                return 0;
+            }
+            let mut due = Vec::new();
+            for h in i.hooks.iter_mut().filter(|h| h.point == point) {
+                due.push(h.action.clone());
+                if let Some(n) = &mut h.remaining {
+                    *n -= 1;
+                }
+            }
+            i.hooks.retain(|h| h.remaining != Some(0));
+            if !due.is_empty() {
+                i.firing.insert(point.to_string());
+            }
+            due
+        };
+        // The registry lock is not held while actions run: they may hit
+        // other points or register hooks.
+        for a in &due {
+            let line = a();
+            self.inner.lock().log.push(line);
+        }
+        if !due.is_empty() {
+            self.inner.lock().firing.remove(point);
+        }
+        due.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +385,22 @@ mod tests {
         hit(&mut s, "p");
         assert_eq!(s.log, ["me"]);
         assert!(format!("{:?}", s.hooks).contains("\"p\": 2"));
+    }
+
+    #[test]
+    fn run_points_fire_nested_once() {
+        let pts = Arc::new(RunPoints::default());
+        let p2 = pts.clone();
+        pts.register("lock", HookMode::Once, Arc::new(move || format!("inner ran {}", p2.fire("lock"))));
+        pts.register("lock", HookMode::Times(2), Arc::new(|| "twice".to_string()));
+        assert_eq!(pts.fire("lock"), 2);
+        assert_eq!(pts.take_log(), ["inner ran 0", "twice"]);
+        assert_eq!(pts.fire("lock"), 1);
+        assert_eq!(pts.fire("lock"), 0);
+        assert_eq!(pts.hits("lock"), 4);
+        assert!(pts.is_empty());
+        let id = pts.register("x", HookMode::Always, Arc::new(String::new));
+        assert!(pts.unregister(id));
+        assert!(!pts.unregister(id));
     }
 }

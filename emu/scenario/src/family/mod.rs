@@ -9,6 +9,7 @@
 pub mod core;
 pub mod netns;
 pub mod object;
+pub mod ringbuf;
 pub mod sim;
 
 use crate::error::{Diag, suggest};
@@ -151,7 +152,7 @@ pub struct Family {
 }
 
 /// Every family; the order is the order of `--help`-style listings.
-pub static FAMILIES: &[&Family] = &[&core::FAMILY, &sim::FAMILY, &netns::FAMILY];
+pub static FAMILIES: &[&Family] = &[&core::FAMILY, &sim::FAMILY, &netns::FAMILY, &ringbuf::FAMILY];
 
 /// Every statement name (for suggestions).
 pub fn statement_names() -> Vec<&'static str> {

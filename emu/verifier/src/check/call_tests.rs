@@ -211,9 +211,9 @@ const LOOKUP: &str = "
 
 #[test]
 fn unknown_and_invalid_helpers() {
-    let mock = Mock { deny: vec![131], ..Mock::new() };
-    let r = run_with("r1 = 0\ncall 131\nr0 = 0\nexit", &[], &mock, VerifyOptions::default());
-    rejects(r, EINVAL, "unknown func bpf_ringbuf_reserve#131");
+    let mock = Mock { deny: vec![198], ..Mock::new() };
+    let r = run_with("r1 = 0\ncall 198\nr0 = 0\nexit", &[], &mock, VerifyOptions::default());
+    rejects(r, EINVAL, "unknown func bpf_ringbuf_reserve_dynptr#198");
     rejects(run("call 100000\nr0 = 0\nexit", &[]), EINVAL, "invalid func unknown#100000");
 }
 
