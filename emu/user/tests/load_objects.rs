@@ -1,7 +1,7 @@
 //! Loading clang-built fixture objects into a fresh kernel and running
 //! their syscall programs.
 
-use bpfemu_kernel::bpf::attr::{BpfAttr, TestRunAttr, TestRunOut};
+use bpfemu_kernel::bpf::attr::{BpfAttr, ObjInfo, TestRunAttr, TestRunOut};
 use bpfemu_kernel::{Kernel, KernelConfig, SimConfig};
 use bpfemu_user::Object;
 
@@ -182,20 +182,14 @@ fn sizes_libbpf_adjusts_and_per_cpu_values() {
     assert_eq!(obj.map("rb").unwrap().def().max_entries, 8192, "5000 bytes → 2 pages");
     assert_eq!(obj.map("events").unwrap().def().max_entries, 0);
     let mut k = kernel();
-    let e = obj.load(&mut k).unwrap_err();
-    // The emulated kernel has no ring buffer maps yet (issue 9).
-    assert!(e.to_string().contains("'rb'"), "{e}");
-    assert_eq!(obj.map("events").unwrap().def().max_entries, 0, "sized at creation, after rb failed");
-
-    let mut obj = Object::open(fixture("sizing.bpf.o")).unwrap();
-    obj.map_mut("rb").unwrap().def_mut().map_type = 2; // stand-ins the kernel has
-    obj.map_mut("rb").unwrap().def_mut().key_size = 4;
-    obj.map_mut("rb").unwrap().def_mut().value_size = 4;
-    obj.map_mut("events").unwrap().def_mut().map_type = 4;
-    let mut k = kernel();
-    let _ = obj.load(&mut k);
+    obj.load(&mut k).unwrap_or_else(|e| panic!("{e}"));
     let cpus = k.sim.nr_cpus();
     assert_eq!(obj.map("events").unwrap().def().max_entries, cpus, "perf event array: one slot per CPU");
+    let mut info = None;
+    let fd = obj.map("rb").unwrap().fd().unwrap();
+    k.bpf(BpfAttr::ObjGetInfoByFd { bpf_fd: fd, info: &mut info }).unwrap();
+    let Some(ObjInfo::Map(info)) = info else { panic!("map info") };
+    assert_eq!(info.max_entries, 8192, "the kernel got the adjusted size");
 }
 
 #[test]

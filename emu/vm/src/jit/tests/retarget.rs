@@ -5,7 +5,7 @@ use crate::jit::ENTRY_NOP;
 use crate::tests::asm::*;
 use crate::{Interpreter, JitError, JitProgram, Program};
 use bpfemu_isa::{AluOp, Instruction, encode_program};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
 fn jit(p: &[Instruction]) -> JitProgram {
@@ -83,6 +83,7 @@ fn the_replacement_outlives_its_program_while_patched_in() {
 fn retargeting_while_other_threads_run_gives_one_of_the_two_results() {
     let (a, b) = (caller(), replacement());
     let stop = AtomicBool::new(false);
+    let runs = AtomicUsize::new(0);
     thread::scope(|s| {
         let runners: Vec<_> = (0..2)
             .map(|_| {
@@ -94,19 +95,25 @@ fn retargeting_while_other_threads_run_gives_one_of_the_two_results() {
                             121 => seen[1] += 1,
                             r0 => panic!("a run returned {r0}"),
                         }
+                        runs.fetch_add(1, Ordering::Relaxed);
                     }
                     seen
                 })
             })
             .collect();
-        for i in 0..200 {
-            a.retarget(4, (i % 2 == 0).then_some(&b)).unwrap();
+        // At least 200 flips, and runs going on while they happen.
+        let mut flips = 0;
+        while flips < 200 || runs.load(Ordering::Relaxed) < 2000 {
+            a.retarget(4, (flips % 2 == 0).then_some(&b)).unwrap();
+            flips += 1;
+        }
+        if flips % 2 == 1 {
+            a.retarget(4, None).unwrap();
         }
         stop.store(true, Ordering::Relaxed);
         for r in runners {
-            let seen = r.join().expect("runner thread");
-            assert!(seen[0] + seen[1] > 0);
+            r.join().expect("runner thread");
         }
     });
-    assert_eq!(run(&a, 0), 41, "200 flips end unpatched");
+    assert_eq!(run(&a, 0), 41, "the flips end unpatched");
 }
