@@ -50,7 +50,7 @@ pub fn jit(a: JitArgs) -> Result<ExitCode> {
 }
 
 /// The listing: `; slot: bpf insn` headers, then `offset: bytes  x86`.
-fn render(code: &[u8], offsets: &[usize], listing: &BTreeMap<usize, String>) -> String {
+pub(crate) fn render(code: &[u8], offsets: &[usize], listing: &BTreeMap<usize, String>) -> String {
     let mut out = String::new();
     let mut dec = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut fmt = IntelFormatter::new();

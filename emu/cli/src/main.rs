@@ -71,6 +71,9 @@ enum Command {
     Obj(cmd_obj::ObjCommand),
     /// Open a BPF ELF object, load every program into a fresh kernel, print them.
     Load(cmd_obj::LoadArgs),
+    /// Programs (`prog dump xlated|jited ID --object FILE`).
+    #[command(subcommand)]
+    Prog(cmd_obj::ProgCommand),
     /// Benchmarks (`bench ringbuf`: ring buffer vs perf buffer).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd_verify::verify(a),
         Command::Obj(c) => cmd_obj::obj(c),
         Command::Load(a) => cmd_obj::load(a),
+        Command::Prog(c) => cmd_obj::prog(c),
         Command::Bench(c) => cmd_bench::bench(c),
     };
     match result {

@@ -46,3 +46,32 @@ fn load_failures_name_the_program_and_exit_non_zero() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not_a_real_type/foo"));
 }
+
+#[test]
+fn prog_dump_prints_xlated_and_jited_code_of_a_loaded_program() {
+    let o = bpfemu(&["prog", "dump", "xlated", "1", "--object", &fixture("initialisers.bpf.o")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().next().is_some_and(|l| l.starts_with("   0: ")), "{out}");
+    assert!(out.contains("exit"), "{out}");
+
+    let o = bpfemu(&["load", &fixture("initialisers.bpf.o"), "--dump", "xlated"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\n3: entry\n   0: "));
+
+    let o = bpfemu(&["prog", "dump", "xlated", "99", "--object", &fixture("initialisers.bpf.o")]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no program with id 99") && err.contains("3 (entry)"), "{err}");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn prog_dump_jited_heads_native_code_with_its_instruction() {
+    let o = bpfemu(&["prog", "dump", "jited", "1", "--object", &fixture("initialisers.bpf.o")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("; prologue\n"), "{out}");
+    assert!(out.contains(";    0: "), "{out}");
+    assert!(out.contains("ret"), "{out}");
+}
