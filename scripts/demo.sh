@@ -2,7 +2,9 @@
 # The demo (see README.md): builds bpfemu and shows its main job as it
 # stands today: assemble, disassemble and run a BPF program, run a scenario
 # (maps, a program, PROG_TEST_RUN, trace_printk, virtual time) through the
-# simulated kernel, show the verifier accept and refuse programs, then the whole bpf_conformance suite on the reference
+# simulated kernel, show the verifier accept and refuse programs, load a
+# clang-built object, run the netns auto-detach and ring-buffer NMI
+# scenarios, then the whole bpf_conformance suite on the reference
 # interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,15 @@ printf '*(u32 *)(r10 -4) = 0\nr2 = r10\nr2 += -4\nr1 = map[fd:3]\ncall bpf_map_l
 echo
 echo "== scenario scenarios/core/progs/test_run.scn (docs/scenarios.md)"
 "$bpfemu" run scenarios/core/progs/test_run.scn
+echo
+echo "== a clang-built object (guest-progs/src/maps.bpf.c) loaded the libbpf way"
+"$bpfemu" load guest-progs/obj/maps.bpf.o
+echo
+echo "== scenario scenarios/netns/defunct.scn: links outliving their network namespace"
+"$bpfemu" run scenarios/netns/defunct.scn | tail -25
+echo
+echo "== scenario scenarios/ringbuf/nmi_reserve.scn: an NMI on a CPU holding the ring's lock"
+"$bpfemu" run scenarios/ringbuf/nmi_reserve.scn
 echo
 echo "== bpf_conformance suite, interpreter"
 "$bpfemu" conformance ../shared/conformance --engine interp
