@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bounds;
+pub mod btf_info;
 pub mod cfg;
 pub mod check;
 #[cfg(test)]

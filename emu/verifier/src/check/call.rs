@@ -440,6 +440,9 @@ impl Verifier<'_, '_> {
             let n = self.cur.frames.len() + 1;
             return self.fail(E2BIG, format!("the call stack of {n} frames is too deep"));
         }
+        if let Some(func) = self.global_subprog(start) {
+            return self.check_global_call(func);
+        }
         let caller = self.cur.cur();
         let mut callee = FuncState::new(caller.frameno + 1, self.insn_idx, start);
         for r in 1..=5 {
