@@ -60,7 +60,7 @@ pub struct ProgBtf {
 fn u32_at(b: &[u8], off: usize) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[off..off + 4]);
-    u32::from_ne_bytes(a)
+    u32::from_le_bytes(a)
 }
 
 /// Splits `data` into records of `rec_size` bytes, refusing non-zero
