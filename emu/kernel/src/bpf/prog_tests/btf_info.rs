@@ -330,3 +330,36 @@ fn attribute_errors() {
     // Without func or line info the fd is not looked at.
     assert!(try_load(&mut k, 99, &[], 0).0.is_ok());
 }
+
+#[test]
+fn pseudo_btf_id_loads() {
+    let mut k = kernel();
+    let t = test_btf();
+    let user_btf = btf_fd(&mut k, &t.btf);
+    let try_load = |k: &mut Kernel, id: u32, fd: i32| {
+        let insns = [
+            Insn::new(0x18, 1, 3, 0, id as i32),
+            Insn::new(0, 0, 0, 0, fd),
+            Insn::new(0xb7, 0, 0, 0, 0),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ];
+        let mut log = String::new();
+        let mut a = load_attr(ProgType::Syscall, &insns);
+        a.log = Some(&mut log);
+        a.log_level = 1;
+        a.log_size = 4096;
+        (k.bpf(BpfAttr::ProgLoad(a)).map(|fd| fd as i32), log)
+    };
+    let (r, log) = try_load(&mut k, 999_999, 0);
+    assert_eq!(r, Err(Errno::ENOENT));
+    assert!(log.contains("ldimm64 insn specifies invalid btf_id 999999."), "{log}");
+    let (r, log) = try_load(&mut k, 1, 0);
+    assert_eq!(r, Err(Errno::EINVAL));
+    assert!(log.contains("pseudo btf_id 1 in ldimm64 isn't KIND_VAR or KIND_FUNC"), "{log}");
+    let (r, log) = try_load(&mut k, 1, 77);
+    assert_eq!(r, Err(Errno::EINVAL));
+    assert!(log.contains("invalid module BTF object FD specified."), "{log}");
+    let (r, log) = try_load(&mut k, t.g_scalar, user_btf);
+    assert_eq!(r, Err(Errno::ENOENT));
+    assert!(log.contains("ldimm64 failed to find the address for kernel symbol 'g_scalar'."), "{log}");
+}
