@@ -149,8 +149,7 @@ impl Verifier<'_, '_> {
         let mut verified = vec![false; info.funcs.len()];
         loop {
             let mut new = 0;
-            for i in 1..info.funcs.len() {
-                let f = &info.funcs[i];
+            for (i, f) in info.funcs.iter().enumerate().skip(1) {
                 if !f.global || verified[i] || !self.global_called.get(i).copied().unwrap_or(false) {
                     continue;
                 }

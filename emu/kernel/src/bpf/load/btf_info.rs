@@ -65,9 +65,9 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
 
 /// Splits `data` into records of `rec_size` bytes, refusing non-zero
 /// bytes beyond the first `known` of each.
-fn records<'d>(data: &'d [u8], rec_size: u32, known: u32) -> Result<Vec<&'d [u8]>, Errno> {
+fn records(data: &[u8], rec_size: u32, known: u32) -> Result<Vec<&[u8]>, Errno> {
     let rec = rec_size as usize;
-    if data.len() % rec != 0 {
+    if !data.len().is_multiple_of(rec) {
         return Err(Errno::EINVAL);
     }
     let recs: Vec<&[u8]> = data.chunks(rec).collect();
@@ -214,7 +214,7 @@ fn func_infos(
     prog_type: ProgType,
     log: &mut VerifierLog,
 ) -> Result<Vec<FuncInfo>, Errno> {
-    if !(MIN_FUNCINFO_SIZE..=MAX_REC_SIZE).contains(&rec_size) || rec_size % 4 != 0 {
+    if !(MIN_FUNCINFO_SIZE..=MAX_REC_SIZE).contains(&rec_size) || !rec_size.is_multiple_of(4) {
         log.line(&format!("invalid func info rec size {rec_size}"));
         return Err(Errno::EINVAL);
     }
@@ -262,7 +262,7 @@ fn func_infos(
 /// The line records, their strings resolved (`check_btf_line()`'s size
 /// checks; the rest is the verifier's).
 fn line_infos(btf: &Btf, data: &[u8], rec_size: u32, log: &mut VerifierLog) -> Result<Vec<LineInfo>, Errno> {
-    if !(LINEINFO_SIZE..=MAX_REC_SIZE).contains(&rec_size) || rec_size % 4 != 0 {
+    if !(LINEINFO_SIZE..=MAX_REC_SIZE).contains(&rec_size) || !rec_size.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let recs = records(data, rec_size, LINEINFO_SIZE).inspect_err(|e| {

@@ -62,10 +62,15 @@ fn btf_fd(k: &mut Kernel, btf: &Btf) -> i32 {
     k.bpf(BpfAttr::BtfLoad { btf: &data, log: None, log_level: 0 }).unwrap() as i32
 }
 
+/// func_info records: (insn_off, FUNC id).
+type Funcs = Vec<(u32, TypeId)>;
+/// line_info records: (insn_off, index of the test line, line number).
+type Lines = Vec<(u32, u32, u32)>;
+
 struct Load<'a> {
     src: &'a str,
-    funcs: Vec<(u32, TypeId)>,
-    lines: Vec<(u32, u32, u32)>,
+    funcs: Funcs,
+    lines: Lines,
     level: u32,
 }
 
@@ -240,7 +245,7 @@ fn callee_sees_its_prototype() {
 #[test]
 fn func_info_record_errors() {
     let t = test_btf();
-    let cases: Vec<(Vec<(u32, TypeId)>, Errno, &str)> = vec![
+    let cases: Vec<(Funcs, Errno, &str)> = vec![
         (
             vec![(1, t.main), (4, t.g_scalar)],
             Errno::EINVAL,
@@ -272,7 +277,7 @@ fn func_info_record_errors() {
 fn line_info_record_errors() {
     let t = test_btf();
     let funcs = vec![(0, t.main), (4, t.g_scalar)];
-    let cases: Vec<(Vec<(u32, u32, u32)>, &str)> = vec![
+    let cases: Vec<(Lines, &str)> = vec![
         (
             vec![(0, 0, 1), (4, 0, 2), (4, 0, 3)],
             "Invalid line_info[2].insn_off:4 (prev_offset:4 prog->len:6)",
