@@ -368,3 +368,4 @@ fn pseudo_btf_id_loads() {
     assert_eq!(r, Err(Errno::ENOENT));
     assert!(log.contains("ldimm64 failed to find the address for kernel symbol 'g_scalar'."), "{log}");
 }
+
