@@ -62,13 +62,15 @@ impl Verifier<'_, '_> {
     pub(crate) fn check_global_call(&mut self, func: usize) -> VResult<Option<usize>> {
         let Some(f) = self.input.btf.and_then(|b| b.funcs.get(func)) else { return Ok(None) };
         let name = f.name.clone();
+        // btf_check_subprog_call() runs (and logs) first.
+        let args = self.check_global_args(func);
         if self.cur.active_lock != 0 {
             return self.fail(
                 EINVAL,
                 "global function calls are not allowed while holding a lock,\nuse static function instead",
             );
         }
-        if let Err(e) = self.check_global_args(func) {
+        if let Err(e) = args {
             let errno = e.errno;
             return Err(self.reject(errno, format!("Caller passes invalid args into func#{func} ('{name}')")));
         }
@@ -215,6 +217,21 @@ impl Verifier<'_, '_> {
         self.cur_parent = None;
         self.cur_states = 0;
         self.do_check()
+    }
+
+    /// `do_check_common()` for the main program: a global main function's
+    /// prototype goes through `btf_prepare_func_args()` too, and what it
+    /// refuses only marks the BTF unreliable: the message stays in the
+    /// log, the load goes on. Only the prototype-wide messages (return
+    /// type, argument count) are printed; per-argument ones are not.
+    pub(crate) fn check_main_prototype(&mut self) {
+        let Some(f) = self.input.btf.and_then(|b| b.funcs.first()) else { return };
+        if let Err(msg) = &f.args
+            && f.global
+            && msg.starts_with("Global function ")
+        {
+            self.log.line(msg);
+        }
     }
 
     /// At the exit of a global function verified on its own: r0 must be

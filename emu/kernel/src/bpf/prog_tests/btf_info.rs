@@ -20,6 +20,7 @@ struct TestBtf {
     g_mem: TypeId,
     g_ptr_ret: TypeId,
     g_nonnull: TypeId,
+    void_main: TypeId,
     file: u32,
     lines: Vec<u32>,
 }
@@ -43,6 +44,8 @@ fn test_btf() -> TestBtf {
     let g_ptr_ret = btf.add_func("g_ptr_ret", p_ret_ptr, FuncLinkage::Global);
     let g_nonnull = btf.add_func("g_nonnull", p_pair, FuncLinkage::Global);
     btf.add_decl_tag("arg:nonnull", g_nonnull, 0);
+    let p_void = btf.add_func_proto(0, &[("ctx", skb_ptr)], false);
+    let void_main = btf.add_func("void_main", p_void, FuncLinkage::Global);
     let file = btf.strings.intern("/src/prog/test.c");
     let lines = [
         "int main(struct __sk_buff *ctx)",
@@ -54,7 +57,7 @@ fn test_btf() -> TestBtf {
     .iter()
     .map(|l| btf.strings.intern(l))
     .collect();
-    TestBtf { btf, main, g_scalar, g_ctx, g_mem, g_ptr_ret, g_nonnull, file, lines }
+    TestBtf { btf, main, g_scalar, g_ctx, g_mem, g_ptr_ret, g_nonnull, void_main, file, lines }
 }
 
 fn btf_fd(k: &mut Kernel, btf: &Btf) -> i32 {
@@ -369,3 +372,15 @@ fn pseudo_btf_id_loads() {
     assert!(log.contains("ldimm64 failed to find the address for kernel symbol 'g_scalar'."), "{log}");
 }
 
+#[test]
+fn main_prototype_message_is_not_fatal() {
+    let mut k = kernel();
+    let t = test_btf();
+    let l = Load { src: "r0 = 0\nexit", funcs: vec![(0, t.void_main)], lines: vec![], level: 1 };
+    let (r, log) = load_btf(&mut k, &t, &l);
+    assert!(r.is_ok(), "{log}");
+    assert!(
+        log.starts_with("Global function void_main() doesn't return scalar. Only those are supported.\n"),
+        "{log}"
+    );
+}
