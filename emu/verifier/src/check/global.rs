@@ -15,8 +15,8 @@
 //!
 //! Not emulated: `__arg_trusted`, `__arg_arena`, dynptr arguments,
 //! `PTR_TO_BTF_ID` arguments, the "might sleep" and lock checks on the
-//! call, `changes_pkt_data` propagation (packet pointers are kept after
-//! the call).
+//! call. `changes_pkt_data`: no helper of the prototype table changes
+//! packet data, so packet pointers stay valid across the call.
 
 use super::args::{EACCES, reg_is_null};
 use super::{VResult, Verifier};
