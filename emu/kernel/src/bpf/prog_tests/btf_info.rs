@@ -384,3 +384,30 @@ fn main_prototype_message_is_not_fatal() {
         "{log}"
     );
 }
+
+#[test]
+fn global_called_from_global_is_verified_too() {
+    let mut k = kernel();
+    let t = test_btf();
+    // main calls g_scalar (insn 4), which calls g_mem (insn 10) with NULL;
+    // g_scalar branches on its argument.
+    let src = "r1 = 1\ncall pc+2\nr0 = 0\nexit\n\
+               if r1 > 5 goto pc+3\nr1 = 0\ncall pc+3\nexit\nr0 = 1\nexit\n\
+               r0 = 0\nif r1 == 0 goto pc+1\nr0 = *(u32 *)(r1 +4)\nexit";
+    let l = Load { src, funcs: vec![(0, t.main), (4, t.g_scalar), (10, t.g_mem)], lines: vec![], level: 2 };
+    let (r, log) = load_btf(&mut k, &t, &l);
+    assert!(r.is_ok(), "{log}");
+    let a = log.find("Validating g_scalar() func#1...").expect("g_scalar validated");
+    let b = log.find("Validating g_mem() func#2...").expect("g_mem validated");
+    assert!(a < b, "{log}");
+    assert!(log.contains("Func#2 ('g_mem') is global and assumed valid."), "{log}");
+    assert!(log.contains("Func#2 ('g_mem') is safe for any args that match its prototype"), "{log}");
+    // g_mem reading past its 8 bytes is refused while validated.
+    let mut k = kernel();
+    let src = src.replace("(r1 +4)", "(r1 +6)");
+    let l =
+        Load { src: &src, funcs: vec![(0, t.main), (4, t.g_scalar), (10, t.g_mem)], lines: vec![], level: 1 };
+    let (r, log) = load_btf(&mut k, &t, &l);
+    assert_eq!(r, Err(Errno::EACCES), "{log}");
+    assert!(log.contains("invalid access to memory, mem_size=8 off=6 size=4"), "{log}");
+}
