@@ -35,6 +35,7 @@ pub(crate) fn prog_parts(prog_type: ProgType, name: &str, used_maps: Vec<Arc<Map
         max_ctx_offset: 0,
         uid: 0,
         btf_id: 0,
+        btf_counts: Default::default(),
     }
 }
 

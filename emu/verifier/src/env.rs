@@ -278,6 +278,9 @@ pub struct VerifyInput<'a> {
     pub maps: &'a [MapInfo],
     pub prog_type: &'a dyn ProgTypeOps,
     pub opts: VerifyOptions,
+    /// The program's BTF func and line info (`prog_btf_fd` with
+    /// `func_info` / `line_info`), when the loader passed them.
+    pub btf: Option<&'a crate::btf_info::ProgBtfInfo>,
 }
 
 impl std::fmt::Debug for VerifyInput<'_> {
@@ -288,6 +291,7 @@ impl std::fmt::Debug for VerifyInput<'_> {
             .field("maps", &self.maps)
             .field("prog_type", &self.prog_type.name())
             .field("opts", &self.opts)
+            .field("btf", &self.btf)
             .finish()
     }
 }

@@ -14,6 +14,9 @@
 //! * [`mod@cfg`] — the structural checks run before the walk: subprogram
 //!   discovery (`add_subprog_and_kfunc()`), `check_subprogs()` and
 //!   `check_cfg()`, with the kernel's messages and `EINVAL`.
+//! * [`btf_info`] — the program's BTF func and line info: the layout
+//!   checks of `check_btf_func()` / `check_btf_line()`, global function
+//!   prototypes, the source lines the log prints (`verbose_linfo()`).
 //! * [`log`] — the verifier log buffer (`kernel/bpf/log.c`): levels, fixed
 //!   and rotating truncation, `ENOSPC`, and the final statistics line.
 //!
@@ -22,16 +25,17 @@
 //!   arithmetic, memory access checks for every pointer type, conditional
 //!   jumps with bounds refinement, null checks and packet ranges, state
 //!   pruning with static liveness and precision tracking, helper / kfunc /
-//!   bpf2bpf calls and callbacks, reference tracking, exit checks, the log's
+//!   bpf2bpf calls, global functions (verified once against their BTF
+//!   prototype) and callbacks, reference tracking, exit checks, the log's
 //!   instruction and state lines.
 //! * [`proto`] — helper prototypes (`struct bpf_func_proto`).
 //! * [`mod@env`] — what a verification is given ([`env::VerifyInput`]) and the
 //!   program-type trait ([`env::ProgTypeOps`], `struct bpf_verifier_ops`).
 //! * [`state`] — the abstract machine state.
 //!
-//! Not implemented: speculative-execution sanitation, global functions
-//! (no BTF func_info is passed yet), dynptrs, stack-slot liveness, the
-//! rewrites after verification (the emulator's ctx layouts are the uapi
+//! Not implemented: speculative-execution sanitation, BTF-id and tagged
+//! (`__arg_trusted`, `__arg_arena`) arguments of global functions,
+//! dynptrs, stack-slot liveness, the rewrites after verification (the emulator's ctx layouts are the uapi
 //! ones, so none are needed).
 //!
 //! The implementation is original; only behaviour (results, messages,
@@ -40,6 +44,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bounds;
+pub mod btf_info;
 pub mod cfg;
 pub mod check;
 #[cfg(test)]

@@ -130,6 +130,10 @@ pub struct ProgInfo {
     pub recursion_misses: u64,
     pub verified_insns: u32,
     pub expected_attach_type: u32,
+    pub nr_func_info: u32,
+    pub func_info_rec_size: u32,
+    pub nr_line_info: u32,
+    pub line_info_rec_size: u32,
 }
 
 /// `struct bpf_map_info`.

@@ -179,6 +179,10 @@ impl Kernel {
                 recursion_misses: 0,
                 verified_insns: p.verified_insns,
                 expected_attach_type: p.expected_attach_type.map_or(0, |t| t.raw()),
+                nr_func_info: p.btf_counts.nr_func_info,
+                func_info_rec_size: p.btf_counts.func_info_rec_size,
+                nr_line_info: p.btf_counts.nr_line_info,
+                line_info_rec_size: p.btf_counts.line_info_rec_size,
             }),
             Obj::Link(l) => ObjInfo::Link(LinkInfo {
                 link_type: l.link_type().raw(),

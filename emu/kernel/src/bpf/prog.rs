@@ -24,6 +24,16 @@ pub struct Prog {
     jit: std::sync::OnceLock<crate::bpf::jit::JitImage>,
 }
 
+/// How many BTF func / line info records a program keeps, and their
+/// sizes (0 when none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BtfCounts {
+    pub nr_func_info: u32,
+    pub func_info_rec_size: u32,
+    pub nr_line_info: u32,
+    pub line_info_rec_size: u32,
+}
+
 /// What the load pipeline fills in (everything but the id and the
 /// counters).
 #[derive(Debug)]
@@ -47,6 +57,10 @@ pub struct ProgParts {
     pub load_time: u64,
     pub uid: u32,
     pub btf_id: u32,
+    /// The func and line info records the load kept (`bpf_prog_info`'s
+    /// `nr_func_info`, `func_info_rec_size`, `nr_line_info`,
+    /// `line_info_rec_size`).
+    pub btf_counts: BtfCounts,
     /// Whether the verifier proved the program safe (every program
     /// `BPF_PROG_LOAD` accepts; test fixtures may build unverified ones).
     /// Helpers trust the pointers a verified program passes them.

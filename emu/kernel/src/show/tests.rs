@@ -30,6 +30,7 @@ fn prog(k: &mut Kernel, name: &str, maps: Vec<Arc<Map>>, load_time: u64, btf_id:
         tag: [0x00, 0x5a, 0x3d, 0x21, 0x23, 0x62, 0x0c, 0x8b],
         load_time,
         btf_id,
+        btf_counts: Default::default(),
         ..prog_parts(ProgType::Xdp, name, maps)
     };
     install_prog(k, parts).1

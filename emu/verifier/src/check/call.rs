@@ -28,7 +28,9 @@
 //!   while a lock is held, so nothing else of the caller can change.
 //!   `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and its zero `flags`
 //!   are run-time checks.
-//! * **Global functions**: `VerifyInput` has no BTF func info, so every
+//! * **Global functions**: with BTF func info ([`crate::env::VerifyInput::btf`]), a
+//!   call to a `BTF_FUNC_GLOBAL` subprogram is checked against its
+//!   prototype and not followed (`super::global`); every other
 //!   subprogram is static and verified at each call site.
 //! * **kfuncs**: pointers to kernel objects must match the argument's BTF
 //!   type exactly, at offset 0 (the kernel also accepts a pointer to a
@@ -439,6 +441,9 @@ impl Verifier<'_, '_> {
         if self.cur.frames.len() >= MAX_CALL_FRAMES {
             let n = self.cur.frames.len() + 1;
             return self.fail(E2BIG, format!("the call stack of {n} frames is too deep"));
+        }
+        if let Some(func) = self.global_subprog(start) {
+            return self.check_global_call(func);
         }
         let caller = self.cur.cur();
         let mut callee = FuncState::new(caller.frameno + 1, self.insn_idx, start);

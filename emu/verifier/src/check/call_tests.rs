@@ -169,7 +169,7 @@ fn run_with(src: &str, maps: &[MapInfo], ops: &Mock, opts: VerifyOptions) -> Run
             pseudo.push(PseudoLoad { slot: *slot, kind });
         }
     }
-    let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps, prog_type: ops, opts };
+    let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps, prog_type: ops, opts, btf: None };
     let mut log = VerifierLog::new(1, true, 1 << 20).expect("log");
     let res = verify(&input, &mut log);
     Run { res, log: log.full_text().to_string() }

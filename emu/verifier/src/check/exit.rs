@@ -74,6 +74,9 @@ impl Verifier<'_, '_> {
         if self.cur.frames.len() > 1 {
             return self.prepare_func_exit();
         }
+        if self.entry_start != 0 {
+            return self.check_global_return().map(|()| None);
+        }
         self.check_return_code()?;
         Ok(None)
     }

@@ -41,6 +41,7 @@ mod args;
 mod call;
 mod exit;
 mod fmt;
+mod global;
 mod jmp;
 mod live;
 pub(crate) mod mem;
@@ -215,6 +216,16 @@ pub struct Verifier<'a, 'l> {
     pub prev_insn_processed: u32,
     /// Explored states currently kept.
     pub cur_states: u32,
+    /// The line record whose source line the log printed last
+    /// (`env->prev_linfo`).
+    pub prev_linfo: Option<usize>,
+    /// First slot of the function being verified: 0 for the main
+    /// program, a global function's start when it is verified on its own
+    /// (`do_check_common(env, subprog)`).
+    pub entry_start: usize,
+    /// Global functions (by func_info index) some verified path called
+    /// (`subprog_aux()->called`).
+    pub global_called: Vec<bool>,
 }
 
 impl sfmt::Debug for Verifier<'_, '_> {
@@ -298,6 +309,9 @@ impl<'a, 'l> Verifier<'a, 'l> {
             prev_jmps_processed: 0,
             prev_insn_processed: 0,
             cur_states: 0,
+            prev_linfo: None,
+            entry_start: 0,
+            global_called: vec![false; input.btf.map_or(0, |b| b.funcs.len())],
         }
     }
 
@@ -378,6 +392,9 @@ impl<'a, 'l> Verifier<'a, 'l> {
             }
             do_print_state = false;
             let before = self.log.insns().then(|| self.cur.cur().clone());
+            if self.log.insns() {
+                self.verbose_linfo(idx);
+            }
             let line_start = self.log.pos();
             if self.log.insns() {
                 let line = self.log_insn_line(idx, &ins);
@@ -552,9 +569,16 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
             return Err(VerifyError { errno: e.errno(), msg });
         }
     };
+    if let Some(info) = input.btf
+        && let Err((errno, msg)) = crate::btf_info::check(info, &cfg.subprogs, &prog, cfg.len)
+    {
+        log.line(&msg);
+        return Err(VerifyError { errno, msg });
+    }
     let mut v = Verifier::new(input, log, prog, cfg);
+    v.check_main_prototype();
     // `check_max_stack_depth()` runs once every path is done (bpf_check()).
-    let res = v.do_check().and_then(|()| v.check_max_stack_depth());
+    let res = v.do_check().and_then(|()| v.do_check_globals()).and_then(|()| v.check_max_stack_depth());
     let stats = v.stats;
     let depths = v.stack_depth.clone();
     if v.log.stats() {

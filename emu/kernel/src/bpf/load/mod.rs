@@ -2,10 +2,10 @@
 //! and kernel/bpf/verifier.c `bpf_check()`), one module per step:
 //!
 //! ```text
-//! attrs::check ─► log ─► progtype::check_load ─► relocate ─► verify ─► image ─► tag ─► id + fd
-//!  (flags, size,         (attach targets,        (ld_imm64    (the      (bpfemu_vm
-//!   type, name,           sleepable, type         map fds →    verifier)  ::Program)
-//!   license)              supported)              addresses)
+//! attrs::check ─► log ─► progtype::check_load ─► btf_info ─► relocate ─► verify ─► image ─► tag ─► id + fd
+//!  (flags, size,         (attach targets,        (prog_btf_fd, (ld_imm64    (the      (bpfemu_vm
+//!   type, name,           sleepable, type         func/line    map fds →    verifier)  ::Program)
+//!   license)              supported)              info)        addresses)
 //! ```
 //!
 //! The log is the verifier crate's [`VerifierLog`]: its attributes are
@@ -27,12 +27,13 @@
 //! `bpf_prog_load()` (program types, `BPF_MAXINSNS`) are not applied.
 //!
 //! What is not emulated yet: the rewrites after verification (ctx access
-//! conversion, helper fix-ups beyond the interpreter's id table), BTF
-//! (`prog_btf_fd`, func/line info are ignored), attach targets
+//! conversion, helper fix-ups beyond the interpreter's id table), CO-RE
+//! relocations passed to the kernel (`core_relos`), attach targets
 //! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`),
 //! BPF tokens.
 
 pub mod attrs;
+pub mod btf_info;
 pub mod log;
 pub mod relocate;
 pub mod tag;
@@ -40,7 +41,7 @@ pub mod verify;
 
 use super::attr::ProgLoadAttr;
 use super::objects::Obj;
-use super::prog::{Prog, ProgParts};
+use super::prog::{BtfCounts, Prog, ProgParts};
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::progtype::{self, Caps, LoadTarget};
@@ -108,6 +109,13 @@ impl Kernel {
         let caps = self.loader_caps();
         let ops =
             progtype::ops_for(checked.prog_type, checked.expected_attach_type, caps).ok_or(Errno::EINVAL)?;
+        let prog_btf = self.prog_btf(
+            attr.prog_btf_fd,
+            (attr.func_info, attr.func_info_rec_size),
+            (attr.line_info, attr.line_info_rec_size),
+            checked.prog_type,
+            log,
+        )?;
         let relocated = self.relocate(attr.insns, attr.fd_array, log)?;
         let opts = VerifyOptions {
             bpf_capable: caps.bpf,
@@ -120,7 +128,8 @@ impl Kernel {
                 && attr.prog_flags & attrs::BPF_F_ANY_ALIGNMENT == 0,
             has_fd_array: !attr.fd_array.is_empty(),
         };
-        let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
+        let btf_info = prog_btf.as_ref().map(|b| &b.info);
+        let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL
@@ -138,7 +147,13 @@ impl Kernel {
             used_maps: relocated.used_maps,
             load_time: self.sim.clock.boot_ns(),
             uid,
-            btf_id: 0,
+            btf_id: prog_btf.as_ref().map_or(0, |b| b.btf_id),
+            btf_counts: prog_btf.as_ref().map_or_else(Default::default, |b| BtfCounts {
+                nr_func_info: b.nr_func_info,
+                func_info_rec_size: b.func_info_rec_size,
+                nr_line_info: b.nr_line_info,
+                line_info_rec_size: b.line_info_rec_size,
+            }),
             verified: true,
             verified_insns: outcome.stats.insn_processed,
             max_ctx_offset: outcome.max_ctx_offset,

@@ -18,7 +18,18 @@
 //! The relocated instruction keeps `src_reg = 0`, so the image builder
 //! ([`bpfemu_vm::Program::new`]) sees an ordinary 64-bit constant.
 //!
-//! Not emulated yet: `BPF_PSEUDO_BTF_ID` (needs the vmlinux BTF): `EINVAL`.
+//! - `BPF_PSEUDO_BTF_ID` (`__ksym` variables and function addresses,
+//!   `check_pseudo_btf_id()`): the id is looked up in vmlinux BTF (or in
+//!   the BTF object whose fd the second slot's `imm` holds: not a BTF fd is
+//!   "invalid module BTF object FD specified.", `EINVAL`); no such id:
+//!   "ldimm64 insn specifies invalid btf_id N." (`ENOENT`); neither VAR
+//!   nor FUNC: "pseudo btf_id N in ldimm64 isn't KIND_VAR or KIND_FUNC"
+//!   (`EINVAL`). The emulated kernel has no kernel symbols (its BTF has no
+//!   VAR, FUNC or DATASEC and there is no kallsyms), so a VAR or FUNC of a
+//!   user BTF ends with "ldimm64 failed to find the address for kernel
+//!   symbol 'NAME'." (`ENOENT`), as a missing symbol does in the kernel;
+//!   the `PTR_TO_BTF_ID` / `PTR_TO_MEM` typing of a found symbol is
+//!   therefore not emulated.
 
 use crate::errno::Errno;
 use crate::kernel::Kernel;
@@ -59,7 +70,7 @@ impl Kernel {
     ///   ("invalid bpf_ld_imm64 insn");
     /// - an unknown pseudo source, or a map load with a non-zero second
     ///   `imm`: `EINVAL` ("unrecognized bpf_ld_imm64 insn");
-    /// - BTF id pseudo sources: `EINVAL` (not emulated yet);
+    /// - BTF id pseudo sources: see the module doc (`ENOENT` or `EINVAL`);
     /// - a function whose target is outside the program: `EINVAL`;
     /// - `*_IDX` without an `fd_array`: `EPROTO`; index outside it: `EFAULT`
     ///   (the kernel's failed copy from user memory);
@@ -93,8 +104,7 @@ impl Kernel {
                     continue;
                 }
                 BPF_PSEUDO_BTF_ID => {
-                    log.line("ld_imm64 of a BTF id is not supported yet (bpfemu: needs the vmlinux BTF)");
-                    return Err(Errno::EINVAL);
+                    return Err(self.check_pseudo_btf_id(first.imm as u32, second.imm, log));
                 }
                 BPF_PSEUDO_FUNC => {
                     let target = i as i64 + 1 + i64::from(first.imm);
@@ -171,5 +181,35 @@ impl Kernel {
             i += 2;
         }
         Ok(Relocated { xlated, used_maps, pseudo })
+    }
+
+    /// `check_pseudo_btf_id()`: a ksym (`__ksym` variable or function
+    /// address) by BTF id, in vmlinux or in the BTF object whose fd is the
+    /// second slot's `imm`. The emulated kernel has no kernel symbols
+    /// (no VAR or FUNC in its BTF, no kallsyms), so every such load fails,
+    /// with the kernel's message for the first check that refuses it.
+    fn check_pseudo_btf_id(&self, id: u32, btf_fd: i32, log: &mut VerifierLog) -> Errno {
+        let btf = if btf_fd != 0 {
+            let obj = self.fd_obj(btf_fd).and_then(|o| o.btf().cloned());
+            let decoded = obj.ok().and_then(|b| bpfemu_btf::decode(&b.data).ok());
+            let Some(btf) = decoded else {
+                log.line("invalid module BTF object FD specified.");
+                return Errno::EINVAL;
+            };
+            std::sync::Arc::new(btf)
+        } else {
+            crate::vmlinux::shared()
+        };
+        let Some(t) = btf.get(id) else {
+            log.line(&format!("ldimm64 insn specifies invalid btf_id {}.", id as i32));
+            return Errno::ENOENT;
+        };
+        if !matches!(t.kind, bpfemu_btf::Kind::Var { .. } | bpfemu_btf::Kind::Func { .. }) {
+            log.line(&format!("pseudo btf_id {} in ldimm64 isn't KIND_VAR or KIND_FUNC", id as i32));
+            return Errno::EINVAL;
+        }
+        let name = btf.str_at(t.name_off);
+        log.line(&format!("ldimm64 failed to find the address for kernel symbol '{name}'."));
+        Errno::ENOENT
     }
 }

@@ -22,6 +22,7 @@ use crate::errno::Errno;
 use crate::map::{Map, MapDef};
 use crate::uapi::{BPF_F_RDONLY_PROG, MapType};
 use bpfemu_isa::Insn;
+use bpfemu_verifier::btf_info::ProgBtfInfo;
 use bpfemu_verifier::check::{VerifyOutcome, verify};
 use bpfemu_verifier::env::{MapInfo, ProgTypeOps, VerifyInput, VerifyOptions};
 use bpfemu_verifier::log::VerifierLog;
@@ -73,9 +74,10 @@ pub fn run(
     relocated: &Relocated,
     ops: &dyn ProgTypeOps,
     opts: VerifyOptions,
+    btf: Option<&ProgBtfInfo>,
     log: &mut VerifierLog,
 ) -> Result<VerifyOutcome, Errno> {
     let maps: Vec<MapInfo> = relocated.used_maps.iter().map(|m| map_info(m)).collect();
-    let input = VerifyInput { insns, pseudo: &relocated.pseudo, maps: &maps, prog_type: ops, opts };
+    let input = VerifyInput { insns, pseudo: &relocated.pseudo, maps: &maps, prog_type: ops, opts, btf };
     verify(&input, log).map_err(|e| Errno::from_raw(e.errno).unwrap_or(Errno::EINVAL))
 }

@@ -2,6 +2,7 @@
 //! load pipeline, runs and test runs, the link framework, BTF_LOAD.
 
 mod btf;
+mod btf_info;
 mod callbacks;
 #[cfg(target_arch = "x86_64")]
 mod jit;

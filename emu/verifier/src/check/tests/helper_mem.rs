@@ -12,7 +12,7 @@ fn with_r2(opts: VerifyOptions, r2: RegState, f: impl FnOnce(&mut Verifier<'_, '
     let prog = bpfemu_isa::decode_program(&insns).unwrap();
     let cfg = crate::cfg::check_cfg(&prog, crate::cfg::CfgOptions { bpf_capable: true }).unwrap();
     let maps = maps();
-    let input = VerifyInput { insns: &insns, pseudo: &[], maps: &maps, prog_type: &Mock, opts };
+    let input = VerifyInput { insns: &insns, pseudo: &[], maps: &maps, prog_type: &Mock, opts, btf: None };
     let mut log = VerifierLog::new(1, true, 1 << 16).unwrap();
     let mut v = Verifier::new(&input, &mut log, prog, cfg);
     v.cur.cur_mut().regs[2] = r2;

@@ -198,6 +198,7 @@ fn dynptr_slots_are_not_overwritten() {
         maps: &maps,
         prog_type: &Mock,
         opts: VerifyOptions::default(),
+        btf: None,
     };
     let mut log = VerifierLog::new(1, true, 1 << 16).unwrap();
     let mut v = Verifier::new(&input, &mut log, prog, cfg);
@@ -241,6 +242,7 @@ fn run_flow(src: &str) -> Result<crate::check::VerifyOutcome, crate::check::Veri
         maps: &[],
         prog_type: &FlowMock,
         opts: VerifyOptions::default(),
+        btf: None,
     };
     let mut log = VerifierLog::new(1, true, 1 << 16).unwrap();
     verify(&input, &mut log)

@@ -154,7 +154,8 @@ pub(crate) fn run_with(
         bpfemu_isa::decode_program(&insns).unwrap().into_iter().map(|(_, i)| i).collect();
     let pseudo = pseudo_of(&prog);
     let maps = maps();
-    let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts };
+    let input =
+        VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts, btf: None };
     let mut log = VerifierLog::new(level, true, 1 << 24).unwrap();
     let r = verify(&input, &mut log);
     (r, log.full_text().to_string())
@@ -236,6 +237,7 @@ fn decode_errors() {
         maps: &maps,
         prog_type: &Mock,
         opts: VerifyOptions::default(),
+        btf: None,
     };
     let mut log = VerifierLog::new(1, true, 1000).unwrap();
     let e = verify(&input, &mut log).unwrap_err();

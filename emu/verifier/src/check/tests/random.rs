@@ -74,7 +74,7 @@ proptest! {
         let pseudo = super::pseudo_of(&prog);
         let maps = maps();
         let opts = if privileged { VerifyOptions::default() } else { unpriv() };
-        let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts };
+        let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts, btf: None };
         let mut log = if lvl == 0 { VerifierLog::disabled() } else { VerifierLog::new(lvl, true, 1 << 20).unwrap() };
         let _ = verify(&input, &mut log);
     }

@@ -333,7 +333,7 @@ proptest! {
         let pseudo = super::pseudo_of(&prog);
         let maps = maps();
         let opts = if privileged { VerifyOptions::default() } else { unpriv() };
-        let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts };
+        let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts, btf: None };
         let mut log = VerifierLog::new(2, true, 1 << 22).unwrap();
         if verify(&input, &mut log).is_ok() {
             let decoded = bpfemu_isa::decode_program(&insns).unwrap();
