@@ -53,7 +53,7 @@ mod tests;
 pub use fmt::{reg_type_str, state_repr};
 
 use crate::cfg::{CfgInfo, CfgOptions, check_cfg};
-use crate::env::VerifyInput;
+use crate::env::{CtxField, VerifyInput};
 use crate::errno::{E2BIG, EINVAL};
 use crate::log::{VerifierLog, insn_line, stats_block, stats_line};
 use crate::state::{FuncState, VerifierState};
@@ -108,6 +108,27 @@ pub struct VerifyOutcome {
     pub max_ctx_offset: u32,
     /// Subprogram start slots (index 0 = main).
     pub subprogs: Vec<usize>,
+    /// The ctx loads and stores, by slot, for the rewrite after
+    /// verification (`convert_ctx_accesses()`; the kernel keeps them in
+    /// `aux->ptr_type` and `aux->ctx_field_size`).
+    pub ctx_accesses: Vec<(usize, CtxRecord)>,
+}
+
+/// One ctx load or store as the verifier accepted it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtxRecord {
+    /// Offset into the uapi ctx.
+    pub off: i32,
+    /// Bytes accessed.
+    pub size: u32,
+    /// The whole field's size for a narrower load (`ctx_field_size`), 0
+    /// when the access is the field itself.
+    pub field_size: u32,
+    /// What a load yields.
+    pub field: CtxField,
+    pub write: bool,
+    /// A sign-extending load (`BPF_MEMSX`).
+    pub sx: bool,
 }
 
 /// Per-instruction facts gathered by the walk (`struct bpf_insn_aux_data`).
@@ -118,6 +139,11 @@ pub struct InsnAux {
     /// Preceded by a state-pruning point (`prune_point`): jump targets
     /// and the instructions after jumps and calls.
     pub prune_point: bool,
+    /// For a load or store: whether the pointer was the ctx
+    /// (`aux->ptr_type`); a later path using another pointer is refused.
+    pub mem_is_ctx: Option<bool>,
+    /// The ctx access, when the pointer was the ctx.
+    pub ctx: Option<CtxRecord>,
 }
 
 /// A path waiting to be walked (`struct bpf_verifier_stack_elem`).
@@ -215,6 +241,8 @@ pub struct Verifier<'a, 'l> {
     pub prev_insn_processed: u32,
     /// Explored states currently kept.
     pub cur_states: u32,
+    /// The ctx access the last memory check accepted.
+    pub last_ctx: Option<CtxRecord>,
 }
 
 impl sfmt::Debug for Verifier<'_, '_> {
@@ -298,6 +326,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
             prev_jmps_processed: 0,
             prev_insn_processed: 0,
             cur_states: 0,
+            last_ctx: None,
         }
     }
 
@@ -578,6 +607,7 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
         stack_depth: depths,
         max_ctx_offset: v.max_ctx_offset,
         subprogs: v.cfg.subprogs.clone(),
+        ctx_accesses: v.aux.iter().enumerate().filter_map(|(i, a)| a.ctx.map(|c| (i, c))).collect(),
     })
 }
 
