@@ -24,8 +24,7 @@
 //! `bpf_flow_dissect()` with `n_proto` from the Ethernet header and
 //! `nhoff` 14; `data_out` receives the resulting `bpf_flow_keys`
 //! (`data_size_out` 56, `ENOSPC` after a partial copy into a smaller
-//! buffer), `ctx_out` the input keys back. See [`crate::net::lowmem`] for
-//! where the packet is placed.
+//! buffer), `ctx_out` the input keys back.
 //!
 //! `BPF_PROG_TYPE_SK_LOOKUP` (`bpf_prog_test_run_sk_lookup()`): no data
 //! in or out, `flags`/`cpu`/`batch_size` 0 (`EINVAL`); `ctx_in` is a

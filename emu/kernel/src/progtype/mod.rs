@@ -18,6 +18,7 @@
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 
+pub mod convert;
 pub mod funcs;
 pub mod reuseport;
 pub mod sk_lookup;

@@ -26,8 +26,9 @@
 //! loads programs in practice: the unprivileged limits of
 //! `bpf_prog_load()` (program types, `BPF_MAXINSNS`) are not applied.
 //!
-//! What is not emulated yet: the rewrites after verification (ctx access
-//! conversion, helper fix-ups beyond the interpreter's id table), BTF
+//! After verification, [`rewrite`] converts ctx accesses
+//! (`convert_ctx_accesses()`). What is not emulated yet: the other rewrites
+//! after verification (helper fix-ups beyond the interpreter's id table), BTF
 //! (`prog_btf_fd`, func/line info are ignored), attach targets
 //! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`),
 //! BPF tokens.
@@ -35,6 +36,7 @@
 pub mod attrs;
 pub mod log;
 pub mod relocate;
+pub mod rewrite;
 pub mod tag;
 pub mod verify;
 
@@ -121,6 +123,7 @@ impl Kernel {
             has_fd_array: !attr.fd_array.is_empty(),
         };
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
+        let relocated = rewrite::apply(relocated, &outcome, checked.prog_type, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL
