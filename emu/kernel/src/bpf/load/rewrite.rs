@@ -16,7 +16,8 @@
 //!   by a sign-extending `mov` of the loaded width.
 //!
 //! When a replacement is longer than one instruction the program grows,
-//! and every jump, local call and `BPF_PSEUDO_FUNC` load is re-aimed at
+//! and every jump, local call and function address (`BPF_PSEUDO_FUNC`,
+//! by then a callback token with an absolute slot) is re-aimed at
 //! where its target moved: a target that was patched lands on the first
 //! instruction of its patch, as in `adjust_jmp_off()`. [`Rewritten::map`]
 //! gives the new slot of every old one, for whatever else is indexed by
@@ -37,6 +38,7 @@ use bpfemu_isa::opcode::{
     class,
 };
 use bpfemu_verifier::check::{CtxRecord, VerifyOutcome};
+use bpfemu_verifier::env::PseudoKind;
 use bpfemu_verifier::log::VerifierLog;
 
 /// A rewritten program.
@@ -66,10 +68,18 @@ pub fn apply(
         }
         e
     })?;
+    relocated.xlated = r.insns;
     for p in &mut relocated.pseudo {
         p.slot = r.map[p.slot];
+        // A function address is a callback token naming an absolute slot
+        // (see `relocate`): aim it at where the subprogram went.
+        if let PseudoKind::Func { target } = &mut p.kind {
+            *target = r.map[*target];
+            let token = bpfemu_vm::callback_token(*target as u32);
+            relocated.xlated[p.slot].imm = token as u32 as i32;
+            relocated.xlated[p.slot + 1].imm = (token >> 32) as u32 as i32;
+        }
     }
-    relocated.xlated = r.insns;
     Ok(relocated)
 }
 

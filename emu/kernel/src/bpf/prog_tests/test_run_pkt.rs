@@ -246,3 +246,36 @@ fn xdp_errnos() {
     assert_eq!(err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, batch_size: 1, ..Default::default() }), Errno::EINVAL);
     assert_eq!(err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, flags: 2, ..Default::default() }), Errno::ENOTSUPP);
 }
+
+#[test]
+fn callbacks_follow_a_grown_program() {
+    // A narrow load (3 instructions after the rewrite) before a bpf_loop
+    // whose callback address must move with it.
+    let src = "
+        r6 = r1
+        r7 = *(u8 *)(r6 +1)
+        *(u64 *)(r10 -8) = 0
+        r1 = 3
+        r2 = subprog[+8]
+        r3 = r10
+        r3 += -8
+        r4 = 0
+        call 181
+        r0 = *(u64 *)(r10 -8)
+        r0 += r7
+        exit
+        r3 = *(u64 *)(r2 +0)
+        r3 += r1
+        *(u64 *)(r2 +0) = r3
+        r0 = 0
+        exit";
+    for jit in engines() {
+        let mut k = kernel_with(jit);
+        let fd = load(&mut k, ProgType::SchedCls, src).unwrap();
+        assert_eq!(prog_of(&k, fd).xlated.len(), asm(src).len() + 2);
+        let mut f = frame();
+        f.resize(300, 0);
+        // 0 + 1 + 2 from the loop, plus len (300 = 0x12c) byte 1.
+        assert_eq!(run(&mut k, fd, &f, &[], 0).unwrap().out.retval, 4, "jit={jit}");
+    }
+}
