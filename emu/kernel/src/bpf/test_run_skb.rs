@@ -190,7 +190,11 @@ pub fn is_skb_test_type(t: ProgType) -> bool {
 
 impl Kernel {
     /// `bpf_prog_test_run_skb()`.
-    pub(crate) fn test_run_skb(&mut self, attr: &mut TestRunAttr<'_>, prog: &Arc<Prog>) -> Result<i64, Errno> {
+    pub(crate) fn test_run_skb(
+        &mut self,
+        attr: &mut TestRunAttr<'_>,
+        prog: &Arc<Prog>,
+    ) -> Result<i64, Errno> {
         if attr.flags != 0 || attr.cpu != 0 || attr.batch_size != 0 {
             return Err(Errno::EINVAL);
         }
@@ -225,7 +229,8 @@ impl Kernel {
         let mut retval = 0u32;
         for _ in 0..attr.repeat.max(1) {
             let addr = k.addr();
-            let regions = [MemRegion::from_slice("ctx", &k.bytes), MemRegion::from_mut_slice("packet", &mut frame)];
+            let regions =
+                [MemRegion::from_slice("ctx", &k.bytes), MemRegion::from_mut_slice("packet", &mut frame)];
             retval = self.run_prog(prog, &[addr], &regions)? as u32;
         }
         if !is_l2 {
@@ -245,11 +250,8 @@ impl Kernel {
             }
         }
         let err = finish_data(attr.data_out.as_deref_mut(), &frame);
-        let (ctx_size_out, cerr) = if err.is_none() {
-            finish_ctx(attr.ctx_out.as_deref_mut(), user.as_deref())
-        } else {
-            (0, None)
-        };
+        let (ctx_size_out, cerr) =
+            if err.is_none() { finish_ctx(attr.ctx_out.as_deref_mut(), user.as_deref()) } else { (0, None) };
         if let Some(out) = attr.out.as_deref_mut() {
             *out = TestRunOut {
                 retval,

@@ -53,7 +53,11 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 
 impl Kernel {
     /// `bpf_prog_test_run_xdp()`.
-    pub(crate) fn test_run_xdp(&mut self, attr: &mut TestRunAttr<'_>, prog: &Arc<Prog>) -> Result<i64, Errno> {
+    pub(crate) fn test_run_xdp(
+        &mut self,
+        attr: &mut TestRunAttr<'_>,
+        prog: &Arc<Prog>,
+    ) -> Result<i64, Errno> {
         if matches!(prog.expected_attach_type, Some(AttachType::XdpDevmap | AttachType::XdpCpumap)) {
             return Err(Errno::EINVAL);
         }
@@ -69,7 +73,11 @@ impl Kernel {
         let mut headroom = XDP_PACKET_HEADROOM;
         if let Some(u) = user.as_deref() {
             let (data, data_end) = (u32_at(u, xdp_md::DATA) as usize, u32_at(u, xdp_md::DATA_END) as usize);
-            if u32_at(u, xdp_md::DATA_META) != 0 || data_end != size || data > data_end || data % 4 != 0 || data > 32
+            if u32_at(u, xdp_md::DATA_META) != 0
+                || data_end != size
+                || data > data_end
+                || data % 4 != 0
+                || data > 32
             {
                 return Err(Errno::EINVAL);
             }
@@ -127,11 +135,13 @@ impl Kernel {
         let mut retval = 0u32;
         for _ in 0..attr.repeat.max(1) {
             let addr = k.addr();
-            let regions = [MemRegion::from_slice("ctx", &k.bytes), MemRegion::from_mut_slice("packet", &mut buf)];
+            let regions =
+                [MemRegion::from_slice("ctx", &k.bytes), MemRegion::from_mut_slice("packet", &mut buf)];
             retval = self.run_prog(prog, &[addr], &regions)? as u32;
         }
         let (meta, data, end) = k.packet();
-        let rel = |p: u64| p.checked_sub(base).map(|v| v as usize).filter(|&v| v <= buf.len()).ok_or(Errno::EFAULT);
+        let rel =
+            |p: u64| p.checked_sub(base).map(|v| v as usize).filter(|&v| v <= buf.len()).ok_or(Errno::EFAULT);
         let (m, d, e) = (rel(meta)?, rel(data)?, rel(end)?);
         let out_bytes = buf.get(m..e).ok_or(Errno::EFAULT)?;
         let mut user = user;

@@ -62,11 +62,10 @@ pub fn apply(
     let Some(conv) = crate::progtype::convert::for_type(prog_type) else {
         return Ok(relocated);
     };
-    let r = convert_ctx_accesses(&relocated.xlated, &outcome.ctx_accesses, conv).map_err(|e| {
-        if e == Errno::EINVAL {
+    let r = convert_ctx_accesses(&relocated.xlated, &outcome.ctx_accesses, conv).inspect_err(|e| {
+        if *e == Errno::EINVAL {
             log.line("bpf verifier is misconfigured");
         }
-        e
     })?;
     relocated.xlated = r.insns;
     for p in &mut relocated.pseudo {
@@ -115,7 +114,7 @@ fn convert_one(insn: Insn, rec: &CtxRecord, conv: CtxConv) -> Result<Vec<Insn>, 
     let mut out = Vec::with_capacity(4);
     let target = conv.convert_ctx_access(whole, rec.write, &mut out);
     if narrow {
-        let shift = ((i32::from(insn.off) & (field as i32 - 1)) * 8) as i32;
+        let shift = (i32::from(insn.off) & (field as i32 - 1)) * 8;
         let alu = if field <= 4 { BPF_ALU } else { BPF_ALU64 };
         if shift != 0 {
             out.push(Insn::new(alu | BPF_RSH | BPF_K, insn.dst, 0, 0, shift));

@@ -84,7 +84,7 @@ fn sched_cls_runs_on_the_kernel_skb() {
         assert_eq!(&r.ctx[48..52], &(f.len() as u32).to_le_bytes());
         // ingress_ifindex stays, ifindex is the loopback device.
         assert_eq!(&r.ctx[40..44], &1u32.to_le_bytes());
-        assert_eq!(r.out.duration as u64, Kernel::prog_run_cost(&prog_of(&k, fd)));
+        assert_eq!(u64::from(r.out.duration), Kernel::prog_run_cost(&prog_of(&k, fd)));
         // No ctx at all: still runs.
         assert_eq!(run(&mut k, fd, &f, &[], 0).unwrap().out.retval, 8);
     }
@@ -175,7 +175,13 @@ fn skb_errnos() {
     // Short buffers: ENOSPC, with the sizes reported.
     let mut out = TestRunOut::default();
     let mut d = [0u8; 10];
-    let a = TestRunAttr { prog_fd: fd, data_in: &f, data_out: Some(&mut d), out: Some(&mut out), ..Default::default() };
+    let a = TestRunAttr {
+        prog_fd: fd,
+        data_in: &f,
+        data_out: Some(&mut d),
+        out: Some(&mut out),
+        ..Default::default()
+    };
     assert_eq!(err(&mut k, a), Errno::ENOSPC);
     assert_eq!((out.data_size_out, &d[..]), (f.len() as u32, &f[..10]));
     assert_eq!(run(&mut k, fd, &f, &[0u8; 192], 100).err(), Some(Errno::ENOSPC));
@@ -227,12 +233,12 @@ fn xdp_errnos() {
     let n = f.len() as u32;
     let ctx = |vals: [u32; 6]| vals.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
     for (c, e) in [
-        (ctx([0, n, 4, 0, 0, 0]), Errno::EINVAL),  // data_meta
+        (ctx([0, n, 4, 0, 0, 0]), Errno::EINVAL),     // data_meta
         (ctx([0, n - 1, 0, 0, 0, 0]), Errno::EINVAL), // data_end
-        (ctx([3, n, 0, 0, 0, 0]), Errno::EINVAL),  // metadata length
-        (ctx([36, n, 0, 0, 0, 0]), Errno::EINVAL), // over 32
-        (ctx([0, n, 0, 0, 0, 1]), Errno::EINVAL),  // egress_ifindex
-        (ctx([0, n, 0, 0, 1, 0]), Errno::EINVAL),  // queue without device
+        (ctx([3, n, 0, 0, 0, 0]), Errno::EINVAL),     // metadata length
+        (ctx([36, n, 0, 0, 0, 0]), Errno::EINVAL),    // over 32
+        (ctx([0, n, 0, 0, 0, 1]), Errno::EINVAL),     // egress_ifindex
+        (ctx([0, n, 0, 0, 1, 0]), Errno::EINVAL),     // queue without device
         (ctx([0, n, 0, 2, 0, 0]), Errno::ENODEV),
         (ctx([0, n, 0, 1, 1, 0]), Errno::EINVAL), // lo has one queue
     ] {
@@ -242,9 +248,18 @@ fn xdp_errnos() {
     assert_eq!(run(&mut k, fd, &f[..13], &[], 0).err(), Some(Errno::EINVAL));
     assert_eq!(run(&mut k, fd, &vec![0u8; 4000], &[], 0).err(), Some(Errno::ENOTSUPP));
     let err = |k: &mut Kernel, a: TestRunAttr<'_>| k.bpf(BpfAttr::ProgTestRun(a)).unwrap_err();
-    assert_eq!(err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, flags: 1, ..Default::default() }), Errno::EINVAL);
-    assert_eq!(err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, batch_size: 1, ..Default::default() }), Errno::EINVAL);
-    assert_eq!(err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, flags: 2, ..Default::default() }), Errno::ENOTSUPP);
+    assert_eq!(
+        err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, flags: 1, ..Default::default() }),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, batch_size: 1, ..Default::default() }),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        err(&mut k, TestRunAttr { prog_fd: fd, data_in: &f, flags: 2, ..Default::default() }),
+        Errno::ENOTSUPP
+    );
 }
 
 #[test]

@@ -72,7 +72,11 @@ pub struct KernCtx {
 impl KernCtx {
     /// A zeroed [`SkBuffKern`].
     pub fn skb() -> KernCtx {
-        KernCtx { bytes: vec![0; SKB_SIZE], uapi_len: off::SIZE, ptrs: [SKB_DATA, SKB_DATA_END, SKB_DATA_META] }
+        KernCtx {
+            bytes: vec![0; SKB_SIZE],
+            uapi_len: off::SIZE,
+            ptrs: [SKB_DATA, SKB_DATA_END, SKB_DATA_META],
+        }
     }
 
     /// A zeroed [`XdpBuffKern`].

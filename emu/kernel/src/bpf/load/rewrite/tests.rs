@@ -24,7 +24,10 @@ fn data_pointers_and_jumps() {
         Insn::new(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
         EXIT,
     ];
-    let acc = [(0, rec(off::DATA as i32, 4, 0, CtxField::Packet)), (2, rec(off::DATA_END as i32, 4, 0, CtxField::PacketEnd))];
+    let acc = [
+        (0, rec(off::DATA as i32, 4, 0, CtxField::Packet)),
+        (2, rec(off::DATA_END as i32, 4, 0, CtxField::PacketEnd)),
+    ];
     let r = convert_ctx_accesses(&p, &acc, CtxConv::SkBuff).unwrap();
     assert_eq!(r.insns[0], ldx(BPF_DW, 2, 1, kern::SKB_DATA as i16));
     assert_eq!(r.insns[2], ldx(BPF_DW, 3, 1, kern::SKB_DATA_END as i16));
@@ -95,6 +98,9 @@ fn sign_extension_and_misconfiguration() {
     assert_eq!(r.insns[1], Insn::new(BPF_ALU | BPF_AND | BPF_K, 2, 0, 0, 0xff));
     assert_eq!(r.insns[2], Insn::new(BPF_ALU64 | BPF_MOV | BPF_X, 2, 2, 8, 0));
     // A record whose size does not match its instruction.
-    assert_eq!(convert_ctx_accesses(&p, &[(0, rec(0, 4, 0, CtxField::Scalar))], CtxConv::SkBuff), Err(Errno::EINVAL));
+    assert_eq!(
+        convert_ctx_accesses(&p, &[(0, rec(0, 4, 0, CtxField::Scalar))], CtxConv::SkBuff),
+        Err(Errno::EINVAL)
+    );
     assert_eq!(convert_ctx_accesses(&p, &[(9, rc)], CtxConv::SkBuff), Err(Errno::EINVAL));
 }
