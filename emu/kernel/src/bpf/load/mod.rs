@@ -123,7 +123,7 @@ impl Kernel {
             has_fd_array: !attr.fd_array.is_empty(),
         };
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, log)?;
-        let relocated = rewrite::apply(relocated, &outcome, checked.prog_type, log)?;
+        let (relocated, _slot_map) = rewrite::apply(relocated, &outcome, checked.prog_type, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL

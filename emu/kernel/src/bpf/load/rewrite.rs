@@ -41,6 +41,17 @@ use bpfemu_verifier::check::{CtxRecord, VerifyOutcome};
 use bpfemu_verifier::env::PseudoKind;
 use bpfemu_verifier::log::VerifierLog;
 
+/// Why a rewrite failed: the errno and the log line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RewriteError {
+    pub errno: Errno,
+    pub msg: String,
+}
+
+fn misconfigured() -> RewriteError {
+    RewriteError { errno: Errno::EINVAL, msg: "bpf verifier is misconfigured".into() }
+}
+
 /// A rewritten program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rewritten {
@@ -50,36 +61,39 @@ pub struct Rewritten {
 }
 
 /// `relocated` with its ctx accesses converted for `prog_type` (as it was
-/// when the type has no conversion). `EINVAL` ("bpf verifier is
-/// misconfigured") when a record does not fit its instruction, `E2BIG`
-/// when a jump no longer reaches.
+/// when the type has no conversion), and the new slot of every old one
+/// (see [`Rewritten::map`]: for func/line info and subprogram starts).
+/// `EINVAL` ("bpf verifier is misconfigured") when a record does not fit
+/// its instruction; `ENOMEM` ("insn N cannot be patched due to 16-bit
+/// range", as `bpf_patch_insn_data()`) when a jump no longer reaches.
 pub fn apply(
     mut relocated: Relocated,
     outcome: &VerifyOutcome,
     prog_type: ProgType,
     log: &mut VerifierLog,
-) -> Result<Relocated, Errno> {
+) -> Result<(Relocated, Vec<usize>), Errno> {
     let Some(conv) = crate::progtype::convert::for_type(prog_type) else {
-        return Ok(relocated);
+        let same = (0..=relocated.xlated.len()).collect();
+        return Ok((relocated, same));
     };
-    let r = convert_ctx_accesses(&relocated.xlated, &outcome.ctx_accesses, conv).inspect_err(|e| {
-        if *e == Errno::EINVAL {
-            log.line("bpf verifier is misconfigured");
-        }
+    let r = convert_ctx_accesses(&relocated.xlated, &outcome.ctx_accesses, conv).map_err(|e| {
+        log.line(&e.msg);
+        e.errno
     })?;
     relocated.xlated = r.insns;
+    let map = r.map;
     for p in &mut relocated.pseudo {
-        p.slot = r.map[p.slot];
+        p.slot = map[p.slot];
         // A function address is a callback token naming an absolute slot
         // (see `relocate`): aim it at where the subprogram went.
         if let PseudoKind::Func { target } = &mut p.kind {
-            *target = r.map[*target];
+            *target = map[*target];
             let token = bpfemu_vm::callback_token(*target as u32);
             relocated.xlated[p.slot].imm = token as u32 as i32;
             relocated.xlated[p.slot + 1].imm = (token >> 32) as u32 as i32;
         }
     }
-    Ok(relocated)
+    Ok((relocated, map))
 }
 
 fn size_code(bytes: u32) -> u8 {
@@ -92,17 +106,20 @@ fn size_code(bytes: u32) -> u8 {
 }
 
 /// The instructions replacing the ctx access `insn` described by `rec`.
-fn convert_one(insn: Insn, rec: &CtxRecord, conv: CtxConv) -> Result<Vec<Insn>, Errno> {
+fn convert_one(insn: Insn, rec: &CtxRecord, conv: CtxConv) -> Result<Vec<Insn>, RewriteError> {
     let size = size_bytes(insn.code);
     let ldx = class(insn.code) == BPF_LDX;
     let mode = insn.code & 0xe0;
     if size != rec.size || ldx == rec.write || !(mode == BPF_MEM || (ldx && mode == BPF_MEMSX)) {
-        return Err(Errno::EINVAL);
+        return Err(misconfigured());
     }
     let field = if rec.field_size == 0 { size } else { rec.field_size };
     let narrow = size < field;
     if narrow && rec.write {
-        return Err(Errno::EINVAL);
+        return Err(RewriteError {
+            errno: Errno::EINVAL,
+            msg: "bpf verifier narrow ctx access misconfigured".into(),
+        });
     }
     let mut whole = insn;
     if narrow {
@@ -136,10 +153,10 @@ pub fn convert_ctx_accesses(
     insns: &[Insn],
     accesses: &[(usize, CtxRecord)],
     conv: CtxConv,
-) -> Result<Rewritten, Errno> {
+) -> Result<Rewritten, RewriteError> {
     let mut patches: Vec<Option<Vec<Insn>>> = vec![None; insns.len()];
     for (slot, rec) in accesses {
-        let insn = *insns.get(*slot).ok_or(Errno::EINVAL)?;
+        let insn = *insns.get(*slot).ok_or_else(misconfigured)?;
         let new = convert_one(insn, rec, conv)?;
         if new != [insn] {
             patches[*slot] = Some(new);
@@ -168,7 +185,10 @@ pub fn convert_ctx_accesses(
         match &patches[i] {
             Some(p) => out.extend_from_slice(p),
             None if second[i] => out.push(*insn),
-            None => out.push(retarget(i, *insn, &map)?),
+            None => out.push(retarget(i, *insn, &map).ok_or_else(|| RewriteError {
+                errno: Errno::ENOMEM,
+                msg: format!("insn {i} cannot be patched due to 16-bit range"),
+            })?),
         }
     }
     Ok(Rewritten { insns: out, map })
@@ -176,7 +196,8 @@ pub fn convert_ctx_accesses(
 
 /// `insn` (at old slot `i`) with its relative target re-aimed through
 /// `map`.
-fn retarget(i: usize, mut insn: Insn, map: &[usize]) -> Result<Insn, Errno> {
+/// `None` when the new offset does not fit.
+fn retarget(i: usize, mut insn: Insn, map: &[usize]) -> Option<Insn> {
     let c = class(insn.code);
     let op = insn.code & 0xf0;
     let is_ld_imm64 = insn.code == BPF_LD | BPF_DW;
@@ -184,26 +205,27 @@ fn retarget(i: usize, mut insn: Insn, map: &[usize]) -> Result<Insn, Errno> {
     // local calls and function addresses.
     let use_imm = match c {
         BPF_JMP if op == BPF_CALL => insn.src == BPF_PSEUDO_CALL,
-        BPF_JMP if op == BPF_EXIT => return Ok(insn),
+        BPF_JMP if op == BPF_EXIT => return Some(insn),
         BPF_JMP => false,
         BPF_JMP32 if op == BPF_JA => true,
         BPF_JMP32 => false,
         BPF_LD if is_ld_imm64 && insn.src == BPF_PSEUDO_FUNC => true,
-        _ => return Ok(insn),
+        _ => return Some(insn),
     };
     if c == BPF_JMP && op == BPF_CALL && !use_imm {
-        return Ok(insn);
+        return Some(insn);
     }
     let rel = if use_imm { i64::from(insn.imm) } else { i64::from(insn.off) };
     let target = i as i64 + 1 + rel;
-    let t = usize::try_from(target).ok().filter(|&t| t < map.len()).ok_or(Errno::EINVAL)?;
+    // The verifier accepted the program: every target is inside it.
+    let t = usize::try_from(target).ok().filter(|&t| t < map.len())?;
     let new_rel = map[t] as i64 - (map[i] as i64 + 1);
     if use_imm {
-        insn.imm = i32::try_from(new_rel).map_err(|_| Errno::E2BIG)?;
+        insn.imm = i32::try_from(new_rel).ok()?;
     } else {
-        insn.off = i16::try_from(new_rel).map_err(|_| Errno::E2BIG)?;
+        insn.off = i16::try_from(new_rel).ok()?;
     }
-    Ok(insn)
+    Some(insn)
 }
 
 #[cfg(test)]

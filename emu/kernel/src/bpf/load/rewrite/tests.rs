@@ -99,8 +99,22 @@ fn sign_extension_and_misconfiguration() {
     assert_eq!(r.insns[2], Insn::new(BPF_ALU64 | BPF_MOV | BPF_X, 2, 2, 8, 0));
     // A record whose size does not match its instruction.
     assert_eq!(
-        convert_ctx_accesses(&p, &[(0, rec(0, 4, 0, CtxField::Scalar))], CtxConv::SkBuff),
+        convert_ctx_accesses(&p, &[(0, rec(0, 4, 0, CtxField::Scalar))], CtxConv::SkBuff)
+            .map_err(|e| e.errno),
         Err(Errno::EINVAL)
     );
-    assert_eq!(convert_ctx_accesses(&p, &[(9, rc)], CtxConv::SkBuff), Err(Errno::EINVAL));
+    assert_eq!(
+        convert_ctx_accesses(&p, &[(9, rc)], CtxConv::SkBuff).map_err(|e| e.errno),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn jumps_that_no_longer_reach() {
+    // A forward jump of 32767 over a narrow load that grows by 2.
+    let mut p = vec![Insn::new(BPF_JMP | BPF_JA, 0, 0, i16::MAX, 0), ldx(BPF_B, 2, 1, 1)];
+    p.resize(usize::from(i16::MAX as u16) + 1, Insn::new(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0));
+    p.push(EXIT);
+    let e = convert_ctx_accesses(&p, &[(1, rec(1, 1, 4, CtxField::Scalar))], CtxConv::SkBuff).unwrap_err();
+    assert_eq!((e.errno, e.msg.as_str()), (Errno::ENOMEM, "insn 0 cannot be patched due to 16-bit range"));
 }
