@@ -294,3 +294,20 @@ fn callbacks_follow_a_grown_program() {
         assert_eq!(run(&mut k, fd, &f, &[], 0).unwrap().out.retval, 4, "jit={jit}");
     }
 }
+
+#[test]
+fn sign_extending_ctx_loads() {
+    // mark's low byte and low half, sign-extended: a load, a mask and a
+    // sign-extending mov each.
+    let src = "r2 = *(s8 *)(r1 +8)\nr3 = *(s16 *)(r1 +8)\nr0 = r2\nr0 += r3\nexit";
+    for jit in engines() {
+        let mut k = kernel_with(jit);
+        let fd = load(&mut k, ProgType::SchedCls, src).unwrap();
+        assert_eq!(prog_of(&k, fd).xlated.len(), asm(src).len() + 4);
+        let mut ctx = vec![0u8; 192];
+        ctx[8..12].copy_from_slice(&0x0000_80ffu32.to_le_bytes());
+        // -1 + (-32513)
+        let r = run(&mut k, fd, &frame(), &ctx, 0).unwrap();
+        assert_eq!(r.out.retval as i32, -1 - 32513, "jit={jit}");
+    }
+}
