@@ -21,7 +21,11 @@
 //! family and addresses come from an IPv4 or IPv6 header (`local_*` the
 //! source, `remote_*` the destination). sched_cls/sched_act see the frame
 //! from its Ethernet header, the other types from the network header
-//! (`len` 14 less). The program runs `repeat` times (at least once) on one
+//! (`len` 14 less). Only tc and lwt programs get `data_meta` and
+//! `data_end` (`bpf_compute_data_pointers()`); for socket filters and
+//! cgroup_skb programs they stay 0, as in the kernel's test run, so a
+//! cgroup_skb program's direct packet reads fail their bounds check. The
+//! program runs `repeat` times (at least once) on one
 //! [`crate::progtype::convert::kern::SkBuffKern`]; writes persist between
 //! runs. Afterwards, for the types that saw the network header the
 //! Ethernet header comes back zeroed, as the kernel pushes a blank one.
@@ -225,7 +229,15 @@ impl Kernel {
         k.set_u32(uoff::IFINDEX, 1);
         fill_sock(&mut k, &frame);
         let base = frame.as_mut_ptr() as u64;
-        k.set_packet(base + start as u64, base + start as u64, base + size as u64);
+        let direct =
+            is_l2 || matches!(prog.prog_type, ProgType::LwtIn | ProgType::LwtOut | ProgType::LwtXmit);
+        if direct {
+            k.set_packet(base + start as u64, base + start as u64, base + size as u64);
+        } else {
+            // `bpf_compute_data_pointers()` is not called: `data_meta` and
+            // `data_end` (kept in the skb's control block) stay zero.
+            k.set_packet(0, base + start as u64, 0);
+        }
         let mut retval = 0u32;
         for _ in 0..attr.repeat.max(1) {
             let addr = k.addr();

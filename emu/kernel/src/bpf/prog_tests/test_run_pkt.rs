@@ -126,6 +126,10 @@ fn socket_filter_sees_the_network_header() {
         assert_eq!(run(&mut k, fd, &f, &[], 0).unwrap().out.retval, 3);
     }
     let mut k = kernel();
+    // No packet pointers for cgroup_skb in a test run: data_end is 0.
+    let src = "r2 = *(u32 *)(r1 +76)\nr3 = *(u32 *)(r1 +80)\nr0 = 1\nif r3 == 0 goto out\nr0 = 0\nout:\nexit";
+    let fd = load(&mut k, ProgType::CgroupSkb, src).unwrap();
+    assert_eq!(run(&mut k, fd, &frame(), &[], 0).unwrap().out.retval, 1);
     // family (AF_INET), local_ip4 (the source, 10.0.0.1), remote_ip4.
     for (off, want) in [(88, 2u32), (96, 0x0100_000a), (92, 0x0200_000a)] {
         let src = format!("r2 = *(u32 *)(r1 +{off})\nr0 = 0\nif r2 != {want} goto out\nr0 = 1\nout:\nexit");
