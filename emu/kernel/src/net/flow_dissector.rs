@@ -9,7 +9,10 @@
 //! `nhoff` is clamped into `[nhoff, hlen]` and `thoff` into `[nhoff,
 //! hlen]`. Its verdict decides: `BPF_OK` dissected, `BPF_FLOW_DISSECTOR_CONTINUE`
 //! hands the packet to the native dissector, anything else fails the
-//! dissection. Without a program the native dissector runs.
+//! dissection. Without a program the native dissector runs. The program
+//! runs on the emulated `struct bpf_flow_dissector`
+//! ([`crate::progtype::convert::kern::SkBuffKern`]) its `data`,
+//! `data_end` and `flow_keys` loads were rewritten for.
 //!
 //! The native dissector fills `bpf_flow_keys` with the same rules as the
 //! kernel selftests' BPF dissector (tools/testing/selftests/bpf/progs/
