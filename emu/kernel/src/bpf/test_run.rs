@@ -24,8 +24,7 @@
 //! `bpf_flow_dissect()` with `n_proto` from the Ethernet header and
 //! `nhoff` 14; `data_out` receives the resulting `bpf_flow_keys`
 //! (`data_size_out` 56, `ENOSPC` after a partial copy into a smaller
-//! buffer), `ctx_out` the input keys back. See [`crate::net::lowmem`] for
-//! where the packet is placed.
+//! buffer), `ctx_out` the input keys back.
 //!
 //! `BPF_PROG_TYPE_SK_LOOKUP` (`bpf_prog_test_run_sk_lookup()`): no data
 //! in or out, `flags`/`cpu`/`batch_size` 0 (`EINVAL`); `ctx_in` is a
@@ -36,12 +35,17 @@
 //! sockets; `ctx_out` gets the ctx back with `cookie` set to the selected
 //! socket's cookie (0 for none).
 //!
+//! Packet programs: socket_filter, sched_cls/sched_act, cgroup_skb and
+//! lwt_* in [`super::test_run_skb`] (`bpf_prog_test_run_skb()`), XDP in
+//! [`super::test_run_xdp`] (`bpf_prog_test_run_xdp()`). They run on the
+//! emulated kernel ctx structs their accesses were rewritten for after
+//! verification ([`crate::progtype::convert`]).
+//!
 //! Not emulated (partial): every other program type answers `ENOTSUPP`
-//! (524), the kernel's answer for a type without `test_run`. The packet
-//! types (socket filter, sched_cls, XDP, ...) need the ctx rewriting done
-//! after verification (`convert_ctx_accesses()`: `__sk_buff`/`xdp_md` field
-//! loads turned into kernel-struct loads), which bpfemu does not do yet; so
-//! do `repeat` and `duration` (only those types use them).
+//! (524), the kernel's answer for a type without `test_run` (sk_skb,
+//! sk_msg, cgroup_device, perf_event, ...) and bpfemu's for the types
+//! whose test run is not there yet (tracing, raw tracepoints,
+//! struct_ops, netfilter, cgroup sockopt/sock_addr).
 
 use super::attr::{TestRunAttr, TestRunOut};
 use crate::bpf::prog::Prog;
@@ -60,6 +64,8 @@ impl Kernel {
             ProgType::Syscall => {}
             ProgType::FlowDissector => return self.test_run_flow_dissector(attr, &prog),
             ProgType::SkLookup => return self.test_run_sk_lookup(attr, &prog),
+            ProgType::Xdp => return self.test_run_xdp(attr, &prog),
+            t if super::test_run_skb::is_skb_test_type(t) => return self.test_run_skb(attr, &prog),
             _ => return Err(Errno::ENOTSUPP),
         }
         if !attr.data_in.is_empty()

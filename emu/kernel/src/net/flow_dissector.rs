@@ -9,7 +9,10 @@
 //! `nhoff` is clamped into `[nhoff, hlen]` and `thoff` into `[nhoff,
 //! hlen]`. Its verdict decides: `BPF_OK` dissected, `BPF_FLOW_DISSECTOR_CONTINUE`
 //! hands the packet to the native dissector, anything else fails the
-//! dissection. Without a program the native dissector runs.
+//! dissection. Without a program the native dissector runs. The program
+//! runs on the emulated `struct bpf_flow_dissector`
+//! ([`crate::progtype::convert::kern::SkBuffKern`]) its `data`,
+//! `data_end` and `flow_keys` loads were rewritten for.
 //!
 //! The native dissector fills `bpf_flow_keys` with the same rules as the
 //! kernel selftests' BPF dissector (tools/testing/selftests/bpf/progs/
@@ -27,12 +30,12 @@
 //! non-linear data (packets are linear here).
 
 use super::flow_keys::{F_PARSE_1ST_FRAG, F_STOP_AT_ENCAP, F_STOP_AT_FLOW_LABEL, FLOW_KEYS_SIZE, FlowKeys};
-use super::lowmem::LowBuf;
 use super::netns_bpf::NetnsType;
 use super::packet::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, ETH_P_TEB};
 use crate::bpf::prog::Prog;
 use crate::errno::Errno;
 use crate::kernel::Kernel;
+use crate::progtype::convert::kern::KernCtx;
 use crate::progtype::skb::off;
 use crate::sim::process::NetnsId;
 use bpfemu_vm::MemRegion;
@@ -290,22 +293,18 @@ impl Kernel {
         nhoff: u16,
         flags: u32,
     ) -> Result<(u32, FlowKeys), Errno> {
-        let mut low = LowBuf::new(data.len())?;
-        let pkt = low.as_mut_slice();
-        pkt[..data.len()].copy_from_slice(data);
-        let pkt = &pkt[..data.len()];
+        let pkt = data.to_vec();
         let mut keys = initial_keys(proto, nhoff, flags).to_bytes();
-        let mut ctx = vec![0u8; off::SIZE];
+        // `struct bpf_flow_dissector`: the program's `data`/`data_end`
+        // loads were rewritten into 64-bit loads of it.
+        let mut ctx = KernCtx::skb();
         let start = pkt.as_ptr() as u64;
-        // LowBuf guarantees both fit in 32 bits.
-        ctx[off::DATA..off::DATA + 4].copy_from_slice(&(start as u32).to_le_bytes());
-        ctx[off::DATA_END..off::DATA_END + 4]
-            .copy_from_slice(&((start + data.len() as u64) as u32).to_le_bytes());
-        ctx[off::FLOW_KEYS..off::FLOW_KEYS + 8].copy_from_slice(&(keys.as_ptr() as u64).to_le_bytes());
-        let ctx_addr = ctx.as_ptr() as u64;
+        ctx.set_packet(start, start, start + pkt.len() as u64);
+        ctx.set_u64(off::FLOW_KEYS, keys.as_ptr() as u64);
+        let ctx_addr = ctx.addr();
         let regions = [
-            MemRegion::from_slice("ctx", &ctx),
-            MemRegion::from_slice("packet", pkt),
+            MemRegion::from_slice("ctx", &ctx.bytes),
+            MemRegion::from_slice("packet", &pkt),
             MemRegion::from_mut_slice("flow_keys", &mut keys),
         ];
         let verdict = self.run_prog(prog, &[ctx_addr], &regions)? as u32;

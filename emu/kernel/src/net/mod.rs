@@ -33,7 +33,6 @@
 pub mod flow_dissector;
 pub mod flow_keys;
 pub mod link;
-pub mod lowmem;
 pub mod netns;
 pub mod netns_bpf;
 pub mod packet;

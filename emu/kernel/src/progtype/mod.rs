@@ -10,7 +10,9 @@
 //! sched_cls/sched_act, cgroup_skb, sk_skb, lwt_in/out/xmit), [`xdp`],
 //! [`sk_lookup`], [`reuseport`], [`sockmsg`] (sk_msg, cgroup_device),
 //! [`tracing`] (kprobe, tracepoint, perf_event, raw_tracepoint, BTF
-//! tracing), [`syscall`]; [`funcs`] holds the helper chains.
+//! tracing), [`syscall`]; [`funcs`] holds the helper chains, [`convert`]
+//! the ctx access conversions applied after verification
+//! (`convert_ctx_access`) and the kernel ctx structs programs run on.
 //!
 //! Not supported yet (refused at load, [`check_load`]): tracing, LSM and
 //! ext programs (they need `attach_btf_id` / `attach_prog_fd`, which
@@ -18,6 +20,7 @@
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 
+pub mod convert;
 pub mod funcs;
 pub mod reuseport;
 pub mod sk_lookup;

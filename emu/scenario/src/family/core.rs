@@ -156,9 +156,10 @@ pub static FAMILY: Family = Family {
                 ("flags", K::Int, false),
                 ("cpu", K::Int, false),
                 ("ctx_out", K::Int, false),
+                ("data_out", K::Int, false),
             ],
-            fields: &[("r0", K::Int), ("ctx", K::Bytes), ("duration", K::Int)],
-            usage: "run PROG [ctx=BYTES] [data=BYTES] [repeat=N] => r0=N [ctx=BYTES]",
+            fields: &[("r0", K::Int), ("ctx", K::Bytes), ("duration", K::Int), ("data", K::Bytes)],
+            usage: "run PROG [ctx=BYTES] [data=BYTES] [repeat=N] [data_out=N] => r0=N [ctx=BYTES] [data=BYTES]",
         },
         Spec {
             name: "info",
@@ -847,10 +848,17 @@ fn run_prog(r: &mut Runner, p: &Planned) -> Outcome {
         });
     let ctx_len = p.int("ctx_out").map_or(ctx.len(), |n| n as usize);
     let mut ctx_out = vec![0u8; ctx_len];
+    let want_data = p.kv.contains_key("data_out")
+        || p.expect.as_ref().is_some_and(|alts| {
+            alts.iter().any(|a| matches!(a, Alt::Fields(f) if f.iter().any(|(k, _)| k == "data")))
+        });
+    let data_len = p.int("data_out").map_or(data.len(), |n| n as usize);
+    let mut data_out = vec![0u8; data_len];
     let mut out = TestRunOut::default();
     let attr = TestRunAttr {
         prog_fd: fd,
         data_in: &data,
+        data_out: if want_data && data_len > 0 { Some(&mut data_out) } else { None },
         ctx_in: &ctx,
         ctx_out: if want_ctx && ctx_len > 0 { Some(&mut ctx_out) } else { None },
         repeat: p.int("repeat").unwrap_or(0) as u32,
@@ -869,6 +877,10 @@ fn run_prog(r: &mut Runner, p: &Planned) -> Outcome {
     }
     if want_ctx && ctx_len > 0 {
         f.push(("ctx", Val::Bytes(ctx_out)));
+    }
+    if want_data && data_len > 0 {
+        data_out.truncate(out.data_size_out as usize);
+        f.push(("data", Val::Bytes(data_out)));
     }
     ok(f)
 }

@@ -19,7 +19,7 @@
 
 use super::alu::{MAX_VAR_OFF, coerce};
 use super::fmt::{reg_type_str, tnum_str};
-use super::{COMPLEXITY_LIMIT_JMP_SEQ, EACCES, Pending, VResult, Verifier};
+use super::{COMPLEXITY_LIMIT_JMP_SEQ, CtxRecord, EACCES, Pending, VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::env::{Access, CtxField};
 use crate::errno::{E2BIG, EINVAL};
@@ -226,6 +226,7 @@ impl Verifier<'_, '_> {
     ) -> VResult<()> {
         self.check_reg_read(src)?;
         self.check_reg_dst(dst)?;
+        self.last_ctx = None;
         let v = self.check_mem_access(
             src,
             off.into(),
@@ -236,6 +237,7 @@ impl Verifier<'_, '_> {
             false,
             true,
         )?;
+        self.save_ptr_kind(src)?;
         *self.reg_mut(dst) = v.unwrap_or_else(RegState::unknown_scalar);
         self.mark_reg_written(dst);
         Ok(())
@@ -265,6 +267,7 @@ impl Verifier<'_, '_> {
     pub(crate) fn check_stx(&mut self, size: Size, dst: usize, src: usize, off: i16) -> VResult<()> {
         self.check_reg_read(src)?;
         self.check_reg_read(dst)?;
+        self.last_ctx = None;
         self.check_mem_access(
             dst,
             off.into(),
@@ -275,6 +278,24 @@ impl Verifier<'_, '_> {
             false,
             false,
         )?;
+        self.save_ptr_kind(dst)
+    }
+
+    /// `save_aux_ptr_type()`: a load or store must use the ctx on every
+    /// path or on none, since the ctx ones are rewritten after
+    /// verification; records the ctx access for that rewrite.
+    fn save_ptr_kind(&mut self, ptr: usize) -> VResult<()> {
+        let is_ctx = self.reg(ptr).typ == RegType::Ctx;
+        let rec = self.last_ctx.take();
+        let idx = self.insn_idx;
+        let aux = &mut self.aux[idx];
+        if aux.mem_is_ctx.is_some_and(|c| c != is_ctx) || (is_ctx && aux.ctx.is_some() && aux.ctx != rec) {
+            return Err(self.reject(EINVAL, "same insn cannot be used with different pointers"));
+        }
+        aux.mem_is_ctx = Some(is_ctx);
+        if is_ctx {
+            aux.ctx = rec;
+        }
         Ok(())
     }
 
@@ -409,6 +430,14 @@ impl Verifier<'_, '_> {
                 };
                 let end = u32::try_from(off_total + isize).unwrap_or(0);
                 self.max_ctx_offset = self.max_ctx_offset.max(end);
+                self.last_ctx = Some(CtxRecord {
+                    off: off_total as i32,
+                    size: size as u32,
+                    field_size: acc.field_size,
+                    field: acc.field,
+                    write: access == Access::Write,
+                    sx,
+                });
                 if access == Access::Write {
                     return Ok(None);
                 }

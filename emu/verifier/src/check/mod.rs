@@ -54,7 +54,7 @@ mod tests;
 pub use fmt::{reg_type_str, state_repr};
 
 use crate::cfg::{CfgInfo, CfgOptions, check_cfg};
-use crate::env::VerifyInput;
+use crate::env::{CtxField, VerifyInput};
 use crate::errno::{E2BIG, EINVAL};
 use crate::log::{VerifierLog, insn_line, stats_block, stats_line};
 use crate::state::{FuncState, VerifierState};
@@ -109,6 +109,27 @@ pub struct VerifyOutcome {
     pub max_ctx_offset: u32,
     /// Subprogram start slots (index 0 = main).
     pub subprogs: Vec<usize>,
+    /// The ctx loads and stores, by slot, for the rewrite after
+    /// verification (`convert_ctx_accesses()`; the kernel keeps them in
+    /// `aux->ptr_type` and `aux->ctx_field_size`).
+    pub ctx_accesses: Vec<(usize, CtxRecord)>,
+}
+
+/// One ctx load or store as the verifier accepted it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtxRecord {
+    /// Offset into the uapi ctx.
+    pub off: i32,
+    /// Bytes accessed.
+    pub size: u32,
+    /// The whole field's size for a narrower load (`ctx_field_size`), 0
+    /// when the access is the field itself.
+    pub field_size: u32,
+    /// What a load yields.
+    pub field: CtxField,
+    pub write: bool,
+    /// A sign-extending load (`BPF_MEMSX`).
+    pub sx: bool,
 }
 
 /// Per-instruction facts gathered by the walk (`struct bpf_insn_aux_data`).
@@ -119,6 +140,11 @@ pub struct InsnAux {
     /// Preceded by a state-pruning point (`prune_point`): jump targets
     /// and the instructions after jumps and calls.
     pub prune_point: bool,
+    /// For a load or store: whether the pointer was the ctx
+    /// (`aux->ptr_type`); a later path using another pointer is refused.
+    pub mem_is_ctx: Option<bool>,
+    /// The ctx access, when the pointer was the ctx.
+    pub ctx: Option<CtxRecord>,
 }
 
 /// A path waiting to be walked (`struct bpf_verifier_stack_elem`).
@@ -226,6 +252,8 @@ pub struct Verifier<'a, 'l> {
     /// Global functions (by func_info index) some verified path called
     /// (`subprog_aux()->called`).
     pub global_called: Vec<bool>,
+    /// The ctx access the last memory check accepted.
+    pub last_ctx: Option<CtxRecord>,
 }
 
 impl sfmt::Debug for Verifier<'_, '_> {
@@ -312,6 +340,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
             prev_linfo: None,
             entry_start: 0,
             global_called: vec![false; input.btf.map_or(0, |b| b.funcs.len())],
+            last_ctx: None,
         }
     }
 
@@ -602,6 +631,7 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
         stack_depth: depths,
         max_ctx_offset: v.max_ctx_offset,
         subprogs: v.cfg.subprogs.clone(),
+        ctx_accesses: v.aux.iter().enumerate().filter_map(|(i, a)| a.ctx.map(|c| (i, c))).collect(),
     })
 }
 

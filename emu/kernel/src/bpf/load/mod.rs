@@ -26,9 +26,10 @@
 //! loads programs in practice: the unprivileged limits of
 //! `bpf_prog_load()` (program types, `BPF_MAXINSNS`) are not applied.
 //!
-//! What is not emulated yet: the rewrites after verification (ctx access
-//! conversion, helper fix-ups beyond the interpreter's id table), CO-RE
-//! relocations passed to the kernel (`core_relos`), attach targets
+//! After verification, [`rewrite`] converts ctx accesses
+//! (`convert_ctx_accesses()`). What is not emulated yet: the other rewrites
+//! after verification (helper fix-ups beyond the interpreter's id table),
+//! CO-RE relocations passed to the kernel (`core_relos`), attach targets
 //! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`),
 //! BPF tokens.
 
@@ -36,6 +37,7 @@ pub mod attrs;
 pub mod btf_info;
 pub mod log;
 pub mod relocate;
+pub mod rewrite;
 pub mod tag;
 pub mod verify;
 
@@ -130,6 +132,7 @@ impl Kernel {
         };
         let btf_info = prog_btf.as_ref().map(|b| &b.info);
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;
+        let (relocated, _slot_map) = rewrite::apply(relocated, &outcome, checked.prog_type, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL

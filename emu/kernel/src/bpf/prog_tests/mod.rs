@@ -9,6 +9,7 @@ mod jit;
 mod links;
 mod load;
 mod run;
+mod test_run_pkt;
 
 use crate::bpf::attr::{BpfAttr, ProgLoadAttr, TestRunAttr, TestRunOut};
 use crate::bpf::objects::{MapUref, Obj};

@@ -61,9 +61,7 @@ fn test_run_errnos() {
     let a = TestRunAttr { prog_fd: fd, ctx_in: &ctx, ctx_out: Some(&mut short), ..Default::default() };
     assert_eq!(run(&mut k, a), Err(Errno::ENOSPC));
     // Types without a test_run here: ENOTSUPP.
-    for t in
-        [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Kprobe, ProgType::CgroupSkb]
-    {
+    for t in [ProgType::Kprobe, ProgType::SkSkb, ProgType::SkMsg] {
         let fd = load(&mut k, t, "r0 = 0\nexit").unwrap();
         assert_eq!(
             run(&mut k, TestRunAttr { prog_fd: fd, ..Default::default() }),

@@ -73,6 +73,24 @@ fn variable_offset_stack() {
 fn ctx_access() {
     let o = accept("r0 = *(u32 *)(r1 +4)\nr2 = *(u32 *)(r1 +20)\n*(u32 *)(r1 +0) = r0\nexit");
     assert_eq!(o.max_ctx_offset, 24);
+    // Each ctx access is recorded for the rewrite after verification.
+    let rec = |off, write| crate::check::CtxRecord {
+        off,
+        size: 4,
+        field_size: 0,
+        field: CtxField::Scalar,
+        write,
+        sx: false,
+    };
+    assert_eq!(o.ctx_accesses, [(0, rec(4, false)), (1, rec(20, false)), (2, rec(0, true))]);
+    // Stack accesses are not.
+    assert_eq!(accept("r1 = 1\n*(u64 *)(r10 -8) = r1\nr0 = 0\nexit").ctx_accesses, []);
+    // One load through the ctx on a path and the stack on another
+    // (`save_aux_ptr_type()`).
+    reject(
+        "r2 = *(u32 *)(r1 +20)\nr3 = r10\nr3 += -8\n*(u64 *)(r10 -8) = r2\nif r2 == 0 goto l\nr3 = r1\nl:\nr0 = *(u32 *)(r3 +0)\nexit",
+        "same insn cannot be used with different pointers",
+    );
     reject("r0 = *(u32 *)(r1 +24)\nexit", "invalid bpf_context access off=24 size=4");
     reject("r0 = 0\n*(u32 *)(r1 +20) = r0\nexit", "invalid bpf_context access off=20 size=4");
     reject("*(u32 *)(r1 +0) = 1\nr0 = 0\nexit", "BPF_ST stores into R1 ctx is not allowed");
