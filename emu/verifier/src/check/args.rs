@@ -244,8 +244,12 @@ impl<'a> Verifier<'a, '_> {
     /// `check_reg_type()`: the register's type is one the argument takes.
     fn check_reg_type(&mut self, regno: usize, reg: &RegState, at: ArgType) -> VResult<()> {
         let (types, expected) = compatible(at);
+        // An unchecked sockmap lookup result is `map_value_or_null` in the
+        // kernel (it becomes a socket at the NULL check): no socket
+        // argument takes it, even one accepting NULL.
+        let sockmap_unchecked = reg.typ == RegType::Sock && reg.flags.maybe_null && reg.ref_obj_id != 0;
         let mut flags = reg.flags;
-        if arg_may_be_null(at) {
+        if arg_may_be_null(at) && !sockmap_unchecked {
             flags.maybe_null = false;
         }
         let ok = types.contains(&reg.typ)
@@ -262,7 +266,7 @@ impl<'a> Verifier<'a, '_> {
         if ok {
             return Ok(());
         }
-        let got = reg_type_str(reg);
+        let got = if sockmap_unchecked { "map_value_or_null".to_string() } else { reg_type_str(reg) };
         self.fail(EACCES, format!("R{regno} type={got} expected={expected}"))
     }
 
