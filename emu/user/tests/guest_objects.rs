@@ -538,7 +538,11 @@ fn sk_lookup_steer_object_steers_a_port_range_through_its_sockmap() {
         // User space reads the socket cookie back (8-byte values).
         assert_eq!(target.lookup(&mut k, &slot, 0).unwrap(), Some(1u64.to_ne_bytes().to_vec()));
         for port in [8000, 8050, 8099] {
-            assert_eq!(k.sk_lookup(net, req(IPPROTO_TCP, port)).unwrap(), LookupResult::Selected(1), "{port}");
+            assert_eq!(
+                k.sk_lookup(net, req(IPPROTO_TCP, port)).unwrap(),
+                LookupResult::Selected(1),
+                "{port}"
+            );
         }
         // Outside the range: the regular lookup.
         assert_eq!(k.sk_lookup(net, req(IPPROTO_TCP, 7000)).unwrap(), LookupResult::Regular(Some(2)));
