@@ -12,9 +12,8 @@
 //! Return value in `[SK_DROP, SK_PASS]` (`check_return_code()`).
 //!
 //! `sk` is an 8-byte `PTR_TO_SOCKET_OR_NULL` (a `struct bpf_sock` once
-//! null-checked). sk_lookup programs do not run in the emulator yet (no
-//! `BPF_PROG_TEST_RUN` for them, no socket lookup hook): a runtime must
-//! give them a null `sk` or a real `struct bpf_sock` image.
+//! null-checked): the hook ([`crate::net::sk_lookup`]) gives programs a
+//! null `sk` or the selected socket's `struct bpf_sock` image.
 
 use super::funcs::{Caps, sk_base};
 use super::{narrow, narrow_ok, scalar};
