@@ -104,7 +104,9 @@ fn image(protocol: u8, local: SocketAddr) -> Box<[u8; BPF_SOCK_SIZE]> {
 /// (which may belong to any namespace, as in the kernel), each once. They
 /// are the candidates `bpf_sk_assign` accepts and the `struct bpf_sock`
 /// images checked-mode runs may read; holding them here keeps them alive
-/// for the whole lookup (the kernel's RCU read section).
+/// for the whole lookup (the kernel's RCU read section). Limit: sockmaps
+/// only a tail-called program uses are not scanned, so its sockets are
+/// refused by `bpf_sk_assign` (`-EINVAL`).
 fn offered_socks(fd_socks: Vec<Arc<Sock>>, progs: &[Arc<crate::bpf::prog::Prog>]) -> Vec<Arc<Sock>> {
     let mut socks = fd_socks;
     for m in progs.iter().flat_map(|p| p.used_maps.iter()) {
