@@ -6,12 +6,12 @@
  * there by user space), the program looks it up, selects it with
  * bpf_sk_assign() and releases its reference with bpf_sk_release().
  *
- * NOT LOADABLE YET on the emulated kernel: SOCKMAP maps are not
- * implemented (BPF_MAP_CREATE answers EINVAL) and the verifier has no
- * bpf_sk_assign / bpf_sk_release.
- * Used by: emu/user/tests/guest_objects.rs (allowlist, attach type);
- * meant for the netns sk_lookup scenarios (issue 8) once sockets, SOCKMAP
- * and sk_assign exist.
+ * Loads on the emulated kernel (SOCKMAP in emu/kernel/src/map/sockmap.rs,
+ * bpf_sk_assign / bpf_sk_release for sk_lookup programs).
+ * Used by: emu/user/tests/guest_objects.rs (loads, attach type, and
+ * sk_lookup_steer_object_steers_a_port_range_through_its_sockmap, which
+ * attaches it to a namespace and checks the steering).
+ *
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -24,6 +24,8 @@ pub mod map_type {
     pub const LRU_PERCPU_HASH: u32 = 10;
     pub const ARRAY_OF_MAPS: u32 = 12;
     pub const HASH_OF_MAPS: u32 = 13;
+    pub const SOCKMAP: u32 = 15;
+    pub const SOCKHASH: u32 = 18;
     pub const QUEUE: u32 = 22;
     pub const STACK: u32 = 23;
     pub const RINGBUF: u32 = 27;

@@ -88,6 +88,11 @@ pub enum ArgType {
     PtrToDynptr { uninit: bool, release: bool },
     /// `ARG_PTR_TO_TIMER`.
     PtrToTimer,
+    /// `ARG_PTR_TO_SOCKET_OR_NULL`: a full socket, or NULL.
+    PtrToSocketOrNull,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket,
+    /// released by the call (only `PTR_TO_SOCKET` exists here).
+    PtrToSockCommonRelease,
 }
 
 /// `enum bpf_return_type`: what r0 holds after the call.
@@ -179,12 +184,14 @@ pub mod id {
     pub const MAP_PUSH_ELEM: i32 = 87;
     pub const MAP_POP_ELEM: i32 = 88;
     pub const MAP_PEEK_ELEM: i32 = 89;
+    pub const SK_RELEASE: i32 = 86;
     pub const SPIN_LOCK: i32 = 93;
     pub const SPIN_UNLOCK: i32 = 94;
     pub const PROBE_READ_USER: i32 = 112;
     pub const PROBE_READ_KERNEL: i32 = 113;
     pub const PROBE_READ_USER_STR: i32 = 114;
     pub const PROBE_READ_KERNEL_STR: i32 = 115;
+    pub const SK_ASSIGN: i32 = 124;
     pub const KTIME_GET_BOOT_NS: i32 = 125;
     pub const RINGBUF_OUTPUT: i32 = 130;
     pub const RINGBUF_RESERVE: i32 = 131;
@@ -221,6 +228,7 @@ pub static PROTOS: &[FuncProto] = &[
     proto!(id::PERF_EVENT_OUTPUT, "perf_event_output", Integer,
         [PtrToCtx, ConstMapPtr, Anything, MEM_RO, ConstSizeOrZero], gpl_only: true),
     proto!(id::GET_NUMA_NODE_ID, "get_numa_node_id", Integer, []),
+    proto!(id::SK_RELEASE, "sk_release", Integer, [PtrToSockCommonRelease]),
     proto!(id::MAP_PUSH_ELEM, "map_push_elem", Integer, [ConstMapPtr, PtrToMapValue, Anything]),
     proto!(id::MAP_POP_ELEM, "map_pop_elem", Integer, [ConstMapPtr, PtrToUninitMapValue]),
     proto!(id::MAP_PEEK_ELEM, "map_peek_elem", Integer, [ConstMapPtr, PtrToUninitMapValue]),
@@ -234,6 +242,9 @@ pub static PROTOS: &[FuncProto] = &[
         [MEM_UNINIT, ConstSizeOrZero, Anything], gpl_only: true),
     proto!(id::PROBE_READ_KERNEL_STR, "probe_read_kernel_str", Integer,
         [MEM_UNINIT, ConstSizeOrZero, Anything], gpl_only: true),
+    // `bpf_sk_lookup_assign_proto` (the sk_lookup flavour; tc's
+    // `bpf_sk_assign_proto` is not emulated).
+    proto!(id::SK_ASSIGN, "sk_assign", Integer, [PtrToCtx, PtrToSocketOrNull, Anything]),
     proto!(id::KTIME_GET_BOOT_NS, "ktime_get_boot_ns", Integer, []),
     proto!(id::RINGBUF_OUTPUT, "ringbuf_output", Integer, [ConstMapPtr, MEM_RO, ConstSizeOrZero, Anything]),
     proto!(

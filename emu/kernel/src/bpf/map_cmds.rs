@@ -163,6 +163,20 @@ impl Kernel {
     /// `bpf_map_update_value()`: fd maps resolve the value as an fd
     /// (`map_fd_get_ptr`; `EBADF` if it is not open), others store it.
     fn map_update_value(&self, map: &Map, key: &[u8], value: &[u8], flags: u64) -> Result<(), Errno> {
+        if map.ops.as_sockmap().is_some() {
+            // `sock_map_update_elem_sys()`: a u64 fd with 8-byte values,
+            // at most `S32_MAX`; `sockfd_lookup()`'s `EBADF`.
+            let raw = user_in(value, map.def.value_size as usize)?;
+            let ufd = if raw.len() == 8 {
+                u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?)
+            } else {
+                u64::from(u32::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?))
+            };
+            let fd = i32::try_from(ufd).map_err(|_| Errno::EINVAL)?;
+            let files = self.sim.procs.files(self.user)?;
+            let obj = files.object(fd).map_err(|e| if e == Errno::EINVAL { Errno::ENOTSOCK } else { e })?;
+            return map.ops.fd_update(key, obj, flags);
+        }
         if map.ops.is_fd_map() {
             let raw: [u8; 4] = user_in(value, 4)?.try_into().map_err(|_| Errno::EFAULT)?;
             let obj = self.sim.procs.files(self.user)?.object(i32::from_le_bytes(raw))?;

@@ -11,7 +11,8 @@
 //! adds the inner map to the run's maps (the kernel returns the inner
 //! `struct bpf_map *`, kept alive by RCU for the run). A successful lookup
 //! on any other map adds the returned value (`value_size` bytes, writable)
-//! to the run's regions, so later helper calls on it validate.
+//! to the run's regions, so later helper calls on it validate. A lookup on
+//! a sockmap returns the socket (its read-only `struct bpf_sock` image).
 //!
 //! Queue/stack helpers: no map type here implements push/pop/peek yet
 //! (`MapOps` has no such operation), and the verifier only lets these
@@ -50,6 +51,12 @@ pub extern "C" fn map_lookup_elem(map: u64, key: u64, _: u64, _: u64, _: u64) ->
         return addr;
     }
     let Some(value) = map.ops.lookup(&key) else { return 0 };
+    if map.ops.as_sockmap().is_some() {
+        // A socket: its read-only `struct bpf_sock` image.
+        let len = crate::net::sk_lookup::BPF_SOCK_SIZE as u64;
+        runctx::with(|c| c.add_region(value, len, false));
+        return value;
+    }
     runctx::with(|c| c.add_region(value, u64::from(map.def.value_size), true));
     value
 }

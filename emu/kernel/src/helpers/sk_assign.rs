@@ -1,22 +1,27 @@
 //! `bpf_sk_assign()` for sk_lookup programs (net/core/filter.c
-//! `bpf_sk_lookup_assign()`): select the socket a lookup returns.
+//! `bpf_sk_lookup_assign()`, prototype `bpf_sk_lookup_assign_proto`: ctx,
+//! `ARG_PTR_TO_SOCKET_OR_NULL`, flags) and `bpf_sk_release()`
+//! (`bpf_sk_release_proto`).
 //!
 //! The lookup in progress ([`crate::net::sk_lookup`]) publishes its state
 //! in a thread-local for the duration of each program run, as the kernel's
-//! helper reaches it through the `bpf_sk_lookup_kern` ctx. Rules: flags
-//! other than `BPF_SK_LOOKUP_F_REPLACE` and `BPF_SK_LOOKUP_F_NO_REUSEPORT`
-//! `-EINVAL`; a selection already made without `F_REPLACE` `-EEXIST`; a
-//! socket of another protocol `-EPROTOTYPE`; an IPv4 socket for an IPv6
-//! lookup (or the reverse) `-EAFNOSUPPORT`; a pointer that is no socket of
-//! the lookup's namespace `-EINVAL`; NULL clears the selection.
+//! helper reaches it through the `bpf_sk_lookup_kern` ctx. Rules, in the
+//! kernel's order: flags other than `BPF_SK_LOOKUP_F_REPLACE` and
+//! `BPF_SK_LOOKUP_F_NO_REUSEPORT` `-EINVAL`; a socket of another protocol
+//! `-EPROTOTYPE`; an IPv4 socket for an IPv6 lookup `-EAFNOSUPPORT` (an
+//! IPv6 socket may serve an IPv4 lookup: emulated sockets are not
+//! `IPV6_V6ONLY`); a selection already made without `F_REPLACE`
+//! `-EEXIST`; otherwise the socket (NULL: none) becomes the selection and
+//! `F_NO_REUSEPORT` is recorded. The `ESOCKTNOSUPPORT` cases (refcounted
+//! sockets, TCP not listening, UDP connected) cannot happen: emulated
+//! sockets are listening TCP and unconnected UDP ones. A pointer that is
+//! no socket the lookup offered (only an unverified program can pass one)
+//! is `-EINVAL`.
 //!
-//! Limit: the verifier has no socket pointer types yet (no sockmap, no
-//! `ARG_PTR_TO_SOCKET_OR_NULL`) and no prototype for this helper, so it is
-//! not in the helper table (`HELPERS` lists only helpers with an
-//! implemented prototype) and verified programs cannot call it; once the
-//! prototype exists, registering [`sk_assign`] under
-//! [`BPF_FUNC_SK_ASSIGN`] is all that is left. The logic is complete and
-//! tested directly.
+//! `bpf_sk_release()` drops a reference a socket lookup took; the kernel
+//! only counts references of sockets that are not RCU-freed, and every
+//! emulated socket is RCU-freed, so it has nothing to drop and returns 0
+//! (the verifier does the bookkeeping that matters: the reference state).
 
 use super::neg;
 use crate::errno::Errno;
@@ -68,9 +73,6 @@ pub fn assign(state: &mut AssignState, sk: u64, flags: u64) -> Result<(), Errno>
     if flags & !(F_REPLACE | F_NO_REUSEPORT) != 0 {
         return Err(Errno::EINVAL);
     }
-    if state.selected.is_some() && flags & F_REPLACE == 0 {
-        return Err(Errno::EEXIST);
-    }
     let cand = if sk == 0 {
         None
     } else {
@@ -78,11 +80,15 @@ pub fn assign(state: &mut AssignState, sk: u64, flags: u64) -> Result<(), Errno>
         if c.protocol != state.protocol {
             return Err(Errno::EPROTOTYPE);
         }
-        if c.family != state.family {
+        // `AF_INET` is 2 (an IPv6 socket that is not v6-only serves IPv4).
+        if c.family != state.family && c.family == 2 {
             return Err(Errno::EAFNOSUPPORT);
         }
         Some(c)
     };
+    if state.selected.is_some() && flags & F_REPLACE == 0 {
+        return Err(Errno::EEXIST);
+    }
     state.selected = cand;
     state.no_reuseport = flags & F_NO_REUSEPORT != 0;
     Ok(())
@@ -100,6 +106,11 @@ pub extern "C" fn sk_assign(_ctx: u64, sk: u64, flags: u64, _: u64, _: u64) -> u
     })
 }
 
+/// `bpf_sk_release(sk)`: nothing to drop for RCU-freed sockets.
+pub extern "C" fn sk_release(_sk: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,16 +125,21 @@ mod tests {
         let ((), st) = with_state(st, || {
             assert_eq!(sk_assign(0, 100, 4, 0, 0), neg(Errno::EINVAL));
             assert_eq!(sk_assign(0, 200, 0, 0, 0), neg(Errno::EPROTOTYPE));
-            assert_eq!(sk_assign(0, 300, 0, 0, 0), neg(Errno::EAFNOSUPPORT));
             assert_eq!(sk_assign(0, 999, 0, 0, 0), neg(Errno::EINVAL));
-            assert_eq!(sk_assign(0, 100, 0, 0, 0), 0);
+            assert_eq!(sk_assign(0, 300, 0, 0, 0), 0, "IPv6 socket, IPv4 lookup");
+            // Protocol checks come before EEXIST.
+            assert_eq!(sk_assign(0, 200, 0, 0, 0), neg(Errno::EPROTOTYPE));
             assert_eq!(sk_assign(0, 100, 0, 0, 0), neg(Errno::EEXIST));
             assert_eq!(sk_assign(0, 100, F_REPLACE | F_NO_REUSEPORT, 0, 0), 0);
+            assert_eq!(sk_release(100, 0, 0, 0, 0), 0);
         });
         assert_eq!((st.selected, st.no_reuseport), (Some(tcp4), true));
         assert_eq!(sk_assign(0, 100, 0, 0, 0), neg(Errno::EINVAL));
         let mut st = st;
         assign(&mut st, 0, F_REPLACE).unwrap();
-        assert_eq!(st.selected, None);
+        assert_eq!((st.selected, st.no_reuseport), (None, false));
+        // An IPv4 socket for an IPv6 lookup.
+        let mut st6 = AssignState { family: 10, protocol: 6, candidates: vec![tcp4], ..Default::default() };
+        assert_eq!(assign(&mut st6, 100, 0), Err(Errno::EAFNOSUPPORT));
     }
 }

@@ -54,6 +54,7 @@ fn allocator(t: MapType) -> Option<AllocFn> {
         MapType::HashOfMaps => Some(hash::of_maps::alloc),
         MapType::Ringbuf => Some(super::ringbuf::alloc),
         MapType::PerfEventArray => Some(super::perf_event_array::alloc),
+        MapType::Sockmap => Some(super::sockmap::alloc),
         _ => None,
     }
 }

@@ -22,6 +22,7 @@ pub mod percpu_array;
 pub mod perf_event_array;
 pub mod prog_array;
 pub mod ringbuf;
+pub mod sockmap;
 pub mod valmem;
 
 use crate::bpf::objects::Obj;
@@ -235,6 +236,11 @@ pub trait MapOps: Send + Sync + fmt::Debug {
 
     /// The per-CPU buffers of a `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map.
     fn as_perf_event_array(&self) -> Option<&perf_event_array::PerfEventArrayMap> {
+        None
+    }
+
+    /// The sockets behind a `BPF_MAP_TYPE_SOCKMAP` map.
+    fn as_sockmap(&self) -> Option<&sockmap::SockMap> {
         None
     }
 }

@@ -42,6 +42,8 @@ pub mod dissector_asm;
 #[cfg(test)]
 mod dissector_tests;
 #[cfg(test)]
+mod sockmap_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::bpf::Obj;

@@ -16,7 +16,9 @@
 //! selection is the answer; otherwise, if some program dropped, the lookup
 //! fails (`ECONNREFUSED`, no socket); if all passed, the regular lookup
 //! runs: an exact local address beats the wildcard, lowest fd order
-//! among equals. `SO_REUSEPORT` groups are not emulated (so the
+//! among equals. Programs select sockets they reach through `ctx->sk` or
+//! a sockmap lookup ([`crate::map::sockmap`]) with `bpf_sk_assign`
+//! ([`crate::helpers::sk_assign`]). `SO_REUSEPORT` groups are not emulated (so the
 //! `no_reuseport` flag has no effect), nor are connected sockets.
 
 use super::netns::NetRef;
@@ -62,11 +64,13 @@ impl Sock {
         self.net.net().id
     }
 
-    fn image_addr(&self) -> u64 {
+    /// The address of its `struct bpf_sock` image: what programs hold as
+    /// the socket pointer.
+    pub fn image_addr(&self) -> u64 {
         self.image.as_ptr() as u64
     }
 
-    fn candidate(&self) -> Candidate {
+    pub(crate) fn candidate(&self) -> Candidate {
         Candidate {
             addr: self.image_addr(),
             cookie: self.cookie,
@@ -93,6 +97,28 @@ fn image(protocol: u8, local: SocketAddr) -> Box<[u8; BPF_SOCK_SIZE]> {
     let state: u32 = if protocol == IPPROTO_TCP { 10 } else { 7 };
     b[72..76].copy_from_slice(&state.to_le_bytes());
     b
+}
+
+/// The sockets the programs of a lookup can hold a pointer to: those of
+/// the namespace (`fd_socks`), then those in the sockmaps the programs use
+/// (which may belong to any namespace, as in the kernel), each once. They
+/// are the candidates `bpf_sk_assign` accepts and the `struct bpf_sock`
+/// images checked-mode runs may read; holding them here keeps them alive
+/// for the whole lookup (the kernel's RCU read section). Limit: sockmaps
+/// only a tail-called program uses are not scanned, so its sockets are
+/// refused by `bpf_sk_assign` (`-EINVAL`).
+fn offered_socks(fd_socks: Vec<Arc<Sock>>, progs: &[Arc<crate::bpf::prog::Prog>]) -> Vec<Arc<Sock>> {
+    let mut socks = fd_socks;
+    for m in progs.iter().flat_map(|p| p.used_maps.iter()) {
+        if let Some(sm) = m.ops.as_sockmap() {
+            for s in sm.socks() {
+                if !socks.iter().any(|o| o.cookie == s.cookie) {
+                    socks.push(s);
+                }
+            }
+        }
+    }
+    socks
 }
 
 /// Who answered a lookup.
@@ -216,7 +242,7 @@ impl Kernel {
         progs: &[Arc<crate::bpf::prog::Prog>],
         req: LookupReq,
     ) -> Result<(u32, Option<u64>), Errno> {
-        let socks = self.socks(net);
+        let socks = offered_socks(self.socks(net), progs);
         let family = if req.local.is_ipv4() { AF_INET } else { AF_INET6 };
         let state = AssignState {
             family,

@@ -19,8 +19,9 @@
 //! A helper bpfemu does not implement (`implemented == false` in
 //! [`bpfemu_verifier::proto::PROTOS`]) is never returned, so a program
 //! calling it is refused at load with the verifier's "unknown func"
-//! instead of failing at run time. Type-specific helpers (skb loads,
-//! `sk_assign`, stack ids, ...) are not in the table and so are unknown.
+//! instead of failing at run time. Type-specific helpers are offered by
+//! their program type (sk_lookup: `sk_assign`, `sk_release`); the others
+//! (skb loads, stack ids, ...) are not in the table and so are unknown.
 
 use bpfemu_verifier::proto::{FuncProto, id, proto};
 

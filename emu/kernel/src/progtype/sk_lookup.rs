@@ -6,19 +6,19 @@
 //! `remote_ip6[]`, `local_ip4`, `local_ip6[]`, `local_port`,
 //! `ingress_ifindex`) in narrow loads of a 4-byte field; `remote_port` as a
 //! 2-byte field or, for compatibility, a 4-byte load; the 2 padding bytes
-//! after it as a 2-byte field. Helpers: `sk_lookup_func_proto()` →
-//! `bpf_sk_base_func_proto()` (no `sk_assign` / `sk_release` yet).
+//! after it as a 2-byte field. Helpers: `sk_lookup_func_proto()`:
+//! `bpf_sk_assign` (the sk_lookup flavour), `bpf_sk_release`, then
+//! `bpf_sk_base_func_proto()`.
 //! Return value in `[SK_DROP, SK_PASS]` (`check_return_code()`).
 //!
 //! `sk` is an 8-byte `PTR_TO_SOCKET_OR_NULL` (a `struct bpf_sock` once
-//! null-checked). sk_lookup programs do not run in the emulator yet (no
-//! `BPF_PROG_TEST_RUN` for them, no socket lookup hook): a runtime must
-//! give them a null `sk` or a real `struct bpf_sock` image.
+//! null-checked): the hook ([`crate::net::sk_lookup`]) gives programs a
+//! null `sk` or the selected socket's `struct bpf_sock` image.
 
 use super::funcs::{Caps, sk_base};
 use super::{narrow, narrow_ok, scalar};
 use bpfemu_verifier::env::{Access, CtxAccess, CtxField, ProgTypeOps};
-use bpfemu_verifier::proto::FuncProto;
+use bpfemu_verifier::proto::{FuncProto, id, proto};
 
 /// Byte offsets of `struct bpf_sk_lookup`.
 pub mod off {
@@ -51,8 +51,13 @@ impl ProgTypeOps for SkLookup {
         "sk_lookup"
     }
 
-    fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
-        sk_base(id, self.caps)
+    /// `sk_lookup_func_proto()`: `sk_assign` and `sk_release`, then the
+    /// socket base chain.
+    fn func_proto(&self, func: i32) -> Option<&'static FuncProto> {
+        match func {
+            id::SK_ASSIGN | id::SK_RELEASE => proto(func).filter(|p| p.implemented),
+            _ => sk_base(func, self.caps),
+        }
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {

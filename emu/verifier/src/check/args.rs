@@ -14,7 +14,8 @@
 //!
 //! Not emulated: `arg_btf_id` (a `PTR_TO_BTF_ID` argument accepts any
 //! kernel type), `MEM_FIXED_SIZE` arguments (no helper in the table has
-//! one), sockmap value types, alignment of `ARG_PTR_TO_INT/LONG` (the
+//! one), sockmap value types (program-side sockmap updates are refused),
+//! alignment of `ARG_PTR_TO_INT/LONG` (the
 //! emulated helpers write unaligned values safely), dynptr arguments
 //! (rejected as unsupported).
 
@@ -86,6 +87,8 @@ fn compatible(at: ArgType) -> (&'static [RegType], &'static str) {
         ArgType::PtrToStack | ArgType::PtrToStackOrNull => (&[Stack], "fp"),
         ArgType::PtrToRingbufMemRelease => (&[Mem], "ringbuf_mem"),
         ArgType::PtrToDynptr { .. } => (&[Stack], "fp, dynptr_ptr"),
+        ArgType::PtrToSocketOrNull => (&[Sock], "sock"),
+        ArgType::PtrToSockCommonRelease => (&[Sock], "sock_common, sock, tcp_sock, xdp_sock, ptr_"),
         ArgType::DontCare | ArgType::Anything => (&[], ""),
     }
 }
@@ -94,7 +97,7 @@ fn compatible(at: ArgType) -> (&'static [RegType], &'static str) {
 fn arg_may_be_null(at: ArgType) -> bool {
     match at {
         ArgType::PtrToMem(f) => f.maybe_null,
-        ArgType::PtrToCtxOrNull | ArgType::PtrToStackOrNull => true,
+        ArgType::PtrToCtxOrNull | ArgType::PtrToStackOrNull | ArgType::PtrToSocketOrNull => true,
         ArgType::PtrToBtfId { maybe_null } => maybe_null,
         _ => false,
     }
@@ -156,7 +159,7 @@ impl<'a> Verifier<'a, '_> {
             self.check_reg_type(regno, &reg, at)?;
             self.check_func_arg_reg_off(regno, &reg, at)?;
         }
-        if at == ArgType::PtrToRingbufMemRelease {
+        if matches!(at, ArgType::PtrToRingbufMemRelease | ArgType::PtrToSockCommonRelease) {
             if reg.ref_obj_id == 0 && !reg_is_null(&reg) {
                 return self
                     .fail(EINVAL, format!("R{regno} must be referenced when passed to release function"));
@@ -230,6 +233,8 @@ impl<'a> Verifier<'a, '_> {
             | ArgType::PtrToStackOrNull
             | ArgType::PtrToBtfId { .. }
             | ArgType::PtrToRingbufMemRelease
+            | ArgType::PtrToSocketOrNull
+            | ArgType::PtrToSockCommonRelease
             | ArgType::DontCare
             | ArgType::Anything => {}
         }
@@ -239,8 +244,12 @@ impl<'a> Verifier<'a, '_> {
     /// `check_reg_type()`: the register's type is one the argument takes.
     fn check_reg_type(&mut self, regno: usize, reg: &RegState, at: ArgType) -> VResult<()> {
         let (types, expected) = compatible(at);
+        // An unchecked sockmap lookup result is `map_value_or_null` in the
+        // kernel (it becomes a socket at the NULL check): no socket
+        // argument takes it, even one accepting NULL.
+        let sockmap_unchecked = reg.typ == RegType::Sock && reg.flags.maybe_null && reg.ref_obj_id != 0;
         let mut flags = reg.flags;
-        if arg_may_be_null(at) {
+        if arg_may_be_null(at) && !sockmap_unchecked {
             flags.maybe_null = false;
         }
         let ok = types.contains(&reg.typ)
@@ -257,7 +266,7 @@ impl<'a> Verifier<'a, '_> {
         if ok {
             return Ok(());
         }
-        let got = reg_type_str(reg);
+        let got = if sockmap_unchecked { "map_value_or_null".to_string() } else { reg_type_str(reg) };
         self.fail(EACCES, format!("R{regno} type={got} expected={expected}"))
     }
 

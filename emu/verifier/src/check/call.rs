@@ -162,6 +162,20 @@ impl Verifier<'_, '_> {
                 let Some(m) = self.map_ref_info((idx, inner)) else {
                     return self.fail(EINVAL, "kernel subsystem misconfigured verifier");
                 };
+                if matches!(m.map_type, map_type::SOCKMAP | map_type::SOCKHASH) {
+                    // The kernel types r0 `map_value_or_null` and turns it
+                    // into `PTR_TO_SOCKET` at the NULL check
+                    // (`mark_ptr_not_null_reg()`); the lookup acquires a
+                    // reference (`is_acquire_function()`). Here r0 is a
+                    // `sock_or_null` at once, as map-in-map lookups are a
+                    // map pointer at once.
+                    let mut r = RegState::pointer(RegType::Sock);
+                    r.flags.maybe_null = true;
+                    let ref_id = self.acquire_reference();
+                    r.id = ref_id;
+                    r.ref_obj_id = ref_id;
+                    return Ok(r);
+                }
                 let mut r = if matches!(m.map_type, map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS) {
                     if inner || m.inner.is_none() {
                         return self.fail(
@@ -232,6 +246,11 @@ impl Verifier<'_, '_> {
             map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS => func_id == id::MAP_LOOKUP_ELEM,
             map_type::QUEUE | map_type::STACK => {
                 matches!(func_id, id::MAP_PEEK_ELEM | id::MAP_POP_ELEM | id::MAP_PUSH_ELEM)
+            }
+            // Program-side updates (`may_update_sockmap()`, a socket as
+            // the value) and the redirect helpers are not emulated.
+            map_type::SOCKMAP | map_type::SOCKHASH => {
+                matches!(func_id, id::MAP_LOOKUP_ELEM | id::MAP_DELETE_ELEM)
             }
             _ => true,
         };
