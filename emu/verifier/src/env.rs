@@ -197,6 +197,13 @@ pub trait ProgTypeOps {
         None
     }
 
+    /// The name of `btf_id` when it is a kernel function (a FUNC of the
+    /// kernel's BTF), for "calling kernel function NAME is not allowed";
+    /// `None` gives "kernel btf_id N is not a function".
+    fn kfunc_name(&self, btf_id: u32) -> Option<String> {
+        self.btf_type_name(btf_id)
+    }
+
     /// Access to a kernel object through a `PTR_TO_BTF_ID` pointer
     /// (`btf_struct_access()`): the type a load yields, or the message
     /// the verifier logs.

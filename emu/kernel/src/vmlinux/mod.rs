@@ -229,6 +229,7 @@ pub fn vmlinux_btf() -> Btf {
     net::describe_all(&mut b);
     uapi_enums::describe_all(&mut b);
     b.ty::<regs::PtRegs>();
+    crate::kfuncs::btf::describe_all(&mut b);
     b.finish()
 }
 

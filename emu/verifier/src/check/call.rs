@@ -494,7 +494,7 @@ impl Verifier<'_, '_> {
         }
         let ops = self.input.prog_type;
         let Some(kp) = ops.kfunc(func_id) else {
-            return match ops.btf_type_name(func_id) {
+            return match ops.kfunc_name(func_id) {
                 Some(n) => self.fail(EACCES, format!("calling kernel function {n} is not allowed")),
                 None => self.fail(EINVAL, format!("kernel btf_id {func_id} is not a function")),
             };
