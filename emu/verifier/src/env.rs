@@ -142,6 +142,9 @@ pub struct KfuncProto {
     pub ret_null: bool,
     /// `KF_TRUSTED_ARGS`.
     pub trusted_args: bool,
+    /// `KF_RCU`: pointer arguments may be RCU-protected (checked here as
+    /// non-NULL, like trusted arguments).
+    pub rcu: bool,
     /// `KF_SLEEPABLE`.
     pub sleepable: bool,
 }

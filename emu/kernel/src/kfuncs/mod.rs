@@ -27,6 +27,7 @@
 //! RCU read-section tracking (`KF_RCU` arguments are checked as non-NULL
 //! trusted pointers), kfunc id sets filtered by `.filter` callbacks.
 
+pub mod asm;
 pub mod btf;
 pub mod ops;
 pub mod task;
@@ -267,6 +268,7 @@ pub fn proto_for(prog_type: ProgType, btf_id: u32) -> Option<KfuncProto> {
         release: flags & KF_RELEASE != 0,
         ret_null: flags & KF_RET_NULL != 0,
         trusted_args: flags & KF_TRUSTED_ARGS != 0,
+        rcu: flags & KF_RCU != 0,
         sleepable: flags & KF_SLEEPABLE != 0,
     })
 }

@@ -531,6 +531,13 @@ impl Verifier<'_, '_> {
                     self.check_ptr_off_reg(regno, &reg, false)?;
                 }
                 KfuncArg::BtfId(want) => {
+                    // check_kfunc_args(): KF_TRUSTED_ARGS, KF_RCU and
+                    // KF_RELEASE kfuncs take no NULL (nor maybe-NULL) pointer.
+                    let null = (reg.is_scalar() && reg.const_value() == Some(0))
+                        || (reg.typ == RegType::BtfId && reg.flags.maybe_null);
+                    if (kp.trusted_args || kp.rcu || kp.release) && null {
+                        return self.fail(EACCES, format!("Possibly NULL pointer passed to trusted arg{i}"));
+                    }
                     let ok = reg.typ == RegType::BtfId
                         && reg.btf_id == want
                         && !reg.flags.maybe_null

@@ -60,6 +60,7 @@ impl ProgTypeOps for Mock {
             release: false,
             ret_null: false,
             trusted_args: false,
+            rcu: false,
             sleepable: false,
         };
         match btf_id {
