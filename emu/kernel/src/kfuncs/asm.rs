@@ -42,9 +42,8 @@ mod tests {
     fn rewrites_only_kfunc_calls() {
         let id = crate::kfuncs::kfunc_btf_id("bpf_task_from_pid").unwrap();
         let src = "  call bpf_task_from_pid // get it\ncall bpf_map_lookup_elem\ncall label\nr0 = 0";
-        let want = format!(
-            "  call kernel-function#{id} // get it\ncall bpf_map_lookup_elem\ncall label\nr0 = 0"
-        );
+        let want =
+            format!("  call kernel-function#{id} // get it\ncall bpf_map_lookup_elem\ncall label\nr0 = 0");
         assert_eq!(rewrite_kfunc_calls(src), want);
         assert_eq!(rewrite_kfunc_calls("callbpf_task_from_pid"), "callbpf_task_from_pid");
     }

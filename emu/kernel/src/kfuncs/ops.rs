@@ -66,7 +66,13 @@ impl ProgTypeOps for WithKfuncs {
         func_name(btf_id)
     }
 
-    fn btf_struct_access(&self, btf_id: u32, off: i32, size: u32, access: Access) -> Result<CtxField, String> {
+    fn btf_struct_access(
+        &self,
+        btf_id: u32,
+        off: i32,
+        size: u32,
+        access: Access,
+    ) -> Result<CtxField, String> {
         struct_access(&crate::vmlinux::shared(), btf_id, off, size, access)
     }
 
@@ -87,7 +93,13 @@ impl ProgTypeOps for WithKfuncs {
 
 /// `btf_struct_access()` on `btf`: what a load of `size` bytes at `off`
 /// of the struct `btf_id` yields, or the verifier's message.
-pub fn struct_access(btf: &Btf, btf_id: u32, off: i32, size: u32, access: Access) -> Result<CtxField, String> {
+pub fn struct_access(
+    btf: &Btf,
+    btf_id: u32,
+    off: i32,
+    size: u32,
+    access: Access,
+) -> Result<CtxField, String> {
     if access == Access::Write {
         return Err("only read is supported".into());
     }
