@@ -18,6 +18,12 @@
 //! NULL and `bpf_task_release` do nothing. `bpf_rcu_read_lock` /
 //! `_unlock` do nothing: a run is atomic in the sim, nothing is freed
 //! during it.
+//!
+//! Limitation: the snapshot is taken by [`crate::Kernel::run_prog_vm`]
+//! for programs that call kfuncs or use a prog array; a run started from a
+//! bare context without one (`run_with_ctx` of concurrent mode, a nested
+//! run inside a program that has none) finds no task: `bpf_task_from_pid`
+//! returns NULL there.
 
 use super::task_mem::TaskMem;
 use crate::runctx;
@@ -142,13 +148,16 @@ pub extern "C" fn bpf_rcu_read_unlock(_: u64, _: u64, _: u64, _: u64, _: u64) ->
 }
 
 impl TaskTable {
-    /// The snapshot a run of `prog` needs: only programs with kfunc calls
-    /// get one (`BPF_PSEUDO_KFUNC_CALL`, `call` with `src_reg` 2).
+    /// The snapshot a run of `prog` needs: programs with kfunc calls
+    /// (`BPF_PSEUDO_KFUNC_CALL`, `call` with `src_reg` 2) get one, and so
+    /// do programs using a prog array (a tail-called program may call
+    /// kfuncs); others do not pay for it.
     pub fn for_prog<F: Clone>(
         prog: &crate::bpf::prog::Prog,
         procs: &ProcessTable<F>,
     ) -> Option<std::sync::Arc<TaskTable>> {
         let calls_kfuncs = prog.xlated.iter().any(|i| i.code == 0x85 && i.src == 2);
-        calls_kfuncs.then(|| std::sync::Arc::new(TaskTable::snapshot(procs)))
+        let tail_calls = prog.used_maps.iter().any(|m| m.map_type() == crate::uapi::MapType::ProgArray);
+        (calls_kfuncs || tail_calls).then(|| std::sync::Arc::new(TaskTable::snapshot(procs)))
     }
 }
