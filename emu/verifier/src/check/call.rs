@@ -559,8 +559,12 @@ impl Verifier<'_, '_> {
                         );
                     }
                     self.check_ptr_off_reg(regno, &reg, false)?;
-                    if kp.trusted_args && reg.ref_obj_id == 0 && !reg.flags.trusted {
-                        return self.fail(EINVAL, format!("R{regno} must be referenced"));
+                    // A pointer walked from another one is neither referenced
+                    // nor trusted; RCU read sections are not tracked, so a
+                    // KF_RCU argument must be trusted too.
+                    if (kp.trusted_args || kp.rcu) && reg.ref_obj_id == 0 && !reg.flags.trusted {
+                        let m = if kp.rcu { "must be a rcu pointer" } else { "must be referenced or trusted" };
+                        return self.fail(EINVAL, format!("R{regno} {m}"));
                     }
                     if kp.release && release_regno == 0 && reg.ref_obj_id != 0 {
                         release_regno = regno;
