@@ -563,7 +563,8 @@ impl Verifier<'_, '_> {
                     // nor trusted; RCU read sections are not tracked, so a
                     // KF_RCU argument must be trusted too.
                     if (kp.trusted_args || kp.rcu) && reg.ref_obj_id == 0 && !reg.flags.trusted {
-                        let m = if kp.rcu { "must be a rcu pointer" } else { "must be referenced or trusted" };
+                        let m =
+                            if kp.rcu { "must be a rcu pointer" } else { "must be referenced or trusted" };
                         return self.fail(EINVAL, format!("R{regno} {m}"));
                     }
                     if kp.release && release_regno == 0 && reg.ref_obj_id != 0 {
