@@ -120,6 +120,7 @@ impl Kernel {
             spin_lock_held: None,
             nmi: self.sim.this_cpu().in_nmi(),
             points: Some(self.run_points.clone()),
+            tasks: None,
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod bpf;
 pub mod errno;
 pub mod helpers;
 pub mod kernel;
+pub mod kfuncs;
 pub mod map;
 pub mod net;
 pub mod progtype;

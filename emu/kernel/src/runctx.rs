@@ -92,6 +92,9 @@ pub struct RunCtx {
     /// [`crate::sim::preempt::RunPoints`]); `None`: points only count
     /// nothing.
     pub points: Option<Arc<RunPoints>>,
+    /// The tasks kfuncs may hand out (`bpf_task_from_pid`), when the
+    /// program calls kfuncs (see [`crate::kfuncs::task`]).
+    pub tasks: Option<Arc<crate::kfuncs::task::TaskTable>>,
 }
 
 impl RunCtx {
@@ -115,6 +118,7 @@ impl RunCtx {
             spin_lock_held: None,
             nmi: false,
             points: None,
+            tasks: None,
         }
     }
 

@@ -558,3 +558,23 @@ fn sk_lookup_steer_object_steers_a_port_range_through_its_sockmap() {
         assert_eq!(k.take_soundness_violations(), Vec::new(), "jit={jit} paranoid={paranoid}");
     }
 }
+
+/// `kfuncs.bpf.o`: `__ksym` kfunc externs resolved against vmlinux BTF; the
+/// SYSCALL program looks up the current task by pid, reads it through the
+/// task pointer, takes and drops references; a pid with no task gives
+/// NULL (return 1).
+#[test]
+fn kfuncs_object_reads_the_current_task() {
+    let (obj, mut k) = load("kfuncs.bpf.o");
+    let pid = k.user.0 as i32;
+    let comm0 = k.sim.procs.get(k.user).expect("current task").comm.raw()[0];
+    // struct task_args { s32 pid; s32 out_pid; s32 out_tgid; u32 comm0; }
+    let args = |p: i32| [p, 0, 0, 0].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    let mut ctx = args(pid);
+    assert_eq!(run(&obj, &mut k, "task_info", &mut ctx), 0);
+    let field = |c: &[u8], i: usize| i32::from_le_bytes(c[i * 4..i * 4 + 4].try_into().unwrap());
+    assert_eq!((field(&ctx, 1), field(&ctx, 2), field(&ctx, 3)), (pid, pid, i32::from(comm0)));
+    let mut none = args(999_999);
+    assert_eq!(run(&obj, &mut k, "task_info", &mut none), 1);
+    assert_eq!(none, args(999_999));
+}

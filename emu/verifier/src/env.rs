@@ -144,6 +144,9 @@ pub struct KfuncProto {
     pub ret_null: bool,
     /// `KF_TRUSTED_ARGS`.
     pub trusted_args: bool,
+    /// `KF_RCU`: pointer arguments may be RCU-protected (checked here as
+    /// non-NULL, like trusted arguments).
+    pub rcu: bool,
     /// `KF_SLEEPABLE`.
     pub sleepable: bool,
 }
@@ -197,6 +200,13 @@ pub trait ProgTypeOps {
     /// A kfunc this program type may call, by BTF id.
     fn kfunc(&self, _btf_id: u32) -> Option<KfuncProto> {
         None
+    }
+
+    /// The name of `btf_id` when it is a kernel function (a FUNC of the
+    /// kernel's BTF), for "calling kernel function NAME is not allowed";
+    /// `None` gives "kernel btf_id N is not a function".
+    fn kfunc_name(&self, btf_id: u32) -> Option<String> {
+        self.btf_type_name(btf_id)
     }
 
     /// Access to a kernel object through a `PTR_TO_BTF_ID` pointer

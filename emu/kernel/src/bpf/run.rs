@@ -211,7 +211,9 @@ pub fn run_with_ctx(
     fast: bool,
 ) -> (Result<u64, VmError>, crate::runctx::RunCtx) {
     let mut rctx = base;
+    let tasks = rctx.tasks.clone();
     let mut all: Vec<MemRegion<'_>> = regions.to_vec();
+    all.extend(tasks.as_ref().map(|t| t.region()));
     for map in &prog.used_maps {
         all.extend(map_value_regions(map));
     }
@@ -265,7 +267,9 @@ impl Kernel {
     ) -> Result<u64, VmError> {
         let paranoid = self.paranoid();
         let fast = prog.verified && !paranoid;
+        let tasks = crate::kfuncs::task::TaskTable::for_prog(prog, &self.sim.procs);
         let mut all: Vec<MemRegion<'_>> = regions.to_vec();
+        all.extend(tasks.as_ref().map(|t| t.region()));
         for map in &prog.used_maps {
             all.extend(map_value_regions(map));
         }
@@ -274,6 +278,7 @@ impl Kernel {
         let mut rctx = self.run_ctx();
         rctx.verified = fast;
         rctx.maps = prog.used_maps.clone();
+        rctx.tasks = tasks.clone();
         for r in &all {
             rctx.add_region(r.start(), r.len(), r.is_writable());
         }

@@ -29,6 +29,7 @@
 
 pub mod callback;
 pub(crate) mod guest;
+pub mod kfunc;
 pub mod lock;
 pub mod map;
 pub mod misc;
@@ -105,4 +106,5 @@ pub fn register_all(vm: &mut Interpreter) {
     for &(id, f) in CALLBACK_HELPERS {
         vm.register_callback_helper(id, f);
     }
+    kfunc::register_kfuncs(vm);
 }

@@ -60,7 +60,7 @@ pub fn ops_for(
     caps: Caps,
 ) -> Option<Box<dyn ProgTypeOps>> {
     use ProgType as T;
-    Some(match prog_type {
+    let ops: Box<dyn ProgTypeOps> = match prog_type {
         T::SocketFilter => Box::new(skb::SocketFilter { caps }),
         T::FlowDissector => Box::new(skb::FlowDissector { caps }),
         T::SchedCls => Box::new(skb::TcClsAct { caps, act: false }),
@@ -81,7 +81,8 @@ pub fn ops_for(
         T::RawTracepoint => Box::new(tracing::RawTracepoint { caps }),
         T::Syscall => Box::new(syscall::Syscall { caps }),
         _ => return None,
-    })
+    };
+    Some(crate::kfuncs::ops::with_kfuncs(prog_type, ops))
 }
 
 /// A load refused before verification: the errno and the log line.

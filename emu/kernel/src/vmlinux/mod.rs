@@ -25,7 +25,9 @@
 //! `SK_PASS`, `BPF_OK`, ...) and x86-64 `pt_regs` ([`regs`]) come after
 //! the types above (`bpf_sk_lookup` before the map structs), so their ids
 //! do not move.
-//! Not emulated: functions (FUNC/FUNC_PROTO for kfuncs and attach targets),
+//! The emulated kfuncs' FUNC and FUNC_PROTO entries are appended last
+//! ([`crate::kfuncs::btf`]).
+//! Not emulated: other functions (FUNC/FUNC_PROTO of attach targets),
 //! the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
 //! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
@@ -229,6 +231,7 @@ pub fn vmlinux_btf() -> Btf {
     net::describe_all(&mut b);
     uapi_enums::describe_all(&mut b);
     b.ty::<regs::PtRegs>();
+    crate::kfuncs::btf::describe_all(&mut b);
     b.finish()
 }
 

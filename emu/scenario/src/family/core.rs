@@ -384,6 +384,7 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
                 asm_diag(s, *first_line, line, col, format!("no map named `{name}`"), text)
                     .help(suggest(&name, maps))
             })?;
+            let src = bpfemu_kernel::kfuncs::asm::rewrite_kfunc_calls(&src);
             if let Err(e) = bpfemu_isa::asm::kernel::assemble(&src) {
                 return Err(asm_diag(s, *first_line, e.line, e.column, e.message, text));
             }
@@ -524,6 +525,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 Ok(s) => s,
                 Err(_) => return Some(Err(Errno::EBADF)),
             };
+            let src = bpfemu_kernel::kfuncs::asm::rewrite_kfunc_calls(&src);
             let insns = match bpfemu_isa::asm::kernel::assemble(&src) {
                 Ok(i) => i,
                 Err(_) => return Some(Err(Errno::EINVAL)),

@@ -513,7 +513,7 @@ impl Verifier<'_, '_> {
         }
         let ops = self.input.prog_type;
         let Some(kp) = ops.kfunc(func_id) else {
-            return match ops.btf_type_name(func_id) {
+            return match ops.kfunc_name(func_id) {
                 Some(n) => self.fail(EACCES, format!("calling kernel function {n} is not allowed")),
                 None => self.fail(EINVAL, format!("kernel btf_id {func_id} is not a function")),
             };
@@ -550,6 +550,13 @@ impl Verifier<'_, '_> {
                     self.check_ptr_off_reg(regno, &reg, false)?;
                 }
                 KfuncArg::BtfId(want) => {
+                    // check_kfunc_args(): KF_TRUSTED_ARGS, KF_RCU and
+                    // KF_RELEASE kfuncs take no NULL (nor maybe-NULL) pointer.
+                    let null = (reg.is_scalar() && reg.const_value() == Some(0))
+                        || (reg.typ == RegType::BtfId && reg.flags.maybe_null);
+                    if (kp.trusted_args || kp.rcu || kp.release) && null {
+                        return self.fail(EACCES, format!("Possibly NULL pointer passed to trusted arg{i}"));
+                    }
                     let ok = reg.typ == RegType::BtfId
                         && reg.btf_id == want
                         && !reg.flags.maybe_null
@@ -571,8 +578,13 @@ impl Verifier<'_, '_> {
                         );
                     }
                     self.check_ptr_off_reg(regno, &reg, false)?;
-                    if kp.trusted_args && reg.ref_obj_id == 0 && !reg.flags.trusted {
-                        return self.fail(EINVAL, format!("R{regno} must be referenced"));
+                    // A pointer walked from another one is neither referenced
+                    // nor trusted; RCU read sections are not tracked, so a
+                    // KF_RCU argument must be trusted too.
+                    if (kp.trusted_args || kp.rcu) && reg.ref_obj_id == 0 && !reg.flags.trusted {
+                        let m =
+                            if kp.rcu { "must be a rcu pointer" } else { "must be referenced or trusted" };
+                        return self.fail(EINVAL, format!("R{regno} {m}"));
                     }
                     if kp.release && release_regno == 0 && reg.ref_obj_id != 0 {
                         release_regno = regno;

@@ -60,6 +60,7 @@ impl ProgTypeOps for Mock {
             release: false,
             ret_null: false,
             trusted_args: false,
+            rcu: false,
             sleepable: false,
         };
         match btf_id {
@@ -600,11 +601,8 @@ fn kfunc_acquire_release() {
     let leak = "r1 = 0\ncall kernel-function#100\nif r0 == 0 goto out\nr0 = 0\nexit\nout:\nr0 = 0\nexit";
     rejects(run(leak, &[]), EINVAL, "Unreleased reference id=");
     let unchecked = "r1 = 0\ncall kernel-function#100\nr1 = r0\ncall kernel-function#101\nr0 = 0\nexit";
-    rejects(
-        run(unchecked, &[]),
-        EINVAL,
-        "kernel function bpf_obj_release args#0 expected pointer to STRUCT obj but R1 has a pointer to",
-    );
+    // check_kfunc_args(): a release kfunc takes no maybe-NULL pointer.
+    rejects(run(unchecked, &[]), EACCES, "Possibly NULL pointer passed to trusted arg0");
     let twice = "r1 = 0\ncall kernel-function#100\nif r0 == 0 goto out\nr6 = r0\nr1 = r0
         call kernel-function#101\nr1 = r6\ncall kernel-function#101\nout:\nr0 = 0\nexit";
     rejects(run(twice, &[]), EACCES, "R6 !read_ok");
