@@ -166,11 +166,39 @@ mod x86 {
         g.finish();
     }
 
+    /// The cost of one run of `r0 = 0; exit` on each JIT: entry and exit,
+    /// not the code.
+    fn run_overhead(c: &mut Criterion) {
+        let p = [
+            Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Source::Imm(0) },
+            Instruction::Exit,
+        ];
+        let insns = encode_program(&p);
+        let prog = Program::new(&insns).expect("two-instruction program loads");
+        let vm = Interpreter::new();
+        let jit = JitProgram::compile(&prog, &vm).expect("the JIT compiles it");
+        let mut rbpf_mem = mem();
+        let bytes = insns_to_bytes(&insns);
+        let mut rbpf_jit = rbpf::EbpfVmRaw::new(Some(&bytes)).expect("rbpf accepts the program");
+        rbpf_jit.jit_compile().expect("rbpf's JIT compiles the program");
+        let mut g = c.benchmark_group("run-overhead");
+        g.bench_function("bpfemu-jit", |b| {
+            // SAFETY: the program makes no memory access.
+            b.iter(|| unsafe { jit.run(black_box(&[0, 0])) })
+        });
+        g.bench_function("rbpf-0.4.1-jit", |b| {
+            // SAFETY: the program makes no memory access.
+            b.iter(|| unsafe { rbpf_jit.execute_program_jit(black_box(&mut rbpf_mem)) })
+        });
+        g.finish();
+    }
+
     pub fn all(c: &mut Criterion) {
         for name in ["primes", "copy", "strcmp", "switch"] {
             bench_program(c, name);
         }
         compile_time(c);
+        run_overhead(c);
     }
 }
 

@@ -35,9 +35,12 @@
 //! fentry/fexit on BPF programs. bpfemu never rewrites code another thread
 //! may be running: [`JitProgram::retarget`] builds a *new* image whose
 //! patch site jumps to the replacement, and swaps it in atomically. A run
-//! takes the current image when it starts and keeps it to the end, so old
-//! images (and the replacements they jump into) are freed only when no run
-//! can be using them.
+//! takes the current image when it starts and keeps it to the end. Old
+//! images (and the replacements they jump into) are kept until the
+//! program is dropped — the kernel frees them after an RCU grace period;
+//! bpfemu's grace period is the program's lifetime, which makes starting a
+//! run a single atomic load (no reference count on the hot path). Each
+//! retarget adds one image.
 
 mod compile;
 mod emit_alu;
@@ -59,7 +62,8 @@ pub use frame::ENTRY_NOP;
 use image::{Image, Shared};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Why a program was not compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,8 +82,11 @@ pub enum JitError {
 
 /// A compiled program: native code plus the slot → native offset map.
 pub struct JitProgram {
-    /// The current image; runs clone the `Arc` when they start.
-    image: RwLock<Arc<Image>>,
+    /// The current image: always the last of `images`.
+    current: AtomicPtr<Image>,
+    /// Every image this program has had, oldest first, kept until the
+    /// program is dropped (see the module docs).
+    images: Mutex<Vec<Arc<Image>>>,
     shared: Arc<Shared>,
     /// What [`retarget`](Self::retarget) recompiles, and its patches
     /// (function-entry slot → replacement image); the lock serialises
@@ -91,7 +98,7 @@ pub struct JitProgram {
 impl fmt::Debug for JitProgram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JitProgram")
-            .field("code_len", &self.current().buf.len())
+            .field("code_len", &self.image().buf.len())
             .field("insns", &self.offsets.len())
             .finish()
     }
@@ -106,7 +113,8 @@ impl JitProgram {
         let image = Arc::new(compile::compile_image(prog, interp)?);
         let offsets = image.offsets.clone();
         Ok(JitProgram {
-            image: RwLock::new(image),
+            current: AtomicPtr::new(Arc::as_ptr(&image).cast_mut()),
+            images: Mutex::new(vec![image]),
             shared: Arc::new(Shared::new(interp)),
             source: Mutex::new((prog.clone(), BTreeMap::new())),
             offsets,
@@ -114,8 +122,19 @@ impl JitProgram {
     }
 
     /// The image runs start from now.
+    fn image(&self) -> &Image {
+        let p = self.current.load(Ordering::Acquire);
+        // SAFETY: `current` only ever holds `Arc::as_ptr` of an image
+        // pushed to `images` (stored after the push, with release ordering
+        // paired with the acquire above), and `images` only grows until
+        // `self` is dropped, so the image is alive for as long as `&self`.
+        unsafe { &*p }
+    }
+
+    /// The current image, counted (for patching it into another program).
     fn current(&self) -> Arc<Image> {
-        self.image.read().unwrap_or_else(PoisonError::into_inner).clone()
+        let images = self.images.lock().unwrap_or_else(PoisonError::into_inner);
+        images.last().expect("a program has at least its first image").clone()
     }
 
     /// Native offset (from the entry) of the code of each instruction slot;
@@ -160,7 +179,10 @@ impl JitProgram {
             None => patches.remove(&slot),
         };
         let img = Arc::new(compile::compile_patched(&src.0, &self.shared.interp, &patches)?);
-        *self.image.write().unwrap_or_else(PoisonError::into_inner) = img;
+        let mut images = self.images.lock().unwrap_or_else(PoisonError::into_inner);
+        images.push(img);
+        let newest = images.last().expect("just pushed");
+        self.current.store(Arc::as_ptr(newest).cast_mut(), Ordering::Release);
         src.1 = patches;
         Ok(())
     }
@@ -194,9 +216,8 @@ impl JitProgram {
     /// # Safety
     /// As [`run`](Self::run).
     unsafe fn start(&self, args: &[u64], packet: runtime::Packet) -> Result<u64, VmError> {
-        let image = self.current();
-        let meta = &image.meta;
-        // SAFETY: the image (held by `image` for the whole run) and `shared`
+        let meta = &self.image().meta;
+        // SAFETY: the image (alive while `self` is borrowed) and `shared`
         // are this program's; slot 0 starts an instruction; the rest is the
         // caller's contract.
         unsafe { runtime::run_image(&self.shared, meta, meta.addrs().slots[0], args, 0, packet) }
