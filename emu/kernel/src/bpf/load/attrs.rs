@@ -60,8 +60,10 @@ pub fn attach_type_ok(prog_type: ProgType, expected_attach_type: u32) -> bool {
 /// Runs the checks.
 ///
 /// - unknown `prog_flags` bits: `EINVAL`;
-/// - no instructions or more than [`BPF_COMPLEXITY_LIMIT_INSNS`]: `E2BIG`
-///   (the kernel tests both in one condition);
+/// - no instructions, or more than [`BPF_COMPLEXITY_LIMIT_INSNS`] (a loader
+///   with `CAP_BPF`) or `BPF_MAXINSNS` (4096, a loader without): `E2BIG`
+///   (the kernel tests all in one condition, kernel/bpf/syscall.c
+///   `bpf_prog_load()`);
 /// - a loader without `CAP_BPF` may only load socket filters and cgroup skb
 ///   programs: `EPERM` (every other type needs `CAP_BPF`, and the emulated
 ///   loader either has every capability or none, so the further
@@ -79,7 +81,8 @@ pub fn check(attr: &ProgLoadAttr<'_>, caps: Caps) -> Result<Checked, Errno> {
     if attr.prog_flags & !PROG_FLAGS_KNOWN != 0 {
         return Err(Errno::EINVAL);
     }
-    if attr.insns.is_empty() || attr.insns.len() > BPF_COMPLEXITY_LIMIT_INSNS {
+    let max_insns = if caps.bpf { BPF_COMPLEXITY_LIMIT_INSNS } else { bpfemu_isa::opcode::BPF_MAXINSNS };
+    if attr.insns.is_empty() || attr.insns.len() > max_insns {
         return Err(Errno::E2BIG);
     }
     let unpriv_ok = [ProgType::SocketFilter.raw(), ProgType::CgroupSkb.raw()];

@@ -22,9 +22,11 @@
 //! `prog_flags` that tune the verifier (`BPF_F_STRICT_ALIGNMENT`,
 //! `BPF_F_ANY_ALIGNMENT`, `BPF_F_TEST_RND_HI32`, `BPF_F_TEST_STATE_FREQ`,
 //! `BPF_F_TEST_REG_INVARIANTS`, `BPF_F_XDP_HAS_FRAGS`,
-//! `BPF_F_XDP_DEV_BOUND_ONLY`) are accepted and have no effect. Only root
-//! loads programs in practice: the unprivileged limits of
-//! `bpf_prog_load()` (program types, `BPF_MAXINSNS`) are not applied.
+//! `BPF_F_XDP_DEV_BOUND_ONLY`) are accepted and have no effect, except
+//! `BPF_F_STRICT_ALIGNMENT` (unless `BPF_F_ANY_ALIGNMENT` is set too), which
+//! the verifier honours. A loader without `CAP_BPF` meets
+//! `bpf_prog_load()`'s limits ([`attrs::check`]): socket filters and cgroup
+//! skb programs only, at most `BPF_MAXINSNS` instructions.
 //!
 //! After verification, [`rewrite`] converts ctx accesses
 //! (`convert_ctx_accesses()`). What is not emulated yet: the other rewrites

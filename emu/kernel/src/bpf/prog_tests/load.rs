@@ -437,3 +437,18 @@ fn maps_as_the_verifier_sees_them() {
     let tpl = info.inner.expect("template");
     assert_eq!((tpl.map_type, tpl.value_size, tpl.rdonly_prog), (2, 8, false));
 }
+
+#[test]
+fn unprivileged_loaders_are_limited_to_bpf_maxinsns() {
+    // bpf_prog_load(): insn_cnt > (bpf_cap ? BPF_COMPLEXITY_LIMIT_INSNS : BPF_MAXINSNS) is E2BIG.
+    let max = bpfemu_isa::opcode::BPF_MAXINSNS;
+    let body = |n: usize| format!("{}r0 = 0\nexit", "r0 = 1\n".repeat(n - 2));
+    let mut k = kernel();
+    let user = k.user;
+    k.sim.procs.get_mut(user).unwrap().uid = 1000;
+    assert!(load(&mut k, ProgType::SocketFilter, &body(max)).is_ok());
+    assert_eq!(load(&mut k, ProgType::SocketFilter, &body(max + 1)), Err(Errno::E2BIG));
+    // Root (CAP_BPF) goes up to the complexity limit.
+    k.sim.procs.get_mut(user).unwrap().uid = 0;
+    assert!(load(&mut k, ProgType::SocketFilter, &body(max + 1)).is_ok());
+}
