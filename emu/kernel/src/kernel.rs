@@ -121,6 +121,7 @@ impl Kernel {
             nmi: self.sim.this_cpu().in_nmi(),
             points: Some(self.run_points.clone()),
             tasks: None,
+            switcher: None,
         }
     }
 }

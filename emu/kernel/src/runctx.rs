@@ -23,6 +23,7 @@ use crate::sim::preempt::RunPoints;
 use crate::sim::rng::SimRng;
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A range of guest memory helpers may access during a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +96,66 @@ pub struct RunCtx {
     /// The tasks kfuncs may hand out (`bpf_task_from_pid`), when the
     /// program calls kfuncs (see [`crate::kfuncs::task`]).
     pub tasks: Option<Arc<crate::kfuncs::task::TaskTable>>,
+    /// Who lets other simulated CPUs run at this run's interleaving points
+    /// ([`after_call`]); `None` for runs that run to completion.
+    pub switcher: Option<Arc<dyn Switcher>>,
+}
+
+/// Interleaves a run with work on other simulated CPUs: a `concurrent`
+/// block of a scenario runs programs of several branches "at once" and
+/// lets its seeded scheduler decide, at each interleaving point, which
+/// branch goes on.
+///
+/// The interleaving points are the returns from helper and kfunc calls
+/// (not those of helpers taking callbacks, whose callbacks' calls are
+/// points themselves): both engines reach them in the same order, so a
+/// seed gives the same interleaving under the interpreter and the JIT. No
+/// point is taken while the run holds a `bpf_spin_lock` (the other CPU
+/// would spin on it) or in NMI context. On real hardware the CPUs also
+/// interleave between any two instructions; bpfemu's points are coarser.
+pub trait Switcher: Send + Sync + std::fmt::Debug {
+    /// Lets other CPUs run; returns when this run is to go on.
+    fn switch(&self);
+}
+
+/// Set while any run has a [`Switcher`]: the engines only call
+/// [`after_call`] then (see [`bpfemu_vm::AfterCall`]).
+pub static SWITCHING: AtomicBool = AtomicBool::new(false);
+static SWITCHING_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Keeps [`SWITCHING`] set while alive.
+#[derive(Debug)]
+pub struct SwitchingArmed(());
+
+impl SwitchingArmed {
+    pub fn new() -> SwitchingArmed {
+        SWITCHING_RUNS.fetch_add(1, Ordering::SeqCst);
+        SWITCHING.store(true, Ordering::SeqCst);
+        SwitchingArmed(())
+    }
+}
+
+impl Default for SwitchingArmed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for SwitchingArmed {
+    fn drop(&mut self) {
+        if SWITCHING_RUNS.fetch_sub(1, Ordering::SeqCst) == 1 {
+            SWITCHING.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The engines' after-call hook: an interleaving point of the run on this
+/// thread, if it has a [`Switcher`] and holds no spin lock.
+pub extern "C" fn after_call() {
+    let s = with(|c| if c.spin_lock_held.is_none() && !c.nmi { c.switcher.clone() } else { None }).flatten();
+    if let Some(s) = s {
+        s.switch();
+    }
 }
 
 impl RunCtx {
@@ -119,6 +180,7 @@ impl RunCtx {
             nmi: false,
             points: None,
             tasks: None,
+            switcher: None,
         }
     }
 

@@ -19,6 +19,7 @@
 
 pub mod error;
 pub mod family;
+pub mod interleave;
 pub mod parse;
 pub mod run;
 pub mod suite;

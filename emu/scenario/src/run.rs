@@ -4,6 +4,7 @@
 
 use crate::error::Loc;
 use crate::family::{self, Alt, PVal, Planned};
+use crate::interleave::{Event, Worker};
 use crate::value::{Bytes, Part, Val, fields_str};
 use bpfemu_kernel::sim::rng::SimRng;
 use bpfemu_kernel::{Errno, Kernel, KernelConfig, SimConfig};
@@ -249,20 +250,55 @@ impl Runner {
         let mut rng = self.k.sim.fork_rng(STREAM_INTERLEAVE);
         let mut queues: Vec<std::collections::VecDeque<&Planned>> =
             p.children.iter().map(|b| b.children.iter().collect()).collect();
+        // A branch's program run in progress (paused at an interleaving
+        // point): its statement and its thread.
+        let mut running: Vec<Option<(&Planned, Worker)>> = queues.iter().map(|_| None).collect();
         loop {
-            let live: Vec<usize> = (0..queues.len()).filter(|&i| !queues[i].is_empty()).collect();
+            let live: Vec<usize> =
+                (0..queues.len()).filter(|&i| running[i].is_some() || !queues[i].is_empty()).collect();
             if live.is_empty() {
                 break;
             }
             let pick = live[rng.below(live.len() as u64) as usize];
-            if let Some(s) = queues[pick].pop_front() {
-                self.step(s, &format!("  branch {}: ", pick + 1));
+            let prefix = format!("  branch {}: ", pick + 1);
+            let event = if let Some((s, mut worker)) = running[pick].take() {
+                let ev = worker.resume();
+                (s, worker, ev)
+            } else {
+                let Some(s) = queues[pick].pop_front() else { continue };
+                match family::core::run_detach(self, s) {
+                    Some(Ok(run)) => {
+                        self.header(s, &prefix);
+                        self.out("      runs (its helper calls are interleaving points)");
+                        let (worker, ev) = Worker::start(run);
+                        (s, worker, ev)
+                    }
+                    Some(Err(e)) => {
+                        self.header(s, &prefix);
+                        self.conclude(s, &prefix, Err(e));
+                        continue;
+                    }
+                    None => {
+                        self.step(s, &prefix);
+                        continue;
+                    }
+                }
+            };
+            match event {
+                (s, worker, Event::Paused) => running[pick] = Some((s, worker)),
+                (s, _, Event::Done(done)) => {
+                    let w = self.where_(&s.stmt.loc);
+                    self.out(&format!("[{w}] {prefix}returns"));
+                    let outcome = family::core::run_reattach(self, s, *done);
+                    self.conclude(s, &prefix, outcome);
+                }
             }
         }
         self.out(&format!("[{w}] end concurrent"));
     }
 
-    fn step(&mut self, p: &Planned, prefix: &str) {
+    /// The `[line] statement` line of a step.
+    fn header(&mut self, p: &Planned, prefix: &str) {
         let w = self.where_(&p.stmt.loc);
         let src = if p.spec.name == "prog" && p.stmt.block.is_some() {
             format!("{} {{ ... }}", p.stmt.src.trim_end_matches('{').trim_end())
@@ -270,11 +306,21 @@ impl Runner {
             p.stmt.src.clone()
         };
         self.out(&format!("[{w}] {prefix}{src}"));
+    }
+
+    fn step(&mut self, p: &Planned, prefix: &str) {
+        self.header(p, prefix);
         let outcome = family::core::exec(self, p)
             .or_else(|| family::sim::exec(self, p))
             .or_else(|| family::netns::exec(self, p))
             .or_else(|| family::ringbuf::exec(self, p))
             .unwrap_or(Err(Errno::ENOSYS));
+        self.conclude(p, prefix, outcome);
+    }
+
+    /// Reports what a step did: its result, its expectation's verdict, the
+    /// notes and trace lines it produced, its JSON line.
+    fn conclude(&mut self, p: &Planned, prefix: &str, outcome: Outcome) {
         // What hooks at in-run preemption points did (injected NMIs).
         for line in self.k.run_points.take_log() {
             self.note(line);

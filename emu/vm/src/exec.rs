@@ -292,6 +292,11 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
         ($f:expr) => {{
             let f = $f;
             regs[0] = f(regs[1], regs[2], regs[3], regs[4], regs[5]);
+            if let Some(a) = ctx.calls.after_call
+                && a.armed.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                (a.hook)();
+            }
         }};
     }
     // A registered helper; one that takes callbacks runs with the re-entry

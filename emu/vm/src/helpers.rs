@@ -13,6 +13,7 @@ use crate::program::Program;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// A helper or kfunc: five register arguments, one result (the BPF calling
 /// convention, r1..r5 → r0).
@@ -38,12 +39,23 @@ pub(crate) struct Helper {
     pub(crate) callbacks: bool,
 }
 
+/// Called after every helper (except those taking callbacks) and kfunc
+/// call returns, by both engines, while `armed` is set: where the
+/// simulated kernel lets another simulated CPU run (interleaving points of
+/// scenario `concurrent` blocks). Unarmed, a call pays one relaxed load.
+#[derive(Clone, Copy, Debug)]
+pub struct AfterCall {
+    pub armed: &'static AtomicBool,
+    pub hook: extern "C" fn(),
+}
+
 /// Helpers by id (dense for small ids) and kfuncs by BTF id.
 #[derive(Clone, Default)]
 pub(crate) struct CallTable {
     dense: Vec<Option<Helper>>,
     sparse: BTreeMap<i64, Helper>,
     kfuncs: BTreeMap<i32, HelperFn>,
+    pub(crate) after_call: Option<AfterCall>,
 }
 
 impl CallTable {

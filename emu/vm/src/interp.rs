@@ -50,6 +50,12 @@ impl Interpreter {
         Self::default()
     }
 
+    /// Sets the hook run after helper and kfunc calls ([`AfterCall`]);
+    /// JIT images compiled from now on call it too.
+    pub fn set_after_call(&mut self, a: Option<crate::helpers::AfterCall>) {
+        self.calls.after_call = a;
+    }
+
     /// Registers helper `id` (`call id`, or `callx` with the id in a
     /// register). Id 12 (`bpf_tail_call`) is handled by the interpreter and
     /// never reaches a registered helper.

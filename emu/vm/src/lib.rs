@@ -44,7 +44,7 @@ mod stack_window;
 pub use callback::{CALLBACK_TAG, call_callback, call_callback_with_memory, callback_target, callback_token};
 pub use env::TraceStep;
 pub use error::{LoadError, TransferKind, VmError};
-pub use helpers::{HelperFn, TailCallResolver};
+pub use helpers::{AfterCall, HelperFn, TailCallResolver};
 pub use interp::{Interpreter, Mode};
 #[cfg(target_arch = "x86_64")]
 pub use jit::{JitError, JitProgram};

@@ -20,6 +20,7 @@ mod prog_tests;
 pub mod run;
 pub mod syscall;
 pub mod test_run;
+pub mod test_run_detached;
 pub mod test_run_skb;
 pub mod test_run_xdp;
 

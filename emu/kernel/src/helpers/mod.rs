@@ -100,6 +100,10 @@ pub fn helper(id: i32) -> Option<HelperFn> {
 
 /// Registers every implemented helper with `vm`.
 pub fn register_all(vm: &mut Interpreter) {
+    vm.set_after_call(Some(bpfemu_vm::AfterCall {
+        armed: &crate::runctx::SWITCHING,
+        hook: crate::runctx::after_call,
+    }));
     for &(id, f) in HELPERS {
         vm.register_helper(id, f);
     }

@@ -13,6 +13,7 @@ use bpfemu_kernel::bpf::BpfAttr;
 use bpfemu_kernel::bpf::attr::{
     BatchAttr, LinkCreateAttr, MapCreateAttr, ObjInfo, ProgLoadAttr, TestRunAttr, TestRunOut,
 };
+use bpfemu_kernel::bpf::test_run_detached::{DetachedDone, DetachedRun};
 
 use Kind as K;
 use ObjKind as O;
@@ -883,6 +884,56 @@ fn run_prog(r: &mut Runner, p: &Planned) -> Outcome {
     if want_data && data_len > 0 {
         data_out.truncate(out.data_size_out as usize);
         f.push(("data", Val::Bytes(data_out)));
+    }
+    ok(f)
+}
+
+/// Whether an expectation of `p` names field `k`.
+fn expects_field(p: &Planned, k: &str) -> bool {
+    p.expect.as_ref().is_some_and(|alts| {
+        alts.iter().any(|a| matches!(a, Alt::Fields(f) if f.iter().any(|(name, _)| name == k)))
+    })
+}
+
+/// A `run` a `concurrent` block can interleave with its other branches:
+/// a syscall program with at most `ctx=` and `ctx_out=`
+/// ([`Kernel::test_run_detach`](bpfemu_kernel::Kernel::test_run_detach)).
+/// `None`: run it whole with [`exec`].
+pub fn run_detach(r: &mut Runner, p: &Planned) -> Option<Result<DetachedRun, Errno>> {
+    if p.spec.name != "run" || p.kv.keys().any(|k| !matches!(*k, "ctx" | "ctx_out")) {
+        return None;
+    }
+    let fd = match r.fd(p.name(0)) {
+        Ok(fd) => fd,
+        Err(e) => return Some(Err(e)),
+    };
+    let ctx = match p.bytes("ctx").map(|b| r.resolve(b)).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => return Some(Err(e)),
+    };
+    match r.k.test_run_detach(fd, &ctx) {
+        Err(Errno::EOPNOTSUPP) => None,
+        other => Some(other),
+    }
+}
+
+/// The outcome of a `run` taken apart by [`run_detach`], once it returned:
+/// the fields `run` reports.
+pub fn run_reattach(r: &mut Runner, p: &Planned, done: DetachedDone) -> Outcome {
+    let out = r.k.test_run_reattach(done)?;
+    let mut f = vec![("r0", int(out.retval as i32))];
+    if expects_field(p, "duration") {
+        f.push(("duration", int(out.duration)));
+    }
+    let ctx_len = p.int("ctx_out").map_or(out.ctx.len(), |n| n as usize);
+    if (p.kv.contains_key("ctx_out") || expects_field(p, "ctx")) && ctx_len > 0 {
+        // As BPF_PROG_TEST_RUN: ENOSPC when ctx_out is shorter than the ctx.
+        let mut ctx = out.ctx;
+        if ctx.len() > ctx_len {
+            return Err(Errno::ENOSPC);
+        }
+        ctx.resize(ctx_len, 0);
+        f.push(("ctx", Val::Bytes(ctx)));
     }
     ok(f)
 }

@@ -55,9 +55,31 @@ impl Ctx<'_> {
             Some(h) => {
                 let f = addr(h.f);
                 dynasm!(self.ops ; .arch x64 ; mov rax, QWORD f ; call rax);
+                self.after_call();
             }
             None => frame::fail(&mut self.ops, self.abort, ERR_HELPER, pc, id.into()),
         }
+    }
+
+    /// The interpreter's [`AfterCall`](crate::AfterCall) hook, if one is
+    /// registered: called when armed, r0 kept (rsp stays 16-byte aligned:
+    /// two pushes).
+    fn after_call(&mut self) {
+        let Some(a) = self.calls.after_call else { return };
+        let armed = std::ptr::from_ref(a.armed) as i64;
+        let hook = a.hook as *const () as i64;
+        dynasm!(self.ops ; .arch x64
+            ; mov r11, QWORD armed
+            ; cmp BYTE [r11], 0
+            ; je >skip
+            ; push rax
+            ; push rax
+            ; mov rax, QWORD hook
+            ; call rax
+            ; pop rax
+            ; pop rax
+            ; skip:
+        );
     }
 
     /// A kfunc call by BTF id.
@@ -66,6 +88,7 @@ impl Ctx<'_> {
             Some(f) => {
                 let f = addr(f);
                 dynasm!(self.ops ; .arch x64 ; mov rax, QWORD f ; call rax);
+                self.after_call();
             }
             None => frame::fail(&mut self.ops, self.abort, ERR_KFUNC, pc, btf_id.into()),
         }

@@ -161,7 +161,15 @@ pub(super) extern "sysv64" fn callx_shim(
     let id = st.arg_val as i64;
     match shared.interp.calls().helper(id) {
         Some(Helper { f, callbacks: true }) => with_callbacks(st, f, [a1, a2, a3, a4, a5]),
-        Some(Helper { f, callbacks: false }) => f(a1, a2, a3, a4, a5),
+        Some(Helper { f, callbacks: false }) => {
+            let r = f(a1, a2, a3, a4, a5);
+            if let Some(a) = shared.interp.calls().after_call
+                && a.armed.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                (a.hook)();
+            }
+            r
+        }
         None => {
             st.err = ERR_HELPER;
             st.err_pc = st.arg_pc as u32;

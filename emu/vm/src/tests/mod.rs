@@ -31,11 +31,14 @@ pub(crate) struct Out {
 }
 
 /// Test memory: a writable region `map` (8-aligned, passed in r1) and a
-/// read-only region `ro` of 16 bytes 0x00..0x0f (passed in r2).
+/// read-only region `ro` of 16 bytes 0x00..0x0f (passed in r2). Both live
+/// on the heap: a region on the host stack could sit at a fixed distance
+/// from the program's stack, and whether an access relative to one lands
+/// in the other would then depend on the interpreter's frame sizes.
 pub(crate) struct Mem {
     words: Vec<u64>,
     len: usize,
-    ro: [u8; 16],
+    ro: Box<[u8; 16]>,
 }
 
 impl Mem {
@@ -48,7 +51,7 @@ impl Mem {
         for (i, b) in ro.iter_mut().enumerate() {
             *b = i as u8;
         }
-        Mem { words, len: init.len(), ro }
+        Mem { words, len: init.len(), ro: Box::new(ro) }
     }
 
     /// Restores the initial contents `init` (same length), keeping addresses.
