@@ -139,17 +139,23 @@ int lru_touch(struct map_op *op)
 
 struct sum_ctx {
 	__u32 min_key;
-	__u32 limit;
-	__u32 seen;
+	__u32 left;	/* elements still to visit; 0: all of them */
 	__u64 sum;
 };
 
+/*
+ * Since Linux 6.7 the verifier walks the callback once per possible call,
+ * each time from the state the previous call left, until the states repeat.
+ * A count compared with the limit would stay exact (the comparison makes it
+ * precise) and never repeat; a countdown of an unknown start does not.
+ */
 static long add_value(void *map, __u32 *key, __u64 *value, struct sum_ctx *sc)
 {
-	sc->seen++;
 	if (*key >= sc->min_key)
 		sc->sum += *value;
-	return sc->limit && sc->seen >= sc->limit ? 1 : 0;
+	if (sc->left && --sc->left == 0)
+		return 1;
+	return 0;
 }
 
 SEC("syscall")
@@ -165,7 +171,7 @@ int hash_sum(struct map_op *op)
 SEC("syscall")
 int hash_sum_stop(struct map_op *op)
 {
-	struct sum_ctx sc = { .limit = op->key };
+	struct sum_ctx sc = { .left = op->key };
 	long n = bpf_for_each_map_elem(&hash, add_value, &sc, 0);
 
 	op->value = sc.sum;

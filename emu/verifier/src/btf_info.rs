@@ -84,10 +84,36 @@ fn uses_ld_abs_or_tail_call(prog: &[(usize, Instruction)], start: usize, end: us
     (ld_abs, tail)
 }
 
+/// `check_abnormal_return()` (kernel/bpf/verifier.c), run by
+/// `check_btf_info()` / `check_btf_func()` when the load has no func_info
+/// (`func_info_cnt == 0`, with or without line_info): a subprogram other
+/// than the main program may not use `LD_ABS`/`LD_IND` (checked first)
+/// nor `bpf_tail_call`, since without BTF nothing tells that it returns an
+/// `int` (either may end the program from inside the subprogram).
+/// `EINVAL` with the kernel's message.
+pub fn check_abnormal_return(
+    subprogs: &[usize],
+    prog: &[(usize, Instruction)],
+    len: usize,
+) -> Result<(), (i32, String)> {
+    for (i, &start) in subprogs.iter().enumerate().skip(1) {
+        let end = subprogs.get(i + 1).copied().unwrap_or(len);
+        let (ld_abs, tail) = uses_ld_abs_or_tail_call(prog, start, end);
+        if ld_abs {
+            return Err((EINVAL, "LD_ABS is not allowed in subprogs without BTF".into()));
+        }
+        if tail {
+            return Err((EINVAL, "tail_call is not allowed in subprogs without BTF".into()));
+        }
+    }
+    Ok(())
+}
+
 /// `check_btf_func()` (the part after the subprograms are known) and
 /// `check_btf_line()`: the log message and errno of the first rule
 /// broken. `subprogs` are the start slots (0 first), `prog` the decoded
-/// program, `len` its length in slots.
+/// program, `len` its length in slots. A load without func_info goes
+/// through [`check_abnormal_return`] instead of the func_info rules.
 pub fn check(
     info: &ProgBtfInfo,
     subprogs: &[usize],
@@ -105,7 +131,7 @@ fn check_func(
     len: usize,
 ) -> Result<(), (i32, String)> {
     if info.funcs.is_empty() {
-        return Ok(());
+        return check_abnormal_return(subprogs, prog, len);
     }
     if info.funcs.len() != subprogs.len() {
         return Err((EINVAL, "number of funcs in func_info doesn't match number of subprogs".into()));
@@ -255,6 +281,46 @@ mod tests {
             check(&moved, &[0, 3], &p, 5).unwrap_err().1,
             "func_info BTF section doesn't match subprog layout in BPF program"
         );
+    }
+
+    #[test]
+    fn abnormal_return_without_func_info() {
+        // r0 = 0; call pc+1; exit; <sub: LD_ABS or tail call>; r0 = 0; exit
+        let with = |sub: Insn| {
+            let insns = [
+                Insn::new(0xb7, 0, 0, 0, 0),
+                Insn::new(0x85, 0, 1, 0, 1),
+                Insn::new(0x95, 0, 0, 0, 0),
+                sub,
+                Insn::new(0xb7, 0, 0, 0, 0),
+                Insn::new(0x95, 0, 0, 0, 0),
+            ];
+            decode_program(&insns).unwrap()
+        };
+        let ld_abs = with(Insn::new(0x30, 0, 0, 0, 0));
+        let tail = with(Insn::new(0x85, 0, 0, 0, 12));
+        let plain = with(Insn::new(0xb7, 0, 0, 0, 1));
+        assert_eq!(
+            check_abnormal_return(&[0, 3], &ld_abs, 6),
+            Err((EINVAL, "LD_ABS is not allowed in subprogs without BTF".into()))
+        );
+        assert_eq!(
+            check_abnormal_return(&[0, 3], &tail, 6),
+            Err((EINVAL, "tail_call is not allowed in subprogs without BTF".into()))
+        );
+        assert_eq!(check_abnormal_return(&[0, 3], &plain, 6), Ok(()));
+        // In the main program both are fine.
+        assert_eq!(check_abnormal_return(&[0], &tail, 6), Ok(()));
+        // Line info alone does not count as func_info.
+        let lines = ProgBtfInfo { funcs: vec![], lines: vec![line(0, 1), line(3, 2)] };
+        assert_eq!(
+            check(&lines, &[0, 3], &tail, 6).unwrap_err().1,
+            "tail_call is not allowed in subprogs without BTF"
+        );
+        // With func_info (an int-returning subprogram), both are allowed.
+        let funcs = ProgBtfInfo { funcs: vec![func(0, false), func(3, false)], lines: vec![] };
+        assert_eq!(check(&funcs, &[0, 3], &tail, 6), Ok(()));
+        assert_eq!(check(&funcs, &[0, 3], &ld_abs, 6), Ok(()));
     }
 
     #[test]

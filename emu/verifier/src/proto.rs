@@ -207,6 +207,15 @@ pub mod id {
     pub const RINGBUF_DISCARD_DYNPTR: i32 = 200;
 }
 
+/// `is_sync_callback_calling_function()`: helpers that run their
+/// callback before they return, any number of times (`bpf_loop`,
+/// `bpf_for_each_map_elem`; the others of the kernel, `bpf_find_vma` and
+/// `bpf_user_ringbuf_drain`, are not in the table, nor is the async
+/// `bpf_timer_set_callback`).
+pub fn is_sync_callback_helper(func_id: i32) -> bool {
+    matches!(func_id, id::LOOP | id::FOR_EACH_MAP_ELEM)
+}
+
 const MEM_RO: ArgType = PtrToMem(MemFlags::RDONLY);
 const MEM_UNINIT: ArgType = PtrToMem(MemFlags::UNINIT);
 

@@ -112,6 +112,9 @@ enum Arg {
     /// A `bpf_loop` callback: r1 is the index, r2 the caller's zeroed
     /// stack area (`fp - 64`).
     LoopCallback,
+    /// A `bpf_loop` callback that increments slot `k` of that area (a
+    /// counter the caller may then use as an index).
+    LoopCounter(i16),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

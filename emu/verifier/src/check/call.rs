@@ -1,33 +1,41 @@
 //! Calls: helpers, callbacks, tail calls, bpf2bpf calls, kfuncs
-//! (kernel/bpf/verifier.c, Linux 6.1: the `BPF_CALL` case of `do_check()`,
-//! `check_helper_call()`, `record_func_map()`,
-//! `check_map_func_compatibility()`, `__check_func_call()` with
-//! `set_callee_state()`, `set_loop_callback_state()` and
-//! `map_set_for_each_callback_args()`, `check_kfunc_call()`,
+//! (kernel/bpf/verifier.c, Linux 6.1, callbacks as in 6.7+: the
+//! `BPF_CALL` case of `do_check()`, `check_helper_call()`,
+//! `record_func_map()`, `check_map_func_compatibility()`,
+//! `__check_func_call()` with `set_callee_state()`,
+//! `push_callback_call()` with `set_loop_callback_state()` and
+//! `set_map_elem_callback_state()`, `check_kfunc_call()`,
 //! `check_max_stack_depth()`). Argument checks are in `args`.
 //!
+//! **Callbacks** (`bpf_loop`, `bpf_for_each_map_elem`) are verified as
+//! Linux 6.7+ verifies them ("bpf: verify callbacks as if they are called
+//! unknown number of times"): the helper call is a prune point where a
+//! state is always kept (`calls_callback`, `force_checkpoint`). Checking
+//! the call pushes one run of the callback as a path of its own
+//! (`push_callback_call()`: the current state with the callback's frame on
+//! top, `callback_unroll_depth` and the caller's `callback_depth` bumped)
+//! and goes on after the call with the callback run no more times. The
+//! callback's `exit` (r0 in `[0, 1]`, its own references released) pops
+//! its frame and returns to the call itself, which is checked again from
+//! the caller's state as the run left it, pushing the next run. Runs stop
+//! when `bpf_loop`'s count argument (precise) is reached
+//! (`callback_depth >= umax`), or when the state returning to the call is
+//! covered by one kept there earlier on the same path, compared with
+//! `RANGE_WITHIN` (`super::prune`); scalars that changed since that state
+//! and that no check needed exact are widened to unknown first
+//! (`super::widen`). Runs that never converge end at the 1M-instruction
+//! limit; a loop inside one run is an infinite loop as anywhere else. The
+//! callback's path keeps its caller's references, which it may not
+//! release (`callback_ref_floor`, `refs`); calls are refused while a lock
+//! is held. `bpf_loop`'s `nr_loops` limit
+//! (`BPF_MAX_LOOPS`) and its zero `flags` are run-time checks.
+//!
 //! Differences from the kernel:
-//! * **Callbacks** (`bpf_loop`, `bpf_for_each_map_elem`): the kernel of
-//!   this era walks the callback body once, inline, and returns to the
-//!   caller with the callback's final state (later kernels iterate the
-//!   callback to a fixed point). Here the callback body is pushed as a
-//!   separate path — a copy of the state with the callback frame on top —
-//!   that ends at the callback's `exit` after its checks (r0 in `[0, 1]`,
-//!   its own references released, no lock held); the caller continues at
-//!   once with r0 an unknown scalar. To stay sound for any number of
-//!   callback runs (zero included), what the callback could change in its
-//!   caller is forgotten, both in the state the callback starts from (an
-//!   earlier run may have changed it) and in the caller's state after the
-//!   call: every initialised slot of the stack frame the callback context
-//!   points into becomes `STACK_MISC` (spilled registers included), and so
-//!   does every frame a stack pointer spilled there leads to. This is
-//!   skipped when the callback cannot write outside its own frame (no
-//!   store other than through r10, no helper that writes through an
-//!   argument, no kfunc, in it or in anything it calls). The callback's
-//!   path starts without the caller's references, and calls are refused
-//!   while a lock is held, so nothing else of the caller can change.
-//!   `bpf_loop`'s `nr_loops` limit (`BPF_MAX_LOOPS`) and its zero `flags`
-//!   are run-time checks.
+//! * Callback runs: every call argument and exit value is precise here
+//!   (`super::precise`), so a few more scalars stay exact than in the
+//!   kernel and are not widened. States kept inside a loop of callback
+//!   runs are compared as other kept states are (the kernel's later
+//!   strongly-connected-component rule for such states is not emulated).
 //! * **Global functions**: with BTF func info ([`crate::env::VerifyInput::btf`]), a
 //!   call to a `BTF_FUNC_GLOBAL` subprogram is checked against its
 //!   prototype and not followed (`super::global`); every other
@@ -46,10 +54,10 @@ use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
 use crate::errno::{E2BIG, EINVAL, EPROTO};
 use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
-use crate::proto::{ArgType, FuncProto, RetType, id};
-use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType, SlotType, VerifierState};
+use crate::proto::{FuncProto, RetType, id};
+use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType};
 use bpfemu_isa::disasm::helper_name;
-use bpfemu_isa::{CallTarget, Instruction, Reg};
+use bpfemu_isa::{CallTarget, Instruction};
 
 /// `-MAX_ERRNO`: the lowest error a helper returns.
 const MAX_ERRNO: i64 = 4095;
@@ -121,7 +129,21 @@ impl Verifier<'_, '_> {
             id::TAIL_CALL => {
                 self.check_reference_leak(Some("tail_call would lead to reference leak"), true)?
             }
-            id::LOOP | id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
+            id::LOOP => {
+                // The iteration count decides when the runs stop: it is
+                // precise (every call argument is, see `check_insn`).
+                let umax = self.arg_reg(1).var.umax;
+                if u64::from(self.cur.cur().callback_depth) < umax {
+                    self.push_callback(func_id, &meta)?;
+                } else {
+                    self.cur.cur_mut().callback_depth = 0;
+                    if self.log.level2() {
+                        let n = self.cur.frames.len() - 1;
+                        self.log.line(&format!("frame{n} bpf_loop iteration limit reached"));
+                    }
+                }
+            }
+            id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
             _ => {}
         }
         self.clear_caller_saved();
@@ -275,9 +297,17 @@ impl Verifier<'_, '_> {
         self.fail(EINVAL, format!("cannot pass map_type {t} into func {name}#{func_id}"))
     }
 
-    /// `__check_func_call()` for a callback-calling helper: the callback's
-    /// frame, set up per helper, is pushed as a path of its own; the caller
-    /// forgets what the callback could change (see the module doc).
+    /// `push_callback_call()` (Linux 6.7+): one more run of the callback is
+    /// pushed as a path of its own — a copy of the current state with the
+    /// callback's frame on top, set up per helper
+    /// (`set_loop_callback_state()`, `set_map_elem_callback_state()`) —
+    /// while the current path goes on after the call as if the callback
+    /// had run no more. The callback's `exit` returns to the call itself
+    /// (`prepare_func_exit()` in `exit`), which pushes the next run from
+    /// the caller's state as the callback left it; the runs end when
+    /// `bpf_loop`'s count is reached or when the state at the call is
+    /// covered by one kept there earlier on the same path (see the module
+    /// doc).
     fn push_callback(&mut self, func_id: i32, meta: &ArgMeta) -> VResult<()> {
         let Some(start) = meta.callback else {
             return self.fail(EFAULT, "verifier internal error: callback helper without a callback");
@@ -326,25 +356,17 @@ impl Verifier<'_, '_> {
         }
         callee.in_callback_fn = true;
         callee.callback_ret_range = (0, 1);
+        // The references held now are the caller's: the callback may
+        // neither release them nor leave its own behind (`refs`).
         callee.callback_ref_floor = self.id_gen;
+        // The caller's registers stay as they are in the pushed state:
+        // the callback returns to the call, which checks them again.
         let mut st = self.cur.clone();
-        // The callback's path tracks only the references it acquires
-        // itself, which it must release before returning. Its caller's
-        // objects stay alive during the call; a pointer to one that the
-        // callback finds through its context cannot be released there (the
-        // reference is not in its state).
-        st.refs.clear();
+        st.callback_unroll_depth += 1;
         if let Some(f) = st.frames.last_mut() {
-            for r in 0..=5 {
-                f.regs[r] = RegState::not_init();
-            }
+            f.callback_depth += 1;
         }
-        if ctx.typ == RegType::Stack && self.callback_may_write(start) {
-            // Before any run of the callback, earlier runs may have written
-            // there; after the call, any run may have.
-            Self::forget_stack(&mut st, ctx.frameno);
-            Self::forget_stack(&mut self.cur, ctx.frameno);
-        }
+        self.cur.cur_mut().callback_depth = 0;
         st.frames.push(callee);
         if self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0 {
             std::mem::swap(&mut self.cur, &mut st);
@@ -353,100 +375,6 @@ impl Verifier<'_, '_> {
         }
         self.push_branch(st, start)?;
         Ok(())
-    }
-
-    /// Whether the callback at `start` (or anything it calls or passes as
-    /// a callback) may write memory outside its own stack frame: a store
-    /// not based on r10, a helper with a writable memory argument, a kfunc.
-    /// A callback that cannot leaves its caller's stack as it was.
-    fn callback_may_write(&self, start: usize) -> bool {
-        let subprogs = &self.cfg.subprogs;
-        let mut todo = vec![start];
-        let mut seen: Vec<usize> = Vec::new();
-        while let Some(s) = todo.pop() {
-            if seen.contains(&s) {
-                continue;
-            }
-            seen.push(s);
-            let Ok(idx) = subprogs.binary_search(&s) else {
-                return true;
-            };
-            let end = subprogs.get(idx + 1).copied().unwrap_or(self.cfg.len);
-            for (slot, ins) in self.prog.iter().filter(|(slot, _)| (s..end).contains(slot)) {
-                match *ins {
-                    Instruction::St { dst, .. }
-                    | Instruction::Stx { dst, .. }
-                    | Instruction::Atomic { dst, .. }
-                        if dst != Reg::FP =>
-                    {
-                        return true;
-                    }
-                    Instruction::Call(CallTarget::Local(imm)) => {
-                        match usize::try_from(*slot as i64 + 1 + i64::from(imm)) {
-                            Ok(t) => todo.push(t),
-                            Err(_) => return true,
-                        }
-                    }
-                    Instruction::Call(CallTarget::Helper(id)) if self.helper_may_write(id) => return true,
-                    Instruction::Call(CallTarget::Kfunc { .. } | CallTarget::Reg(_)) => return true,
-                    Instruction::LdImm64 { .. } => {
-                        if let Some(PseudoKind::Func { target }) = self.input.pseudo_at(*slot) {
-                            todo.push(target);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        false
-    }
-
-    /// Whether helper `id` may write through one of its arguments.
-    fn helper_may_write(&self, id: i32) -> bool {
-        let Some(p) = self.input.prog_type.func_proto(id) else {
-            return true;
-        };
-        p.args.iter().any(|a| match a {
-            ArgType::PtrToMem(f) => !f.rdonly,
-            ArgType::PtrToUninitMapValue
-            | ArgType::PtrToInt
-            | ArgType::PtrToLong
-            | ArgType::PtrToDynptr { .. } => true,
-            _ => false,
-        })
-    }
-
-    /// Every initialised slot of frame `frameno`'s stack becomes unknown
-    /// data (`STACK_MISC`): what a callback may have written there. The
-    /// callback may also follow stack pointers spilled there into other
-    /// frames, so those frames are forgotten too.
-    fn forget_stack(state: &mut VerifierState, frameno: u32) {
-        let mut todo = vec![frameno];
-        let mut done: Vec<u32> = Vec::new();
-        while let Some(fno) = todo.pop() {
-            if done.contains(&fno) {
-                continue;
-            }
-            done.push(fno);
-            let Some(f) = state.frames.iter_mut().find(|f| f.frameno == fno) else {
-                continue;
-            };
-            for slot in &mut f.stack {
-                if slot.is_spilled_reg() && slot.spilled.typ == RegType::Stack {
-                    todo.push(slot.spilled.frameno);
-                }
-                let mut touched = false;
-                for t in slot.slot_type.iter_mut() {
-                    if matches!(t, SlotType::Spill | SlotType::Zero | SlotType::Misc) {
-                        *t = SlotType::Misc;
-                        touched = true;
-                    }
-                }
-                if touched {
-                    slot.spilled = RegState::not_init();
-                }
-            }
-        }
     }
 
     /// `check_func_call()`: a bpf2bpf call pushes the callee's frame with

@@ -2,6 +2,7 @@
 //! calls, kfuncs, reference tracking and `exit`, run through the whole
 //! verifier on small assembled programs with a mock program type.
 
+use crate::btf_info::{FuncInfo, ProgBtfInfo};
 use crate::check::{VerifyError, VerifyOutcome, verify};
 use crate::env::{
     Access, CtxAccess, CtxField, KfuncArg, KfuncProto, KfuncRet, MapInfo, ProgTypeOps, PseudoKind,
@@ -11,7 +12,7 @@ use crate::errno::{E2BIG, EINVAL};
 use crate::log::VerifierLog;
 use crate::proto::{FuncProto, proto};
 use bpfemu_isa::asm::kernel::assemble;
-use bpfemu_isa::{Instruction, LdImm64, decode_program};
+use bpfemu_isa::{CallTarget, Instruction, LdImm64, decode_program};
 
 const EACCES: i32 = 13;
 
@@ -49,6 +50,10 @@ impl ProgTypeOps for Mock {
 
     fn return_range(&self) -> Option<(i64, i64)> {
         self.ret
+    }
+
+    fn ld_abs_allowed(&self) -> bool {
+        true
     }
 
     fn kfunc(&self, btf_id: u32) -> Option<KfuncProto> {
@@ -154,6 +159,27 @@ struct Run {
 }
 
 fn run_with(src: &str, maps: &[MapInfo], ops: &Mock, opts: VerifyOptions) -> Run {
+    run_full(src, maps, ops, opts, false)
+}
+
+/// With `func_info`: one static, `int`-returning FUNC record per
+/// subprogram (what clang emits for static functions).
+fn run_func_info(src: &str, maps: &[MapInfo]) -> Run {
+    run_full(src, maps, &Mock::new(), VerifyOptions::default(), true)
+}
+
+fn run_full(src: &str, maps: &[MapInfo], ops: &Mock, opts: VerifyOptions, func_info: bool) -> Run {
+    run_level(src, maps, ops, opts, func_info, 1)
+}
+
+fn run_level(
+    src: &str,
+    maps: &[MapInfo],
+    ops: &Mock,
+    opts: VerifyOptions,
+    func_info: bool,
+    level: u32,
+) -> Run {
     let insns = assemble(src).unwrap_or_else(|e| panic!("{e:?}\n{src}"));
     let prog = decode_program(&insns).expect("decodes");
     let mut pseudo = Vec::new();
@@ -170,8 +196,32 @@ fn run_with(src: &str, maps: &[MapInfo], ops: &Mock, opts: VerifyOptions) -> Run
             pseudo.push(PseudoLoad { slot: *slot, kind });
         }
     }
-    let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps, prog_type: ops, opts, btf: None };
-    let mut log = VerifierLog::new(1, true, 1 << 20).expect("log");
+    let mut starts = vec![0usize];
+    for (slot, ins) in &prog {
+        if let Instruction::Call(CallTarget::Local(imm)) = ins {
+            starts.push((*slot as i64 + 1 + i64::from(*imm)) as usize);
+        }
+    }
+    starts.extend(pseudo.iter().filter_map(|p| match p.kind {
+        PseudoKind::Func { target } => Some(target),
+        _ => None,
+    }));
+    starts.sort_unstable();
+    starts.dedup();
+    let funcs = starts
+        .iter()
+        .map(|&s| FuncInfo {
+            insn_off: s as u32,
+            name: format!("f{s}"),
+            global: false,
+            ret_scalar: true,
+            args: Ok(vec![]),
+        })
+        .collect();
+    let info = ProgBtfInfo { funcs, lines: vec![] };
+    let btf = func_info.then_some(&info);
+    let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps, prog_type: ops, opts, btf };
+    let mut log = VerifierLog::new(level, true, 1 << 20).expect("log");
     let res = verify(&input, &mut log);
     Run { res, log: log.full_text().to_string() }
 }
@@ -737,15 +787,41 @@ fn callback_stack_counts_in_the_chain() {
 #[test]
 fn tail_call_on_a_deep_stack() {
     let pa = map(map_type::PROG_ARRAY, 4, 4);
-    // main (264 bytes) calls f, which tail-calls.
-    let src = "r1 = 0\n*(u64 *)(r10 - 264) = r1\nr1 = r6\ncall f\nr0 = 0\nexit
+    // main (264 bytes) calls f, which tail-calls: with func_info the
+    // stack rule of check_max_stack_depth() decides.
+    let src = "r6 = r1\nr1 = 0\n*(u64 *)(r10 - 264) = r1\nr1 = r6\ncall f\nr0 = 0\nexit
         f:\nr2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit";
-    let src = format!("r6 = r1\n{src}");
     rejects(
-        run(&src, &[pa]),
+        run_func_info(src, std::slice::from_ref(&pa)),
         EACCES,
         "tail_calls are not allowed when call stack of previous frames is 288 bytes. Too large",
     );
+    accepts(run_func_info(&src.replace("264", "200"), std::slice::from_ref(&pa)));
+    // Without func_info a tail call in a subprogram is refused first
+    // (check_abnormal_return()), whatever the stack.
+    for s in [src.to_string(), src.replace("264", "200")] {
+        rejects(
+            run(&s, std::slice::from_ref(&pa)),
+            EINVAL,
+            "tail_call is not allowed in subprogs without BTF",
+        );
+    }
+    // In the main program it needs no BTF.
+    accepts(run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", &[pa]));
+}
+
+#[test]
+fn ld_abs_in_a_subprogram_needs_func_info() {
+    let src = "call f\nexit\nf:\nr6 = r1\nr0 = *(u8 *)skb[0]\nexit";
+    rejects(run(src, &[]), EINVAL, "LD_ABS is not allowed in subprogs without BTF");
+    accepts(run_func_info(src, &[]));
+    // LD_ABS is reported before a tail call of the same subprogram.
+    let pa = map(map_type::PROG_ARRAY, 4, 4);
+    let both =
+        "call f\nexit\nf:\nr6 = r1\nr2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = *(u8 *)skb[0]\nexit";
+    rejects(run(both, &[pa]), EINVAL, "LD_ABS is not allowed in subprogs without BTF");
+    // In the main program of a program with calls, fine.
+    accepts(run("r6 = r1\nr0 = *(u8 *)skb[0]\ncall f\nexit\nf:\nr0 = 0\nexit", &[]));
 }
 
 #[test]
@@ -804,3 +880,6 @@ fn size_arguments_stay_exact_across_pruning() {
     let src = src.replace("r2 = 16", "r2 = 4");
     accepts(run(&src, &[]));
 }
+
+#[path = "callback_tests.rs"]
+mod callbacks;

@@ -1,5 +1,5 @@
 //! `exit`: the end of a subprogram, a callback, or a path of the main
-//! program (kernel/bpf/verifier.c, Linux 6.1: the `BPF_EXIT` case of
+//! program (kernel/bpf/verifier.c, Linux 6.1, callbacks as in 6.7+: the `BPF_EXIT` case of
 //! `do_check()`, `prepare_func_exit()`, `check_reference_leak()`,
 //! `check_return_code()`, `verbose_invalid_scalar()`).
 //!
@@ -14,8 +14,11 @@
 //!   popped frame's stack that the callee stored in its callers' stacks
 //!   are scrubbed (the kernel keeps them; here they would dangle).
 //! * A callback frame: r0 must be a scalar inside the callback's return
-//!   range; the path ends there (the callback was pushed as a separate
-//!   path by the helper call, see `call`).
+//!   range; the frame is popped and the walk goes back to the helper call
+//!   that ran the callback, which pushes its next run (see `call`). The
+//!   caller's scalars that changed since the state kept at that call
+//!   earlier on this path, and were not needed precise, are widened to
+//!   unknown (`widen_imprecise_scalars()`), so that the runs converge.
 //! * The main program: r0 must be initialised, must not leak a pointer
 //!   unless pointer leaks are allowed, and must lie in the program type's
 //!   return range ([`crate::env::ProgTypeOps::return_range`]), checked as
@@ -88,7 +91,9 @@ impl Verifier<'_, '_> {
         if r0.typ == RegType::Stack {
             return self.fail(EINVAL, "cannot return stack pointer to the caller");
         }
-        if callee.in_callback_fn {
+        let in_callback = callee.in_callback_fn;
+        let callsite = callee.callsite;
+        if in_callback {
             let range = callee.callback_ret_range;
             if r0.typ != RegType::Scalar {
                 return self.fail(EACCES, "R0 not a scalar value");
@@ -99,11 +104,11 @@ impl Verifier<'_, '_> {
                 let msg = invalid_scalar("callback return", &r0, t);
                 return self.fail(EINVAL, msg);
             }
-            // The callback was walked as a path of its own; its caller
-            // continued separately after the helper call.
-            return Ok(None);
         }
-        let callsite = callee.callsite;
+        // A callback returns to the helper call that ran it, which pushes
+        // the next run (`push_callback_call()`); a subprogram to the
+        // instruction after its call.
+        let ret = if in_callback { callsite } else { callsite + 1 };
         let verbose = self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0;
         let callee_text = if verbose {
             super::fmt::frame_repr(self, self.cur.frames.len() - 1, None)
@@ -114,16 +119,22 @@ impl Verifier<'_, '_> {
             return Ok(None);
         };
         self.scrub_dead_frame_pointers(popped.frameno);
-        self.cur.cur_mut().regs[0] = r0;
-        self.mark_reg_written(0);
+        if !in_callback {
+            self.cur.cur_mut().regs[0] = r0;
+            self.mark_reg_written(0);
+        }
         if verbose {
             let caller_text = super::fmt::frame_repr(self, self.cur.frames.len() - 1, None);
             self.log.line("returning from callee:");
             self.log.line(&callee_text);
-            self.log.line(&format!("to caller at {}:", callsite + 1));
+            self.log.line(&format!("to caller at {ret}:"));
             self.log.line(&caller_text);
         }
-        Ok(Some(callsite + 1))
+        if in_callback {
+            self.last_cb_exit = true;
+            self.widen_after_callback(ret);
+        }
+        Ok(Some(ret))
     }
 
     /// After frame `frameno` is gone, no register or spilled register of

@@ -202,7 +202,8 @@ impl Verifier<'_, '_> {
                 }
             };
         }
-        self.cur = VerifierState { frames: vec![frame], refs: Vec::new(), active_lock: 0 };
+        self.cur =
+            VerifierState { frames: vec![frame], refs: Vec::new(), active_lock: 0, callback_unroll_depth: 0 };
         self.insn_idx = start;
         self.prev_insn_idx = start;
         self.prev_linfo = None;

@@ -21,7 +21,8 @@
 //! * `fmt` — the level-2 state lines (`print_verifier_state()`);
 //! * `call` — helper calls and argument checks (`check_helper_call()`,
 //!   `check_func_arg()`), kfuncs (`check_kfunc_call()`), bpf2bpf calls and
-//!   callbacks (`check_func_call()`, `push_callback_call()`), tail calls;
+//!   callbacks verified to convergence (`check_func_call()`,
+//!   `push_callback_call()`), tail calls;
 //! * `refs` — reference tracking (`acquire_reference_state()`,
 //!   `release_reference()`, `check_reference_leak()`);
 //! * `exit` — `exit` in a subprogram, a callback, or the main program
@@ -30,7 +31,9 @@
 //! * `live` — static register liveness (a backward dataflow standing in
 //!   for the kernel's `REG_LIVE_*` marks);
 //! * `precise` — precision marking and backtracking
-//!   (`mark_chain_precision()`).
+//!   (`mark_chain_precision()`);
+//! * `widen` — widening of imprecise scalars after a callback run
+//!   (`widen_imprecise_scalars()`).
 //!
 //! What is not emulated: speculative-execution sanitation
 //! (`sanitize_ptr_alu()` and the "speculative execution" paths), the
@@ -50,6 +53,7 @@ mod prune;
 mod refs;
 #[cfg(test)]
 mod tests;
+mod widen;
 
 pub use fmt::{reg_type_str, state_repr};
 
@@ -140,6 +144,12 @@ pub struct InsnAux {
     /// Preceded by a state-pruning point (`prune_point`): jump targets
     /// and the instructions after jumps and calls.
     pub prune_point: bool,
+    /// A call of a helper that runs a callback synchronously
+    /// (`calls_callback`, `bpf_loop` and `bpf_for_each_map_elem`): also a
+    /// prune point where a state is always kept (`force_checkpoint`), so
+    /// that runs of the callback returning here converge
+    /// ([`call`](self) module doc).
+    pub calls_callback: bool,
     /// For a load or store: whether the pointer was the ctx
     /// (`aux->ptr_type`); a later path using another pointer is refused.
     pub mem_is_ctx: Option<bool>,
@@ -176,6 +186,8 @@ pub struct ChainEntry {
     pub hist: Vec<precise::HistEntry>,
     /// Every scalar of it and of its ancestors is already precise.
     pub all_precise: bool,
+    /// The slot it was kept at.
+    pub idx: usize,
 }
 
 /// A state kept at a prune point (`struct bpf_verifier_state_list`).
@@ -231,6 +243,8 @@ pub struct Verifier<'a, 'l> {
     /// its operands by a scalar id, and whether copies exist elsewhere
     /// (other frames, the stack).
     pub last_linked: (u16, bool),
+    /// The `exit` being checked ended a run of a callback.
+    pub last_cb_exit: bool,
     /// The last explored state kept on the current path.
     pub cur_parent: Option<usize>,
     /// Registers live at the start of each slot (bit `r`).
@@ -304,7 +318,17 @@ impl<'a, 'l> Verifier<'a, 'l> {
                         aux[next].prune_point = true;
                     }
                 }
-                Instruction::Call(_) if next < len => aux[next].prune_point = true,
+                Instruction::Call(t) => {
+                    if next < len {
+                        aux[next].prune_point = true;
+                    }
+                    if let bpfemu_isa::CallTarget::Helper(id) = t
+                        && crate::proto::is_sync_callback_helper(*id)
+                    {
+                        aux[*at].prune_point = true;
+                        aux[*at].calls_callback = true;
+                    }
+                }
                 _ => {}
             }
         }
@@ -331,6 +355,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
             hist: Vec::new(),
             last_stack_slot: None,
             last_linked: (0, false),
+            last_cb_exit: false,
             cur_parent: None,
             live_in,
             jmps_processed: 0,
@@ -442,6 +467,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
                 slot: self.last_stack_slot,
                 linked: self.last_linked.0,
                 linked_other: self.last_linked.1,
+                cb_exit: std::mem::take(&mut self.last_cb_exit),
             };
             self.hist.push(entry);
             // A path this instruction pushed went through it too.
@@ -598,9 +624,11 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
             return Err(VerifyError { errno: e.errno(), msg });
         }
     };
-    if let Some(info) = input.btf
-        && let Err((errno, msg)) = crate::btf_info::check(info, &cfg.subprogs, &prog, cfg.len)
-    {
+    let btf_checked = match input.btf {
+        Some(info) => crate::btf_info::check(info, &cfg.subprogs, &prog, cfg.len),
+        None => crate::btf_info::check_abnormal_return(&cfg.subprogs, &prog, cfg.len),
+    };
+    if let Err((errno, msg)) = btf_checked {
         log.line(&msg);
         return Err(VerifyError { errno, msg });
     }

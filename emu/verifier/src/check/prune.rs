@@ -12,6 +12,17 @@
 //! A scalar of the old state that is not *precise* ([`super::precise`])
 //! matches any scalar: nothing below that state depended on its value.
 //!
+//! At a callback-calling helper call (`calls_callback()`) a state is always
+//! kept, and a state kept there by the current path itself does prune: a
+//! run of the callback returning to the call from a state that the earlier
+//! one covers with `RANGE_WITHIN` (every scalar's range inside the old
+//! one, precise or not; the same register and stack-byte kinds; no more
+//! simulated runs in the old state, `callback_depth`) adds nothing, since
+//! the walk from the old state explores all of it. Such checkpoints on the
+//! path are evicted only after 64 misses. Two states that differ in
+//! `callback_unroll_depth` are different runs of a callback, not an
+//! infinite loop.
+//!
 //! Differences from the kernel, all on the side of exploring more:
 //! * precision: see [`super::precise`] for where it is more conservative;
 //! * liveness: registers are ignored where they are statically dead
@@ -31,10 +42,24 @@ pub const COMPLEXITY_LIMIT_STATES: usize = 64;
 /// A consistent renaming of ids from the old state to the current one
 /// (`struct bpf_idmap`, `check_ids()`).
 #[derive(Default)]
-struct IdMap(Vec<(u32, u32)>);
+pub(super) struct IdMap(Vec<(u32, u32)>);
+
+/// How closely a kept state must cover the current one (`enum
+/// exact_level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Exact {
+    /// Ordinary pruning against a finished state: imprecise scalars and
+    /// uninitialised registers or stack of the old state match anything.
+    NotExact,
+    /// Convergence of callback runs at their helper call, against a state
+    /// kept on the current path (`RANGE_WITHIN`): every scalar's range
+    /// must hold the current one, precise or not, and registers and stack
+    /// bytes must have the same kinds.
+    RangeWithin,
+}
 
 impl IdMap {
-    fn check(&mut self, old: u32, cur: u32) -> bool {
+    pub(super) fn check(&mut self, old: u32, cur: u32) -> bool {
         if old == 0 && cur == 0 {
             return true;
         }
@@ -81,17 +106,33 @@ fn same_pointer_base(old: &RegState, cur: &RegState) -> bool {
         && old.subprog == cur.subprog
 }
 
+/// `regs_exact()`: the same register, ids renamed consistently;
+/// precision and liveness marks aside.
+pub(super) fn regs_exact(old: &RegState, cur: &RegState, ids: &mut IdMap) -> bool {
+    let strip = |r: &RegState| RegState {
+        id: 0,
+        ref_obj_id: 0,
+        precise: false,
+        live: Default::default(),
+        ..r.clone()
+    };
+    strip(old) == strip(cur) && ids.check(old.id, cur.id) && ids.check(old.ref_obj_id, cur.ref_obj_id)
+}
+
 /// `regsafe()`: `cur` is covered by `old`.
-fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap) -> bool {
+fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap, exact: Exact) -> bool {
     match old.typ {
-        RegType::NotInit => true,
+        RegType::NotInit => exact == Exact::NotExact || cur.typ == RegType::NotInit,
         RegType::Scalar => {
             if !cur.is_scalar() {
                 return false;
             }
             // No safety decision below the old state depended on its
             // value (see `precise`).
-            if !old.precise {
+            if !old.precise && exact == Exact::NotExact {
+                return true;
+            }
+            if exact == Exact::RangeWithin && regs_exact(old, cur, ids) {
                 return true;
             }
             if !bounds_within(&old.var, &cur.var) {
@@ -123,7 +164,7 @@ fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap) -> bool {
 
 /// `stacksafe()`: every byte the old state could read, the current state
 /// holds at least as well.
-fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap) -> bool {
+fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap, exact: Exact) -> bool {
     let invalid = StackSlot::invalid();
     for (i, o) in old.stack.iter().enumerate() {
         let c = cur.stack.get(i).unwrap_or(&invalid);
@@ -132,12 +173,15 @@ fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap) -> bool {
         if old_spill {
             let n = (0..BPF_REG_SIZE).take_while(|&b| o.byte(b) == SlotType::Spill).count();
             let m = (0..BPF_REG_SIZE).take_while(|&b| c.byte(b) == SlotType::Spill).count();
-            if !cur_spill || n != m || !regsafe(&o.spilled, &c.spilled, ids) {
+            if !cur_spill || n != m || !regsafe(&o.spilled, &c.spilled, ids, exact) {
                 return false;
             }
         }
         for b in 0..BPF_REG_SIZE {
             let (ot, ct) = (o.byte(b), c.byte(b));
+            if exact == Exact::RangeWithin && ot != ct {
+                return false;
+            }
             let ok = match ot {
                 SlotType::Invalid => true,
                 SlotType::Spill => true, // compared above
@@ -157,19 +201,24 @@ fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap) -> bool {
     true
 }
 
-fn func_states_equal(old: &FuncState, cur: &FuncState, live: u16, ids: &mut IdMap) -> bool {
+fn func_states_equal(old: &FuncState, cur: &FuncState, live: u16, ids: &mut IdMap, exact: Exact) -> bool {
     if old.callsite != cur.callsite || old.subprog_start != cur.subprog_start {
+        return false;
+    }
+    // More simulated callback runs than the current state has: bpf_loop
+    // would stop earlier from the old state than from this one.
+    if old.callback_depth > cur.callback_depth {
         return false;
     }
     if old.in_callback_fn != cur.in_callback_fn || old.callback_ret_range != cur.callback_ret_range {
         return false;
     }
     for r in 0..old.regs.len() {
-        if live & (1 << r) != 0 && !regsafe(&old.regs[r], &cur.regs[r], ids) {
+        if live & (1 << r) != 0 && !regsafe(&old.regs[r], &cur.regs[r], ids, exact) {
             return false;
         }
     }
-    stacksafe(old, cur, ids)
+    stacksafe(old, cur, ids, exact)
 }
 
 /// The exact same state, precision marks aside (`states_maybe_looping()`
@@ -192,7 +241,7 @@ fn same_ignoring_precision(a: &VerifierState, b: &VerifierState) -> bool {
 
 impl Verifier<'_, '_> {
     /// `states_equal()`: the current state at slot `idx` is covered by `old`.
-    fn states_equal(&self, old: &VerifierState, idx: usize) -> bool {
+    fn states_equal(&self, old: &VerifierState, idx: usize, exact: Exact) -> bool {
         let cur = &self.cur;
         if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
             return false;
@@ -201,21 +250,35 @@ impl Verifier<'_, '_> {
         if !ids.check(old.active_lock, cur.active_lock) {
             return false;
         }
+        // Inside a callback, which references it acquired itself (and
+        // must release) must match too.
+        let floor = |s: &VerifierState| {
+            s.frames.iter().rev().find(|f| f.in_callback_fn).map(|f| f.callback_ref_floor)
+        };
+        let (old_floor, cur_floor) = (floor(old), floor(cur));
         for (o, c) in old.refs.iter().zip(&cur.refs) {
             if !ids.check(o.id, c.id) {
+                return false;
+            }
+            let owned = |id: u32, f: Option<u32>| f.is_some_and(|f| id > f);
+            if owned(o.id, old_floor) != owned(c.id, cur_floor) {
                 return false;
             }
         }
         let n = cur.frames.len();
         for i in 0..n {
-            // Caller frames: after the return only r6-r9 (and r10) matter.
+            // Caller frames: after the return only r6-r9 (and r10) matter;
+            // a callback returns to the helper call itself, which reads
+            // its arguments again.
             let live = if i + 1 == n {
                 self.live_in.get(idx).copied().unwrap_or(u16::MAX)
+            } else if cur.frames[i + 1].in_callback_fn {
+                self.live_in.get(cur.frames[i + 1].callsite).copied().unwrap_or(u16::MAX)
             } else {
                 let ret = cur.frames[i + 1].callsite + 1;
                 self.live_in.get(ret).copied().unwrap_or(u16::MAX) & 0b111_1100_0000
             };
-            if !func_states_equal(&old.frames[i], &cur.frames[i], live, &mut ids) {
+            if !func_states_equal(&old.frames[i], &cur.frames[i], live, &mut ids, exact) {
                 return false;
             }
         }
@@ -224,19 +287,34 @@ impl Verifier<'_, '_> {
 
     /// `is_state_visited()`: `true` when the current path can be dropped.
     pub(crate) fn is_state_visited(&mut self, idx: usize) -> VResult<bool> {
+        // A callback-calling helper call keeps a state every time
+        // (`force_new_state`): the runs of its callback converge against
+        // those.
+        let calls_callback = self.aux[idx].calls_callback;
         let list = self.explored_at[idx].clone();
         let mut evict = Vec::new();
         for &id in &list {
             let Some(e) = &self.explored[id] else { continue };
             let on_path = self.chain.get(id).is_some_and(|c| c.branches > 0);
-            if on_path {
-                if same_ignoring_precision(&e.state, &self.cur) {
-                    let st = super::fmt::state_repr(self, &self.cur);
-                    let e = self.reject(EINVAL, format!("infinite loop detected at insn {idx}"));
-                    self.log.line(&format!("cur state:{st}"));
-                    return Err(e);
+            let hit = if on_path {
+                if calls_callback {
+                    // Another run of the callback from a state the
+                    // earlier one at this call covers adds nothing: the
+                    // walk from that one explores it.
+                    self.states_equal(&e.state, idx, Exact::RangeWithin)
+                } else {
+                    if same_ignoring_precision(&e.state, &self.cur) {
+                        let st = super::fmt::state_repr(self, &self.cur);
+                        let e = self.reject(EINVAL, format!("infinite loop detected at insn {idx}"));
+                        self.log.line(&format!("cur state:{st}"));
+                        return Err(e);
+                    }
+                    false
                 }
-            } else if self.states_equal(&e.state, idx) {
+            } else {
+                self.states_equal(&e.state, idx, Exact::NotExact)
+            };
+            if hit {
                 let old = e.state.clone();
                 if let Some(e) = self.explored[id].as_mut() {
                     e.hit += 1;
@@ -244,9 +322,12 @@ impl Verifier<'_, '_> {
                 self.propagate_precision(&old);
                 return Ok(true);
             }
+            // Checkpoints at a callback call stay longer on the path
+            // (`n = 64` for force checkpoints in the kernel).
+            let n = if calls_callback && on_path { 64 } else { 3 };
             if let Some(e) = self.explored[id].as_mut() {
                 e.miss += 1;
-                if e.miss > e.hit * 3 + 3 {
+                if e.miss > e.hit * n + n {
                     evict.push(id);
                 }
             }
@@ -256,8 +337,9 @@ impl Verifier<'_, '_> {
             self.explored_at[idx].retain(|&x| x != id);
             self.cur_states = self.cur_states.saturating_sub(1);
         }
-        let add = self.jmps_processed - self.prev_jmps_processed >= 2
-            && self.stats.insn_processed - self.prev_insn_processed >= 8
+        let add = (calls_callback
+            || (self.jmps_processed - self.prev_jmps_processed >= 2
+                && self.stats.insn_processed - self.prev_insn_processed >= 8))
             && (self.input.opts.bpf_capable || self.explored_at[idx].len() < COMPLEXITY_LIMIT_STATES);
         if add {
             self.prev_jmps_processed = self.jmps_processed;
@@ -270,6 +352,7 @@ impl Verifier<'_, '_> {
                 branches: 1,
                 hist: std::mem::take(&mut self.hist),
                 all_precise: false,
+                idx,
             });
             self.cur_parent = Some(id);
             self.stats.total_states += 1;

@@ -14,10 +14,12 @@
 //! Differences from the kernel: references live in the whole path's state
 //! instead of being copied between frames (`copy_reference_state()`), which
 //! is equivalent because only one path is walked at a time. A callback's
-//! path starts without its caller's references (see `call`); as a second
-//! line of defence, [`FuncState::callback_ref_floor`] tells the references
-//! a callback acquired (ids above it: ids only grow) from any other, which
-//! it may neither release nor leave behind.
+//! path keeps its caller's references (the caller goes on with them after
+//! the callback returns, see `call`); [`FuncState::callback_ref_floor`]
+//! tells the references a callback acquired (ids above it: ids only grow)
+//! from its caller's: it must release its own before it returns, and may
+//! not release its caller's (it may run zero times). Pruning compares that
+//! split too.
 //!
 //! [`VerifierState::refs`]: crate::state::VerifierState::refs
 //! [`FuncState::callback_ref_floor`]: crate::state::FuncState::callback_ref_floor

@@ -36,6 +36,13 @@ pub struct FuncState {
     /// be released before it returns, the others belong to the caller and
     /// may not be released by it.
     pub callback_ref_floor: u32,
+    /// How many runs of the callback a callback-calling helper at this
+    /// frame's current call has been simulated for (`callback_depth`):
+    /// bumped in the state pushed for each run, reset in the state that
+    /// goes on after the call. `bpf_loop` stops pushing runs when it
+    /// reaches the iteration count's upper bound; a kept state with a
+    /// larger depth does not cover one with a smaller depth.
+    pub callback_depth: u32,
 }
 
 impl FuncState {
@@ -53,6 +60,7 @@ impl FuncState {
             in_callback_fn: false,
             callback_ret_range: (0, 0),
             callback_ref_floor: 0,
+            callback_depth: 0,
         }
     }
 
@@ -80,6 +88,10 @@ pub struct VerifierState {
     /// `bpf_spin_lock` held: the id of the locked object's pointer
     /// (`active_lock.id`), 0 when none.
     pub active_lock: u32,
+    /// Callback runs pushed along this path (`callback_unroll_depth`):
+    /// two states that differ here are different runs of a callback, not
+    /// an infinite loop.
+    pub callback_unroll_depth: u32,
 }
 
 impl VerifierState {
@@ -87,7 +99,7 @@ impl VerifierState {
     pub fn entry() -> VerifierState {
         let mut f = FuncState::new(0, 0, 0);
         f.regs[1] = RegState::pointer(RegType::Ctx);
-        VerifierState { frames: vec![f], refs: Vec::new(), active_lock: 0 }
+        VerifierState { frames: vec![f], refs: Vec::new(), active_lock: 0, callback_unroll_depth: 0 }
     }
 
     pub fn cur(&self) -> &FuncState {
