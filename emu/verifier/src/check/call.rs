@@ -107,7 +107,10 @@ impl Verifier<'_, '_> {
         }
         self.record_func_map(&meta, func_id)?;
         if meta.release_regno != 0 {
-            let ok = if meta.ref_obj_id != 0 {
+            let dynptr = matches!(fp.args[meta.release_regno - 1], ArgType::PtrToDynptr { .. });
+            let ok = if dynptr {
+                self.unmark_stack_slots_dynptr(meta.release_regno).is_ok()
+            } else if meta.ref_obj_id != 0 {
                 self.release_reference(meta.ref_obj_id).is_ok()
             } else {
                 reg_is_null(&self.arg_reg(meta.release_regno))
@@ -122,6 +125,7 @@ impl Verifier<'_, '_> {
                 self.check_reference_leak(Some("tail_call would lead to reference leak"), true)?
             }
             id::LOOP | id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
+            id::DYNPTR_WRITE => self.dynptr_write_stack(&meta)?,
             _ => {}
         }
         self.clear_caller_saved();
@@ -204,6 +208,7 @@ impl Verifier<'_, '_> {
                 }
                 r
             }
+            RetType::PtrToDynptrMemOrNull => self.dynptr_slice(meta)?,
             RetType::PtrToBtfId | RetType::PtrToBtfIdOrNull => {
                 return self.fail(EINVAL, format!("unknown return type of func {name}#{}", fp.id));
             }
@@ -428,9 +433,11 @@ impl Verifier<'_, '_> {
                 continue;
             }
             done.push(fno);
-            let Some(f) = state.frames.iter_mut().find(|f| f.frameno == fno) else {
+            let Some(fi) = state.frames.iter().position(|f| f.frameno == fno) else {
                 continue;
             };
+            super::dynptr::forget_unreferenced_dynptrs(state, fi);
+            let f = &mut state.frames[fi];
             for slot in &mut f.stack {
                 if slot.is_spilled_reg() && slot.spilled.typ == RegType::Stack {
                     todo.push(slot.spilled.frameno);

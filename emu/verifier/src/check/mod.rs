@@ -22,6 +22,8 @@
 //! * `call` — helper calls and argument checks (`check_helper_call()`,
 //!   `check_func_arg()`), kfuncs (`check_kfunc_call()`), bpf2bpf calls and
 //!   callbacks (`check_func_call()`, `push_callback_call()`), tail calls;
+//! * `dynptr` — dynptrs on the stack (`process_dynptr_func()`,
+//!   `mark_stack_slots_dynptr()`, `destroy_if_dynptr_stack_slot()`);
 //! * `refs` — reference tracking (`acquire_reference_state()`,
 //!   `release_reference()`, `check_reference_leak()`);
 //! * `exit` — `exit` in a subprogram, a callback, or the main program
@@ -39,6 +41,7 @@
 mod alu;
 mod args;
 mod call;
+mod dynptr;
 mod exit;
 mod fmt;
 mod global;

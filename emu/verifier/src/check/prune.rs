@@ -79,6 +79,7 @@ fn same_pointer_base(old: &RegState, cur: &RegState) -> bool {
         && old.btf_id == cur.btf_id
         && old.frameno == cur.frameno
         && old.subprog == cur.subprog
+        && old.dynptr == cur.dynptr
 }
 
 /// `regsafe()`: `cur` is covered by `old`.
@@ -105,6 +106,7 @@ fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap) -> bool {
             if !same_pointer_base(old, cur)
                 || !ids.check(old.id, cur.id)
                 || !ids.check(old.ref_obj_id, cur.ref_obj_id)
+                || !ids.check(old.dynptr_id, cur.dynptr_id)
             {
                 return false;
             }
@@ -147,7 +149,15 @@ fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap) -> bool {
                     _ => false,
                 },
                 SlotType::Zero => ct == SlotType::Zero,
-                SlotType::Dynptr | SlotType::Iter => ct == ot && o.spilled == c.spilled,
+                // stacksafe()'s STACK_DYNPTR case: same type and slot, the
+                // same object (id, reference) under the renaming.
+                SlotType::Dynptr => {
+                    ct == ot
+                        && o.spilled.dynptr == c.spilled.dynptr
+                        && ids.check(o.spilled.id, c.spilled.id)
+                        && ids.check(o.spilled.ref_obj_id, c.spilled.ref_obj_id)
+                }
+                SlotType::Iter => ct == ot && o.spilled == c.spilled,
             };
             if !ok {
                 return false;
