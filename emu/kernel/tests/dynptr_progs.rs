@@ -31,8 +31,12 @@ fn setup(jit: bool, paranoid: bool) -> Kernel {
 
 fn load(k: &mut Kernel, src: &str) -> i32 {
     let insns = assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
-    let attr =
-        ProgLoadAttr { prog_type: ProgType::Syscall.raw(), insns: &insns, license: "GPL", ..Default::default() };
+    let attr = ProgLoadAttr {
+        prog_type: ProgType::Syscall.raw(),
+        insns: &insns,
+        license: "GPL",
+        ..Default::default()
+    };
     k.bpf(BpfAttr::ProgLoad(attr)).unwrap_or_else(|e| panic!("load: {e}\n{src}")) as i32
 }
 

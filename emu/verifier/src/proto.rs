@@ -224,9 +224,11 @@ const MEM_UNINIT: ArgType = PtrToMem(MemFlags::UNINIT);
 /// `ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT`.
 const DYNPTR_LOCAL_UNINIT: ArgType = PtrToDynptr { kind: DynptrKind::Local, uninit: true, release: false };
 /// `ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | MEM_UNINIT`.
-const DYNPTR_RINGBUF_UNINIT: ArgType = PtrToDynptr { kind: DynptrKind::Ringbuf, uninit: true, release: false };
+const DYNPTR_RINGBUF_UNINIT: ArgType =
+    PtrToDynptr { kind: DynptrKind::Ringbuf, uninit: true, release: false };
 /// `ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE`.
-const DYNPTR_RINGBUF_RELEASE: ArgType = PtrToDynptr { kind: DynptrKind::Ringbuf, uninit: false, release: true };
+const DYNPTR_RINGBUF_RELEASE: ArgType =
+    PtrToDynptr { kind: DynptrKind::Ringbuf, uninit: false, release: true };
 /// `ARG_PTR_TO_DYNPTR | MEM_RDONLY`: any initialised dynptr.
 const DYNPTR_RDONLY: ArgType = PtrToDynptr { kind: DynptrKind::Invalid, uninit: false, release: false };
 
@@ -288,18 +290,38 @@ pub static PROTOS: &[FuncProto] = &[
          ConstSizeOrZero], gpl_only: true),
     proto!(id::LOOP, "loop", Integer, [Anything, PtrToFunc, PtrToStackOrNull, Anything]),
     // kernel/bpf/helpers.c and kernel/bpf/ringbuf.c.
-    proto!(id::DYNPTR_FROM_MEM, "dynptr_from_mem", Integer,
-        [MEM_UNINIT, ConstSizeOrZero, Anything, DYNPTR_LOCAL_UNINIT]),
-    proto!(id::RINGBUF_RESERVE_DYNPTR, "ringbuf_reserve_dynptr", Integer,
-        [ConstMapPtr, Anything, Anything, DYNPTR_RINGBUF_UNINIT]),
+    proto!(
+        id::DYNPTR_FROM_MEM,
+        "dynptr_from_mem",
+        Integer,
+        [MEM_UNINIT, ConstSizeOrZero, Anything, DYNPTR_LOCAL_UNINIT]
+    ),
+    proto!(
+        id::RINGBUF_RESERVE_DYNPTR,
+        "ringbuf_reserve_dynptr",
+        Integer,
+        [ConstMapPtr, Anything, Anything, DYNPTR_RINGBUF_UNINIT]
+    ),
     proto!(id::RINGBUF_SUBMIT_DYNPTR, "ringbuf_submit_dynptr", Void, [DYNPTR_RINGBUF_RELEASE, Anything]),
     proto!(id::RINGBUF_DISCARD_DYNPTR, "ringbuf_discard_dynptr", Void, [DYNPTR_RINGBUF_RELEASE, Anything]),
-    proto!(id::DYNPTR_READ, "dynptr_read", Integer,
-        [MEM_UNINIT, ConstSizeOrZero, DYNPTR_RDONLY, Anything, Anything]),
-    proto!(id::DYNPTR_WRITE, "dynptr_write", Integer,
-        [DYNPTR_RDONLY, Anything, MEM_RO, ConstSizeOrZero, Anything]),
-    proto!(id::DYNPTR_DATA, "dynptr_data", PtrToDynptrMemOrNull,
-        [DYNPTR_RDONLY, Anything, ConstAllocSizeOrZero]),
+    proto!(
+        id::DYNPTR_READ,
+        "dynptr_read",
+        Integer,
+        [MEM_UNINIT, ConstSizeOrZero, DYNPTR_RDONLY, Anything, Anything]
+    ),
+    proto!(
+        id::DYNPTR_WRITE,
+        "dynptr_write",
+        Integer,
+        [DYNPTR_RDONLY, Anything, MEM_RO, ConstSizeOrZero, Anything]
+    ),
+    proto!(
+        id::DYNPTR_DATA,
+        "dynptr_data",
+        PtrToDynptrMemOrNull,
+        [DYNPTR_RDONLY, Anything, ConstAllocSizeOrZero]
+    ),
 ];
 
 /// The prototype of helper `id`, if the table has it.

@@ -76,7 +76,7 @@ impl DynptrKern {
     }
 
     /// `__bpf_dynptr_size()`.
-    pub fn len(self) -> u32 {
+    pub fn size(self) -> u32 {
         self.size & DYNPTR_SIZE_MASK
     }
 
@@ -93,7 +93,7 @@ impl DynptrKern {
     /// `bpf_dynptr_check_off_len()`: the address of `[offset, offset +
     /// len)` inside the dynptr, or `-E2BIG`.
     fn at(self, offset: u32, len: u32) -> Result<u64, u64> {
-        let size = self.len();
+        let size = self.size();
         if len > size || offset > size - len {
             return Err(neg(Errno::E2BIG));
         }
@@ -290,7 +290,7 @@ mod tests {
         assert_eq!(&b[..8], &0x1122_3344_5566_7788u64.to_le_bytes());
         assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), 100 | 2 << 28);
         assert_eq!(DynptrKern::from_bytes(&b), Some(d));
-        assert_eq!((d.len(), d.typ(), d.rdonly()), (100, BPF_DYNPTR_TYPE_RINGBUF, false));
+        assert_eq!((d.size(), d.typ(), d.rdonly()), (100, BPF_DYNPTR_TYPE_RINGBUF, false));
     }
 
     #[test]

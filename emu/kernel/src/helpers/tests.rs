@@ -690,7 +690,7 @@ fn lookup_in_an_outer_map_yields_a_usable_inner_map() {
 
 #[test]
 fn dynptr_helpers_follow_the_kernel_and_validate_unverified_runs() {
-    use dynptr::{BPF_DYNPTR_TYPE_LOCAL, BPF_DYNPTR_TYPE_RINGBUF, DynptrKern};
+    use dynptr::DynptrKern;
     const E2BIG: u64 = Errno::E2BIG.neg() as u64;
     let mem = Buf::new(16);
     let dp = Buf::new(16);
@@ -704,7 +704,7 @@ fn dynptr_helpers_follow_the_kernel_and_validate_unverified_runs() {
         use dynptr::*;
         assert_eq!(call(dynptr_from_mem, [mem.addr(), 16, 0, dp.addr(), 0]), 0);
         let d = kern(&dp);
-        assert_eq!((d.data, d.len(), d.typ(), d.offset), (mem.addr(), 16, BPF_DYNPTR_TYPE_LOCAL, 0));
+        assert_eq!((d.data, d.size(), d.typ(), d.offset), (mem.addr(), 16, BPF_DYNPTR_TYPE_LOCAL, 0));
         assert_eq!(call(dynptr_write, [dp.addr(), 8, io.addr(), 8, 0]), 0);
         assert_eq!(mem.u64_at(1), 0x0102_0304_0506_0708);
         assert_eq!(call(dynptr_write, [dp.addr(), 9, io.addr(), 8, 0]), E2BIG);

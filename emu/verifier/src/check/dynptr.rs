@@ -152,10 +152,8 @@ impl Verifier<'_, '_> {
         };
         let d = self.cur.frames[f].stack[spi].spilled.clone();
         if kind != DynptrKind::Invalid && d.dynptr.kind != kind {
-            return self.fail(
-                EINVAL,
-                format!("Expected a dynptr of type {} as arg #{}", kind.name(), regno - 1),
-            );
+            return self
+                .fail(EINVAL, format!("Expected a dynptr of type {} as arg #{}", kind.name(), regno - 1));
         }
         meta.dynptr = Some((f, spi));
         Ok(())
@@ -163,7 +161,12 @@ impl Verifier<'_, '_> {
 
     /// `mark_stack_slots_dynptr()`: the two slots become a dynptr of
     /// `kind`; a ring-buffer dynptr acquires a reference.
-    fn mark_stack_slots_dynptr(&mut self, reg: &RegState, kind: DynptrKind, meta: &mut ArgMeta) -> VResult<()> {
+    fn mark_stack_slots_dynptr(
+        &mut self,
+        reg: &RegState,
+        kind: DynptrKind,
+        meta: &mut ArgMeta,
+    ) -> VResult<()> {
         let Ok((f, spi)) = self.dynptr_get_spi(reg) else {
             return self.fail(super::args::EFAULT, "verifier internal error: dynptr slots not allocated");
         };
@@ -284,10 +287,8 @@ impl Verifier<'_, '_> {
         };
         let d = self.cur.frames[f].stack[spi].spilled.clone();
         if d.dynptr.mem_frame != 0 {
-            return self.fail(
-                EINVAL,
-                "bpfemu: bpf_dynptr_data() of a dynptr over stack memory is not supported",
-            );
+            return self
+                .fail(EINVAL, "bpfemu: bpf_dynptr_data() of a dynptr over stack memory is not supported");
         }
         let mut r = RegState::pointer(RegType::Mem);
         r.mem_size = meta.mem_size;
@@ -308,7 +309,10 @@ impl Verifier<'_, '_> {
         for f in 0..st.frames.len() {
             for spi in 0..st.frames[f].stack.len() {
                 let s = &st.frames[f].stack[spi];
-                if s.slot_type[0] == SlotType::Dynptr && s.spilled.dynptr.first_slot && dead(&s.spilled.dynptr) {
+                if s.slot_type[0] == SlotType::Dynptr
+                    && s.spilled.dynptr.first_slot
+                    && dead(&s.spilled.dynptr)
+                {
                     invalidate_dynptr(st, f, spi);
                 }
             }

@@ -5,7 +5,8 @@
 use super::{accept, reject, run};
 
 /// `bpf_ringbuf_reserve_dynptr(rb, 8, 0, fp-16)`; the call is slot 6.
-const RESERVE: &str = "r1 = map[fd:4]\nr2 = 8\nr3 = 0\nr4 = r10\nr4 += -16\ncall bpf_ringbuf_reserve_dynptr#198\n";
+const RESERVE: &str =
+    "r1 = map[fd:4]\nr2 = 8\nr3 = 0\nr4 = r10\nr4 += -16\ncall bpf_ringbuf_reserve_dynptr#198\n";
 /// `bpf_ringbuf_submit_dynptr(fp-16, 0)`, then `return 0`.
 const SUBMIT: &str = "r1 = r10\nr1 += -16\nr2 = 0\ncall bpf_ringbuf_submit_dynptr#199\nr0 = 0\nexit\n";
 /// `bpf_dynptr_from_mem(map value of 16 bytes, 16, 0, fp-16)`.
@@ -13,7 +14,8 @@ const FROM_MAP: &str = "*(u32 *)(r10 -4) = 0\nr2 = r10\nr2 += -4\nr1 = map[fd:0]
     call bpf_map_lookup_elem#1\nif r0 != 0 goto +2\nr0 = 0\nexit\n\
     r1 = r0\nr2 = 16\nr3 = 0\nr4 = r10\nr4 += -16\ncall bpf_dynptr_from_mem#197\n";
 /// `bpf_dynptr_read(fp-32, 8, fp-16, 0, 0)`.
-const READ: &str = "r1 = r10\nr1 += -32\nr2 = 8\nr3 = r10\nr3 += -16\nr4 = 0\nr5 = 0\ncall bpf_dynptr_read#201\n";
+const READ: &str =
+    "r1 = r10\nr1 += -32\nr2 = 8\nr3 = r10\nr3 += -16\nr4 = 0\nr5 = 0\ncall bpf_dynptr_read#201\n";
 
 fn prog(parts: &[&str]) -> String {
     let mut s = parts.concat();
@@ -30,7 +32,8 @@ fn ringbuf_dynptr_reserve_submit_and_discard() {
     accept(&prog(&[RESERVE, &discard]));
     // Reading and writing through it in between.
     accept(&prog(&[RESERVE, "*(u64 *)(r10 -32) = 0\n", READ, SUBMIT]));
-    let write = "r1 = r10\nr1 += -16\nr2 = 0\nr3 = r10\nr3 += -32\nr4 = 8\nr5 = 0\ncall bpf_dynptr_write#202\n";
+    let write =
+        "r1 = r10\nr1 += -16\nr2 = 0\nr3 = r10\nr3 += -32\nr4 = 8\nr5 = 0\ncall bpf_dynptr_write#202\n";
     accept(&prog(&[RESERVE, "*(u64 *)(r10 -32) = 0\n", write, SUBMIT]));
 }
 
@@ -47,7 +50,10 @@ fn ringbuf_dynptr_must_be_released() {
 
 #[test]
 fn released_dynptr_is_dead() {
-    let e = reject(&prog(&[RESERVE, SUBMIT.trim_end_matches("r0 = 0\nexit\n"), READ]), "Expected an initialized dynptr as arg #2");
+    let e = reject(
+        &prog(&[RESERVE, SUBMIT.trim_end_matches("r0 = 0\nexit\n"), READ]),
+        "Expected an initialized dynptr as arg #2",
+    );
     assert_eq!(e.errno, 22);
     let twice = format!("{}{}", SUBMIT.trim_end_matches("r0 = 0\nexit\n"), SUBMIT);
     reject(&prog(&[RESERVE, &twice]), "arg 1 is an unacquired reference");
@@ -67,7 +73,8 @@ fn dynptr_offsets() {
     assert_eq!(r.unwrap_err().msg, "Expected an initialized dynptr as arg #2");
     assert!(log.contains("cannot pass in dynptr at an offset=-8"), "{log}");
     let var = "r5 = *(u32 *)(r1 +0)\nr5 &= 8\nr4 = r10\nr4 += -24\nr4 += r5\n";
-    let p = format!("{var}r1 = map[fd:4]\nr2 = 8\nr3 = 0\ncall bpf_ringbuf_reserve_dynptr#198\nr0 = 0\nexit\n");
+    let p =
+        format!("{var}r1 = map[fd:4]\nr2 = 8\nr3 = 0\ncall bpf_ringbuf_reserve_dynptr#198\nr0 = 0\nexit\n");
     let (r, log) = run(&p);
     assert_eq!(r.unwrap_err().msg, "Dynptr has to be an uninitialized dynptr");
     assert!(log.contains("dynptr has to be at a constant offset"), "{log}");
@@ -83,14 +90,18 @@ fn dynptr_slots_are_protected() {
     let out = "r1 = map[fd:4]\nr2 = r10\nr2 += -16\nr3 = 16\nr4 = 0\ncall bpf_ringbuf_output#130\n";
     reject(&prog(&[RESERVE, out, SUBMIT]), "invalid indirect read from stack R2 off -16+0 size 16");
     // Overwriting a referenced dynptr, whole or in part.
-    let e = reject(&prog(&[RESERVE, "*(u64 *)(r10 -8) = r0\n", SUBMIT]), "cannot overwrite referenced dynptr");
+    let e =
+        reject(&prog(&[RESERVE, "*(u64 *)(r10 -8) = r0\n", SUBMIT]), "cannot overwrite referenced dynptr");
     assert_eq!(e.errno, 22);
     reject(&prog(&[RESERVE, "*(u8 *)(r10 -13) = 1\n", SUBMIT]), "cannot overwrite referenced dynptr");
     // Reserving again over it.
     reject(&prog(&[RESERVE, RESERVE, SUBMIT]), "cannot overwrite referenced dynptr");
     // A helper writing uninitialised memory over it (bpf_dynptr_read
     // into the dynptr itself).
-    let e = reject(&prog(&[RESERVE, &READ.replace("r1 += -32", "r1 += -16"), SUBMIT]), "potential write to dynptr at off=-16");
+    let e = reject(
+        &prog(&[RESERVE, &READ.replace("r1 += -32", "r1 += -16"), SUBMIT]),
+        "potential write to dynptr at off=-16",
+    );
     assert_eq!(e.errno, 13);
 }
 
@@ -118,10 +129,14 @@ fn dynptr_data_slices() {
     // A NULL slice does not release the dynptr's reference.
     accept(&prog(&[RESERVE, data, "if r0 != 0 goto +0\n", SUBMIT]));
     // The slice dies with the dynptr.
-    let after = "r6 = r0\n".to_string() + SUBMIT.trim_end_matches("r0 = 0\nexit\n") + "if r6 == 0 goto +1\n*(u64 *)(r6 +0) = 1\n";
+    let after = "r6 = r0\n".to_string()
+        + SUBMIT.trim_end_matches("r0 = 0\nexit\n")
+        + "if r6 == 0 goto +1\n*(u64 *)(r6 +0) = 1\n";
     reject(&prog(&[RESERVE, data, &after]), "R6 !read_ok");
     // ... also with a local dynptr that is overwritten.
-    let local = FROM_MAP.to_string() + data + "r6 = r0\n*(u64 *)(r10 -16) = 0\nif r6 == 0 goto +1\n*(u64 *)(r6 +0) = 1\n";
+    let local = FROM_MAP.to_string()
+        + data
+        + "r6 = r0\n*(u64 *)(r10 -16) = 0\nif r6 == 0 goto +1\n*(u64 *)(r6 +0) = 1\n";
     reject(&prog(&[&local]), "R6 !read_ok");
     // A slice is not a ring-buffer record.
     reject(
@@ -134,7 +149,8 @@ fn dynptr_data_slices() {
 fn local_dynptr_over_stack() {
     // from_mem(fp-64, 32, 0, fp-16), then read and write through it.
     let from = "r1 = r10\nr1 += -64\nr2 = 32\nr3 = 0\nr4 = r10\nr4 += -16\ncall bpf_dynptr_from_mem#197\n";
-    let write = "r1 = r10\nr1 += -16\nr2 = 0\nr3 = r10\nr3 += -32\nr4 = 8\nr5 = 0\ncall bpf_dynptr_write#202\n";
+    let write =
+        "r1 = r10\nr1 += -16\nr2 = 0\nr3 = r10\nr3 += -32\nr4 = 8\nr5 = 0\ncall bpf_dynptr_write#202\n";
     accept(&prog(&[from, "*(u64 *)(r10 -32) = 0\n", READ, write]));
     // A write through it may change any byte it covers: a pointer spilled
     // there is only data afterwards.
@@ -180,7 +196,8 @@ fn callbacks_forget_local_dynptrs() {
 fn pad_loop(main: &str, body: &str) -> String {
     let mut s = main.to_string();
     let main_slots: usize = bpfemu_isa::asm::kernel::assemble(&s).unwrap().len();
-    let ld = bpfemu_isa::asm::kernel::assemble(&main[..main.find("r2 = subprog[+0]").unwrap()]).unwrap().len();
+    let ld =
+        bpfemu_isa::asm::kernel::assemble(&main[..main.find("r2 = subprog[+0]").unwrap()]).unwrap().len();
     let off = main_slots as i64 - (ld as i64 + 1);
     s = s.replacen("r2 = subprog[+0]", &format!("r2 = subprog[{off:+}]"), 1);
     s.push_str(body);
