@@ -23,7 +23,7 @@ impl Gen {
             0 => {
                 self.a.mov(1, FP);
                 self.a.addi(1, -64);
-                self.from_mem(64);
+                self.dynptr_from_mem(64);
                 self.dynptr_ops();
             }
             1 => self.dynptr_over_spills(),
@@ -32,7 +32,7 @@ impl Gen {
     }
 
     /// `bpf_dynptr_from_mem(r1, len, flags, fp-208)`.
-    fn from_mem(&mut self, len: i32) {
+    fn dynptr_from_mem(&mut self, len: i32) {
         let mut n = len;
         if self.mistake("dynptr_from_mem size beyond the memory") {
             n += self.d.range(1, 8) as i32;
@@ -100,7 +100,7 @@ impl Gen {
     fn dynptr_over_spills(&mut self) {
         self.a.mov(1, FP);
         self.a.addi(1, -128);
-        self.from_mem(64);
+        self.dynptr_from_mem(64);
         // The helper's view of the memory: no spill survives.
         self.spills.clear();
         self.a.stx(Size::DW, FP, CTX, -72);
@@ -133,7 +133,7 @@ impl Gen {
         self.a.jmp(Width::W64, JmpOp::Eq, 0, Source::Imm(0), end);
         self.with_region(|g| {
             g.a.mov(1, 0);
-            g.from_mem(vs);
+            g.dynptr_from_mem(vs);
             g.dynptr_ops();
             // bpf_dynptr_data(fp-208, off, len): NULL beyond the value.
             let len = g.d.range(1, 8) as i32;
