@@ -485,6 +485,10 @@ struct pt_regs {
 	long unsigned int ss;
 };
 
+struct bpf_dynptr {
+	__u64 __opaque[2];
+};
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

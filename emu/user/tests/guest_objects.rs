@@ -578,3 +578,39 @@ fn kfuncs_object_reads_the_current_task() {
     assert_eq!(run(&obj, &mut k, "task_info", &mut none), 1);
     assert_eq!(none, args(999_999));
 }
+
+/// `dynptr.bpf.o`: ring-buffer dynptrs written with `bpf_dynptr_write` and
+/// a `bpf_dynptr_data` slice reach the consumer (the discarded one does
+/// not); a failed reservation is `-EINVAL`; a local dynptr over the array
+/// value writes and reads it back, `-E2BIG` beyond it.
+#[test]
+fn dynptr_object_writes_records_and_values() {
+    use bpfemu_user::ringbuf::{RingBuffer, RingBufferOpts};
+    let (obj, mut k) = load("dynptr.bpf.o");
+    // struct dp_args { u64 tag; u32 discard; u32 off; }
+    let args = |tag: u64, discard: u32, off: u32| {
+        let mut a = tag.to_le_bytes().to_vec();
+        a.extend(discard.to_le_bytes());
+        a.extend(off.to_le_bytes());
+        a
+    };
+    assert_eq!(run(&obj, &mut k, "dp_ringbuf", &mut args(0x11, 0, 0)), 0);
+    assert_eq!(run(&obj, &mut k, "dp_ringbuf", &mut args(0x22, 1, 0)), 0);
+    assert_eq!(run(&obj, &mut k, "dp_ringbuf", &mut args(0x33, 0, 0)), 0);
+    let fd = obj.map("events").unwrap().fd().unwrap();
+    let mut seen = Vec::new();
+    {
+        let cb = Box::new(|rec: &[u8]| {
+            seen.push((u64_at(rec, 0), u64_at(rec, 8)));
+            0
+        });
+        let mut rb = RingBuffer::new(&mut k, fd, cb, RingBufferOpts { sim: true }).expect("ring_buffer__new");
+        assert_eq!(rb.consume(), 2);
+    }
+    assert_eq!(seen, vec![(0x11, 0xd1d1), (0x33, 0xd1d1)]);
+    let e2big = (-7i32) as u32;
+    assert_eq!(run(&obj, &mut k, "dp_local", &mut args(0x44, 0, 8)), 0);
+    assert_eq!(run(&obj, &mut k, "dp_local", &mut args(0x55, 0, 9)), e2big);
+    let v = obj.map("vals").unwrap().lookup(&mut k, &0u32.to_le_bytes(), 0).unwrap().unwrap();
+    assert_eq!(u64s(&v), vec![0, 0x44]);
+}

@@ -35,7 +35,7 @@
 //!
 //! Not implemented: speculative-execution sanitation, BTF-id and tagged
 //! (`__arg_trusted`, `__arg_arena`) arguments of global functions,
-//! dynptrs, stack-slot liveness, the rewrites after verification (the emulator's ctx layouts are the uapi
+//! dynptr kfuncs and `CONST_PTR_TO_DYNPTR` arguments, stack-slot liveness, the rewrites after verification (the emulator's ctx layouts are the uapi
 //! ones, so none are needed).
 //!
 //! The implementation is original; only behaviour (results, messages,

@@ -8,7 +8,8 @@
 //! are its fields. The table lists every helper implemented in this module
 //! plus a few whose implementation comes later (`implemented: false`, see the kernel crate):
 //! `bpf_tail_call` (run by the VM itself; its prototype is here), the ring
-//! buffer helpers and `bpf_perf_event_output`.
+//! buffer helpers and `bpf_perf_event_output`. The dynptr helpers (197-203)
+//! have the prototypes of Linux 6.5+ (`MEM_RDONLY` dynptr arguments).
 //!
 //! Not modelled: `arg_btf_id` sets, `allowed()` callbacks, `arg_size`
 //! for fixed-size memory, per-program-type prototype variants (e.g. the
@@ -83,9 +84,12 @@ pub enum ArgType {
     /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a record from
     /// `bpf_ringbuf_reserve`, released by the call.
     PtrToRingbufMemRelease,
-    /// `ARG_PTR_TO_DYNPTR` (with `DYNPTR_TYPE_RINGBUF`, `MEM_UNINIT` and
-    /// `OBJ_RELEASE` as the helper needs).
-    PtrToDynptr { uninit: bool, release: bool },
+    /// `ARG_PTR_TO_DYNPTR` with its flags: the dynptr type it takes
+    /// (`DYNPTR_TYPE_LOCAL` / `_RINGBUF`; `Invalid` for any), `MEM_UNINIT`
+    /// (the helper initialises a dynptr there), `OBJ_RELEASE` (the call
+    /// releases it). `MEM_RDONLY` (the helper neither changes nor destroys
+    /// the dynptr) is implied by the absence of the two others.
+    PtrToDynptr { kind: DynptrKind, uninit: bool, release: bool },
     /// `ARG_PTR_TO_TIMER`.
     PtrToTimer,
     /// `ARG_PTR_TO_SOCKET_OR_NULL`: a full socket, or NULL.
@@ -110,6 +114,9 @@ pub enum RetType {
     PtrToMemOrNull { size: u32, ringbuf: bool },
     /// `RET_PTR_TO_BTF_ID_OR_NULL`.
     PtrToBtfIdOrNull,
+    /// `RET_PTR_TO_DYNPTR_MEM_OR_NULL`: a slice of the dynptr argument, of
+    /// the `ARG_CONST_ALLOC_SIZE_OR_ZERO` argument's size.
+    PtrToDynptrMemOrNull,
     /// `RET_PTR_TO_BTF_ID`.
     PtrToBtfId,
 }
@@ -136,6 +143,7 @@ pub struct FuncProto {
     pub implemented: bool,
 }
 
+pub use crate::state::DynptrKind;
 use ArgType::*;
 use RetType::*;
 
@@ -202,9 +210,13 @@ pub mod id {
     pub const FOR_EACH_MAP_ELEM: i32 = 164;
     pub const SNPRINTF: i32 = 165;
     pub const LOOP: i32 = 181;
+    pub const DYNPTR_FROM_MEM: i32 = 197;
     pub const RINGBUF_RESERVE_DYNPTR: i32 = 198;
     pub const RINGBUF_SUBMIT_DYNPTR: i32 = 199;
     pub const RINGBUF_DISCARD_DYNPTR: i32 = 200;
+    pub const DYNPTR_READ: i32 = 201;
+    pub const DYNPTR_WRITE: i32 = 202;
+    pub const DYNPTR_DATA: i32 = 203;
 }
 
 /// `is_sync_callback_calling_function()`: helpers that run their
@@ -218,6 +230,16 @@ pub fn is_sync_callback_helper(func_id: i32) -> bool {
 
 const MEM_RO: ArgType = PtrToMem(MemFlags::RDONLY);
 const MEM_UNINIT: ArgType = PtrToMem(MemFlags::UNINIT);
+/// `ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT`.
+const DYNPTR_LOCAL_UNINIT: ArgType = PtrToDynptr { kind: DynptrKind::Local, uninit: true, release: false };
+/// `ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | MEM_UNINIT`.
+const DYNPTR_RINGBUF_UNINIT: ArgType =
+    PtrToDynptr { kind: DynptrKind::Ringbuf, uninit: true, release: false };
+/// `ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE`.
+const DYNPTR_RINGBUF_RELEASE: ArgType =
+    PtrToDynptr { kind: DynptrKind::Ringbuf, uninit: false, release: true };
+/// `ARG_PTR_TO_DYNPTR | MEM_RDONLY`: any initialised dynptr.
+const DYNPTR_RDONLY: ArgType = PtrToDynptr { kind: DynptrKind::Invalid, uninit: false, release: false };
 
 /// The prototype table, sorted by id.
 pub static PROTOS: &[FuncProto] = &[
@@ -276,12 +298,39 @@ pub static PROTOS: &[FuncProto] = &[
         [PtrToMem(MemFlags::OR_NULL), ConstSizeOrZero, PtrToConstStr, PtrToMem(MemFlags::RDONLY_OR_NULL),
          ConstSizeOrZero], gpl_only: true),
     proto!(id::LOOP, "loop", Integer, [Anything, PtrToFunc, PtrToStackOrNull, Anything]),
-    proto!(id::RINGBUF_RESERVE_DYNPTR, "ringbuf_reserve_dynptr", Integer,
-        [ConstMapPtr, Anything, Anything, PtrToDynptr { uninit: true, release: false }], implemented: false),
-    proto!(id::RINGBUF_SUBMIT_DYNPTR, "ringbuf_submit_dynptr", Void,
-        [PtrToDynptr { uninit: false, release: true }, Anything], implemented: false),
-    proto!(id::RINGBUF_DISCARD_DYNPTR, "ringbuf_discard_dynptr", Void,
-        [PtrToDynptr { uninit: false, release: true }, Anything], implemented: false),
+    // kernel/bpf/helpers.c and kernel/bpf/ringbuf.c.
+    proto!(
+        id::DYNPTR_FROM_MEM,
+        "dynptr_from_mem",
+        Integer,
+        [MEM_UNINIT, ConstSizeOrZero, Anything, DYNPTR_LOCAL_UNINIT]
+    ),
+    proto!(
+        id::RINGBUF_RESERVE_DYNPTR,
+        "ringbuf_reserve_dynptr",
+        Integer,
+        [ConstMapPtr, Anything, Anything, DYNPTR_RINGBUF_UNINIT]
+    ),
+    proto!(id::RINGBUF_SUBMIT_DYNPTR, "ringbuf_submit_dynptr", Void, [DYNPTR_RINGBUF_RELEASE, Anything]),
+    proto!(id::RINGBUF_DISCARD_DYNPTR, "ringbuf_discard_dynptr", Void, [DYNPTR_RINGBUF_RELEASE, Anything]),
+    proto!(
+        id::DYNPTR_READ,
+        "dynptr_read",
+        Integer,
+        [MEM_UNINIT, ConstSizeOrZero, DYNPTR_RDONLY, Anything, Anything]
+    ),
+    proto!(
+        id::DYNPTR_WRITE,
+        "dynptr_write",
+        Integer,
+        [DYNPTR_RDONLY, Anything, MEM_RO, ConstSizeOrZero, Anything]
+    ),
+    proto!(
+        id::DYNPTR_DATA,
+        "dynptr_data",
+        PtrToDynptrMemOrNull,
+        [DYNPTR_RDONLY, Anything, ConstAllocSizeOrZero]
+    ),
 ];
 
 /// The prototype of helper `id`, if the table has it.
@@ -311,7 +360,8 @@ mod tests {
         assert_eq!(p.args, [ConstMapPtr, PtrToMapKey, DontCare, DontCare, DontCare]);
         assert!(p.pkt_access && p.implemented && !p.gpl_only);
         assert!(proto(6).unwrap().gpl_only);
-        assert!(!proto(198).unwrap().implemented);
+        assert!(proto(198).unwrap().implemented);
+        assert_eq!(proto(id::DYNPTR_DATA).unwrap().ret, PtrToDynptrMemOrNull);
         assert_eq!(proto(12).unwrap().ret, Void);
         assert!(proto(4).is_none());
         assert!(proto(-1).is_none());

@@ -20,14 +20,16 @@
 //! probe_read_kernel / _str (112–115), ktime_get_boot_ns (125),
 //! ktime_get_coarse_ns (160), for_each_map_elem (164), snprintf (165),
 //! loop (181), ringbuf_output / reserve / submit / discard / query
-//! (130–134, [`ringbuf`]), perf_event_output (25, [`perf_output`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
+//! (130–134, [`ringbuf`]), perf_event_output (25, [`perf_output`]),
+//! dynptr_from_mem, ringbuf_reserve/submit/discard_dynptr, dynptr_read,
+//! dynptr_write, dynptr_data (197–203, [`dynptr`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
 //! here. The two callback helpers are in [`CALLBACK_HELPERS`] and
 //! registered as such ([`callback`]).
 //!
-//! Not yet: the ring buffer's dynptr helpers, and every other helper of
-//! the uapi.
+//! Not yet: every other helper of the uapi.
 
 pub mod callback;
+pub mod dynptr;
 pub(crate) mod guest;
 pub mod kfunc;
 pub mod lock;
@@ -86,6 +88,13 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::RINGBUF_SUBMIT, ringbuf::ringbuf_submit),
     (id::RINGBUF_DISCARD, ringbuf::ringbuf_discard),
     (id::RINGBUF_QUERY, ringbuf::ringbuf_query),
+    (id::DYNPTR_FROM_MEM, dynptr::dynptr_from_mem),
+    (id::RINGBUF_RESERVE_DYNPTR, dynptr::ringbuf_reserve_dynptr),
+    (id::RINGBUF_SUBMIT_DYNPTR, dynptr::ringbuf_submit_dynptr),
+    (id::RINGBUF_DISCARD_DYNPTR, dynptr::ringbuf_discard_dynptr),
+    (id::DYNPTR_READ, dynptr::dynptr_read),
+    (id::DYNPTR_WRITE, dynptr::dynptr_write),
+    (id::DYNPTR_DATA, dynptr::dynptr_data),
 ];
 
 /// Implemented helpers that call back into the program (registered with

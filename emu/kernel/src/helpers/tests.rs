@@ -685,3 +685,66 @@ fn lookup_in_an_outer_map_yields_a_usable_inner_map() {
     assert!(inner.ops.lookup(&[1, 0, 0, 0]).is_some());
     assert_eq!(out.maps.len(), 2);
 }
+
+// ---- dynptrs ----
+
+#[test]
+fn dynptr_helpers_follow_the_kernel_and_validate_unverified_runs() {
+    use dynptr::DynptrKern;
+    const E2BIG: u64 = Errno::E2BIG.neg() as u64;
+    let mem = Buf::new(16);
+    let dp = Buf::new(16);
+    let io = Buf::from(&0x0102_0304_0506_0708u64.to_le_bytes());
+    let mut c = ctx();
+    region(&mut c, &mem, true);
+    region(&mut c, &dp, true);
+    region(&mut c, &io, true);
+    let kern = |b: &Buf| DynptrKern::from_bytes(&b.bytes()).unwrap();
+    runctx::enter(c, || {
+        use dynptr::*;
+        assert_eq!(call(dynptr_from_mem, [mem.addr(), 16, 0, dp.addr(), 0]), 0);
+        let d = kern(&dp);
+        assert_eq!((d.data, d.size(), d.typ(), d.offset), (mem.addr(), 16, BPF_DYNPTR_TYPE_LOCAL, 0));
+        assert_eq!(call(dynptr_write, [dp.addr(), 8, io.addr(), 8, 0]), 0);
+        assert_eq!(mem.u64_at(1), 0x0102_0304_0506_0708);
+        assert_eq!(call(dynptr_write, [dp.addr(), 9, io.addr(), 8, 0]), E2BIG);
+        assert_eq!(call(dynptr_write, [dp.addr(), 0, io.addr(), 8, 1]), EINVAL);
+        assert_eq!(call(dynptr_read, [io.addr(), 4, dp.addr(), 12, 0]), 0);
+        assert_eq!(io.u64_at(0), 0x0102_0304_0102_0304);
+        assert_eq!(call(dynptr_read, [io.addr(), 8, dp.addr(), 9, 0]), E2BIG);
+        assert_eq!(call(dynptr_read, [io.addr(), 8, dp.addr(), 0, 1]), EINVAL);
+        assert_eq!(call(dynptr_data, [dp.addr(), 8, 8, 0, 0]), mem.addr() + 8);
+        assert_eq!(call(dynptr_data, [dp.addr(), 9, 8, 0, 0]), 0);
+        // Flags, sizes: a null dynptr, refused by read and write.
+        assert_eq!(call(dynptr_from_mem, [mem.addr(), 16, 1, dp.addr(), 0]), EINVAL);
+        assert_eq!(dp.bytes(), vec![0; 16]);
+        assert_eq!(call(dynptr_read, [io.addr(), 1, dp.addr(), 0, 0]), EINVAL);
+        assert_eq!(call(dynptr_write, [dp.addr(), 0, io.addr(), 1, 0]), EINVAL);
+        assert_eq!(call(dynptr_data, [dp.addr(), 0, 1, 0, 0]), 0);
+        assert_eq!(call(dynptr_from_mem, [mem.addr(), 1 << 24, 0, dp.addr(), 0]), E2BIG);
+        // Submitting or discarding a null dynptr does nothing.
+        assert_eq!(call(ringbuf_submit_dynptr, [dp.addr(), 0, 0, 0, 0]), 0);
+        // This run is unverified: memory outside its regions is refused,
+        // through from_mem or through a forged dynptr.
+        assert_eq!(call(dynptr_from_mem, [0xdead_0000, 16, 0, dp.addr(), 0]), EFAULT);
+        assert_eq!(dp.bytes(), vec![0; 16]);
+        assert_eq!(call(dynptr_from_mem, [mem.addr(), 16, 0, 0xdead_0000, 0]), EFAULT);
+        dp.set(&DynptrKern::new(0xdead_0000, BPF_DYNPTR_TYPE_LOCAL, 0, 16).to_bytes());
+        assert_eq!(call(dynptr_read, [io.addr(), 8, dp.addr(), 0, 0]), EFAULT);
+        assert_eq!(call(dynptr_write, [dp.addr(), 0, io.addr(), 8, 0]), EFAULT);
+        assert_eq!(call(dynptr_data, [dp.addr(), 0, 8, 0, 0]), 0);
+        dp.set(&DynptrKern::new(mem.addr(), BPF_DYNPTR_TYPE_LOCAL, 8, 0xff_ffff).to_bytes());
+        assert_eq!(call(dynptr_read, [io.addr(), 16, dp.addr(), 0, 0]), EFAULT);
+        // A forged ring-buffer dynptr is no record of any ring.
+        dp.set(&DynptrKern::new(mem.addr(), BPF_DYNPTR_TYPE_RINGBUF, 0, 8).to_bytes());
+        assert_eq!(call(ringbuf_submit_dynptr, [dp.addr(), 0, 0, 0, 0]), EINVAL);
+        assert_eq!(call(ringbuf_discard_dynptr, [dp.addr(), 0, 0, 0, 0]), EINVAL);
+        dp.set(&DynptrKern::new(mem.addr(), BPF_DYNPTR_TYPE_LOCAL, 0, 8).to_bytes());
+        assert_eq!(call(ringbuf_submit_dynptr, [dp.addr(), 0, 0, 0, 0]), EINVAL);
+        // No ring at that address: the reservation fails, the dynptr is null.
+        assert_eq!(call(ringbuf_reserve_dynptr, [0x1234, 8, 0, dp.addr(), 0]), EINVAL);
+        assert_eq!(dp.bytes(), vec![0; 16]);
+        assert_eq!(call(ringbuf_reserve_dynptr, [0x1234, 8, 1, dp.addr(), 0]), EINVAL);
+        assert_eq!(call(ringbuf_reserve_dynptr, [0x1234, 1 << 24, 0, dp.addr(), 0]), E2BIG);
+    });
+}

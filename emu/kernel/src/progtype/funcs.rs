@@ -5,7 +5,8 @@
 //!   later): a first group for every loader (map operations, prandom,
 //!   cpu/numa ids, tail call, ktime ns/boot, ring buffer,
 //!   `get_current_pid_tgid`), a second for `CAP_BPF` (spin locks,
-//!   `bpf_loop`, `bpf_for_each_map_elem`, ring buffer dynptrs), a third for
+//!   `bpf_loop`, `bpf_for_each_map_elem`, ring buffer dynptrs, the
+//!   dynptr helpers), a third for
 //!   `CAP_PERFMON` (trace_printk, snprintf, probe_read_{user,kernel}{,_str});
 //! - `bpf_sk_base_func_proto()` (net/core/filter.c): the base plus
 //!   `ktime_get_coarse_ns` — the chain of socket filters, flow dissectors,
@@ -77,6 +78,10 @@ pub fn base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
             | id::RINGBUF_RESERVE_DYNPTR
             | id::RINGBUF_SUBMIT_DYNPTR
             | id::RINGBUF_DISCARD_DYNPTR
+            | id::DYNPTR_FROM_MEM
+            | id::DYNPTR_READ
+            | id::DYNPTR_WRITE
+            | id::DYNPTR_DATA
     );
     let perfmon = matches!(
         func,
@@ -142,8 +147,11 @@ mod tests {
         assert!(sk_base(id::KTIME_GET_COARSE_NS, Caps::NONE).is_some());
         assert!(tracing(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());
         assert!(base(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());
-        // Unimplemented helpers are unknown.
-        assert!(base(id::RINGBUF_RESERVE_DYNPTR, Caps::ROOT).is_none());
+        // Dynptr helpers need CAP_BPF; unimplemented helpers are unknown.
+        assert!(base(id::RINGBUF_RESERVE_DYNPTR, Caps::ROOT).is_some());
+        assert!(base(id::DYNPTR_FROM_MEM, Caps::ROOT).is_some());
+        assert!(base(id::DYNPTR_DATA, Caps::NONE).is_none());
+        assert!(base(9, Caps::ROOT).is_none());
         assert!(base(id::RINGBUF_RESERVE, Caps::NONE).is_some());
         assert!(tracing(id::PERF_EVENT_OUTPUT, Caps::ROOT).is_some());
         assert!(tracing(9999, Caps::ROOT).is_none());

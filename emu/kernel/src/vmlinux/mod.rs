@@ -25,8 +25,9 @@
 //! `SK_PASS`, `BPF_OK`, ...) and x86-64 `pt_regs` ([`regs`]) come after
 //! the types above (`bpf_sk_lookup` before the map structs), so their ids
 //! do not move.
-//! The emulated kfuncs' FUNC and FUNC_PROTO entries are appended last
-//! ([`crate::kfuncs::btf`]).
+//! The emulated kfuncs' FUNC and FUNC_PROTO entries are appended after
+//! the types ([`crate::kfuncs::btf`]), then `struct bpf_dynptr` (added
+//! later; last so that earlier ids keep their values).
 //! Not emulated: other functions (FUNC/FUNC_PROTO of attach targets),
 //! the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
@@ -232,6 +233,8 @@ pub fn vmlinux_btf() -> Btf {
     uapi_enums::describe_all(&mut b);
     b.ty::<regs::PtRegs>();
     crate::kfuncs::btf::describe_all(&mut b);
+    // After the kfuncs so that their BTF ids stay as they were.
+    b.ty::<BpfDynptr>();
     b.finish()
 }
 

@@ -30,6 +30,7 @@ macro_rules! check_layout {
 fn layouts_match_rust() {
     let btf = vmlinux_btf();
     check_layout!(&btf, "bpf_spin_lock", BpfSpinLock, [val]);
+    check_layout!(&btf, "bpf_dynptr", BpfDynptr, [opaque as "__opaque"]);
     check_layout!(
         &btf,
         "xdp_md",

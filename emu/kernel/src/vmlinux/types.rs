@@ -33,6 +33,24 @@ impl BtfDescribe for BpfSpinLock {
     }
 }
 
+/// `struct bpf_dynptr` (include/uapi/linux/bpf.h): opaque to programs,
+/// 16 bytes, 8-byte aligned; what the helpers keep there is
+/// `crate::helpers::dynptr::DynptrKern`.
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BpfDynptr {
+    pub opaque: [u64; 2],
+}
+
+impl BtfDescribe for BpfDynptr {
+    fn describe(b: &mut VmlinuxBuilder) -> TypeId {
+        b.composite("bpf_dynptr", false, size_of::<Self>(), |b| {
+            let a = b.array::<__u64>(2);
+            vec![Field::new("__opaque", a, offset_of!(Self, opaque))]
+        })
+    }
+}
+
 /// The IPv4 half of `bpf_flow_keys`' address union.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -502,6 +520,7 @@ const _: () = {
     assert!(offset_of!(BpfSock, rx_queue_mapping) == 76);
     assert!(size_of::<BpfSockTuple>() == 36);
     assert!(size_of::<BpfSpinLock>() == 4);
+    assert!(size_of::<BpfDynptr>() == 16);
 };
 
 /// `struct bpf_sk_lookup`, the sk_lookup programs' context (the layout

@@ -6,7 +6,8 @@
 //! and map values (an array and a hash map: lookup, null check, accesses
 //! with constant and bounded variable offsets), plus helper calls (map
 //! lookup/update/delete, ktime, prandom, trace_printk with a stack string,
-//! probe_read_kernel into the stack).
+//! probe_read_kernel into the stack, local dynptrs over the stack and map
+//! values: `dynptr.rs`).
 //!
 //! A fraction of the snippets contain a deliberate mistake (a missing null
 //! check, an access one byte too far, a signed-only bound, pointer
@@ -30,6 +31,8 @@
 
 #[path = "calls.rs"]
 mod calls;
+#[path = "dynptr.rs"]
+mod dynptr;
 #[path = "maps.rs"]
 mod maps;
 
@@ -194,7 +197,7 @@ impl Gen {
         // Loops and diamonds nest, but not inside a loop (the verifier
         // walks every iteration: branches there multiply its work).
         let top = self.depth < 3 && *budget > 1 && !self.in_loop;
-        match self.d.below(if top { 22 } else { 19 }) {
+        match self.d.below(if top { 23 } else { 20 }) {
             0 | 1 => self.alu(),
             2 => self.ctx_load(),
             3 => self.ctx_store(),
@@ -225,8 +228,9 @@ impl Gen {
                     self.alu()
                 }
             }
-            19 | 20 if !self.in_loop => self.diamond(budget),
-            19 | 20 => self.alu(),
+            19 => self.dynptr(),
+            20 | 21 if !self.in_loop => self.diamond(budget),
+            20 | 21 => self.alu(),
             _ => self.bounded_loop(budget),
         }
     }

@@ -16,8 +16,8 @@
 //! kernel type), `MEM_FIXED_SIZE` arguments (no helper in the table has
 //! one), sockmap value types (program-side sockmap updates are refused),
 //! alignment of `ARG_PTR_TO_INT/LONG` (the
-//! emulated helpers write unaligned values safely), dynptr arguments
-//! (rejected as unsupported).
+//! emulated helpers write unaligned values safely). Dynptr arguments are
+//! checked in `dynptr` (`process_dynptr_func()`, Linux 6.5 rules).
 
 use super::fmt::reg_type_str;
 use super::{VResult, Verifier};
@@ -58,6 +58,10 @@ pub(super) struct ArgMeta {
     pub callback: Option<usize>,
     /// Flags of the pending `ARG_PTR_TO_MEM` argument.
     pub mem_flags: MemFlags,
+    /// The `MEM_UNINIT` dynptr argument (`uninit_dynptr_regno`).
+    pub uninit_dynptr_regno: usize,
+    /// The initialised dynptr argument: `(frame, spi)` of its first slot.
+    pub dynptr: Option<(usize, usize)>,
 }
 
 /// The register types an argument type accepts (`compatible_reg_types[]`)
@@ -223,9 +227,14 @@ impl<'a> Verifier<'a, '_> {
                 self.check_helper_mem(regno, size, Access::Write, true, false)?;
             }
             ArgType::PtrToConstStr => self.check_const_str(regno, &reg)?,
-            ArgType::PtrToDynptr { .. } => {
-                return self
-                    .fail(EINVAL, format!("R{regno}: dynptr arguments are not supported by this verifier"));
+            ArgType::PtrToDynptr { kind, uninit, release } => {
+                if release {
+                    if meta.release_regno != 0 {
+                        return self.fail(EFAULT, "verifier internal error: more than one release argument");
+                    }
+                    meta.release_regno = regno;
+                }
+                self.process_dynptr_func(regno, kind, uninit, release, meta)?;
             }
             ArgType::PtrToCtx
             | ArgType::PtrToCtxOrNull

@@ -54,6 +54,7 @@ use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
 use crate::errno::{E2BIG, EINVAL, EPROTO};
 use crate::log::{BPF_LOG_LEVEL1, BPF_LOG_LEVEL2};
+use crate::proto::ArgType;
 use crate::proto::{FuncProto, RetType, id};
 use crate::state::{FuncState, MAX_BPF_STACK, MAX_CALL_FRAMES, RegState, RegType};
 use bpfemu_isa::disasm::helper_name;
@@ -115,7 +116,10 @@ impl Verifier<'_, '_> {
         }
         self.record_func_map(&meta, func_id)?;
         if meta.release_regno != 0 {
-            let ok = if meta.ref_obj_id != 0 {
+            let dynptr = matches!(fp.args[meta.release_regno - 1], ArgType::PtrToDynptr { .. });
+            let ok = if dynptr {
+                self.unmark_stack_slots_dynptr(meta.release_regno).is_ok()
+            } else if meta.ref_obj_id != 0 {
                 self.release_reference(meta.ref_obj_id).is_ok()
             } else {
                 reg_is_null(&self.arg_reg(meta.release_regno))
@@ -144,6 +148,7 @@ impl Verifier<'_, '_> {
                 }
             }
             id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
+            id::DYNPTR_WRITE => self.dynptr_write_stack(&meta)?,
             _ => {}
         }
         self.clear_caller_saved();
@@ -226,6 +231,7 @@ impl Verifier<'_, '_> {
                 }
                 r
             }
+            RetType::PtrToDynptrMemOrNull => self.dynptr_slice(meta)?,
             RetType::PtrToBtfId | RetType::PtrToBtfIdOrNull => {
                 return self.fail(EINVAL, format!("unknown return type of func {name}#{}", fp.id));
             }

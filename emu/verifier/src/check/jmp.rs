@@ -244,7 +244,11 @@ fn mark_ptr_or_null(st: &mut VerifierState, reg: &RegState, is_null: bool) {
     for_each_reg(st, |x| {
         if x.typ.is_pointer() && x.flags.maybe_null && x.id == id {
             if is_null {
-                dropped_ref = dropped_ref.max(x.ref_obj_id);
+                // Only the register that is the reference itself (a
+                // dynptr slice carries its dynptr's reference).
+                if x.ref_obj_id == x.id {
+                    dropped_ref = dropped_ref.max(x.ref_obj_id);
+                }
                 *x = RegState::constant(0);
             } else {
                 x.flags.maybe_null = false;

@@ -913,7 +913,8 @@ impl Verifier<'_, '_> {
         };
         let leaks = self.input.opts.allow_ptr_leaks;
         let cur_frame = self.cur.frames.len() - 1;
-        check_special_slot(self, f, spi)?;
+        self.destroy_if_dynptr_stack_slot(f, spi)?;
+        check_iter_slot(self, f, spi)?;
         let slot = &self.cur.frames[f].stack[spi];
         if !leaks && slot.is_spilled_reg() && !slot.spilled.is_scalar() && size != BPF_REG_SIZE {
             return Err(self.reject(EACCES, "attempt to corrupt spilled pointer on stack"));
@@ -971,7 +972,8 @@ impl Verifier<'_, '_> {
         for o in min_off..max_off {
             let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
             let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
-            check_special_slot(self, f, spi)?;
+            self.destroy_if_dynptr_stack_slot(f, spi)?;
+            check_iter_slot(self, f, spi)?;
             let slot = &self.cur.frames[f].stack[spi];
             if !leaks && slot.is_spilled_reg() && slot.spilled.typ.is_pointer() {
                 return Err(self.reject(
@@ -1114,13 +1116,17 @@ impl Verifier<'_, '_> {
         }
         let (min_off, max_off) = self.stack_bounds(regno, reg, i64::from(reg.off), size, StackSrc::Helper)?;
         let f = reg.frameno as usize;
-        if !uninit {
+        if uninit {
+            // Raw mode: the helper may write any of these bytes, none may
+            // be part of a dynptr.
+            self.check_raw_write_no_dynptr(f, min_off, max_off)?;
+        } else {
             self.stack_range_initialized(regno, reg, f, min_off, max_off, " indirect")?;
         }
         if access == Access::Write || uninit {
             for o in min_off..max_off {
                 let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
-                check_special_slot(self, f, spi)?;
+                check_iter_slot(self, f, spi)?;
                 let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
                 let slot = &mut self.cur.frames[f].stack[spi];
                 scrub(slot);
@@ -1131,14 +1137,12 @@ impl Verifier<'_, '_> {
     }
 }
 
-/// Refuses a write into a slot holding a dynptr or an iterator
-/// (`destroy_if_dynptr_stack_slot()`; this emulation does not invalidate
-/// unreferenced dynptrs, it refuses every overwrite).
-fn check_special_slot(v: &mut Verifier<'_, '_>, f: usize, spi: usize) -> VResult<()> {
+/// Refuses a write into a slot holding an iterator (no iterator is
+/// emulated; dynptr slots are handled by
+/// [`Verifier::destroy_if_dynptr_stack_slot`] and
+/// [`Verifier::check_raw_write_no_dynptr`]).
+fn check_iter_slot(v: &mut Verifier<'_, '_>, f: usize, spi: usize) -> VResult<()> {
     let t = v.cur.frames[f].stack[spi].slot_type;
-    if t.contains(&SlotType::Dynptr) {
-        return Err(v.reject(EINVAL, "cannot overwrite referenced dynptr"));
-    }
     if t.contains(&SlotType::Iter) {
         return Err(v.reject(EINVAL, "cannot overwrite iterator state on stack"));
     }

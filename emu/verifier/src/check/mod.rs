@@ -23,6 +23,8 @@
 //!   `check_func_arg()`), kfuncs (`check_kfunc_call()`), bpf2bpf calls and
 //!   callbacks verified to convergence (`check_func_call()`,
 //!   `push_callback_call()`), tail calls;
+//! * `dynptr` — dynptrs on the stack (`process_dynptr_func()`,
+//!   `mark_stack_slots_dynptr()`, `destroy_if_dynptr_stack_slot()`);
 //! * `refs` — reference tracking (`acquire_reference_state()`,
 //!   `release_reference()`, `check_reference_leak()`);
 //! * `exit` — `exit` in a subprogram, a callback, or the main program
@@ -42,6 +44,7 @@
 mod alu;
 mod args;
 mod call;
+mod dynptr;
 mod exit;
 mod fmt;
 mod global;

@@ -104,6 +104,7 @@ fn same_pointer_base(old: &RegState, cur: &RegState) -> bool {
         && old.btf_id == cur.btf_id
         && old.frameno == cur.frameno
         && old.subprog == cur.subprog
+        && old.dynptr == cur.dynptr
 }
 
 /// `regs_exact()`: the same register, ids renamed consistently;
@@ -146,6 +147,7 @@ fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap, exact: Exact) -> boo
             if !same_pointer_base(old, cur)
                 || !ids.check(old.id, cur.id)
                 || !ids.check(old.ref_obj_id, cur.ref_obj_id)
+                || !ids.check(old.dynptr_id, cur.dynptr_id)
             {
                 return false;
             }
@@ -191,7 +193,15 @@ fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap, exact: Exact) ->
                     _ => false,
                 },
                 SlotType::Zero => ct == SlotType::Zero,
-                SlotType::Dynptr | SlotType::Iter => ct == ot && o.spilled == c.spilled,
+                // stacksafe()'s STACK_DYNPTR case: same type and slot, the
+                // same object (id, reference) under the renaming.
+                SlotType::Dynptr => {
+                    ct == ot
+                        && o.spilled.dynptr == c.spilled.dynptr
+                        && ids.check(o.spilled.id, c.spilled.id)
+                        && ids.check(o.spilled.ref_obj_id, c.spilled.ref_obj_id)
+                }
+                SlotType::Iter => ct == ot && o.spilled == c.spilled,
             };
             if !ok {
                 return false;

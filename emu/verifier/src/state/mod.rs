@@ -4,7 +4,7 @@
 pub mod reg;
 pub mod stack;
 
-pub use reg::{Liveness, RegFlags, RegState, RegType};
+pub use reg::{DynptrInfo, DynptrKind, Liveness, RegFlags, RegState, RegType};
 pub use stack::{BPF_REG_SIZE, MAX_BPF_STACK, SlotType, StackSlot};
 
 /// `MAX_BPF_REG`: r0..r10.

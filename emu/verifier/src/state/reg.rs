@@ -104,6 +104,54 @@ pub struct Liveness {
     pub done: bool,
 }
 
+/// `enum bpf_dynptr_type`: the kinds of dynptr this emulation has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DynptrKind {
+    /// `BPF_DYNPTR_TYPE_INVALID`: not a dynptr.
+    #[default]
+    Invalid,
+    /// `BPF_DYNPTR_TYPE_LOCAL`: over a map value or stack memory
+    /// (`bpf_dynptr_from_mem`).
+    Local,
+    /// `BPF_DYNPTR_TYPE_RINGBUF`: a ring-buffer record
+    /// (`bpf_ringbuf_reserve_dynptr`), a reference until submitted or
+    /// discarded.
+    Ringbuf,
+}
+
+impl DynptrKind {
+    /// `dynptr_type_str()`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DynptrKind::Invalid => "<invalid>",
+            DynptrKind::Local => "local",
+            DynptrKind::Ringbuf => "ringbuf",
+        }
+    }
+}
+
+/// What the verifier knows of a dynptr stack slot (the `dynptr` member of
+/// `struct bpf_reg_state`, kept in a `STACK_DYNPTR` slot's
+/// `spilled_ptr`), and of a slice of one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DynptrInfo {
+    /// The dynptr's type (slots only).
+    pub kind: DynptrKind,
+    /// `first_slot`: this is the slot at `spi` of the pair, where the
+    /// 16-byte `struct bpf_dynptr` begins (the lower address; the other
+    /// slot is `spi - 1`).
+    pub first_slot: bool,
+    /// Emulator addition: when the memory behind the dynptr (or the
+    /// slice) is a stack, its frame number plus one (0: not stack
+    /// memory). That frame's return invalidates both, so no dynptr or
+    /// slice outlives the stack it points into.
+    pub mem_frame: u32,
+    /// With `mem_frame`: the bytes `[mem_lo, mem_hi)` from that frame's
+    /// fp the dynptr may reach (a helper writing through it writes there).
+    pub mem_lo: i32,
+    pub mem_hi: i32,
+}
+
 /// One register's abstract value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RegState {
@@ -137,6 +185,12 @@ pub struct RegState {
     pub frameno: u32,
     /// `PTR_TO_FUNC`: the callee's first slot.
     pub subprog: u32,
+    /// `STACK_DYNPTR` slots: the dynptr; `PTR_TO_MEM` slices: where the
+    /// memory lives ([`DynptrInfo::mem_frame`]).
+    pub dynptr: DynptrInfo,
+    /// A slice from `bpf_dynptr_data`: the id of its dynptr
+    /// (`dynptr_id`); destroying the dynptr invalidates the slice.
+    pub dynptr_id: u32,
     pub live: Liveness,
     /// `precise`: the exact value matters (pruning may not generalise it).
     pub precise: bool,
@@ -159,6 +213,14 @@ impl RegState {
             btf_id: 0,
             frameno: 0,
             subprog: 0,
+            dynptr: DynptrInfo {
+                kind: DynptrKind::Invalid,
+                first_slot: false,
+                mem_frame: 0,
+                mem_lo: 0,
+                mem_hi: 0,
+            },
+            dynptr_id: 0,
             live: Liveness::default(),
             precise: false,
         }

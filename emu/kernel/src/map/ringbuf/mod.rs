@@ -27,9 +27,10 @@
 //! Emulated: sizes and errnos of `ringbuf_map_alloc()`, the record format,
 //! the self-pacing wakeup rule (counted, and signalled through an eventfd
 //! that stands for the map fd's poll wait queue), the named preemption
-//! point `ringbuf_reserve_locked` right after the lock is taken. Not
-//! emulated: `BPF_MAP_TYPE_USER_RINGBUF`, dynptr helpers, `irq_work`
-//! deferral of wakeups (they happen at commit).
+//! point `ringbuf_reserve_locked` right after the lock is taken; the
+//! dynptr helpers are in `crate::helpers::dynptr`. Not emulated:
+//! `BPF_MAP_TYPE_USER_RINGBUF`, `irq_work` deferral of wakeups (they
+//! happen at commit).
 
 pub mod area;
 pub mod mmap;

@@ -222,6 +222,10 @@ fn dynptr_slots_are_not_overwritten() {
     let mut v = Verifier::new(&input, &mut log, prog, cfg);
     let f = v.cur.cur_mut();
     f.stack = vec![StackSlot { slot_type: [SlotType::Dynptr; 8], ..StackSlot::invalid() }; 2];
+    for (s, first) in [(0, false), (1, true)] {
+        f.stack[s].spilled.dynptr.kind = crate::state::DynptrKind::Ringbuf;
+        f.stack[s].spilled.dynptr.first_slot = first;
+    }
     f.regs[2] = crate::state::RegState::constant(1);
     let e = v
         .check_mem_access(10, -8, 8, Access::Write, crate::check::mem::Store::Reg(2), false, false, false)

@@ -2,6 +2,7 @@
 //! mock program type, accepted or rejected with the kernel's message.
 
 mod alu;
+mod dynptr;
 mod helper_mem;
 mod jmp;
 mod mem;
@@ -94,7 +95,8 @@ impl ProgTypeOps for Mock {
 
 /// Map 0: array, key 4, value 16, one entry. Map 1: hash, key 4, value 8.
 /// Map 2: read-only array with a constant value (bytes 0..16).
-/// Map 3: array of 48-byte values with a spin lock at 0.
+/// Map 3: array of 48-byte values with a spin lock at 0. Map 4: ring
+/// buffer of 4096 bytes.
 pub(crate) fn maps() -> Vec<MapInfo> {
     let m = |map_type, key_size, value_size, max_entries, name: &str| MapInfo {
         map_type,
@@ -116,7 +118,7 @@ pub(crate) fn maps() -> Vec<MapInfo> {
     ro.const_value = Some((0u8..16).collect());
     let mut lk = m(2, 4, 48, 1, "lk");
     lk.spin_lock_off = Some(0);
-    vec![m(2, 4, 16, 1, "arr"), m(1, 4, 8, 16, "hash"), ro, lk]
+    vec![m(2, 4, 16, 1, "arr"), m(1, 4, 8, 16, "hash"), ro, lk, m(27, 0, 0, 4096, "rb")]
 }
 
 /// The pseudo loads of an assembled program: `map[fd:N]` is map N.
@@ -130,7 +132,7 @@ fn pseudo_of(prog: &[Instruction]) -> Vec<PseudoLoad> {
                 LdImm64::MapValue { fd, off } => Some(PseudoKind::MapValue { map: fd as u32, off }),
                 LdImm64::MapIdxValue { idx, off } => Some(PseudoKind::MapValue { map: idx as u32, off }),
                 LdImm64::Func(off) => {
-                    Some(PseudoKind::Func { target: (slot as i64 + 2 + i64::from(off)) as usize })
+                    Some(PseudoKind::Func { target: (slot as i64 + 1 + i64::from(off)) as usize })
                 }
                 _ => None,
             };
