@@ -4,8 +4,8 @@
 # (maps, a program, PROG_TEST_RUN, trace_printk, virtual time) through the
 # simulated kernel, show the verifier accept and refuse programs, load a
 # clang-built object, run the netns auto-detach and ring-buffer NMI
-# scenarios, then the whole bpf_conformance suite on the reference
-# interpreter.
+# scenarios, explore the interleavings of a racy counter, then the whole
+# bpf_conformance suite on the reference interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +36,9 @@ echo "== scenario scenarios/netns/defunct.scn: links outliving their network nam
 echo
 echo "== scenario scenarios/ringbuf/nmi_reserve.scn: an NMI on a CPU holding the ring's lock"
 "$bpfemu" run scenarios/ringbuf/nmi_reserve.scn
+echo
+echo "== bpfemu explore scenarios/core/races/counter.scn: two CPUs bump a counter, plain vs atomic add"
+"$bpfemu" explore scenarios/core/races/counter.scn --seeds 0..200 | grep -E '^(explored|outcome)|counter.scn:5[12]:'
 echo
 echo "== bpf_conformance suite, interpreter"
 "$bpfemu" conformance ../shared/conformance --engine interp
