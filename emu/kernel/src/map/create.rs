@@ -55,6 +55,7 @@ fn allocator(t: MapType) -> Option<AllocFn> {
         MapType::Ringbuf => Some(super::ringbuf::alloc),
         MapType::PerfEventArray => Some(super::perf_event_array::alloc),
         MapType::Sockmap => Some(super::sockmap::alloc),
+        MapType::Sockhash => Some(super::sockhash::alloc),
         _ => None,
     }
 }

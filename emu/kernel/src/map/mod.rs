@@ -22,6 +22,7 @@ pub mod percpu_array;
 pub mod perf_event_array;
 pub mod prog_array;
 pub mod ringbuf;
+pub mod sockhash;
 pub mod sockmap;
 pub mod valmem;
 
@@ -239,8 +240,9 @@ pub trait MapOps: Send + Sync + fmt::Debug {
         None
     }
 
-    /// The sockets behind a `BPF_MAP_TYPE_SOCKMAP` map.
-    fn as_sockmap(&self) -> Option<&sockmap::SockMap> {
+    /// The sockets behind a `BPF_MAP_TYPE_SOCKMAP` or
+    /// `BPF_MAP_TYPE_SOCKHASH` map.
+    fn as_sockmap(&self) -> Option<&dyn sockmap::Socks> {
         None
     }
 }

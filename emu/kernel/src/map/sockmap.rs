@@ -24,8 +24,7 @@
 //! map, `BPF_SK_SKB_*` and `BPF_SK_MSG_VERDICT` attach), program-side
 //! updates (`bpf_map_update_elem` / `bpf_sock_map_update` with a socket
 //! value; the verifier refuses them), the redirect helpers, `CAP_NET_ADMIN`
-//! (`EPERM`), and `BPF_MAP_TYPE_SOCKHASH` (`BPF_MAP_CREATE` answers
-//! `EINVAL`).
+//! (`EPERM`). `BPF_MAP_TYPE_SOCKHASH` is [`super::sockhash`].
 
 use super::array::{self, key_index};
 use super::create::{MapCreateAttr, MapEnv};
@@ -38,7 +37,14 @@ use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 
 /// `SOCK_CREATE_FLAG_MASK`.
-const CREATE_FLAG_MASK: u32 = uapi::BPF_F_NUMA_NODE | uapi::BPF_F_RDONLY | uapi::BPF_F_WRONLY;
+pub(crate) const CREATE_FLAG_MASK: u32 = uapi::BPF_F_NUMA_NODE | uapi::BPF_F_RDONLY | uapi::BPF_F_WRONLY;
+
+/// What the sockmap and the sockhash hold, for the sk_lookup hook (the
+/// sockets programs may select from them).
+pub trait Socks {
+    /// Every live socket of the map, in walk order.
+    fn socks(&self) -> Vec<Arc<Sock>>;
+}
 
 /// A sockmap (`struct bpf_stab`).
 #[derive(Debug)]
@@ -71,11 +77,6 @@ impl SockMap {
         self.sks.lock().get(i as usize).and_then(Weak::upgrade)
     }
 
-    /// Every live socket of the map, in slot order.
-    pub fn socks(&self) -> Vec<Arc<Sock>> {
-        self.sks.lock().iter().filter_map(Weak::upgrade).collect()
-    }
-
     /// `sock_map_update_common()` with the socket resolved: flags up to
     /// `BPF_EXIST` (`EINVAL`), the index in range (`E2BIG`), `EEXIST` /
     /// `ENOENT` as the flag asks.
@@ -98,6 +99,13 @@ impl SockMap {
         }
         *slot = Arc::downgrade(sk);
         Ok(())
+    }
+}
+
+impl Socks for SockMap {
+    /// In slot order.
+    fn socks(&self) -> Vec<Arc<Sock>> {
+        self.sks.lock().iter().filter_map(Weak::upgrade).collect()
     }
 }
 
@@ -185,7 +193,7 @@ impl MapOps for SockMap {
         BPF_STAB + 8 * u64::from(self.max_entries)
     }
 
-    fn as_sockmap(&self) -> Option<&SockMap> {
+    fn as_sockmap(&self) -> Option<&dyn Socks> {
         Some(self)
     }
 }

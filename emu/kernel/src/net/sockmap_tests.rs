@@ -64,8 +64,13 @@ const READ_CTX_SK: &str = "r2 = *(u64 *)(r1 +0)
      exit";
 
 fn sockmap(k: &mut Kernel) -> i32 {
+    sock_map_of(k, MapType::Sockmap)
+}
+
+/// A sockmap or sockhash with u32 keys and u64 values.
+fn sock_map_of(k: &mut Kernel, t: MapType) -> i32 {
     k.bpf(BpfAttr::MapCreate(MapCreateAttr {
-        map_type: MapType::Sockmap.raw(),
+        map_type: t.raw(),
         key_size: 4,
         value_size: 8,
         max_entries: 2,
@@ -80,14 +85,17 @@ fn store(k: &mut Kernel, m: i32, key: u32, fd: i32) -> Result<i64, Errno> {
 }
 
 #[test]
-fn sockmap_sockets_are_read_and_selected_in_every_engine() {
-    for (jit, paranoid) in [(false, false), (false, true), (true, false)] {
+fn sockmap_and_sockhash_sockets_are_read_and_selected_in_every_engine() {
+    let cases = [(false, false), (false, true), (true, false)];
+    for ((jit, paranoid), t) in
+        cases.into_iter().flat_map(|c| [(c, MapType::Sockmap), (c, MapType::Sockhash)])
+    {
         let mut k = Kernel::new(KernelConfig::default());
         if k.set_jit_enable(jit).is_err() {
             continue;
         }
         k.set_paranoid(paranoid);
-        let m = sockmap(&mut k);
+        let m = sock_map_of(&mut k, t);
         // The service socket lives in init_net; the lookups happen in a
         // child namespace (bpf_sk_assign does not check namespaces).
         let svc = k.sock_bind(IPPROTO_TCP, "127.0.0.1:9000".parse().unwrap()).unwrap();
@@ -117,7 +125,11 @@ fn sockmap_sockets_are_read_and_selected_in_every_engine() {
         store(&mut k, m, 0, other).unwrap();
         assert_eq!(k.sk_lookup(child, req), Ok(LookupResult::Regular(None)));
         store(&mut k, m, 0, svc).unwrap();
-        assert_eq!(k.sk_lookup(child, req), Ok(LookupResult::Selected(1)), "jit={jit} paranoid={paranoid}");
+        assert_eq!(
+            k.sk_lookup(child, req),
+            Ok(LookupResult::Selected(1)),
+            "jit={jit} paranoid={paranoid} {t:?}"
+        );
         assert_eq!(k.take_soundness_violations(), Vec::new());
     }
 }
