@@ -111,8 +111,35 @@ impl Kernel {
             Some(MapType::ArrayOfMaps | MapType::HashOfMaps) => Some(self.map_of_fd(attr.inner_map_fd)?.0),
             _ => None,
         };
+        let caps = self.loader_caps();
+        // queue_stack_map_alloc_check(): CAP_BPF before anything else.
+        if !caps.bpf && matches!(map_type, Some(MapType::Queue | MapType::Stack)) {
+            return Err(Errno::EPERM);
+        }
         let env = MapEnv { nr_cpus: self.sim.nr_cpus() };
         let map = crate::map::create(attr, 0, &env, inner.as_deref())?;
+        // map_create() after the type's checks: without CAP_BPF only these
+        // types (the emulated caller has every capability or none, so the
+        // CAP_NET_ADMIN types are refused with the CAP_BPF ones).
+        let unprivileged_ok = matches!(
+            map.map_type(),
+            MapType::Array
+                | MapType::PercpuArray
+                | MapType::ProgArray
+                | MapType::PerfEventArray
+                | MapType::CgroupArray
+                | MapType::ArrayOfMaps
+                | MapType::Hash
+                | MapType::PercpuHash
+                | MapType::HashOfMaps
+                | MapType::Ringbuf
+                | MapType::UserRingbuf
+                | MapType::CgroupStorage
+                | MapType::PercpuCgroupStorage
+        );
+        if !caps.bpf && !unprivileged_ok {
+            return Err(Errno::EPERM);
+        }
         self.publish_map(map, mode)
     }
 

@@ -14,9 +14,9 @@
 //! to the run's regions, so later helper calls on it validate. A lookup on
 //! a sockmap returns the socket (its read-only `struct bpf_sock` image).
 //!
-//! Queue/stack helpers: no map type here implements push/pop/peek yet
-//! (`MapOps` has no such operation), and the verifier only lets these
-//! helpers reach queue and stack maps; they return `-EINVAL` for now.
+//! Queue/stack helpers (`bpf_map_push_elem`, `_pop_elem`, `_peek_elem`)
+//! read or fill `value_size` bytes at the value pointer; the verifier only
+//! lets them reach queue and stack maps ([`crate::map::queue_stack`]).
 
 use super::guest::{self, Ptr};
 use super::neg;
@@ -90,17 +90,52 @@ pub extern "C" fn map_delete_elem(map: u64, key: u64, _: u64, _: u64, _: u64) ->
     }
 }
 
-/// `long bpf_map_push_elem(map, value, flags)`: no queue/stack map yet.
-pub extern "C" fn map_push_elem(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    neg(Errno::EINVAL)
+/// The map types with push/pop/peek; the verifier allows these helpers on
+/// no other (`check_map_func_compatibility()`), so another map is `EINVAL`.
+fn is_queue_stack(m: &Map) -> bool {
+    matches!(m.map_type(), MapType::Queue | MapType::Stack)
 }
 
-/// `long bpf_map_pop_elem(map, value)`: no queue/stack map yet.
-pub extern "C" fn map_pop_elem(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    neg(Errno::EINVAL)
+/// `long bpf_map_push_elem(map, value, flags)`.
+pub extern "C" fn map_push_elem(map: u64, value: u64, flags: u64, _: u64, _: u64) -> u64 {
+    let args = runctx::with(|c| {
+        let map = c.map_at(map).filter(|m| is_queue_stack(m))?;
+        let value = guest::read(c, value, map.def.value_size as usize, Ptr::Proven);
+        Some((map, value))
+    });
+    match args.flatten() {
+        None => neg(Errno::EINVAL),
+        Some((_, None)) => neg(Errno::EFAULT),
+        Some((map, Some(value))) => match map.ops.push(&value, flags) {
+            Ok(()) => 0,
+            Err(e) => neg(e),
+        },
+    }
 }
 
-/// `long bpf_map_peek_elem(map, value)`: no queue/stack map yet.
-pub extern "C" fn map_peek_elem(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    neg(Errno::EINVAL)
+/// Pop (`delete`) or peek into `value_size` bytes at `value`: the map
+/// fills a buffer (zeroed when it fails), which is then written out.
+fn pop_or_peek(map: u64, value: u64, delete: bool) -> u64 {
+    let Some(Some(map)) = runctx::with(|c| c.map_at(map).filter(|m| is_queue_stack(m))) else {
+        return neg(Errno::EINVAL);
+    };
+    let mut buf = vec![0u8; map.def.value_size as usize];
+    let r = if delete { map.ops.pop(&mut buf) } else { map.ops.peek(&mut buf) };
+    if runctx::with(|c| guest::write(c, value, &buf, Ptr::Proven)) != Some(true) {
+        return neg(Errno::EFAULT);
+    }
+    match r {
+        Ok(()) => 0,
+        Err(e) => neg(e),
+    }
+}
+
+/// `long bpf_map_pop_elem(map, value)`.
+pub extern "C" fn map_pop_elem(map: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+    pop_or_peek(map, value, true)
+}
+
+/// `long bpf_map_peek_elem(map, value)`.
+pub extern "C" fn map_peek_elem(map: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+    pop_or_peek(map, value, false)
 }

@@ -56,6 +56,7 @@ fn allocator(t: MapType) -> Option<AllocFn> {
         MapType::PerfEventArray => Some(super::perf_event_array::alloc),
         MapType::Sockmap => Some(super::sockmap::alloc),
         MapType::Sockhash => Some(super::sockhash::alloc),
+        MapType::Queue | MapType::Stack => Some(super::queue_stack::alloc),
         _ => None,
     }
 }

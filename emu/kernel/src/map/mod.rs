@@ -21,6 +21,7 @@ pub mod hash;
 pub mod percpu_array;
 pub mod perf_event_array;
 pub mod prog_array;
+pub mod queue_stack;
 pub mod ringbuf;
 pub mod sockhash;
 pub mod sockmap;
@@ -163,6 +164,25 @@ pub trait MapOps: Send + Sync + fmt::Debug {
     /// types without it.
     fn lookup_and_delete(&self, _key: &[u8], _out: &mut [u8], _flags: u64) -> Result<(), Errno> {
         Err(Errno::ENOTSUPP)
+    }
+
+    /// `map_push_elem` (queue, stack): `bpf_map_push_elem` and
+    /// `BPF_MAP_UPDATE_ELEM`. Other types lack it (`EINVAL`; the verifier
+    /// keeps programs from calling it on them).
+    fn push(&self, _value: &[u8], _flags: u64) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// `map_pop_elem` (queue, stack): copies the element out and removes
+    /// it; `EINVAL` for types without it.
+    fn pop(&self, _out: &mut [u8]) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// `map_peek_elem` (queue, stack): copies the element out; `EINVAL` for
+    /// types without it.
+    fn peek(&self, _out: &mut [u8]) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
     }
 
     /// Whether values are per-CPU.

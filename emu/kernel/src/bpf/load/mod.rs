@@ -85,7 +85,7 @@ impl Kernel {
     }
 
     /// The loading process's capabilities: root has them all.
-    fn loader_caps(&self) -> Caps {
+    pub(crate) fn loader_caps(&self) -> Caps {
         let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
         if uid == 0 { Caps::ROOT } else { Caps::NONE }
     }
