@@ -29,6 +29,7 @@ pub mod map_type {
     pub const QUEUE: u32 = 22;
     pub const STACK: u32 = 23;
     pub const RINGBUF: u32 = 27;
+    pub const BLOOM_FILTER: u32 = 30;
 }
 
 /// One map the program uses (an entry of `env->used_maps`), with what

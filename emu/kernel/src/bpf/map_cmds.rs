@@ -112,11 +112,7 @@ impl Kernel {
             _ => None,
         };
         let caps = self.loader_caps();
-        // queue_stack_map_alloc_check(): CAP_BPF before anything else.
-        if !caps.bpf && matches!(map_type, Some(MapType::Queue | MapType::Stack)) {
-            return Err(Errno::EPERM);
-        }
-        let env = MapEnv { nr_cpus: self.sim.nr_cpus() };
+        let env = MapEnv { nr_cpus: self.sim.nr_cpus(), bpf_capable: caps.bpf };
         let map = crate::map::create(attr, 0, &env, inner.as_deref())?;
         // map_create() after the type's checks: without CAP_BPF only these
         // types (the emulated caller has every capability or none, so the

@@ -16,7 +16,9 @@
 //!
 //! Queue/stack helpers (`bpf_map_push_elem`, `_pop_elem`, `_peek_elem`)
 //! read or fill `value_size` bytes at the value pointer; the verifier only
-//! lets them reach queue and stack maps ([`crate::map::queue_stack`]).
+//! lets them reach queue and stack maps ([`crate::map::queue_stack`]), and
+//! push and peek bloom filters ([`crate::map::bloom`]: peek reads the
+//! value to test).
 
 use super::guest::{self, Ptr};
 use super::neg;
@@ -96,10 +98,15 @@ fn is_queue_stack(m: &Map) -> bool {
     matches!(m.map_type(), MapType::Queue | MapType::Stack)
 }
 
+/// Push and peek also take bloom filters.
+fn takes_push_peek(m: &Map) -> bool {
+    is_queue_stack(m) || m.map_type() == MapType::BloomFilter
+}
+
 /// `long bpf_map_push_elem(map, value, flags)`.
 pub extern "C" fn map_push_elem(map: u64, value: u64, flags: u64, _: u64, _: u64) -> u64 {
     let args = runctx::with(|c| {
-        let map = c.map_at(map).filter(|m| is_queue_stack(m))?;
+        let map = c.map_at(map).filter(|m| takes_push_peek(m))?;
         let value = guest::read(c, value, map.def.value_size as usize, Ptr::Proven);
         Some((map, value))
     });
@@ -135,7 +142,20 @@ pub extern "C" fn map_pop_elem(map: u64, value: u64, _: u64, _: u64, _: u64) -> 
     pop_or_peek(map, value, true)
 }
 
-/// `long bpf_map_peek_elem(map, value)`.
+/// `long bpf_map_peek_elem(map, value)`; on a bloom filter the value is
+/// the one to test (read, not written).
 pub extern "C" fn map_peek_elem(map: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
-    pop_or_peek(map, value, false)
+    let bloom = runctx::with(|c| {
+        let m = c.map_at(map).filter(|m| m.map_type() == MapType::BloomFilter)?;
+        let v = guest::read(c, value, m.def.value_size as usize, Ptr::Proven);
+        Some((m, v))
+    });
+    match bloom.flatten() {
+        None => pop_or_peek(map, value, false),
+        Some((_, None)) => neg(Errno::EFAULT),
+        Some((m, Some(mut v))) => match m.ops.peek(&mut v) {
+            Ok(()) => 0,
+            Err(e) => neg(e),
+        },
+    }
 }

@@ -263,7 +263,7 @@ pub(crate) mod tests {
     use crate::map::create::create;
     use std::sync::Arc;
 
-    pub(crate) const ENV: MapEnv = MapEnv { nr_cpus: 4 };
+    pub(crate) const ENV: MapEnv = MapEnv { nr_cpus: 4, bpf_capable: true };
 
     pub(crate) fn attr(t: MapType, value_size: u32, max_entries: u32, flags: u32) -> MapCreateAttr {
         MapCreateAttr {

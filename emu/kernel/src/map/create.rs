@@ -32,6 +32,9 @@ pub struct MapCreateAttr {
 pub struct MapEnv {
     /// `num_possible_cpus()`: per-CPU maps allocate one value per CPU.
     pub nr_cpus: u32,
+    /// The caller has `CAP_BPF` (`bpf_capable()`): queue, stack and bloom
+    /// filter allocators refuse others with `EPERM` among their own checks.
+    pub bpf_capable: bool,
 }
 
 /// Allocates the type-specific part of a map. Each map type module provides
@@ -57,6 +60,7 @@ fn allocator(t: MapType) -> Option<AllocFn> {
         MapType::Sockmap => Some(super::sockmap::alloc),
         MapType::Sockhash => Some(super::sockhash::alloc),
         MapType::Queue | MapType::Stack => Some(super::queue_stack::alloc),
+        MapType::BloomFilter => Some(super::bloom::alloc),
         _ => None,
     }
 }
@@ -118,7 +122,7 @@ mod tests {
     fn unknown_and_unemulated_types_are_einval() {
         let attr =
             MapCreateAttr { map_type: 999, key_size: 4, value_size: 4, max_entries: 1, ..Default::default() };
-        let env = MapEnv { nr_cpus: 4 };
+        let env = MapEnv { nr_cpus: 4, bpf_capable: true };
         assert_eq!(create(&attr, 1, &env, None).unwrap_err(), Errno::EINVAL);
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod array;
 pub mod array_of_maps;
+pub mod bloom;
 pub mod create;
 mod fd_array;
 pub mod hash;

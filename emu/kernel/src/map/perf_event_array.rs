@@ -389,7 +389,7 @@ mod tests {
             max_entries: 2,
             ..Default::default()
         };
-        let m = alloc(&attr, &MapEnv { nr_cpus: 2 }, None).unwrap();
+        let m = alloc(&attr, &MapEnv { nr_cpus: 2, bpf_capable: true }, None).unwrap();
         let pa = m.as_perf_event_array().unwrap();
         assert_eq!(pa.output(0, BPF_F_CURRENT_CPU, b"x"), Err(Errno::ENOENT));
         assert_eq!(pa.output(0, 5, b"x"), Err(Errno::E2BIG));
@@ -399,6 +399,6 @@ mod tests {
         assert_eq!(pa.output(1, BPF_F_CURRENT_CPU, b"x"), Ok(()));
         assert_eq!(m.sys_lookup(&1u32.to_ne_bytes(), &mut [0; 4], 0), Err(Errno::ENOTSUPP));
         let bad = MapCreateAttr { value_size: 8, ..attr };
-        assert_eq!(alloc(&bad, &MapEnv { nr_cpus: 2 }, None).unwrap_err(), Errno::EINVAL);
+        assert_eq!(alloc(&bad, &MapEnv { nr_cpus: 2, bpf_capable: true }, None).unwrap_err(), Errno::EINVAL);
     }
 }

@@ -16,7 +16,7 @@
 //!   `get_next_key`: `EINVAL`.
 //!
 //! Creation (`queue_stack_map_alloc_check()`): `EPERM` without `CAP_BPF`
-//! (checked by `BPF_MAP_CREATE`, which knows the caller), `EINVAL` for
+//! (first), `EINVAL` for
 //! `max_entries` 0, a key, a value size of 0, flags beyond
 //! `BPF_F_NUMA_NODE` and the access flags or conflicting access flags,
 //! `E2BIG` above `KMALLOC_MAX_SIZE` per value.
@@ -32,7 +32,7 @@ use parking_lot::Mutex;
 const CREATE_FLAG_MASK: u32 = uapi::BPF_F_NUMA_NODE | BPF_F_ACCESS_MASK;
 
 /// `KMALLOC_MAX_SIZE` on x86-64 (`1 << (MAX_PAGE_ORDER + PAGE_SHIFT)`).
-const KMALLOC_MAX_SIZE: u32 = 4 << 20;
+pub(crate) const KMALLOC_MAX_SIZE: u32 = 4 << 20;
 
 /// Approximate `sizeof(struct bpf_queue_stack)` without the elements.
 const BPF_QUEUE_STACK_HDR: u64 = 320;
@@ -55,7 +55,10 @@ pub struct QueueStack {
 }
 
 /// `AllocFn` for both types (see the module docs).
-pub fn alloc(attr: &MapCreateAttr, _env: &MapEnv, _inner: Option<&Map>) -> Result<Box<dyn MapOps>, Errno> {
+pub fn alloc(attr: &MapCreateAttr, env: &MapEnv, _inner: Option<&Map>) -> Result<Box<dyn MapOps>, Errno> {
+    if !env.bpf_capable {
+        return Err(Errno::EPERM);
+    }
     if attr.max_entries == 0
         || attr.key_size != 0
         || attr.value_size == 0
@@ -234,6 +237,10 @@ mod tests {
         assert_eq!(e(&|a| a.map_flags = uapi::BPF_F_MMAPABLE), Errno::EINVAL);
         assert_eq!(e(&|a| a.map_flags = uapi::BPF_F_RDONLY_PROG | uapi::BPF_F_WRONLY_PROG), Errno::EINVAL);
         assert_eq!(e(&|a| a.value_size = KMALLOC_MAX_SIZE + 1), Errno::E2BIG);
+        let mut a = attr(MapType::Stack, 4, 2, 0);
+        a.key_size = 0;
+        let unpriv = MapEnv { bpf_capable: false, ..ENV };
+        assert_eq!(create(&a, 1, &unpriv, None).map(|_| ()).unwrap_err(), Errno::EPERM);
         let m = qs(MapType::Stack, 8, 3);
         assert_eq!(m.ops.btf_name(), "bpf_queue_stack");
         assert_eq!(m.ops.mem_usage(), BPF_QUEUE_STACK_HDR + 4 * 8);

@@ -73,9 +73,9 @@ pub static FAMILY: Family = Family {
         Spec {
             name: "lookup",
             pos: &[("map name", K::Name(O::Map))],
-            keys: &[("key", K::Bytes, true), ("flags", K::UpdateFlags, false)],
+            keys: &[("key", K::Bytes, true), ("flags", K::UpdateFlags, false), ("value", K::Bytes, false)],
             fields: &[("value", K::Bytes)],
-            usage: "lookup MAP key=BYTES => value=BYTES",
+            usage: "lookup MAP key=BYTES [value=BYTES] => value=BYTES   (value=: the buffer's contents going in, e.g. the value a bloom filter tests)",
         },
         Spec {
             name: "delete",
@@ -831,6 +831,11 @@ fn map_elem(r: &mut Runner, p: &Planned) -> Outcome {
         }
         name => {
             let mut v = vec![0u8; value_size(r, fd)?];
+            if let Some(b) = p.bytes("value") {
+                let given = r.resolve(b)?;
+                let n = given.len().min(v.len());
+                v[..n].copy_from_slice(&given[..n]);
+            }
             if name == "lookup" {
                 r.k.bpf(BpfAttr::MapLookupElem { map_fd: fd, key: &key, value: &mut v, flags })?;
             } else {

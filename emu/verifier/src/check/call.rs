@@ -275,6 +275,7 @@ impl Verifier<'_, '_> {
             map_type::QUEUE | map_type::STACK => {
                 matches!(func_id, id::MAP_PEEK_ELEM | id::MAP_POP_ELEM | id::MAP_PUSH_ELEM)
             }
+            map_type::BLOOM_FILTER => matches!(func_id, id::MAP_PEEK_ELEM | id::MAP_PUSH_ELEM),
             // Program-side updates (`may_update_sockmap()`, a socket as
             // the value) and the redirect helpers are not emulated.
             map_type::SOCKMAP | map_type::SOCKHASH => {
@@ -291,8 +292,9 @@ impl Verifier<'_, '_> {
             | id::RINGBUF_RESERVE_DYNPTR
             | id::RINGBUF_SUBMIT_DYNPTR
             | id::RINGBUF_DISCARD_DYNPTR => t == map_type::RINGBUF,
-            id::MAP_POP_ELEM | id::MAP_PEEK_ELEM | id::MAP_PUSH_ELEM => {
-                matches!(t, map_type::QUEUE | map_type::STACK)
+            id::MAP_POP_ELEM => matches!(t, map_type::QUEUE | map_type::STACK),
+            id::MAP_PEEK_ELEM | id::MAP_PUSH_ELEM => {
+                matches!(t, map_type::QUEUE | map_type::STACK | map_type::BLOOM_FILTER)
             }
             _ => true,
         };

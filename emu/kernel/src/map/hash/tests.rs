@@ -12,7 +12,7 @@ use crate::uapi::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const ENV: MapEnv = MapEnv { nr_cpus: 4 };
+const ENV: MapEnv = MapEnv { nr_cpus: 4, bpf_capable: true };
 
 fn attr(t: MapType, key_size: u32, value_size: u32, max_entries: u32, map_flags: u32) -> MapCreateAttr {
     MapCreateAttr { map_type: t.raw(), key_size, value_size, max_entries, map_flags, ..Default::default() }

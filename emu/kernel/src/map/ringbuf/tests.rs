@@ -12,7 +12,7 @@ fn attr(key: u32, value: u32, max: u32, flags: u32) -> MapCreateAttr {
 }
 
 fn create(a: &MapCreateAttr) -> Result<Box<dyn MapOps>, Errno> {
-    alloc(a, &MapEnv { nr_cpus: 2 }, None)
+    alloc(a, &MapEnv { nr_cpus: 2, bpf_capable: true }, None)
 }
 
 #[test]
