@@ -61,6 +61,7 @@ fn allocator(t: MapType) -> Option<AllocFn> {
         MapType::Sockhash => Some(super::sockhash::alloc),
         MapType::Queue | MapType::Stack => Some(super::queue_stack::alloc),
         MapType::BloomFilter => Some(super::bloom::alloc),
+        MapType::LpmTrie => Some(super::lpm_trie::alloc),
         _ => None,
     }
 }

@@ -19,6 +19,7 @@ pub mod bloom;
 pub mod create;
 mod fd_array;
 pub mod hash;
+pub mod lpm_trie;
 pub mod percpu_array;
 pub mod perf_event_array;
 pub mod prog_array;
