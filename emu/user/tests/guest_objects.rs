@@ -614,3 +614,56 @@ fn dynptr_object_writes_records_and_values() {
     let v = obj.map("vals").unwrap().lookup(&mut k, &0u32.to_le_bytes(), 0).unwrap().unwrap();
     assert_eq!(u64s(&v), vec![0, 0x44]);
 }
+
+/// `lookup_maps.bpf.o`: an LPM trie of routes filled from user space and
+/// looked up by a program, a queue and a stack pushed and popped by
+/// programs, and a bloom filter remembering values.
+#[test]
+fn lookup_maps_object_routes_queues_and_remembers() {
+    let (obj, mut k) = load("lookup_maps.bpf.o");
+    // struct lm_op { u32 addr; u32 value; u32 flags; u32 found; }
+    let op = |addr: [u8; 4], value: u32, flags: u32| {
+        let mut b = vec![0u8; 16];
+        b[0..4].copy_from_slice(&addr);
+        b[4..8].copy_from_slice(&value.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b
+    };
+    let u32_at = |b: &[u8], off: usize| u32::from_le_bytes(b[off..off + 4].try_into().unwrap());
+    let routes = obj.map("routes").unwrap();
+    for (plen, net, v) in [(8u32, [10, 0, 0, 0], 8u32), (16, [10, 1, 0, 0], 16), (0, [0; 4], 1)] {
+        let mut key = plen.to_le_bytes().to_vec();
+        key.extend_from_slice(&net);
+        routes.update(&mut k, &key, &v.to_le_bytes(), 0).unwrap();
+    }
+    for (addr, want) in [([10, 1, 2, 3], 16), ([10, 9, 9, 9], 8), ([192, 0, 2, 1], 1)] {
+        let mut ctx = op(addr, 0, 0);
+        assert_eq!(run(&obj, &mut k, "route", &mut ctx), 0);
+        assert_eq!(u32_at(&ctx, 4), want, "{addr:?}");
+    }
+
+    for v in 1..=4 {
+        assert_eq!(run(&obj, &mut k, "queue_push", &mut op([0; 4], v, 0)), 0);
+        assert_eq!(run(&obj, &mut k, "stack_push", &mut op([0; 4], v, 0)), 0);
+    }
+    assert_eq!(run(&obj, &mut k, "queue_push", &mut op([0; 4], 5, 0)) as i32, -(Errno::E2BIG as i32));
+    // BPF_EXIST (2) makes room by dropping the oldest.
+    assert_eq!(run(&obj, &mut k, "queue_push", &mut op([0; 4], 5, 2)), 0);
+    let mut popped = |prog: &str| {
+        let mut ctx = op([0; 4], 0, 0);
+        let r = run(&obj, &mut k, prog, &mut ctx) as i32;
+        (r, u32_at(&ctx, 4))
+    };
+    let fifo: Vec<_> = (0..5).map(|_| popped("queue_pop")).collect();
+    assert_eq!(fifo, [(0, 2), (0, 3), (0, 4), (0, 5), (-(Errno::ENOENT as i32), 0)]);
+    let lifo: Vec<_> = (0..4).map(|_| popped("stack_pop")).collect();
+    assert_eq!(lifo, [(0, 4), (0, 3), (0, 2), (0, 1)]);
+
+    let mut seen = |v: u32| {
+        let mut ctx = op([0; 4], v, 0);
+        assert_eq!(run(&obj, &mut k, "seen", &mut ctx), 0);
+        u32_at(&ctx, 12)
+    };
+    assert_eq!(seen(77), 0);
+    assert_eq!(seen(77), 1, "a bloom filter has no false negatives");
+}
