@@ -375,4 +375,75 @@ mod tests {
         m.ops.get_next_key(Some(&k(24, [192, 168, 7, 0])), &mut next).unwrap();
         assert_eq!((u32::from_ne_bytes(next[..4].try_into().unwrap()), next[6]), (24, 0));
     }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The reference: the longest element prefix that the key's first
+        /// `plen` bits start with.
+        fn brute(elems: &[(u32, [u8; 2], u32)], plen: u32, data: [u8; 2]) -> Option<u32> {
+            elems
+                .iter()
+                .filter(|(l, d, _)| *l <= plen && (0..*l).all(|i| bit(d, i) == bit(&data, i)))
+                .max_by_key(|(l, _, _)| *l)
+                .map(|(_, _, v)| *v)
+        }
+
+        fn key(plen: u32, data: [u8; 2]) -> Vec<u8> {
+            let mut v = plen.to_ne_bytes().to_vec();
+            v.extend_from_slice(&data);
+            v
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn lookups_match_a_brute_force_search_and_the_walk_visits_each_once(
+                puts in proptest::collection::vec((0u32..=16, any::<[u8; 2]>()), 1..24),
+                probes in proptest::collection::vec((0u32..=17, any::<[u8; 2]>()), 1..24),
+            ) {
+                let mut a = attr(MapType::LpmTrie, 4, 64, uapi::BPF_F_NO_PREALLOC);
+                a.key_size = 6;
+                let m = create(&a, 1, &ENV, None).unwrap();
+                let mut model: Vec<(u32, [u8; 2], u32)> = Vec::new();
+                for (i, (plen, data)) in puts.iter().enumerate() {
+                    let v = i as u32;
+                    m.ops.sys_update(&key(*plen, *data), &v.to_ne_bytes(), 0).unwrap();
+                    let same = |(l, d, _): &(u32, [u8; 2], u32)| {
+                        *l == *plen && (0..*plen).all(|b| bit(d, b) == bit(data, b))
+                    };
+                    model.retain(|e| !same(e));
+                    model.push((*plen, *data, v));
+                }
+                for (plen, data) in probes {
+                    let mut out = [0u8; 4];
+                    let got = m.ops.sys_lookup(&key(plen, data), &mut out, 0).ok().map(|()| u32::from_ne_bytes(out));
+                    let want = if plen > 16 { None } else { brute(&model, plen, data) };
+                    prop_assert_eq!(got, want, "key {}/{:?}", plen, data);
+                }
+                // The walk visits every element once, more specific first.
+                let mut seen: Vec<(u32, Box<[u8]>)> = Vec::new();
+                let mut cur: Option<Vec<u8>> = None;
+                loop {
+                    let mut next = [0u8; 6];
+                    if m.ops.get_next_key(cur.as_deref(), &mut next).is_err() {
+                        break;
+                    }
+                    let plen = u32::from_ne_bytes(next[..4].try_into().unwrap());
+                    let id = (plen, masked(&next[4..], plen));
+                    prop_assert!(!seen.contains(&id), "visited twice");
+                    for (l, d) in &seen {
+                        // Nothing visited earlier contains a later prefix.
+                        let contains = *l < plen && (0..*l).all(|b| bit(d, b) == bit(&next[4..], b));
+                        prop_assert!(!contains, "{}/{:?} before {}/{:?}", l, d, plen, &next[4..]);
+                    }
+                    seen.push(id);
+                    cur = Some(next.to_vec());
+                }
+                prop_assert_eq!(seen.len(), model.len());
+            }
+        }
+    }
 }

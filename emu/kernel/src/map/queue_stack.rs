@@ -298,4 +298,56 @@ mod tests {
         m.ops.lookup_and_delete(&[], &mut out, 0).unwrap();
         assert_eq!(m.ops.sys_lookup(&[], &mut out, 0), Err(Errno::ENOENT));
     }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::VecDeque;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Random pushes (with and without `BPF_EXIST`), pops and peeks
+            /// against a `VecDeque` of at most `max` values.
+            #[test]
+            fn queues_and_stacks_follow_a_deque(
+                stack in any::<bool>(),
+                max in 1u32..6,
+                ops in proptest::collection::vec((0u8..4, any::<u32>()), 1..64),
+            ) {
+                let t = if stack { MapType::Stack } else { MapType::Queue };
+                let m = qs(t, 4, max);
+                let mut model: VecDeque<u32> = VecDeque::new();
+                for (op, v) in ops {
+                    match op {
+                        0 | 1 => {
+                            let replace = op == 1;
+                            let want = if model.len() == max as usize {
+                                if replace {
+                                    model.pop_front();
+                                    model.push_back(v);
+                                    Ok(())
+                                } else {
+                                    Err(Errno::E2BIG)
+                                }
+                            } else {
+                                model.push_back(v);
+                                Ok(())
+                            };
+                            let flags = if replace { uapi::BPF_EXIST } else { 0 };
+                            prop_assert_eq!(push(&m, v, flags), want);
+                        }
+                        _ => {
+                            let pop = op == 2;
+                            let want = if stack { model.back() } else { model.front() }.copied().ok_or(Errno::ENOENT);
+                            if pop && want.is_ok() {
+                                if stack { model.pop_back(); } else { model.pop_front(); }
+                            }
+                            prop_assert_eq!(take(&m, pop), want);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
