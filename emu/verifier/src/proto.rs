@@ -188,6 +188,7 @@ pub mod id {
     pub const GET_CURRENT_UID_GID: i32 = 15;
     pub const GET_CURRENT_COMM: i32 = 16;
     pub const PERF_EVENT_OUTPUT: i32 = 25;
+    pub const SKB_LOAD_BYTES: i32 = 26;
     pub const GET_NUMA_NODE_ID: i32 = 42;
     pub const MAP_PUSH_ELEM: i32 = 87;
     pub const MAP_POP_ELEM: i32 = 88;
@@ -258,6 +259,8 @@ pub static PROTOS: &[FuncProto] = &[
     proto!(id::GET_CURRENT_COMM, "get_current_comm", Integer, [MEM_UNINIT, ConstSize]),
     proto!(id::PERF_EVENT_OUTPUT, "perf_event_output", Integer,
         [PtrToCtx, ConstMapPtr, Anything, MEM_RO, ConstSizeOrZero], gpl_only: true),
+    // net/core/filter.c `bpf_skb_load_bytes_proto`.
+    proto!(id::SKB_LOAD_BYTES, "skb_load_bytes", Integer, [PtrToCtx, Anything, MEM_UNINIT, ConstSize]),
     proto!(id::GET_NUMA_NODE_ID, "get_numa_node_id", Integer, []),
     proto!(id::SK_RELEASE, "sk_release", Integer, [PtrToSockCommonRelease]),
     proto!(id::MAP_PUSH_ELEM, "map_push_elem", Integer, [ConstMapPtr, PtrToMapValue, Anything]),

@@ -41,6 +41,7 @@ pub mod probe;
 pub mod proto;
 pub mod ringbuf;
 pub mod sk_assign;
+pub mod skb;
 pub mod trace;
 
 #[cfg(test)]
@@ -68,6 +69,7 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::GET_CURRENT_UID_GID, misc::get_current_uid_gid),
     (id::GET_CURRENT_COMM, misc::get_current_comm),
     (id::PERF_EVENT_OUTPUT, perf_output::perf_event_output),
+    (id::SKB_LOAD_BYTES, skb::skb_load_bytes),
     (id::GET_NUMA_NODE_ID, misc::get_numa_node_id),
     (id::SK_RELEASE, sk_assign::sk_release),
     (id::MAP_PUSH_ELEM, map::map_push_elem),

@@ -21,8 +21,9 @@
 //! [`bpfemu_verifier::proto::PROTOS`]) is never returned, so a program
 //! calling it is refused at load with the verifier's "unknown func"
 //! instead of failing at run time. Type-specific helpers are offered by
-//! their program type (sk_lookup: `sk_assign`, `sk_release`); the others
-//! (skb loads, stack ids, ...) are not in the table and so are unknown.
+//! their program type (sk_lookup: `sk_assign`, `sk_release`; the skb
+//! types: `skb_load_bytes`); the others (skb stores, checksums, stack
+//! ids, ...) are not in the table and so are unknown.
 
 use bpfemu_verifier::proto::{FuncProto, id, proto};
 
@@ -94,6 +95,17 @@ pub fn base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
     );
     let allowed = open || (bpf && caps.bpf) || (perfmon && caps.bpf && caps.perfmon);
     if allowed { implemented(func) } else { None }
+}
+
+/// The skb program types' own helpers on top of their base chain
+/// (`sk_filter_func_proto()`, `tc_cls_act_func_proto()`,
+/// `cg_skb_func_proto()`, `sk_skb_func_proto()`, `lwt_out_func_proto()`
+/// in net/core/filter.c): `bpf_skb_load_bytes`, the one bpfemu implements.
+pub fn skb(func: i32, caps: Caps) -> Option<&'static FuncProto> {
+    match func {
+        id::SKB_LOAD_BYTES => implemented(func),
+        _ => sk_base(func, caps),
+    }
 }
 
 /// `bpf_sk_base_func_proto()`.

@@ -40,7 +40,7 @@
 //! Deviation: `__sk_buff::sk` (`PTR_TO_SOCK_COMMON_OR_NULL`) is refused,
 //! the verifier has no socket pointer types yet.
 
-use super::funcs::{Caps, sk_base};
+use super::funcs::{self, Caps, sk_base};
 use super::{narrow, narrow_ok, scalar};
 use crate::uapi::AttachType;
 use crate::vmlinux::types::SkBuff;
@@ -162,7 +162,7 @@ impl ProgTypeOps for SocketFilter {
     }
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
-        sk_base(id, self.caps)
+        funcs::skb(id, self.caps)
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
@@ -253,7 +253,7 @@ impl ProgTypeOps for TcClsAct {
     }
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
-        sk_base(id, self.caps)
+        funcs::skb(id, self.caps)
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
@@ -308,7 +308,7 @@ impl ProgTypeOps for CgroupSkb {
     }
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
-        sk_base(id, self.caps)
+        funcs::skb(id, self.caps)
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
@@ -356,7 +356,7 @@ impl ProgTypeOps for SkSkb {
     }
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
-        sk_base(id, self.caps)
+        funcs::skb(id, self.caps)
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
@@ -414,7 +414,7 @@ impl ProgTypeOps for Lwt {
     }
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
-        sk_base(id, self.caps)
+        funcs::skb(id, self.caps)
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
