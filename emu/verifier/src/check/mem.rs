@@ -419,9 +419,13 @@ impl Verifier<'_, '_> {
                     return Err(self.reject(EACCES, format!("R{r} leaks addr into ctx")));
                 }
                 self.check_fixed_ptr(regno, &reg, "ctx")?;
-                let ok = i32::try_from(off_total)
-                    .ok()
-                    .and_then(|o| self.input.prog_type.ctx_access(o, size as u32, access));
+                let (ok, note) = match i32::try_from(off_total) {
+                    Ok(o) => self.input.prog_type.ctx_access_logged(o, size as u32, access),
+                    Err(_) => (None, None),
+                };
+                if let Some(note) = note {
+                    self.log.line(&note);
+                }
                 // A sign-extending load cannot produce a pointer.
                 let ok = ok.filter(|a| !sx || a.field == CtxField::Scalar);
                 let Some(acc) = ok else {
