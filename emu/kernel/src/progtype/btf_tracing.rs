@@ -173,7 +173,11 @@ impl ProgTypeOps for BtfTracing {
     fn ctx_access_logged(&self, off: i32, size: u32, access: Access) -> (Option<CtxAccess>, Option<String>) {
         // bpf_tracing_ctx_access()
         let Ok(o) = u32::try_from(off) else { return (None, None) };
-        if o as usize >= 8 * MAX_BPF_FUNC_ARGS || access != Access::Read || size == 0 || !o.is_multiple_of(size) {
+        if o as usize >= 8 * MAX_BPF_FUNC_ARGS
+            || access != Access::Read
+            || size == 0
+            || !o.is_multiple_of(size)
+        {
             return (None, None);
         }
         self.btf_ctx_access(o, size)

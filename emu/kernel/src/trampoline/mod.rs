@@ -20,7 +20,9 @@
 //! ("The address of function NAME cannot be found", `ENOENT`).
 
 pub mod btf;
+pub mod run;
 pub mod targets;
+pub mod tramp;
 
 #[cfg(test)]
 mod tests;

@@ -180,6 +180,7 @@ impl Kernel {
             verified: true,
             verified_insns: outcome.stats.insn_processed,
             max_ctx_offset: outcome.max_ctx_offset,
+            attach_btf_id: attach_target.as_ref().map_or(0, |t| t.btf_id),
         })
     }
 }
