@@ -4,7 +4,7 @@
 //! Kernel counterpart: `bpf_check_attach_target()` and the part of
 //! `check_attach_btf_id()` after it (kernel/bpf/verifier.c),
 //! `btf_distill_func_proto()` (kernel/bpf/btf.c), `bpf_lsm_verify_prog()`
-//! (kernel/bpf/bpf_lsm.c), as of Linux 6.12–6.18 (same rules and messages).
+//! (kernel/bpf/bpf_lsm.c), as in current mainline (the 6.19-cycle sources; fsession, new there, not emulated).
 //!
 //! The target BTF is vmlinux (an `attach_btf_id` alone, or an
 //! `attach_btf_obj_fd` of the kernel's BTF object). A FUNC has an address

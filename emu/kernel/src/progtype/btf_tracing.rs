@@ -5,7 +5,7 @@
 //!
 //! Kernel counterpart: `tracing_prog_is_valid_access()` →
 //! `bpf_tracing_btf_ctx_access()` → `btf_ctx_access()` and
-//! `btf_ctx_arg_idx()` (kernel/bpf/btf.c), as in Linux 6.12–6.18:
+//! `btf_ctx_arg_idx()` (kernel/bpf/btf.c), as in current mainline (the 6.19-cycle sources; fsession, new there, not emulated):
 //!
 //! - reads only, at `0 <= off < 8 * MAX_BPF_FUNC_ARGS`, aligned to their
 //!   size, at a multiple of 8 ("func 'F' offset N is not multiple of 8");

@@ -12,12 +12,13 @@
 //! entries at the end of vmlinux BTF, after every earlier entry, so the
 //! ids of existing types do not move.
 //!
-//! Not emulated yet: the trampolines themselves (kernel/bpf/trampoline.c,
-//! `arch_prepare_bpf_trampoline()`), tracing links and
-//! `bpf_prog_test_run_tracing()`: programs attached to these functions can
-//! be loaded and verified, not run. Other kernel functions (the kfuncs
-//! included) are not traceable: their FUNCs have no address
-//! ("The address of function NAME cannot be found", `ENOENT`).
+//! [`tramp`] holds the trampolines and the `BPF_LINK_TYPE_TRACING` links
+//! that fill them (kernel/bpf/trampoline.c, `bpf_tracing_prog_attach()`);
+//! [`run`] calls the functions through their trampolines (the semantics
+//! of `arch_prepare_bpf_trampoline()`) and implements
+//! `bpf_prog_test_run_tracing()`. Other kernel functions (the kfuncs
+//! included) are not traceable: their FUNCs have no address ("The address
+//! of function NAME cannot be found", `ENOENT`).
 
 pub mod btf;
 pub mod run;

@@ -27,7 +27,7 @@
 //! it) is `EFAULT`. fmod_ret: `ret = bpf_modify_return_test(1, &b)` with
 //! `b = 2`, `retval = side_effect << 16 | (u16)ret`, `side_effect` 1 when
 //! the function ran (it increments `*b`). Other attach types: `EFAULT`.
-//! Deviation: Linux 6.12+ also calls `bpf_fentry_test9`, `_test10` and
+//! Deviation: current kernels also call `bpf_fentry_test9`, `_test10` and
 //! `bpf_modify_return_test2`, which are not emulated.
 
 use super::targets::{TestFunc, btf_id_of};

@@ -168,7 +168,7 @@ pub const PROBE_MEM_LIMIT: i32 = 4096;
 /// ```text
 /// if src < 4096 goto +2 ; dst = *(size *)(src + off) ; goto +1 ; dst = 0
 /// ```
-fn probe_mem(insn: Insn) -> Result<Vec<Insn>, RewriteError> {
+pub fn probe_mem(insn: Insn) -> Result<Vec<Insn>, RewriteError> {
     if class(insn.code) != BPF_LDX {
         return Err(misconfigured());
     }
