@@ -105,6 +105,11 @@ mod runs {
     fn fmod_ret_replaces_the_return_value() {
         let mut k = Kernel::new(KernelConfig::default());
         let m = load(&mut k, AttachType::ModifyReturn, "bpf_modify_return_test", "r0 = 7\nexit");
+        let mut info = None;
+        k.bpf(BpfAttr::ObjGetInfoByFd { bpf_fd: m, info: &mut info }).unwrap();
+        let Some(crate::bpf::attr::ObjInfo::Prog(pi)) = info else { panic!("prog info") };
+        let target = crate::vmlinux::func_id("bpf_modify_return_test").unwrap();
+        assert_eq!((pi.attach_btf_obj_id, pi.attach_btf_id), (1, target));
         assert_eq!(test_run(&mut k, m), Ok((1 << 16) | 4), "not attached: the function runs");
         link(&mut k, m, AttachType::ModifyReturn).unwrap();
         assert_eq!(test_run(&mut k, m), Ok(7));
