@@ -489,6 +489,10 @@ struct bpf_dynptr {
 	__u64 __opaque[2];
 };
 
+struct bpf_fentry_test_t {
+	struct bpf_fentry_test_t *a;
+};
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

@@ -44,6 +44,8 @@ pub struct Kernel {
     /// Hooks at preemption points hit inside program runs (an NMI injected
     /// while `bpf_ringbuf_reserve` holds the ring's lock).
     pub run_points: Arc<crate::sim::preempt::RunPoints>,
+    /// The trampolines of traced kernel functions ([`crate::trampoline`]).
+    pub trampolines: Arc<crate::trampoline::tramp::Trampolines>,
 }
 
 impl Kernel {
@@ -63,8 +65,10 @@ impl Kernel {
             exec: Default::default(),
             net: crate::net::NetSubsys::new(),
             run_points: Default::default(),
+            trampolines: Default::default(),
         };
         crate::net::link::register(&mut k);
+        crate::trampoline::tramp::register(&mut k);
         k
     }
 

@@ -47,12 +47,23 @@ fn sections_give_types_attach_types_and_targets() {
 fn loading_unsupported_attach_targets_reports_the_program() {
     let mut obj = Object::open_mem("sections", &fixture("sections.bpf.o")).unwrap();
     for p in obj.all_programs_mut() {
-        let keep = p.name() == "fe";
+        let keep = p.name() == "ssthresh";
         p.set_autoload(keep);
     }
     let mut k = Kernel::new(KernelConfig { sim: SimConfig::default() });
     let e = obj.load(&mut k).unwrap_err();
-    assert!(e.to_string().contains("'fe'"), "{e}");
+    assert!(e.to_string().contains("'ssthresh'"), "{e}");
+}
+
+#[test]
+fn fentry_programs_load_against_the_emulated_test_functions() {
+    let mut obj = Object::open_mem("sections", &fixture("sections.bpf.o")).unwrap();
+    for p in obj.all_programs_mut() {
+        let keep = p.name() == "fe";
+        p.set_autoload(keep);
+    }
+    let mut k = Kernel::new(KernelConfig { sim: SimConfig::default() });
+    obj.load(&mut k).unwrap();
 }
 
 #[test]

@@ -188,6 +188,14 @@ pub trait ProgTypeOps {
     /// (`is_valid_access`); what a load yields.
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess>;
 
+    /// [`Self::ctx_access`] with the line the kernel's `is_valid_access`
+    /// logs on the way (`btf_ctx_access()` of BTF tracing programs names
+    /// the argument it checked, or why it refused); the verifier logs it
+    /// before its own verdict.
+    fn ctx_access_logged(&self, off: i32, size: u32, access: Access) -> (Option<CtxAccess>, Option<String>) {
+        (self.ctx_access(off, size, access), None)
+    }
+
     /// The allowed range of r0 at the main program's exit
     /// (`check_return_code()`), `None` for any value.
     fn return_range(&self) -> Option<(i64, i64)>;

@@ -134,6 +134,10 @@ pub struct ProgInfo {
     pub func_info_rec_size: u32,
     pub nr_line_info: u32,
     pub line_info_rec_size: u32,
+    /// The attach target's BTF object id (vmlinux: 1) and type id, 0 for
+    /// none.
+    pub attach_btf_obj_id: u32,
+    pub attach_btf_id: u32,
 }
 
 /// `struct bpf_map_info`.

@@ -183,6 +183,8 @@ impl Kernel {
                 func_info_rec_size: p.btf_counts.func_info_rec_size,
                 nr_line_info: p.btf_counts.nr_line_info,
                 line_info_rec_size: p.btf_counts.line_info_rec_size,
+                attach_btf_obj_id: if p.attach_btf_id != 0 { self.vmlinux_btf_id() } else { 0 },
+                attach_btf_id: p.attach_btf_id,
             }),
             Obj::Link(l) => ObjInfo::Link(LinkInfo {
                 link_type: l.link_type().raw(),

@@ -72,6 +72,9 @@ pub struct ProgParts {
     /// (`aux->max_ctx_offset`): a syscall program's test run needs at
     /// least that much ctx.
     pub max_ctx_offset: u32,
+    /// The vmlinux BTF id of a tracing program's target function
+    /// (`aux->attach_btf_id`), 0 for none.
+    pub attach_btf_id: u32,
 }
 
 impl std::ops::Deref for Prog {

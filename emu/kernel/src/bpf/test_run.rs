@@ -35,6 +35,9 @@
 //! sockets; `ctx_out` gets the ctx back with `cookie` set to the selected
 //! socket's cookie (0 for none).
 //!
+//! BTF tracing programs (fentry, fexit, fmod_ret):
+//! [`crate::trampoline::run`] (`bpf_prog_test_run_tracing()`).
+//!
 //! Packet programs: socket_filter, sched_cls/sched_act, cgroup_skb and
 //! lwt_* in [`super::test_run_skb`] (`bpf_prog_test_run_skb()`), XDP in
 //! [`super::test_run_xdp`] (`bpf_prog_test_run_xdp()`). They run on the
@@ -44,7 +47,7 @@
 //! Not emulated (partial): every other program type answers `ENOTSUPP`
 //! (524), the kernel's answer for a type without `test_run` (sk_skb,
 //! sk_msg, cgroup_device, perf_event, ...) and bpfemu's for the types
-//! whose test run is not there yet (tracing, raw tracepoints,
+//! whose test run is not there yet (raw tracepoints,
 //! struct_ops, netfilter, cgroup sockopt/sock_addr).
 
 use super::attr::{TestRunAttr, TestRunOut};
@@ -65,6 +68,7 @@ impl Kernel {
             ProgType::FlowDissector => return self.test_run_flow_dissector(attr, &prog),
             ProgType::SkLookup => return self.test_run_sk_lookup(attr, &prog),
             ProgType::Xdp => return self.test_run_xdp(attr, &prog),
+            ProgType::Tracing => return self.test_run_tracing(attr, &prog),
             t if super::test_run_skb::is_skb_test_type(t) => return self.test_run_skb(attr, &prog),
             _ => return Err(Errno::ENOTSUPP),
         }

@@ -50,6 +50,10 @@ impl ProgTypeOps for WithKfuncs {
         self.inner.ctx_access(off, size, access)
     }
 
+    fn ctx_access_logged(&self, off: i32, size: u32, access: Access) -> (Option<CtxAccess>, Option<String>) {
+        self.inner.ctx_access_logged(off, size, access)
+    }
+
     fn return_range(&self) -> Option<(i64, i64)> {
         self.inner.return_range()
     }

@@ -14,12 +14,16 @@
 //! the ctx access conversions applied after verification
 //! (`convert_ctx_access`) and the kernel ctx structs programs run on.
 //!
-//! Not supported yet (refused at load, [`check_load`]): tracing, LSM and
-//! ext programs (they need `attach_btf_id` / `attach_prog_fd`, which
-//! `BPF_PROG_LOAD` does not resolve yet), struct_ops, and the other
+//! BTF tracing programs (fentry, fexit, fmod_ret) load with a vmlinux
+//! FUNC as target ([`attach`]). Not supported yet (refused at load,
+//! [`check_load`]): LSM programs (no LSM hooks in the emulated vmlinux),
+//! ext programs and targets in BPF programs (`attach_prog_fd`), raw_tp
+//! BTF and iterator programs (no targets), struct_ops, and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 
+pub mod attach;
+pub mod btf_tracing;
 pub mod convert;
 pub mod funcs;
 pub mod reuseport;
@@ -30,6 +34,7 @@ pub mod syscall;
 pub mod tracing;
 pub mod xdp;
 
+pub use attach::AttachTarget;
 pub use funcs::Caps;
 
 use crate::errno::Errno;
@@ -52,12 +57,14 @@ pub(crate) fn narrow_ok(size: usize, field: usize) -> bool {
     size != 0 && size <= field && size.is_power_of_two()
 }
 
-/// The rules of `prog_type` (with its `expected_attach_type`) for a loader
-/// with `caps`; `None` for a type bpfemu cannot verify yet.
+/// The rules of `prog_type` (with its `expected_attach_type` and, for BTF
+/// tracing programs, the attach target [`check_load`] resolved) for a
+/// loader with `caps`; `None` for a type bpfemu cannot verify yet.
 pub fn ops_for(
     prog_type: ProgType,
     expected_attach_type: Option<AttachType>,
     caps: Caps,
+    target: Option<&AttachTarget>,
 ) -> Option<Box<dyn ProgTypeOps>> {
     use ProgType as T;
     let ops: Box<dyn ProgTypeOps> = match prog_type {
@@ -80,6 +87,12 @@ pub fn ops_for(
         T::PerfEvent => Box::new(tracing::PerfEvent { caps }),
         T::RawTracepoint => Box::new(tracing::RawTracepoint { caps }),
         T::Syscall => Box::new(syscall::Syscall { caps }),
+        T::Tracing => Box::new(btf_tracing::BtfTracing {
+            caps,
+            attach: expected_attach_type,
+            target: target?.clone(),
+            btf: crate::vmlinux::shared(),
+        }),
         _ => return None,
     };
     Some(crate::kfuncs::ops::with_kfuncs(prog_type, ops))
@@ -96,57 +109,131 @@ fn refuse(errno: Errno, msg: impl Into<String>) -> Refusal {
     Refusal { errno, msg: msg.into() }
 }
 
+/// What `attach_prog_fd` (the same field as `attach_btf_obj_fd`) of a
+/// load refers to, as `bpf_prog_load()` tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachFd {
+    /// 0: no target object.
+    None,
+    /// A BPF program (freplace, fentry/fexit of a BPF program).
+    Prog,
+    /// A kernel BTF object (vmlinux).
+    KernelBtf,
+    /// A BTF object loaded by a program (`ENOTSUPP` in the kernel).
+    UserBtf,
+    /// Neither (`EINVAL`).
+    Invalid,
+}
+
 /// What [`check_load`] looks at.
 #[derive(Clone, Copy, Debug)]
 pub struct LoadTarget {
     pub prog_type: ProgType,
     pub expected_attach_type: Option<AttachType>,
     pub attach_btf_id: u32,
-    pub attach_prog_fd: i32,
+    pub attach_fd: AttachFd,
     pub sleepable: bool,
     pub gpl_compatible: bool,
 }
 
-/// The checks `bpf_check()` runs on the attach target before verifying
-/// (`check_attach_btf_id()`), plus bpfemu's own refusals:
+/// `BTF_MAX_TYPE`.
+pub const BTF_MAX_TYPE: u32 = 0x000f_ffff;
+
+/// `can_be_sleepable()` (kernel/bpf/verifier.c), with syscall programs
+/// (checked before it in `check_attach_btf_id()`). Kprobe programs (for
+/// uprobes) are not: bpfemu has no uprobes.
+fn can_be_sleepable(t: &LoadTarget) -> bool {
+    use AttachType as A;
+    match t.prog_type {
+        ProgType::Tracing => matches!(
+            t.expected_attach_type,
+            Some(A::TraceFentry | A::TraceFexit | A::ModifyReturn | A::TraceIter)
+        ),
+        ProgType::Lsm | ProgType::StructOps | ProgType::Syscall => true,
+        _ => false,
+    }
+}
+
+/// The checks of `bpf_prog_load()` (`bpf_prog_load_check_attach()`) and
+/// `bpf_check()` (`check_attach_btf_id()`) on the attach target before
+/// verifying, in the kernel's order; the resolved target of a tracing
+/// program:
 ///
-/// - a sleepable program of a type that cannot sleep: `EINVAL`, "Only
+/// - `attach_prog_fd` / `attach_btf_obj_fd`: not an object → `EINVAL`; a
+///   BTF object not of the kernel → `ENOTSUPP`; a program → `EINVAL`
+///   (bpfemu does not attach to BPF programs yet: freplace, fentry/fexit
+///   of programs); the kernel's BTF → vmlinux as the target BTF;
+/// - `bpf_prog_load_check_attach()`: `attach_btf_id` above `BTF_MAX_TYPE`
+///   or on a type other than tracing, LSM, struct_ops, ext → `EINVAL`; a
+///   BTF object without `attach_btf_id` → `EINVAL`; ext programs with an
+///   expected attach type → `EINVAL` (no log for these);
+/// - a sleepable program that cannot sleep: `EINVAL`, "Only
 ///   fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can
 ///   be sleepable" (syscall programs may sleep);
 /// - struct_ops: not GPL → `EINVAL` "struct ops programs must have a GPL
-///   compatible license"; no struct → `ENOTSUPP` "attach_btf_id 0 is not a
-///   supported struct";
-/// - tracing, LSM, ext without a target: `EINVAL` "Tracing programs must
-///   provide btf_id" (`bpf_check_attach_target()`);
-/// - any attach target (`attach_btf_id`, `attach_prog_fd`): `EINVAL`,
-///   bpfemu does not resolve them yet;
+///   compatible license"; no emulated struct → `ENOTSUPP` "attach_btf_id N
+///   is not a supported struct";
+/// - tracing and LSM: [`attach::check_attach_target`]; ext: without
+///   `attach_btf_id` "Tracing programs must provide btf_id" (`EINVAL`),
+///   with one `EINVAL` (bpfemu has no freplace yet);
 /// - a type without rules ([`ops_for`]): `EINVAL`, "bpfemu: program type
 ///   X is not supported yet".
-pub fn check_load(t: &LoadTarget) -> Result<(), Refusal> {
+///
+/// A refusal's message is empty where the kernel logs nothing.
+pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
     use ProgType as T;
-    let sleepable_ok = matches!(t.prog_type, T::Tracing | T::Lsm | T::StructOps | T::Syscall);
-    if t.sleepable && !sleepable_ok {
+    // bpf_prog_load(): what attach_prog_fd / attach_btf_obj_fd is.
+    let (attach_btf, dst_prog) = match t.attach_fd {
+        AttachFd::None => (t.attach_btf_id != 0, false),
+        AttachFd::Prog => (false, true),
+        AttachFd::KernelBtf => (true, false),
+        AttachFd::UserBtf => return Err(refuse(Errno::ENOTSUPP, "")),
+        AttachFd::Invalid => return Err(refuse(Errno::EINVAL, "")),
+    };
+    // bpf_prog_load_check_attach().
+    if t.attach_btf_id != 0 {
+        let typed = matches!(t.prog_type, T::Tracing | T::Lsm | T::StructOps | T::Ext);
+        if t.attach_btf_id > BTF_MAX_TYPE || !typed {
+            return Err(refuse(Errno::EINVAL, ""));
+        }
+    }
+    if attach_btf && (t.attach_btf_id == 0 || dst_prog) {
+        return Err(refuse(Errno::EINVAL, ""));
+    }
+    if dst_prog && !matches!(t.prog_type, T::Tracing | T::Ext) {
+        return Err(refuse(Errno::EINVAL, ""));
+    }
+    if t.prog_type == T::Ext && t.expected_attach_type.is_some_and(|a| a.raw() != 0) {
+        return Err(refuse(Errno::EINVAL, ""));
+    }
+    if dst_prog {
+        return Err(refuse(
+            Errno::EINVAL,
+            "bpfemu: attach_prog_fd targets (freplace, tracing of BPF programs) are not supported yet",
+        ));
+    }
+    // check_attach_btf_id().
+    if t.sleepable && !can_be_sleepable(t) {
         return Err(refuse(
             Errno::EINVAL,
             "Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable",
-        ));
-    }
-    if t.attach_btf_id != 0 || t.attach_prog_fd != 0 {
-        return Err(refuse(
-            Errno::EINVAL,
-            "bpfemu: attach targets (attach_btf_id, attach_prog_fd) are not supported yet",
         ));
     }
     match t.prog_type {
         T::StructOps if !t.gpl_compatible => {
             Err(refuse(Errno::EINVAL, "struct ops programs must have a GPL compatible license"))
         }
-        T::StructOps => Err(refuse(Errno::ENOTSUPP, "attach_btf_id 0 is not a supported struct")),
-        T::Tracing | T::Lsm | T::Ext => Err(refuse(Errno::EINVAL, "Tracing programs must provide btf_id")),
-        other if ops_for(other, t.expected_attach_type, Caps::ROOT).is_none() => {
+        T::StructOps => Err(refuse(
+            Errno::ENOTSUPP,
+            format!("attach_btf_id {} is not a supported struct", t.attach_btf_id),
+        )),
+        T::Ext if t.attach_btf_id == 0 => Err(refuse(Errno::EINVAL, "Tracing programs must provide btf_id")),
+        T::Ext => Err(refuse(Errno::EINVAL, "bpfemu: freplace (ext) programs are not supported yet")),
+        T::Tracing | T::Lsm => attach::check_attach_target(&crate::vmlinux::shared(), t).map(Some),
+        other if ops_for(other, t.expected_attach_type, Caps::ROOT, None).is_none() => {
             Err(refuse(Errno::EINVAL, format!("bpfemu: program type {other} is not supported yet")))
         }
-        _ => Ok(()),
+        _ => Ok(None),
     }
 }
 
@@ -159,7 +246,7 @@ mod tests {
             prog_type,
             expected_attach_type: None,
             attach_btf_id: 0,
-            attach_prog_fd: 0,
+            attach_fd: AttachFd::None,
             sleepable: false,
             gpl_compatible: true,
         }
@@ -188,9 +275,9 @@ mod tests {
             ProgType::RawTracepoint,
             ProgType::Syscall,
         ] {
-            let ops = ops_for(t, None, Caps::ROOT).unwrap();
+            let ops = ops_for(t, None, Caps::ROOT, None).unwrap();
             assert_eq!(ops.name(), t.name());
-            assert_eq!(check_load(&target(t)), Ok(()));
+            assert_eq!(check_load(&target(t)), Ok(None));
         }
     }
 
@@ -214,6 +301,6 @@ mod tests {
         assert!(check_load(&sl).unwrap_err().msg.starts_with("Only fentry"));
         let mut sy = target(ProgType::Syscall);
         sy.sleepable = true;
-        assert_eq!(check_load(&sy), Ok(()));
+        assert_eq!(check_load(&sy), Ok(None));
     }
 }

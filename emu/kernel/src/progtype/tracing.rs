@@ -12,20 +12,12 @@
 //!   and `addr` (narrow loads of 8-byte fields).
 //! - [`RawTracepoint`] (`raw_tp_prog_is_valid_access()` →
 //!   `bpf_tracing_ctx_access()`): `u64 args[12]`, aligned loads.
-//! - [`BtfTracing`] (`tracing_prog_is_valid_access()` →
-//!   `btf_ctx_access()`): the attach target's arguments as `u64`s, loads
-//!   at multiples of 8 below `nr_args * 8` (fexit and fmod_ret may also
-//!   read the return value at `nr_args * 8`). Argument types from BTF
-//!   (`PTR_TO_BTF_ID` arguments) are not modelled: every argument loads as
-//!   a scalar. Such programs cannot be loaded yet (no attach targets, see
-//!   [`super::check_load`]), so only the table exists.
+//! - BTF tracing (fentry/fexit/fmod_ret): [`super::btf_tracing`].
 //!
-//! Return values (`check_return_code()`): fentry/fexit 0, iter 0 or 1,
-//! the others any value.
+//! Return values (`check_return_code()`): any value.
 
 use super::funcs::{Caps, tracing};
 use super::{narrow, narrow_ok, scalar};
-use crate::uapi::AttachType;
 use bpfemu_verifier::env::{Access, CtxAccess, ProgTypeOps};
 use bpfemu_verifier::proto::FuncProto;
 
@@ -165,45 +157,6 @@ impl ProgTypeOps for RawTracepoint {
     }
 }
 
-/// `BPF_PROG_TYPE_TRACING` with its attach target's argument count.
-#[derive(Debug)]
-pub struct BtfTracing {
-    pub caps: Caps,
-    pub attach: Option<AttachType>,
-    pub nr_args: u32,
-}
-
-impl BtfTracing {
-    /// The return value is readable after the arguments.
-    fn has_ret(&self) -> bool {
-        matches!(self.attach, Some(AttachType::TraceFexit | AttachType::ModifyReturn))
-    }
-}
-
-impl ProgTypeOps for BtfTracing {
-    fn name(&self) -> &str {
-        "tracing"
-    }
-
-    tracing_funcs!();
-
-    fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
-        let o = aligned_read(off, size, access, 8 * MAX_BPF_FUNC_ARGS)?;
-        let arg = o / 8;
-        let slots = self.nr_args as usize + usize::from(self.has_ret());
-        (o % 8 == 0 && arg < slots).then_some(())?;
-        scalar()
-    }
-
-    fn return_range(&self) -> Option<(i64, i64)> {
-        match self.attach {
-            Some(AttachType::TraceFentry | AttachType::TraceFexit) => Some((0, 0)),
-            Some(AttachType::TraceIter) => Some((0, 1)),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,24 +204,5 @@ mod tests {
         assert_eq!(p.ctx_access(184, 8, Read), None);
         assert_eq!(p.ctx_access(168, 8, Write), None);
         assert_eq!(p.ctx_size(), 184);
-    }
-
-    #[test]
-    fn btf_tracing() {
-        let f = BtfTracing { caps: Caps::ROOT, attach: Some(AttachType::TraceFentry), nr_args: 2 };
-        assert!(f.ctx_access(0, 8, Read).is_some());
-        assert!(f.ctx_access(8, 8, Read).is_some());
-        assert!(f.ctx_access(8, 4, Read).is_some());
-        assert_eq!(f.ctx_access(16, 8, Read), None);
-        assert_eq!(f.ctx_access(4, 4, Read), None);
-        assert_eq!(f.ctx_access(0, 8, Write), None);
-        assert_eq!(f.return_range(), Some((0, 0)));
-        let x = BtfTracing { caps: Caps::ROOT, attach: Some(AttachType::TraceFexit), nr_args: 2 };
-        assert!(x.ctx_access(16, 8, Read).is_some());
-        assert_eq!(x.ctx_access(24, 8, Read), None);
-        let m = BtfTracing { caps: Caps::ROOT, attach: Some(AttachType::ModifyReturn), nr_args: 1 };
-        assert_eq!(m.return_range(), None);
-        let i = BtfTracing { caps: Caps::ROOT, attach: Some(AttachType::TraceIter), nr_args: 1 };
-        assert_eq!(i.return_range(), Some((0, 1)));
     }
 }

@@ -27,9 +27,12 @@
 //! do not move.
 //! The emulated kfuncs' FUNC and FUNC_PROTO entries are appended after
 //! the types ([`crate::kfuncs::btf`]), then `struct bpf_dynptr` (added
-//! later; last so that earlier ids keep their values).
-//! Not emulated: other functions (FUNC/FUNC_PROTO of attach targets),
-//! the other enums, and everything else of the real vmlinux.
+//! later; last so that earlier ids keep their values), then the
+//! traceable test functions of net/bpf/test_run.c with `struct
+//! bpf_fentry_test_t` ([`crate::trampoline::btf`]: attach targets of
+//! fentry/fexit/fmod_ret programs).
+//! Not emulated: other functions (FUNC/FUNC_PROTO of other attach
+//! targets), the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
 //! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
 
@@ -235,6 +238,8 @@ pub fn vmlinux_btf() -> Btf {
     crate::kfuncs::btf::describe_all(&mut b);
     // After the kfuncs so that their BTF ids stay as they were.
     b.ty::<BpfDynptr>();
+    // The traceable test functions (fentry/fexit/fmod_ret targets), last.
+    crate::trampoline::btf::describe_all(&mut b);
     b.finish()
 }
 
@@ -263,4 +268,9 @@ pub fn load_into(btfs: &mut IdTable<BtfObj>) -> Arc<BtfObj> {
 /// The BTF id of the struct `name` in `btf` (`map_btf_id` lookups).
 pub fn struct_id(btf: &Btf, name: &str) -> Option<TypeId> {
     btf.find_by_name_kind(name, BtfKind::Struct)
+}
+
+/// The BTF id of the function (FUNC) `name` of the shared vmlinux BTF.
+pub fn func_id(name: &str) -> Option<TypeId> {
+    shared().find_by_name_kind(name, BtfKind::Func)
 }

@@ -51,6 +51,8 @@ pub static FAMILY: Family = Family {
             keys: &[
                 ("type", K::ProgType, true),
                 ("attach", K::AttachType, false),
+                ("target", K::Text, false),
+                ("btf_id", K::Int, false),
                 ("license", K::Text, false),
                 ("name", K::Text, false),
                 ("flags", K::Int, false),
@@ -61,7 +63,7 @@ pub static FAMILY: Family = Family {
                 ("load", K::Text, false),
             ],
             fields: MAP_FIELDS,
-            usage: "prog NAME type=syscall [attach=TYPE] [license=GPL] [name=STR] [log_level=1|2] { assembly }  |  prog NAME object=FILE [program=P | section=S] [load=all|one]",
+            usage: "prog NAME type=syscall [attach=TYPE] [target=FUNC|btf_id=N] [license=GPL] [name=STR] [log_level=1|2] { assembly }  |  prog NAME object=FILE [program=P | section=S] [load=all|one]",
         },
         Spec {
             name: "update",
@@ -536,6 +538,15 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 Some(PVal::Attach(a)) => a.raw(),
                 _ => 0,
             };
+            // target=FUNC: attach_btf_id of a FUNC of vmlinux BTF; btf_id=N: any id.
+            let attach_btf_id = match (p.text("target"), p.int("btf_id")) {
+                (Some(f), _) => match bpfemu_kernel::vmlinux::func_id(f) {
+                    Some(id) => id,
+                    None => return Some(Err(Errno::ENOENT)),
+                },
+                (None, Some(n)) => n as u32,
+                (None, None) => 0,
+            };
             let name: Vec<u8> =
                 p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect();
             let mut log = String::new();
@@ -546,6 +557,7 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 license: p.text("license").unwrap_or("GPL"),
                 prog_name: &name,
                 expected_attach_type: attach,
+                attach_btf_id,
                 prog_flags: p.int("flags").unwrap_or(0) as u32,
                 log_level,
                 // log_level=0: no buffer at all (the kernel refuses a buffer without a level).

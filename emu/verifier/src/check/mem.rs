@@ -281,18 +281,24 @@ impl Verifier<'_, '_> {
         self.save_ptr_kind(dst)
     }
 
-    /// `save_aux_ptr_type()`: a load or store must use the ctx on every
-    /// path or on none, since the ctx ones are rewritten after
-    /// verification; records the ctx access for that rewrite.
+    /// `save_aux_ptr_type()`: a load or store must use the ctx (or a
+    /// `PTR_TO_BTF_ID` pointer) on every path or on none, since those are
+    /// rewritten after verification; records the ctx access for that
+    /// rewrite.
     fn save_ptr_kind(&mut self, ptr: usize) -> VResult<()> {
         let is_ctx = self.reg(ptr).typ == RegType::Ctx;
+        let is_btf = self.reg(ptr).typ == RegType::BtfId;
         let rec = self.last_ctx.take();
         let idx = self.insn_idx;
         let aux = &mut self.aux[idx];
-        if aux.mem_is_ctx.is_some_and(|c| c != is_ctx) || (is_ctx && aux.ctx.is_some() && aux.ctx != rec) {
+        if aux.mem_is_ctx.is_some_and(|c| c != is_ctx)
+            || aux.mem_is_btf.is_some_and(|b| b != is_btf)
+            || (is_ctx && aux.ctx.is_some() && aux.ctx != rec)
+        {
             return Err(self.reject(EINVAL, "same insn cannot be used with different pointers"));
         }
         aux.mem_is_ctx = Some(is_ctx);
+        aux.mem_is_btf = Some(is_btf);
         if is_ctx {
             aux.ctx = rec;
         }
@@ -419,9 +425,13 @@ impl Verifier<'_, '_> {
                     return Err(self.reject(EACCES, format!("R{r} leaks addr into ctx")));
                 }
                 self.check_fixed_ptr(regno, &reg, "ctx")?;
-                let ok = i32::try_from(off_total)
-                    .ok()
-                    .and_then(|o| self.input.prog_type.ctx_access(o, size as u32, access));
+                let (ok, note) = match i32::try_from(off_total) {
+                    Ok(o) => self.input.prog_type.ctx_access_logged(o, size as u32, access),
+                    Err(_) => (None, None),
+                };
+                if let Some(note) = note {
+                    self.log.line(&note);
+                }
                 // A sign-extending load cannot produce a pointer.
                 let ok = ok.filter(|a| !sx || a.field == CtxField::Scalar);
                 let Some(acc) = ok else {

@@ -120,6 +120,9 @@ pub struct VerifyOutcome {
     /// verification (`convert_ctx_accesses()`; the kernel keeps them in
     /// `aux->ptr_type` and `aux->ctx_field_size`).
     pub ctx_accesses: Vec<(usize, CtxRecord)>,
+    /// The loads through `PTR_TO_BTF_ID` pointers, by slot: the kernel
+    /// turns them into `BPF_PROBE_MEM` loads (a faulting address reads 0).
+    pub btf_loads: Vec<usize>,
 }
 
 /// One ctx load or store as the verifier accepted it.
@@ -158,6 +161,9 @@ pub struct InsnAux {
     pub mem_is_ctx: Option<bool>,
     /// The ctx access, when the pointer was the ctx.
     pub ctx: Option<CtxRecord>,
+    /// For a load or store: whether the pointer was `PTR_TO_BTF_ID`
+    /// (such loads become `BPF_PROBE_MEM` after verification).
+    pub mem_is_btf: Option<bool>,
 }
 
 /// A path waiting to be walked (`struct bpf_verifier_stack_elem`).
@@ -663,6 +669,13 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
         max_ctx_offset: v.max_ctx_offset,
         subprogs: v.cfg.subprogs.clone(),
         ctx_accesses: v.aux.iter().enumerate().filter_map(|(i, a)| a.ctx.map(|c| (i, c))).collect(),
+        btf_loads: v
+            .aux
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.mem_is_btf == Some(true))
+            .map(|(i, _)| i)
+            .collect(),
     })
 }
 

@@ -32,8 +32,9 @@
 //! (`convert_ctx_accesses()`). What is not emulated yet: the other rewrites
 //! after verification (helper fix-ups beyond the interpreter's id table),
 //! CO-RE relocations passed to the kernel (`core_relos`), attach targets
-//! (`attach_btf_id`, `attach_prog_fd`: refused), offload (`prog_ifindex`),
-//! BPF tokens.
+//! in BPF programs (`attach_prog_fd` of a program: refused; vmlinux FUNCs
+//! by `attach_btf_id` are resolved, [`progtype::attach`]), offload
+//! (`prog_ifindex`), BPF tokens.
 
 pub mod attrs;
 pub mod btf_info;
@@ -48,7 +49,7 @@ use super::objects::Obj;
 use super::prog::{BtfCounts, Prog, ProgParts};
 use crate::errno::Errno;
 use crate::kernel::Kernel;
-use crate::progtype::{self, Caps, LoadTarget};
+use crate::progtype::{self, AttachFd, Caps, LoadTarget};
 use attrs::Checked;
 use bpfemu_verifier::env::VerifyOptions;
 use bpfemu_verifier::log::{COMPLEXITY_LIMIT_INSNS, VerifierLog};
@@ -84,6 +85,20 @@ impl Kernel {
         Ok(i64::from(fd))
     }
 
+    /// What `attach_prog_fd` (or `attach_btf_obj_fd`) refers to
+    /// (`bpf_prog_get()`, then `btf_get_by_fd()`).
+    fn attach_fd(&self, fd: i32) -> AttachFd {
+        if fd == 0 {
+            return AttachFd::None;
+        }
+        match self.fd_obj(fd) {
+            Ok(Obj::Prog(_)) => AttachFd::Prog,
+            Ok(Obj::Btf(b)) if b.kernel_btf => AttachFd::KernelBtf,
+            Ok(Obj::Btf(_)) => AttachFd::UserBtf,
+            _ => AttachFd::Invalid,
+        }
+    }
+
     /// The loading process's capabilities: root has them all.
     pub(crate) fn loader_caps(&self) -> Caps {
         let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
@@ -102,17 +117,20 @@ impl Kernel {
             prog_type: checked.prog_type,
             expected_attach_type: checked.expected_attach_type,
             attach_btf_id: attr.attach_btf_id,
-            attach_prog_fd: attr.attach_prog_fd,
+            attach_fd: self.attach_fd(attr.attach_prog_fd),
             sleepable,
             gpl_compatible: checked.gpl_compatible,
         };
-        progtype::check_load(&target).map_err(|r| {
-            log.line(&r.msg);
+        let attach_target = progtype::check_load(&target).map_err(|r| {
+            if !r.msg.is_empty() {
+                log.line(&r.msg);
+            }
             r.errno
         })?;
         let caps = self.loader_caps();
         let ops =
-            progtype::ops_for(checked.prog_type, checked.expected_attach_type, caps).ok_or(Errno::EINVAL)?;
+            progtype::ops_for(checked.prog_type, checked.expected_attach_type, caps, attach_target.as_ref())
+                .ok_or(Errno::EINVAL)?;
         let prog_btf = self.prog_btf(
             attr.prog_btf_fd,
             (attr.func_info, attr.func_info_rec_size),
@@ -162,6 +180,7 @@ impl Kernel {
             verified: true,
             verified_insns: outcome.stats.insn_processed,
             max_ctx_offset: outcome.max_ctx_offset,
+            attach_btf_id: attach_target.as_ref().map_or(0, |t| t.btf_id),
         })
     }
 }

@@ -23,6 +23,9 @@
 //! gives the new slot of every old one, for whatever else is indexed by
 //! instruction (subprogram starts, func/line info).
 //!
+//! Loads through `PTR_TO_BTF_ID` pointers become guarded loads (the
+//! kernel's `BPF_PROBE_MEM`, see [`probe_mem`]), for every program type.
+//!
 //! Deviation: for a 4-byte load of an 8-byte field the kernel's 64-bit
 //! `and` with `(1 << 32) - 1` (an `imm` of -1) clears nothing; bpfemu
 //! masks with a 32-bit `and`, which zero-extends as the verifier assumed.
@@ -33,9 +36,9 @@ use crate::progtype::convert::{CtxConv, size_bytes};
 use crate::uapi::ProgType;
 use bpfemu_isa::Insn;
 use bpfemu_isa::opcode::{
-    BPF_ALU, BPF_ALU64, BPF_AND, BPF_CALL, BPF_DW, BPF_EXIT, BPF_H, BPF_JA, BPF_JMP, BPF_JMP32, BPF_K,
-    BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MOV, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_RSH, BPF_W, BPF_X,
-    class,
+    BPF_ALU, BPF_ALU64, BPF_AND, BPF_CALL, BPF_DW, BPF_EXIT, BPF_H, BPF_JA, BPF_JLT, BPF_JMP, BPF_JMP32,
+    BPF_K, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MOV, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_RSH, BPF_W,
+    BPF_X, class,
 };
 use bpfemu_verifier::check::{CtxRecord, VerifyOutcome};
 use bpfemu_verifier::env::PseudoKind;
@@ -72,11 +75,13 @@ pub fn apply(
     prog_type: ProgType,
     log: &mut VerifierLog,
 ) -> Result<(Relocated, Vec<usize>), Errno> {
-    let Some(conv) = crate::progtype::convert::for_type(prog_type) else {
+    let conv = crate::progtype::convert::for_type(prog_type);
+    if conv.is_none() && outcome.btf_loads.is_empty() {
         let same = (0..=relocated.xlated.len()).collect();
         return Ok((relocated, same));
-    };
-    let r = convert_ctx_accesses(&relocated.xlated, &outcome.ctx_accesses, conv).map_err(|e| {
+    }
+    let accesses: &[(usize, CtxRecord)] = if conv.is_some() { &outcome.ctx_accesses } else { &[] };
+    let r = patch_accesses(&relocated.xlated, accesses, conv, &outcome.btf_loads).map_err(|e| {
         log.line(&e.msg);
         e.errno
     })?;
@@ -148,19 +153,67 @@ fn convert_one(insn: Insn, rec: &CtxRecord, conv: CtxConv) -> Result<Vec<Insn>, 
     Ok(out)
 }
 
+/// Addresses below this read as 0 through a `PTR_TO_BTF_ID` pointer: a
+/// NULL kernel pointer plus a field offset (every emulated kernel struct
+/// is smaller than a page).
+pub const PROBE_MEM_LIMIT: i32 = 4096;
+
+/// A load through a `PTR_TO_BTF_ID` pointer as `BPF_PROBE_MEM` does it
+/// (the x86-64 JIT's range check before the load, an exception-table
+/// entry zeroing the destination): the emulated kernel's objects are the
+/// only valid targets, and the one invalid pointer such a register can
+/// hold is NULL (a tracing program's argument, a NULL member), so an
+/// address below [`PROBE_MEM_LIMIT`] loads 0 instead of faulting:
+///
+/// ```text
+/// if src < 4096 goto +2 ; dst = *(size *)(src + off) ; goto +1 ; dst = 0
+/// ```
+pub fn probe_mem(insn: Insn) -> Result<Vec<Insn>, RewriteError> {
+    if class(insn.code) != BPF_LDX {
+        return Err(misconfigured());
+    }
+    Ok(vec![
+        Insn::new(BPF_JMP | BPF_JLT | BPF_K, insn.src, 0, 2, PROBE_MEM_LIMIT),
+        insn,
+        Insn::new(BPF_JMP | BPF_JA, 0, 0, 1, 0),
+        Insn::new(BPF_ALU64 | BPF_MOV | BPF_K, insn.dst, 0, 0, 0),
+    ])
+}
+
 /// `convert_ctx_accesses()` over `insns` with the verifier's records.
 pub fn convert_ctx_accesses(
     insns: &[Insn],
     accesses: &[(usize, CtxRecord)],
     conv: CtxConv,
 ) -> Result<Rewritten, RewriteError> {
+    patch_accesses(insns, accesses, Some(conv), &[])
+}
+
+/// `convert_ctx_accesses()`: the ctx accesses converted with `conv`, and
+/// the loads through `PTR_TO_BTF_ID` pointers (`btf_loads`) guarded as
+/// [`probe_mem`] loads.
+pub fn patch_accesses(
+    insns: &[Insn],
+    accesses: &[(usize, CtxRecord)],
+    conv: Option<CtxConv>,
+    btf_loads: &[usize],
+) -> Result<Rewritten, RewriteError> {
     let mut patches: Vec<Option<Vec<Insn>>> = vec![None; insns.len()];
-    for (slot, rec) in accesses {
-        let insn = *insns.get(*slot).ok_or_else(misconfigured)?;
-        let new = convert_one(insn, rec, conv)?;
-        if new != [insn] {
-            patches[*slot] = Some(new);
+    if let Some(conv) = conv {
+        for (slot, rec) in accesses {
+            let insn = *insns.get(*slot).ok_or_else(misconfigured)?;
+            let new = convert_one(insn, rec, conv)?;
+            if new != [insn] {
+                patches[*slot] = Some(new);
+            }
         }
+    }
+    for &slot in btf_loads {
+        let insn = *insns.get(slot).ok_or_else(misconfigured)?;
+        if patches[slot].is_some() {
+            return Err(misconfigured());
+        }
+        patches[slot] = Some(probe_mem(insn)?);
     }
     let mut map = Vec::with_capacity(insns.len() + 1);
     let mut n = 0usize;

@@ -118,3 +118,25 @@ fn jumps_that_no_longer_reach() {
     let e = convert_ctx_accesses(&p, &[(1, rec(1, 1, 4, CtxField::Scalar))], CtxConv::SkBuff).unwrap_err();
     assert_eq!((e.errno, e.msg.as_str()), (Errno::ENOMEM, "insn 0 cannot be patched due to 16-bit range"));
 }
+
+#[test]
+fn btf_loads_are_guarded_and_jumps_follow() {
+    // 0: if r1 == 0 goto 2; 1: r2 = *(u64 *)(r1 +8) (PTR_TO_BTF_ID); 2: exit
+    let p = [Insn::new(BPF_JMP | 0x10 | BPF_K, 1, 0, 1, 0), ldx(BPF_DW, 2, 1, 8), EXIT];
+    let r = patch_accesses(&p, &[], None, &[1]).unwrap();
+    assert_eq!(
+        r.insns,
+        vec![
+            Insn::new(BPF_JMP | 0x10 | BPF_K, 1, 0, 4, 0),
+            Insn::new(BPF_JMP | BPF_JLT | BPF_K, 1, 0, 2, PROBE_MEM_LIMIT),
+            ldx(BPF_DW, 2, 1, 8),
+            Insn::new(BPF_JMP | BPF_JA, 0, 0, 1, 0),
+            Insn::new(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0),
+            EXIT,
+        ]
+    );
+    assert_eq!(r.map, vec![0, 1, 5, 6]);
+    // A store cannot be a BTF load.
+    let st = [Insn::new(bpfemu_isa::opcode::BPF_STX | BPF_MEM | BPF_DW, 1, 2, 0, 0), EXIT];
+    assert_eq!(patch_accesses(&st, &[], None, &[0]).unwrap_err().msg, "bpf verifier is misconfigured");
+}

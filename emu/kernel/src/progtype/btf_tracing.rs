@@ -1,0 +1,269 @@
+//! `BPF_PROG_TYPE_TRACING` programs with a BTF attach target (fentry,
+//! fexit, fmod_ret): the ctx is the target function's arguments, one
+//! `u64` slot each (a struct passed by value takes its size rounded up to
+//! 8), then for fexit and fmod_ret its return value.
+//!
+//! Kernel counterpart: `tracing_prog_is_valid_access()` →
+//! `bpf_tracing_btf_ctx_access()` → `btf_ctx_access()` and
+//! `btf_ctx_arg_idx()` (kernel/bpf/btf.c), as in current mainline (the 6.19-cycle sources; fsession, new there, not emulated):
+//!
+//! - reads only, at `0 <= off < 8 * MAX_BPF_FUNC_ARGS`, aligned to their
+//!   size, at a multiple of 8 ("func 'F' offset N is not multiple of 8");
+//! - an argument the function does not have: "func 'F' doesn't have N-th
+//!   argument" (the return value slot counts for fexit; fmod_ret needs an
+//!   integer return type: "ret type T not allowed for fmod_ret");
+//! - integers, enums and structs by value load as scalars, at any size;
+//! - other non-pointers: "func 'F' argN 'T' has type K. Only pointer
+//!   access is allowed";
+//! - pointers: 8-byte loads only ("func 'F' size N must be 8"); a pointer
+//!   to a struct is `PTR_TO_BTF_ID` of that struct, logged as "func 'F'
+//!   argN has btf_id ID type STRUCT 'S'" — not `PTR_TRUSTED`
+//!   (`prog_args_trusted()` is false for fentry/fexit/fmod_ret); any other
+//!   pointer (`void *`, `int *`, pointers to pointers) is a scalar.
+//!
+//! Loads through such pointers go to the vmlinux struct walk of
+//! [`crate::kfuncs::ops`]. Not modelled: `__nullable` arguments,
+//! `__user` / `__percpu` type tags, targets in BPF programs.
+//!
+//! Return values (`check_return_code()`): fentry and fexit 0, fmod_ret
+//! any value.
+
+use super::attach::{AttachTarget, MAX_BPF_FUNC_ARGS, type_str};
+use super::funcs::{Caps, tracing};
+use super::scalar;
+use crate::uapi::AttachType;
+use bpfemu_btf::{Btf, Kind, TypeId};
+use bpfemu_verifier::env::{Access, CtxAccess, CtxField, ProgTypeOps};
+use bpfemu_verifier::proto::FuncProto;
+use std::sync::Arc;
+
+/// A tracing program attached to `target`.
+#[derive(Debug)]
+pub struct BtfTracing {
+    pub caps: Caps,
+    pub attach: Option<AttachType>,
+    pub target: AttachTarget,
+    /// The target's BTF (vmlinux).
+    pub btf: Arc<Btf>,
+}
+
+/// `__btf_name_by_offset()`: "(anon)" for no name.
+fn name_of(btf: &Btf, id: TypeId) -> String {
+    match btf.get(id) {
+        Some(t) if t.name_off != 0 => btf.str_at(t.name_off).to_owned(),
+        _ => "(anon)".to_owned(),
+    }
+}
+
+impl BtfTracing {
+    fn params(&self) -> Vec<TypeId> {
+        match self.btf.kind(self.target.proto) {
+            Some(Kind::FuncProto { params, .. }) => params.iter().map(|p| p.ty).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn ret(&self) -> TypeId {
+        match self.btf.kind(self.target.proto) {
+            Some(Kind::FuncProto { ret, .. }) => *ret,
+            _ => 0,
+        }
+    }
+
+    /// The bytes a parameter or return value of type `id` takes in the
+    /// ctx: 8 for a pointer, else its size rounded up to 8.
+    fn slot_bytes(&self, id: TypeId) -> u32 {
+        let t = self.btf.skip_mods_and_typedefs(id);
+        match self.btf.kind(t) {
+            Some(Kind::Ptr { .. }) => 8,
+            _ => self.btf.resolve_size(t).unwrap_or(0).div_ceil(8) * 8,
+        }
+    }
+
+    /// `btf_ctx_arg_idx()`: the argument `off` falls in (`nr_args` for
+    /// the return value, `nr_args + 1` beyond).
+    fn arg_idx(&self, off: u32) -> usize {
+        let params = self.params();
+        let mut end = 0;
+        for (i, &p) in params.iter().enumerate() {
+            end += self.slot_bytes(p);
+            if off < end {
+                return i;
+            }
+        }
+        end += self.slot_bytes(self.ret());
+        if off < end { params.len() } else { params.len() + 1 }
+    }
+
+    /// `btf_ctx_access()`: what a load yields, and the line the kernel
+    /// logs on the way.
+    fn btf_ctx_access(&self, off: u32, size: u32) -> (Option<CtxAccess>, Option<String>) {
+        let tname = &self.target.name;
+        let fail = |msg: String| (None, Some(msg));
+        if !off.is_multiple_of(8) {
+            return fail(format!("func '{tname}' offset {off} is not multiple of 8"));
+        }
+        let btf = &*self.btf;
+        let arg = self.arg_idx(off);
+        let params = self.params();
+        let nr_args = params.len();
+        if arg > nr_args {
+            return fail(format!("func '{tname}' doesn't have {}-th argument", arg + 1));
+        }
+        let ty = if arg == nr_args {
+            match self.attach {
+                Some(AttachType::TraceFexit) => self.ret(),
+                Some(AttachType::ModifyReturn) => {
+                    let t = btf.skip_mods_and_typedefs(self.ret());
+                    if !matches!(btf.kind(t), Some(Kind::Int { size, .. }) if *size <= 8) {
+                        return fail(format!("ret type {} not allowed for fmod_ret", type_str(btf, t)));
+                    }
+                    t
+                }
+                _ => return fail(format!("func '{tname}' doesn't have {}-th argument", arg + 1)),
+            }
+        } else {
+            params[arg]
+        };
+        let t = btf.skip_mods_and_typedefs(ty);
+        match btf.kind(t) {
+            Some(Kind::Int { size, .. }) if *size <= 8 => return (scalar(), None),
+            Some(Kind::Enum { .. } | Kind::Enum64 { .. } | Kind::Struct(_) | Kind::Union(_)) => {
+                return (scalar(), None);
+            }
+            Some(Kind::Ptr { .. }) => {}
+            _ => {
+                let (n, k) = (name_of(btf, t), type_str(btf, t));
+                return fail(format!(
+                    "func '{tname}' arg{arg} '{n}' has type {k}. Only pointer access is allowed"
+                ));
+            }
+        }
+        if size != 8 {
+            return fail(format!("func '{tname}' size {size} must be 8"));
+        }
+        let Some(Kind::Ptr { ty: pointee }) = btf.kind(t) else { return (None, None) };
+        let target = btf.skip_mods_and_typedefs(*pointee);
+        if !matches!(btf.kind(target), Some(Kind::Struct(_) | Kind::Union(_))) {
+            // Pointers to anything but a struct are scalars.
+            return (scalar(), None);
+        }
+        let (n, k) = (name_of(btf, target), type_str(btf, target));
+        let note = format!("func '{tname}' arg{arg} has btf_id {target} type {k} '{n}'");
+        (
+            Some(CtxAccess { field: CtxField::BtfId { btf_id: target, maybe_null: false }, field_size: 0 }),
+            Some(note),
+        )
+    }
+}
+
+impl ProgTypeOps for BtfTracing {
+    fn name(&self) -> &str {
+        "tracing"
+    }
+
+    fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
+        tracing(id, self.caps)
+    }
+
+    fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
+        self.ctx_access_logged(off, size, access).0
+    }
+
+    fn ctx_access_logged(&self, off: i32, size: u32, access: Access) -> (Option<CtxAccess>, Option<String>) {
+        // bpf_tracing_ctx_access()
+        let Ok(o) = u32::try_from(off) else { return (None, None) };
+        if o as usize >= 8 * MAX_BPF_FUNC_ARGS
+            || access != Access::Read
+            || size == 0
+            || !o.is_multiple_of(size)
+        {
+            return (None, None);
+        }
+        self.btf_ctx_access(o, size)
+    }
+
+    fn return_range(&self) -> Option<(i64, i64)> {
+        match self.attach {
+            Some(AttachType::TraceFentry | AttachType::TraceFexit) => Some((0, 0)),
+            _ => None,
+        }
+    }
+
+    fn ctx_size(&self) -> u32 {
+        (8 * MAX_BPF_FUNC_ARGS) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progtype::{AttachFd, LoadTarget, check_load};
+    use Access::{Read, Write};
+
+    fn prog(attach: AttachType, func: &str) -> BtfTracing {
+        let t = LoadTarget {
+            prog_type: crate::uapi::ProgType::Tracing,
+            expected_attach_type: Some(attach),
+            attach_btf_id: crate::vmlinux::func_id(func).unwrap(),
+            attach_fd: AttachFd::None,
+            sleepable: false,
+            gpl_compatible: true,
+        };
+        let target = check_load(&t).unwrap().unwrap();
+        BtfTracing { caps: Caps::ROOT, attach: Some(attach), target, btf: crate::vmlinux::shared() }
+    }
+
+    fn msg(p: &BtfTracing, off: i32, size: u32) -> String {
+        p.ctx_access_logged(off, size, Read).1.unwrap_or_default()
+    }
+
+    #[test]
+    fn argument_slots() {
+        let p = prog(AttachType::TraceFentry, "bpf_fentry_test6");
+        for i in 0..6 {
+            assert_eq!(p.ctx_access(i * 8, 8, Read).map(|a| a.field), Some(CtxField::Scalar), "arg{i}");
+        }
+        assert_eq!(p.ctx_access(48, 8, Read), None);
+        assert_eq!(msg(&p, 48, 8), "func 'bpf_fentry_test6' doesn't have 7-th argument");
+        assert_eq!(p.ctx_access(16, 2, Read).map(|a| a.field), Some(CtxField::Scalar), "short, narrow");
+        assert_eq!(msg(&p, 8, 4), "func 'bpf_fentry_test6' size 4 must be 8");
+        assert_eq!(msg(&p, 12, 4), "func 'bpf_fentry_test6' offset 12 is not multiple of 8");
+        assert_eq!(p.ctx_access_logged(0, 8, Write), (None, None));
+        assert_eq!(p.ctx_access_logged(96, 8, Read), (None, None));
+        assert_eq!(p.ctx_access_logged(4, 8, Read), (None, None), "off % size");
+        assert_eq!(p.return_range(), Some((0, 0)));
+    }
+
+    #[test]
+    fn return_value_slot() {
+        let x = prog(AttachType::TraceFexit, "bpf_fentry_test2");
+        assert!(x.ctx_access(16, 8, Read).is_some());
+        assert_eq!(msg(&x, 24, 8), "func 'bpf_fentry_test2' doesn't have 4-th argument");
+        let m = prog(AttachType::ModifyReturn, "bpf_modify_return_test");
+        assert!(m.ctx_access(16, 4, Read).is_some());
+        assert_eq!(m.return_range(), None);
+        let f = prog(AttachType::TraceFentry, "bpf_modify_return_test");
+        assert_eq!(msg(&f, 16, 8), "func 'bpf_modify_return_test' doesn't have 3-th argument");
+    }
+
+    #[test]
+    fn struct_pointer_is_btf_id() {
+        let p = prog(AttachType::TraceFentry, "bpf_fentry_test7");
+        let sid = crate::vmlinux::struct_id(&p.btf, "bpf_fentry_test_t").unwrap();
+        let (a, note) = p.ctx_access_logged(0, 8, Read);
+        assert_eq!(a.map(|a| a.field), Some(CtxField::BtfId { btf_id: sid, maybe_null: false }));
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                format!("func 'bpf_fentry_test7' arg0 has btf_id {sid} type STRUCT 'bpf_fentry_test_t'")
+                    .as_str()
+            )
+        );
+        // void * and int * are scalars.
+        let q = prog(AttachType::TraceFentry, "bpf_fentry_test4");
+        assert_eq!(q.ctx_access_logged(0, 8, Read), (scalar(), None));
+        let r = prog(AttachType::TraceFentry, "bpf_modify_return_test");
+        assert_eq!(r.ctx_access_logged(8, 8, Read), (scalar(), None));
+    }
+}
