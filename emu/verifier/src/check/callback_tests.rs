@@ -414,3 +414,62 @@ fn runs_inside_a_bounded_loop_stay_cheap() {
     };
     assert!(n < 5_000, "processed {n} insns\n{}", r.log);
 }
+
+#[test]
+fn states_inside_a_converged_run_keep_the_whole_stack() {
+    // Stack liveness (`stack_live`): the first run of the callback takes
+    // the fall-through side first; its path returns to the call and
+    // converges there, before the jumped-to side, which reads fp-8 (and
+    // dereferences it), has been walked. The state kept at `j` on the
+    // fall-through side lacks that read, so it must not let the other
+    // side, which leaves a scalar in fp-8, be pruned there: the next run
+    // dereferences that scalar.
+    let src = "call bpf_get_prandom_u32#7
+        *(u64 *)(r10 - 24) = r0
+        r1 = 0
+        *(u64 *)(r10 - 16) = r1
+        r3 = r10
+        r3 += -16
+        *(u64 *)(r10 - 8) = r3
+        r1 = 8
+        r2 = subprog[@cb]
+        r3 = r10
+        r3 += -8
+        r4 = 0
+        call bpf_loop#181
+        r0 = 0
+        exit
+        cb:
+        r6 = r2
+        r5 = *(u64 *)(r6 - 16)
+        if r5 > 2 goto a
+        r8 = 0
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        if r8 == 0 goto j
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        if r8 == 0 goto j
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        r8 += 1
+        goto j
+        a:
+        r3 = *(u64 *)(r6 + 0)
+        r4 = *(u64 *)(r3 + 0)
+        r7 = 5
+        *(u64 *)(r6 + 0) = r7
+        j:
+        r0 = 0
+        exit";
+    rejects(run_cb(src), EACCES, "R3 invalid mem access 'scalar'");
+}

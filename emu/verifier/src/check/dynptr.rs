@@ -146,6 +146,9 @@ impl Verifier<'_, '_> {
             self.last_stack_slot = saved;
             return self.mark_stack_slots_dynptr(&reg, kind, meta);
         }
+        if let Ok((f, spi)) = self.dynptr_get_spi(&reg) {
+            self.mark_dynptr_read(f, spi);
+        }
         let slot = self.dynptr_spi_or_log(&reg).filter(|&s| self.dynptr_valid_init(s));
         let Some((f, spi)) = slot else {
             return self.fail(EINVAL, format!("Expected an initialized dynptr as arg #{}", regno - 1));
@@ -157,6 +160,20 @@ impl Verifier<'_, '_> {
         }
         meta.dynptr = Some((f, spi));
         Ok(())
+    }
+
+    /// `mark_dynptr_read()`: both slots of the dynptr at `spi` are read
+    /// (liveness, [`super::stack_live`]); for a dynptr over stack memory
+    /// also every slot it may reach, which `bpf_dynptr_read` copies.
+    fn mark_dynptr_read(&mut self, f: usize, spi: usize) {
+        self.mark_stack_read(f, spi);
+        self.mark_stack_read(f, spi.wrapping_sub(1));
+        let d = self.cur.frames[f].stack.get(spi).map(|s| s.spilled.dynptr);
+        if let Some(d) =
+            d.filter(|d| d.mem_frame != 0 && self.cur.frames[f].stack[spi].slot_type[0] == SlotType::Dynptr)
+        {
+            self.mark_stack_range_read((d.mem_frame - 1) as usize, i64::from(d.mem_lo), i64::from(d.mem_hi));
+        }
     }
 
     /// `mark_stack_slots_dynptr()`: the two slots become a dynptr of

@@ -4,7 +4,8 @@
 //! `R2=fp-8`, `R0=map_value_or_null(id=1,map=m,ks=4,vs=8)`,
 //! `R3=pkt(off=14,r=14)`, scalars through [`ScalarBounds::log_repr`].
 //!
-//! Not emulated: the `_r` / `_D` liveness marks (liveness is static here);
+//! Not emulated: the `_r` / `_D` liveness marks (register liveness is
+//! static here, stack-slot marks live in the kept states' chain entries);
 //! `_w` marks the registers the instruction just wrote.
 
 use super::Verifier;

@@ -216,6 +216,7 @@ impl Verifier<'_, '_> {
         self.chain.clear();
         self.hist.clear();
         self.cur_parent = None;
+        self.cur_written = Default::default();
         self.cur_states = 0;
         self.do_check()
     }

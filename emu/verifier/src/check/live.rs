@@ -11,7 +11,8 @@
 //! would find dead stay live), which is sound: only precision is lost.
 //! Calls read r1-r5 and write r0-r5 (the helper's actual argument count is
 //! not consulted), `exit` reads r0; the frame pointer is always live. Stack
-//! slots are not covered: pruning compares them all.
+//! slots are not covered here: their liveness is dynamic, as in the kernel
+//! ([`super::stack_live`]).
 
 use bpfemu_isa::{AtomicOp, CallTarget, Instruction, Source};
 

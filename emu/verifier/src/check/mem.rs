@@ -205,6 +205,7 @@ impl Verifier<'_, '_> {
             log_pos: self.log.pos(),
             parent: self.cur_parent,
             hist: self.hist.clone(),
+            written: self.cur_written,
         };
         self.branches.push(p);
         if let Some(c) = self.cur_parent.and_then(|id| self.chain.get_mut(id)) {
@@ -923,6 +924,11 @@ impl Verifier<'_, '_> {
         };
         let leaks = self.input.opts.allow_ptr_leaks;
         let cur_frame = self.cur.frames.len() - 1;
+        // A narrower store keeps the other bytes, and its checks look at
+        // what the slot holds: a read for liveness (`stack_live`).
+        if size != BPF_REG_SIZE {
+            self.mark_stack_read(f, spi);
+        }
         self.destroy_if_dynptr_stack_slot(f, spi)?;
         check_iter_slot(self, f, spi)?;
         let slot = &self.cur.frames[f].stack[spi];
@@ -965,6 +971,9 @@ impl Verifier<'_, '_> {
                     slot.set_byte(i, if zero { SlotType::Zero } else { SlotType::Misc });
                 }
             }
+        }
+        if size == BPF_REG_SIZE {
+            self.mark_stack_written(f, spi);
         }
         Ok(())
     }
@@ -1016,6 +1025,7 @@ impl Verifier<'_, '_> {
     ) -> VResult<RegState> {
         let spi = ((-off - 1) / BPF_REG_SIZE as i64) as usize;
         self.last_stack_slot = Some((f as u32, spi as u32));
+        self.mark_stack_read(f, spi);
         let in_slot = (off + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
         let slot = self.cur.frames[f].stack[spi].clone();
         let unknown =
@@ -1075,6 +1085,7 @@ impl Verifier<'_, '_> {
         extra: &str,
     ) -> VResult<()> {
         let allow = self.input.opts.allow_ptr_leaks;
+        self.mark_stack_range_read(f, min_off, max_off);
         for o in min_off..max_off {
             let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
             let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;

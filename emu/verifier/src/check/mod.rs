@@ -31,7 +31,9 @@
 //!   (`prepare_func_exit()`, `check_return_code()`).
 
 //! * `live` — static register liveness (a backward dataflow standing in
-//!   for the kernel's `REG_LIVE_*` marks);
+//!   for the kernel's `REG_LIVE_*` marks on registers);
+//! * `stack_live` — stack-slot liveness, dynamic as in the kernel
+//!   (`mark_reg_read()`, `propagate_liveness()` on stack slots);
 //! * `precise` — precision marking and backtracking
 //!   (`mark_chain_precision()`);
 //! * `widen` — widening of imprecise scalars after a callback run
@@ -54,6 +56,7 @@ pub(crate) mod mem;
 mod precise;
 mod prune;
 mod refs;
+mod stack_live;
 #[cfg(test)]
 mod tests;
 mod widen;
@@ -100,8 +103,8 @@ pub struct Stats {
     pub max_states_per_insn: u32,
     pub total_states: u32,
     pub peak_states: u32,
-    /// Always 0: liveness is computed statically, there are no read marks
-    /// to propagate (`mark_read` counts those in the kernel).
+    /// `longest_mark_read_walk`: the most kept states one read mark walk
+    /// reached (stack slots only, see [`stack_live`]).
     pub mark_read: u32,
 }
 
@@ -180,6 +183,9 @@ pub struct Pending {
     pub parent: Option<usize>,
     /// The path's history since `parent` (see [`Verifier::hist`]).
     pub hist: Vec<precise::HistEntry>,
+    /// Stack slots the path wholly wrote since `parent` (see
+    /// [`Verifier::cur_written`]).
+    pub written: [u64; crate::state::MAX_CALL_FRAMES],
 }
 
 /// The bookkeeping of a kept state that outlives the state itself
@@ -197,6 +203,8 @@ pub struct ChainEntry {
     pub all_precise: bool,
     /// The slot it was kept at.
     pub idx: usize,
+    /// Its stack-slot liveness marks ([`stack_live`]).
+    pub live: stack_live::StackLive,
 }
 
 /// A state kept at a prune point (`struct bpf_verifier_state_list`).
@@ -256,6 +264,9 @@ pub struct Verifier<'a, 'l> {
     pub last_cb_exit: bool,
     /// The last explored state kept on the current path.
     pub cur_parent: Option<usize>,
+    /// Per frame, the stack slots the current path wholly wrote since
+    /// [`Verifier::cur_parent`] (`REG_LIVE_WRITTEN`, [`stack_live`]).
+    pub cur_written: [u64; crate::state::MAX_CALL_FRAMES],
     /// Registers live at the start of each slot (bit `r`).
     pub live_in: Vec<u16>,
     /// Jumps and instructions processed when a state was last kept
@@ -366,6 +377,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
             last_linked: (0, false),
             last_cb_exit: false,
             cur_parent: None,
+            cur_written: [0; crate::state::MAX_CALL_FRAMES],
             live_in,
             jmps_processed: 0,
             prev_jmps_processed: 0,
@@ -414,6 +426,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
         self.insn_idx = p.insn;
         self.prev_insn_idx = p.prev_insn;
         self.cur_parent = p.parent;
+        self.cur_written = p.written;
         self.hist = p.hist;
         if !self.log.level2() {
             self.log.reset(p.log_pos);

@@ -26,11 +26,14 @@
 //! Differences from the kernel, all on the side of exploring more:
 //! * precision: see [`super::precise`] for where it is more conservative;
 //! * liveness: registers are ignored where they are statically dead
-//!   ([`super::live`]); stack slots are compared whole;
+//!   ([`super::live`]); stack slots no path from the old state reads are
+//!   ignored as in the kernel ([`super::stack_live`]), with a few more
+//!   kinds of access counted as reads;
 //! * a state is kept under the kernel's heuristic (at least 2 jumps and 8
 //!   instructions since the last one), and dropped after missing too
 //!   often (`miss_cnt > hit_cnt * 3 + 3`).
 
+use super::stack_live::StackLive;
 use super::{EINVAL, Explored, VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::state::{BPF_REG_SIZE, FuncState, RegState, RegType, SlotType, StackSlot, VerifierState};
@@ -165,11 +168,26 @@ fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap, exact: Exact) -> boo
 }
 
 /// `stacksafe()`: every byte the old state could read, the current state
-/// holds at least as well.
-fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap, exact: Exact) -> bool {
+/// holds at least as well. With `live` (the old state's marks and its
+/// frame number), slots no path from the old state reads are skipped
+/// (only for ordinary pruning against a finished state).
+fn stacksafe(
+    old: &FuncState,
+    cur: &FuncState,
+    ids: &mut IdMap,
+    exact: Exact,
+    live: Option<(&StackLive, usize)>,
+) -> bool {
     let invalid = StackSlot::invalid();
     for (i, o) in old.stack.iter().enumerate() {
         let c = cur.stack.get(i).unwrap_or(&invalid);
+        if exact == Exact::NotExact
+            && let Some((l, f)) = live
+            && l.skips(f, i, o, c)
+        {
+            // The explored state did not use this slot.
+            continue;
+        }
         let old_spill = o.byte(0) == SlotType::Spill;
         let cur_spill = c.byte(0) == SlotType::Spill;
         if old_spill {
@@ -211,7 +229,14 @@ fn stacksafe(old: &FuncState, cur: &FuncState, ids: &mut IdMap, exact: Exact) ->
     true
 }
 
-fn func_states_equal(old: &FuncState, cur: &FuncState, live: u16, ids: &mut IdMap, exact: Exact) -> bool {
+fn func_states_equal(
+    old: &FuncState,
+    cur: &FuncState,
+    live: u16,
+    stack_live: Option<(&StackLive, usize)>,
+    ids: &mut IdMap,
+    exact: Exact,
+) -> bool {
     if old.callsite != cur.callsite || old.subprog_start != cur.subprog_start {
         return false;
     }
@@ -228,7 +253,7 @@ fn func_states_equal(old: &FuncState, cur: &FuncState, live: u16, ids: &mut IdMa
             return false;
         }
     }
-    stacksafe(old, cur, ids, exact)
+    stacksafe(old, cur, ids, exact, stack_live)
 }
 
 /// The exact same state, precision marks aside (`states_maybe_looping()`
@@ -250,8 +275,15 @@ fn same_ignoring_precision(a: &VerifierState, b: &VerifierState) -> bool {
 }
 
 impl Verifier<'_, '_> {
-    /// `states_equal()`: the current state at slot `idx` is covered by `old`.
-    fn states_equal(&self, old: &VerifierState, idx: usize, exact: Exact) -> bool {
+    /// `states_equal()`: the current state at slot `idx` is covered by `old`
+    /// (with `stack_live`, its stack-slot liveness marks).
+    fn states_equal(
+        &self,
+        old: &VerifierState,
+        idx: usize,
+        exact: Exact,
+        stack_live: Option<&StackLive>,
+    ) -> bool {
         let cur = &self.cur;
         if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
             return false;
@@ -288,7 +320,8 @@ impl Verifier<'_, '_> {
                 let ret = cur.frames[i + 1].callsite + 1;
                 self.live_in.get(ret).copied().unwrap_or(u16::MAX) & 0b111_1100_0000
             };
-            if !func_states_equal(&old.frames[i], &cur.frames[i], live, &mut ids, exact) {
+            let sl = stack_live.map(|l| (l, i));
+            if !func_states_equal(&old.frames[i], &cur.frames[i], live, sl, &mut ids, exact) {
                 return false;
             }
         }
@@ -311,7 +344,7 @@ impl Verifier<'_, '_> {
                     // Another run of the callback from a state the
                     // earlier one at this call covers adds nothing: the
                     // walk from that one explores it.
-                    self.states_equal(&e.state, idx, Exact::RangeWithin)
+                    self.states_equal(&e.state, idx, Exact::RangeWithin, None)
                 } else {
                     if same_ignoring_precision(&e.state, &self.cur) {
                         let st = super::fmt::state_repr(self, &self.cur);
@@ -322,7 +355,10 @@ impl Verifier<'_, '_> {
                     false
                 }
             } else {
-                self.states_equal(&e.state, idx, Exact::NotExact)
+                // Finished (no path below it pending): its read marks are
+                // complete.
+                let live = self.chain.get(id).map(|c| &c.live);
+                self.states_equal(&e.state, idx, Exact::NotExact, live)
             };
             if hit {
                 let old = e.state.clone();
@@ -330,6 +366,7 @@ impl Verifier<'_, '_> {
                     e.hit += 1;
                 }
                 self.propagate_precision(&old);
+                self.propagate_stack_liveness(id, on_path);
                 return Ok(true);
             }
             // Checkpoints at a callback call stay longer on the path
@@ -363,6 +400,11 @@ impl Verifier<'_, '_> {
                 hist: std::mem::take(&mut self.hist),
                 all_precise: false,
                 idx,
+                live: StackLive {
+                    written: std::mem::take(&mut self.cur_written),
+                    frames: self.cur.frames.len(),
+                    ..StackLive::default()
+                },
             });
             self.cur_parent = Some(id);
             self.stats.total_states += 1;

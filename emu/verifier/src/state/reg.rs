@@ -91,7 +91,9 @@ pub struct RegFlags {
     pub trusted: bool,
 }
 
-/// Liveness marks (`enum bpf_reg_liveness`) used by pruning.
+/// Liveness marks (`enum bpf_reg_liveness`). Left unset: register
+/// liveness is static (`check::live`) and stack-slot marks are kept per
+/// kept state (`check::stack_live`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Liveness {
     /// `REG_LIVE_READ64` / `READ32`: read before being written on some

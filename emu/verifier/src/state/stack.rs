@@ -46,8 +46,9 @@ impl SlotType {
 /// [`StackSlot::byte`] / [`StackSlot::set_byte`] rather than indexing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StackSlot {
-    /// The spilled register (`spilled_ptr`); its liveness marks record
-    /// reads of the slot.
+    /// The spilled register (`spilled_ptr`). The kernel keeps the slot's
+    /// liveness marks here; bpfemu keeps them per kept state
+    /// (`check::stack_live`).
     pub spilled: RegState,
     pub slot_type: [SlotType; BPF_REG_SIZE],
 }

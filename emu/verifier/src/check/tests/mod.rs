@@ -9,6 +9,7 @@ mod mem;
 mod prune;
 mod random;
 mod sound;
+mod stack_live;
 
 use crate::check::{VerifyError, VerifyOutcome, verify};
 use crate::env::{
