@@ -150,15 +150,7 @@ impl MapOps for SockHash {
     /// `sock_hash_lookup_sys()`: the cookie; `ENOSPC` unless values are 8
     /// bytes, `ENOENT` for a missing key.
     fn sys_lookup(&self, key: &[u8], out: &mut [u8], flags: u64) -> Result<(), Errno> {
-        if flags != 0 {
-            return Err(Errno::EINVAL);
-        }
-        if self.value_size != 8 {
-            return Err(Errno::ENOSPC);
-        }
-        let sk = self.sock(key).ok_or(Errno::ENOENT)?;
-        out.get_mut(..8).ok_or(Errno::EFAULT)?.copy_from_slice(&sk.cookie.to_ne_bytes());
-        Ok(())
+        sockmap::cookie_out(self.value_size, || self.sock(key), out, flags)
     }
 
     /// Programs cannot store sockets here (the verifier refuses the call).

@@ -102,6 +102,26 @@ impl SockMap {
     }
 }
 
+/// The syscall lookup of the sockmap and the sockhash: no flags
+/// (`EINVAL`), 8-byte values only (`ENOSPC`), the socket's cookie, or
+/// `ENOENT` when `sock` finds none.
+pub(crate) fn cookie_out(
+    value_size: u32,
+    sock: impl FnOnce() -> Option<Arc<Sock>>,
+    out: &mut [u8],
+    flags: u64,
+) -> Result<(), Errno> {
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if value_size != 8 {
+        return Err(Errno::ENOSPC);
+    }
+    let sk = sock().ok_or(Errno::ENOENT)?;
+    out.get_mut(..8).ok_or(Errno::EFAULT)?.copy_from_slice(&sk.cookie.to_ne_bytes());
+    Ok(())
+}
+
 impl Socks for SockMap {
     /// In slot order.
     fn socks(&self) -> Vec<Arc<Sock>> {
@@ -121,15 +141,7 @@ impl MapOps for SockMap {
     /// `sock_map_lookup_sys()`: the socket cookie; `ENOSPC` unless values
     /// are 8 bytes, `ENOENT` for an empty slot or an index out of range.
     fn sys_lookup(&self, key: &[u8], out: &mut [u8], flags: u64) -> Result<(), Errno> {
-        if flags != 0 {
-            return Err(Errno::EINVAL);
-        }
-        if self.value_size != 8 {
-            return Err(Errno::ENOSPC);
-        }
-        let sk = self.sock(key).ok_or(Errno::ENOENT)?;
-        out.get_mut(..8).ok_or(Errno::EFAULT)?.copy_from_slice(&sk.cookie.to_ne_bytes());
-        Ok(())
+        cookie_out(self.value_size, || self.sock(key), out, flags)
     }
 
     /// Programs cannot store sockets here (the verifier refuses the call).
