@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lookup_maps.bpf.c — the key-less and prefix maps: an LPM trie of IPv4
- * routes, a queue and a stack of u32 values, and a bloom filter, driven
- * by SEC("syscall") programs (BPF_PROG_TEST_RUN with a `struct lm_op`
- * context; results go back into the context):
+ * routes, a queue and a stack of u32 values, and a bloom filter:
  *
- *   - route: longest-prefix lookup of op->addr (network order) in `routes`;
- *     op->value = the route's value, return 0, or -1 without a route;
- *   - queue_push / stack_push: bpf_map_push_elem(op->value, op->flags);
- *   - queue_pop / stack_pop: bpf_map_pop_elem into op->value;
- *   - seen: bloom filter test-and-add: op->found = whether op->value was
- *     (maybe) already in `seen_values`, then it is added.
+ *   - route (XDP): longest-prefix lookup of the packet's IPv4 destination
+ *     in `routes`; `last_route` = the route's value, XDP_PASS, or
+ *     XDP_DROP without a route (or for a frame too short);
+ *   - seen (XDP): bloom filter test-and-add of the IPv4 source:
+ *     `was_seen` = whether it was (maybe) already in `seen_values`;
+ *   - queue_push / stack_push (syscall, `struct lm_op` ctx):
+ *     bpf_map_push_elem(op->value, op->flags);
+ *   - queue_pop / stack_pop: bpf_map_pop_elem into op->value.
+ *
+ * The LPM trie and the bloom filter are used from XDP programs because
+ * SEC("syscall") programs are loaded sleepable and sleepable programs may
+ * only use array, hash, ring buffer, local storage, queue and stack maps
+ * (check_map_prog_compatibility()).
  *
  * Used by: emu/user/tests/guest_objects.rs (load, verify, and runs of
  * every program checked against the map contents).
@@ -18,12 +23,17 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+/* enum xdp_action (uapi); the emulated kernel's BTF does not carry it. */
+#define XDP_DROP 1
+#define XDP_PASS 2
+
 struct lm_op {
-	__u32 addr;
 	__u32 value;
 	__u32 flags;
-	__u32 found;
 };
+
+__u32 last_route;
+__u32 was_seen;
 
 struct route_key {
 	__u32 prefixlen;
@@ -57,16 +67,33 @@ struct {
 	__type(value, __u32);
 } seen_values SEC(".maps");
 
-SEC("syscall")
-int route(struct lm_op *op)
+/* The IPv4 header of an Ethernet frame, or NULL if the frame is short. */
+static __always_inline struct iphdr *ipv4(struct xdp_md *ctx)
 {
-	struct route_key key = { .prefixlen = 32, .addr = op->addr };
-	__u32 *v = bpf_map_lookup_elem(&routes, &key);
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
 
+	if ((void *)(ip + 1) > end)
+		return NULL;
+	return ip;
+}
+
+SEC("xdp")
+int route(struct xdp_md *ctx)
+{
+	struct iphdr *ip = ipv4(ctx);
+	struct route_key key = { .prefixlen = 32 };
+	__u32 *v;
+
+	if (!ip)
+		return XDP_DROP;
+	key.addr = ip->daddr;
+	v = bpf_map_lookup_elem(&routes, &key);
 	if (!v)
-		return -1;
-	op->value = *v;
-	return 0;
+		return XDP_DROP;
+	last_route = *v;
+	return XDP_PASS;
 }
 
 static __always_inline int push(void *map, struct lm_op *op)
@@ -109,13 +136,18 @@ int stack_pop(struct lm_op *op)
 	return pop(&lifo, op);
 }
 
-SEC("syscall")
-int seen(struct lm_op *op)
+SEC("xdp")
+int seen(struct xdp_md *ctx)
 {
-	__u32 v = op->value;
+	struct iphdr *ip = ipv4(ctx);
+	__u32 v;
 
-	op->found = bpf_map_peek_elem(&seen_values, &v) == 0;
-	return bpf_map_push_elem(&seen_values, &v, BPF_ANY);
+	if (!ip)
+		return XDP_DROP;
+	v = ip->saddr;
+	was_seen = bpf_map_peek_elem(&seen_values, &v) == 0;
+	bpf_map_push_elem(&seen_values, &v, BPF_ANY);
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -12,23 +12,20 @@
  *                  reads the arguments from struct pt_regs) sending the
  *                  dfd argument and the pid.
  *
- * perf_event and perf_bench are SEC("syscall") (tracing helpers;
- * test-runnable). `samples` leaves max_entries out, as most programs do:
- * libbpf sizes a perf event array to the number of possible CPUs. NOT LOADABLE YET: no
- * PERF_EVENT_ARRAY map nor bpf_perf_event_output in the emulated kernel;
- * allowlisted in emu/user/tests/guest_objects.rs.
- * Used by: emu/user/tests/guest_objects.rs (allowlist, program types);
- * meant for issue 9's perf-buffer scenarios and bench.
+ * perf_event and perf_bench are raw tracepoint programs on sys_enter
+ * (the tag is the tracepoint's first argument): not SEC("syscall"), whose
+ * programs libbpf loads sleepable, and sleepable programs may not use a
+ * perf event array (check_map_prog_compatibility(): "Sleepable programs
+ * can only use array, hash, ringbuf and local storage maps"). `samples`
+ * leaves max_entries out, as most programs do: libbpf sizes a perf event
+ * array to the number of possible CPUs.
+ * Used by: emu/user/tests/guest_objects.rs (load, verify, program types).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #define MAX_BATCH 1024
-
-struct perf_args {
-	__u64 tag;
-};
 
 struct perf_sample {
 	__u64 tag;
@@ -47,11 +44,11 @@ const volatile __u32 batch_cnt = 100;
 long sent;
 long lost;
 
-SEC("syscall")
-int perf_event(struct perf_args *args)
+SEC("raw_tp/sys_enter")
+int perf_event(__u64 *args)
 {
 	struct perf_sample s = {
-		.tag = args->tag,
+		.tag = args[0],
 		.pid = bpf_get_current_pid_tgid() >> 32,
 		.cpu = bpf_get_smp_processor_id(),
 	};
@@ -64,7 +61,7 @@ int perf_event(struct perf_args *args)
 	return 0;
 }
 
-SEC("syscall")
+SEC("raw_tp/sys_enter")
 int perf_bench(void *ctx)
 {
 	__u32 i;

@@ -616,54 +616,138 @@ fn dynptr_object_writes_records_and_values() {
 }
 
 /// `lookup_maps.bpf.o`: an LPM trie of routes filled from user space and
-/// looked up by a program, a queue and a stack pushed and popped by
-/// programs, and a bloom filter remembering values.
+/// looked up by an XDP program, a queue and a stack pushed and popped by
+/// syscall programs, and a bloom filter remembering source addresses.
 #[test]
 fn lookup_maps_object_routes_queues_and_remembers() {
     let (obj, mut k) = load("lookup_maps.bpf.o");
-    // struct lm_op { u32 addr; u32 value; u32 flags; u32 found; }
-    let op = |addr: [u8; 4], value: u32, flags: u32| {
-        let mut b = vec![0u8; 16];
-        b[0..4].copy_from_slice(&addr);
-        b[4..8].copy_from_slice(&value.to_le_bytes());
-        b[8..12].copy_from_slice(&flags.to_le_bytes());
-        b
+    // An Ethernet + IPv4 frame from `src` to `dst`.
+    let frame = |src: [u8; 4], dst: [u8; 4]| {
+        let mut f = vec![0u8; 34];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[26..30].copy_from_slice(&src);
+        f[30..34].copy_from_slice(&dst);
+        f
     };
-    let u32_at = |b: &[u8], off: usize| u32::from_le_bytes(b[off..off + 4].try_into().unwrap());
+    let xdp = |k: &mut Kernel, prog: &str, data: &[u8]| {
+        let fd = obj.program(prog).unwrap().fd().unwrap();
+        let mut out = TestRunOut::default();
+        k.bpf(BpfAttr::ProgTestRun(TestRunAttr {
+            prog_fd: fd,
+            data_in: data,
+            out: Some(&mut out),
+            ..Default::default()
+        }))
+        .unwrap_or_else(|e| panic!("{prog}: {e}"));
+        out.retval
+    };
+    let bss =
+        |k: &mut Kernel, var: &str| u32::from_le_bytes(global(&obj, k, ".bss", var).try_into().unwrap());
     let routes = obj.map("routes").unwrap();
     for (plen, net, v) in [(8u32, [10, 0, 0, 0], 8u32), (16, [10, 1, 0, 0], 16), (0, [0; 4], 1)] {
         let mut key = plen.to_le_bytes().to_vec();
         key.extend_from_slice(&net);
         routes.update(&mut k, &key, &v.to_le_bytes(), 0).unwrap();
     }
-    for (addr, want) in [([10, 1, 2, 3], 16), ([10, 9, 9, 9], 8), ([192, 0, 2, 1], 1)] {
-        let mut ctx = op(addr, 0, 0);
-        assert_eq!(run(&obj, &mut k, "route", &mut ctx), 0);
-        assert_eq!(u32_at(&ctx, 4), want, "{addr:?}");
+    const XDP_DROP: u32 = 1;
+    const XDP_PASS: u32 = 2;
+    for (dst, want) in [([10, 1, 2, 3], 16), ([10, 9, 9, 9], 8), ([192, 0, 2, 1], 1)] {
+        assert_eq!(xdp(&mut k, "route", &frame([1, 1, 1, 1], dst)), XDP_PASS);
+        assert_eq!(bss(&mut k, "last_route"), want, "{dst:?}");
     }
+    assert_eq!(xdp(&mut k, "route", &frame([1, 1, 1, 1], [10, 1, 2, 3])[..20]), XDP_DROP, "short frame");
 
+    // struct lm_op { u32 value; u32 flags; }
+    let op = |value: u32, flags: u32| {
+        let mut b = value.to_le_bytes().to_vec();
+        b.extend_from_slice(&flags.to_le_bytes());
+        b
+    };
     for v in 1..=4 {
-        assert_eq!(run(&obj, &mut k, "queue_push", &mut op([0; 4], v, 0)), 0);
-        assert_eq!(run(&obj, &mut k, "stack_push", &mut op([0; 4], v, 0)), 0);
+        assert_eq!(run(&obj, &mut k, "queue_push", &mut op(v, 0)), 0);
+        assert_eq!(run(&obj, &mut k, "stack_push", &mut op(v, 0)), 0);
     }
-    assert_eq!(run(&obj, &mut k, "queue_push", &mut op([0; 4], 5, 0)) as i32, -(Errno::E2BIG as i32));
+    assert_eq!(run(&obj, &mut k, "queue_push", &mut op(5, 0)) as i32, -(Errno::E2BIG as i32));
     // BPF_EXIST (2) makes room by dropping the oldest.
-    assert_eq!(run(&obj, &mut k, "queue_push", &mut op([0; 4], 5, 2)), 0);
+    assert_eq!(run(&obj, &mut k, "queue_push", &mut op(5, 2)), 0);
     let mut popped = |prog: &str| {
-        let mut ctx = op([0; 4], 0, 0);
+        let mut ctx = op(0, 0);
         let r = run(&obj, &mut k, prog, &mut ctx) as i32;
-        (r, u32_at(&ctx, 4))
+        (r, u32::from_le_bytes(ctx[0..4].try_into().unwrap()))
     };
     let fifo: Vec<_> = (0..5).map(|_| popped("queue_pop")).collect();
     assert_eq!(fifo, [(0, 2), (0, 3), (0, 4), (0, 5), (-(Errno::ENOENT as i32), 0)]);
     let lifo: Vec<_> = (0..4).map(|_| popped("stack_pop")).collect();
     assert_eq!(lifo, [(0, 4), (0, 3), (0, 2), (0, 1)]);
 
-    let mut seen = |v: u32| {
-        let mut ctx = op([0; 4], v, 0);
-        assert_eq!(run(&obj, &mut k, "seen", &mut ctx), 0);
-        u32_at(&ctx, 12)
-    };
-    assert_eq!(seen(77), 0);
-    assert_eq!(seen(77), 1, "a bloom filter has no false negatives");
+    assert_eq!(xdp(&mut k, "seen", &frame([7, 7, 7, 7], [10, 0, 0, 1])), XDP_PASS);
+    assert_eq!(bss(&mut k, "was_seen"), 0);
+    assert_eq!(xdp(&mut k, "seen", &frame([7, 7, 7, 7], [10, 0, 0, 1])), XDP_PASS);
+    assert_eq!(bss(&mut k, "was_seen"), 1, "a bloom filter has no false negatives");
+}
+
+/// Program tags reported by a Linux 6.18.44 kernel (x86-64) for the
+/// committed objects, loaded with bpftool 7.1 / libbpf 1.1
+/// (`bpftool prog loadall OBJ /sys/fs/bpf/DIR`, then `bpftool -j prog
+/// show`; docs/verifier.md, "Compared with a real kernel"). The tag is the
+/// SHA-256 of the instructions as loaded, so equal tags mean bpfemu's
+/// loader hands the kernel the same instructions as libbpf and hashes them
+/// as the kernel does. Left out: `kfuncs` (its kfunc calls carry the BTF
+/// ids of bpfemu's vmlinux, not the host's), `tail_calls` (Linux 6.18
+/// refuses prog arrays in sleepable programs; current mainline accepts
+/// them) and `core_relocs` (relocated against the host's BTF, which has
+/// other layouts).
+const LINUX_6_18_TAGS: &[(&str, &str, &str)] = &[
+    ("dynptr.bpf.o", "dp_ringbuf", "4b0fbb547524c6f5"),
+    ("dynptr.bpf.o", "dp_local", "15a005945a6d883c"),
+    ("flow_dissector.bpf.o", "dissect", "b4aece905038ca54"),
+    ("flow_dissector.bpf.o", "dissect_vlan", "17ca5da83144bafb"),
+    ("flow_dissector.bpf.o", "dissect_ipv4", "a482ed3d056af365"),
+    ("flow_dissector.bpf.o", "dissect_ipv6", "396ccb442900aac7"),
+    ("flow_dissector.bpf.o", "dissect_ipv6_ext", "1e97ca09271db09e"),
+    ("global_data.bpf.o", "globals", "3316c0832ea0528c"),
+    ("global_funcs.bpf.o", "use_funcs", "084840a975846974"),
+    ("lookup_maps.bpf.o", "route", "74534a1822c3af91"),
+    ("lookup_maps.bpf.o", "seen", "1550bb646814c133"),
+    ("lookup_maps.bpf.o", "queue_push", "866e0ddae81e2b27"),
+    ("lookup_maps.bpf.o", "queue_pop", "25fa29b4db22a456"),
+    ("maps.bpf.o", "hash_update", "713c053f26e5ad3d"),
+    ("maps.bpf.o", "hash_lookup", "e9e3d9d809b086b2"),
+    ("maps.bpf.o", "hash_delete", "7adb9bb7ee31b330"),
+    ("maps.bpf.o", "array_add", "6fadf685d2e94b66"),
+    ("maps.bpf.o", "percpu_add", "8f8ec57fdded82e3"),
+    ("maps.bpf.o", "hash_sum", "c06c676421141917"),
+    ("maps.bpf.o", "hash_sum_stop", "a0f25f0245fd1f16"),
+    ("perfbuf.bpf.o", "perf_event", "613ed83ead48c874"),
+    ("perfbuf.bpf.o", "perf_bench", "35f80c5a0f2f4835"),
+    ("perfbuf.bpf.o", "perf_kprobe", "dbedf00ceb6f639f"),
+    ("ringbuf.bpf.o", "rb_submit", "667b8a9799e9e3cd"),
+    ("ringbuf.bpf.o", "rb_discard", "74fd56a9d0ae1444"),
+    ("ringbuf.bpf.o", "rb_output", "dbe7bcf83af420be"),
+    ("ringbuf.bpf.o", "rb_query", "e6321d73eca70580"),
+    ("ringbuf_bench.bpf.o", "bench_reserve", "e5c75efb0cb333f3"),
+    ("ringbuf_bench.bpf.o", "bench_output", "4a96f3a1c6526b4c"),
+    ("sk_lookup_port.bpf.o", "drop_port", "d27c76a21c08b36d"),
+    ("sk_lookup_port.bpf.o", "port_verdict", "e13825024afd3624"),
+    ("sk_lookup_steer.bpf.o", "steer", "6bea55d484cf9334"),
+];
+
+#[test]
+fn program_tags_are_those_a_linux_kernel_reports() {
+    use bpfemu_kernel::bpf::attr::ObjInfo;
+    let mut loaded: Vec<(&str, Object, Kernel)> = Vec::new();
+    for &(file, prog, want) in LINUX_6_18_TAGS {
+        if !loaded.iter().any(|(f, _, _)| *f == file) {
+            let (obj, k) = load(file);
+            loaded.push((file, obj, k));
+        }
+        let (_, obj, k) = loaded.iter_mut().find(|(f, _, _)| *f == file).unwrap();
+        let fd = obj.program(prog).unwrap_or_else(|| panic!("{file}: no {prog}")).fd().unwrap();
+        let mut info = None;
+        k.bpf(BpfAttr::ObjGetInfoByFd { bpf_fd: fd, info: &mut info }).unwrap();
+        let Some(ObjInfo::Prog(p)) = info else { panic!("{prog}: not a program") };
+        let got: String = p.tag.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, want, "{file} {prog}");
+    }
 }

@@ -41,8 +41,8 @@ pub struct ProgParts {
     pub prog_type: ProgType,
     pub expected_attach_type: Option<AttachType>,
     pub name: String,
-    /// `bpf_prog_calc_tag()`: the first 8 bytes of the SHA-1 of the
-    /// instructions with map fds blanked.
+    /// `bpf_prog_calc_tag()`: the first 8 bytes of the SHA-256 of the
+    /// instructions with map fds blanked (Linux 6.18; SHA-1 before).
     pub tag: [u8; 8],
     pub gpl_compatible: bool,
     /// Instructions as loaded (`orig_prog_insns`).

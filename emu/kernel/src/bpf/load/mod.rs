@@ -138,7 +138,7 @@ impl Kernel {
             checked.prog_type,
             log,
         )?;
-        let relocated = self.relocate(attr.insns, attr.fd_array, log)?;
+        let relocated = self.relocate(attr.insns, attr.fd_array, sleepable, log)?;
         let opts = VerifyOptions {
             bpf_capable: caps.bpf,
             allow_ptr_leaks: caps.bpf && caps.perfmon,

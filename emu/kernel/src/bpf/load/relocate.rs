@@ -34,6 +34,7 @@
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::map::Map;
+use crate::uapi::MapType;
 use bpfemu_isa::Insn;
 use bpfemu_verifier::env::{PseudoKind, PseudoLoad};
 use bpfemu_verifier::log::VerifierLog;
@@ -76,11 +77,14 @@ impl Kernel {
     ///   (the kernel's failed copy from user memory);
     /// - an fd that is not open: `EBADF`; open but not a map: `EINVAL`;
     /// - a value offset the map refuses: `EINVAL`;
-    /// - more than [`MAX_USED_MAPS`] maps: `E2BIG`.
+    /// - more than [`MAX_USED_MAPS`] maps: `E2BIG`;
+    /// - a sleepable program using a map type sleepable programs may not
+    ///   use: `EINVAL` ([`sleepable_may_use`]).
     pub(crate) fn relocate(
         &self,
         insns: &[Insn],
         fd_array: &[i32],
+        sleepable: bool,
         log: &mut VerifierLog,
     ) -> Result<Relocated, Errno> {
         let mut xlated = insns.to_vec();
@@ -161,6 +165,12 @@ impl Kernel {
             let index = match used_maps.iter().position(|m| Arc::ptr_eq(m, map)) {
                 Some(index) => index,
                 None => {
+                    if sleepable && !sleepable_may_use(map.map_type()) {
+                        log.line(
+                            "Sleepable programs can only use array, hash, ringbuf and local storage maps",
+                        );
+                        return Err(Errno::EINVAL);
+                    }
                     if used_maps.len() >= MAX_USED_MAPS {
                         log.line(&format!("The program uses too many maps (max {MAX_USED_MAPS})"));
                         return Err(Errno::E2BIG);
@@ -212,4 +222,35 @@ impl Kernel {
         log.line(&format!("ldimm64 failed to find the address for kernel symbol '{name}'."));
         Errno::ENOENT
     }
+}
+
+/// `check_map_prog_compatibility()` (kernel/bpf/verifier.c, current
+/// mainline): the map types a sleepable program may use — arrays, hashes
+/// (LRU and per-CPU too), map-in-map, ring buffers, local storage, queue,
+/// stack, arena, instruction arrays and prog arrays. Everything else (LPM
+/// tries, bloom filters, sockmaps, perf event arrays, ...) is refused with
+/// "Sleepable programs can only use array, hash, ringbuf and local storage
+/// maps". (Linux 6.18 does not yet list `PROG_ARRAY`.)
+pub fn sleepable_may_use(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::Hash
+            | MapType::LruHash
+            | MapType::Array
+            | MapType::PercpuHash
+            | MapType::PercpuArray
+            | MapType::LruPercpuHash
+            | MapType::ArrayOfMaps
+            | MapType::HashOfMaps
+            | MapType::Ringbuf
+            | MapType::UserRingbuf
+            | MapType::InodeStorage
+            | MapType::SkStorage
+            | MapType::TaskStorage
+            | MapType::CgrpStorage
+            | MapType::Queue
+            | MapType::Stack
+            | MapType::Arena
+            | MapType::ProgArray
+    )
 }

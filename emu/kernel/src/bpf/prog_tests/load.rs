@@ -339,14 +339,16 @@ fn map_relocation_errnos() {
 }
 
 #[test]
-fn tag_matches_sha1_of_the_insns() {
-    // SHA-1 of the 16 bytes of `r0 = 0; exit`.
+fn tag_matches_sha256_of_the_insns() {
+    // SHA-256 of the 16 bytes of `r0 = 0; exit`; a Linux 6.18 kernel
+    // reported this tag for the same socket filter (bpf_prog_info.tag).
     let insns = asm("r0 = 0\nexit");
     let bytes = bpfemu_isa::insns_to_bytes(&insns);
     assert_eq!(bytes, [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
     let tag = calc_tag(&insns);
-    use sha1::{Digest, Sha1};
-    assert_eq!(&tag[..], &Sha1::digest(&bytes)[..8]);
+    use sha2::{Digest, Sha256};
+    assert_eq!(&tag[..], &Sha256::digest(&bytes)[..8]);
+    assert_eq!(tag, [0x59, 0xf4, 0xa9, 0x31, 0x74, 0x4d, 0xcd, 0xc6]);
     // Map fds are blanked: the tag of fd 3 and fd 4 loads agree.
     let a = asm("r1 = map[fd:3]\nr0 = 0\nexit");
     let b = asm("r1 = map[fd:4]\nr0 = 0\nexit");
