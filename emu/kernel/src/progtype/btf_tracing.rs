@@ -27,9 +27,14 @@
 //!
 //! Return values (`check_return_code()`): fentry and fexit 0, fmod_ret
 //! any value.
+//!
+//! Helpers: `tracing_prog_func_proto()` for programs with a trampoline
+//! ([`super::funcs::trampoline`]: the tracing set plus
+//! `bpf_get_func_arg`, `_ret`, `_arg_cnt`); `bpf_get_func_ip` passes
+//! `check_get_func_ip()` for fentry, fexit and fmod_ret.
 
 use super::attach::{AttachTarget, MAX_BPF_FUNC_ARGS, type_str};
-use super::funcs::{Caps, trampoline, tracing};
+use super::funcs::{Caps, tracing, trampoline};
 use super::scalar;
 use crate::uapi::AttachType;
 use bpfemu_btf::{Btf, Kind, TypeId};

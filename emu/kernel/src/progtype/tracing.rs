@@ -18,8 +18,8 @@
 
 use super::funcs::{Caps, tracing};
 use super::{narrow, narrow_ok, scalar};
-use bpfemu_verifier::env::{Access, CtxAccess, ProgTypeOps};
 use crate::uapi::ProgType;
+use bpfemu_verifier::env::{Access, CtxAccess, ProgTypeOps};
 use bpfemu_verifier::proto::{FuncProto, id};
 
 /// `sizeof(struct pt_regs)` on x86-64.

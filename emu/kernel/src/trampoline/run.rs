@@ -90,10 +90,15 @@ impl Kernel {
     /// The region holds the function's address and the argument count
     /// (`nr_args`) below the ctx proper (see the module docs); r1 points
     /// past them.
-    fn run_tramp_prog(&mut self, prog: &Arc<Prog>, call: (u64, usize), ctx: &[u64], objs: &CallObjects) -> u64 {
+    fn run_tramp_prog(
+        &mut self,
+        prog: &Arc<Prog>,
+        call: (u64, usize),
+        ctx: &[u64],
+        objs: &CallObjects,
+    ) -> u64 {
         let (ip, nr_args) = call;
-        let bytes: Vec<u8> =
-            [ip, nr_args as u64].iter().chain(ctx).flat_map(|v| v.to_ne_bytes()).collect();
+        let bytes: Vec<u8> = [ip, nr_args as u64].iter().chain(ctx).flat_map(|v| v.to_ne_bytes()).collect();
         let ctx_region = MemRegion::from_slice("ctx", &bytes);
         let arg_region = MemRegion::from_slice("bpf_fentry_test_t", &objs.arg);
         let addr = ctx_region.start() + 16;

@@ -166,7 +166,7 @@ mod runs {
             // n >= nr_args: -EINVAL, *value untouched.
             (
                 "r2 = 7\n*(u64 *)(r10 -8) = r2\nr2 = 2\nr3 = r10\nr3 += -8\ncall bpf_get_func_arg#183\nr1 = *(u64 *)(r10 -8)\nr0 *= r1\nexit",
-                (-22i32 * 7) as u16 as u32,
+                u32::from((-22i32 * 7) as u16),
             ),
             // n is a u32: 2^32 is argument 0.
             (
