@@ -200,6 +200,15 @@ pub trait ProgTypeOps {
     /// (`check_return_code()`), `None` for any value.
     fn return_range(&self) -> Option<(i64, i64)>;
 
+    /// `check_get_func_ip()`: whether a program of this type that was
+    /// given `bpf_get_func_ip` by its `func_proto` may call it; otherwise
+    /// the line the verifier logs before refusing with `ENOTSUPP`
+    /// ("func bpf_get_func_ip#173 not supported for program type N").
+    /// Only the types whose `func_proto` offers the helper need to answer.
+    fn check_get_func_ip(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Whether direct packet access is allowed, and writes to it
     /// (`may_access_direct_pkt_data()`): `(read, write)`.
     fn packet_access(&self) -> (bool, bool) {

@@ -210,7 +210,11 @@ pub mod id {
     pub const KTIME_GET_COARSE_NS: i32 = 160;
     pub const FOR_EACH_MAP_ELEM: i32 = 164;
     pub const SNPRINTF: i32 = 165;
+    pub const GET_FUNC_IP: i32 = 173;
     pub const LOOP: i32 = 181;
+    pub const GET_FUNC_ARG: i32 = 183;
+    pub const GET_FUNC_RET: i32 = 184;
+    pub const GET_FUNC_ARG_CNT: i32 = 185;
     pub const DYNPTR_FROM_MEM: i32 = 197;
     pub const RINGBUF_RESERVE_DYNPTR: i32 = 198;
     pub const RINGBUF_SUBMIT_DYNPTR: i32 = 199;
@@ -300,7 +304,15 @@ pub static PROTOS: &[FuncProto] = &[
     proto!(id::SNPRINTF, "snprintf", Integer,
         [PtrToMem(MemFlags::OR_NULL), ConstSizeOrZero, PtrToConstStr, PtrToMem(MemFlags::RDONLY_OR_NULL),
          ConstSizeOrZero], gpl_only: true),
+    // kernel/trace/bpf_trace.c `bpf_get_func_ip_proto_tracing` (the
+    // flavour of `bpf_tracing_func_proto()`; kprobes have their own).
+    proto!(id::GET_FUNC_IP, "get_func_ip", Integer, [PtrToCtx], gpl_only: true),
     proto!(id::LOOP, "loop", Integer, [Anything, PtrToFunc, PtrToStackOrNull, Anything]),
+    // kernel/trace/bpf_trace.c, for programs with a trampoline
+    // (`tracing_prog_func_proto()`).
+    proto!(id::GET_FUNC_ARG, "get_func_arg", Integer, [PtrToCtx, Anything, PtrToLong]),
+    proto!(id::GET_FUNC_RET, "get_func_ret", Integer, [PtrToCtx, PtrToLong]),
+    proto!(id::GET_FUNC_ARG_CNT, "get_func_arg_cnt", Integer, [PtrToCtx]),
     // kernel/bpf/helpers.c and kernel/bpf/ringbuf.c.
     proto!(
         id::DYNPTR_FROM_MEM,

@@ -22,7 +22,9 @@
 //! loop (181), ringbuf_output / reserve / submit / discard / query
 //! (130–134, [`ringbuf`]), perf_event_output (25, [`perf_output`]),
 //! dynptr_from_mem, ringbuf_reserve/submit/discard_dynptr, dynptr_read,
-//! dynptr_write, dynptr_data (197–203, [`dynptr`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
+//! dynptr_write, dynptr_data (197–203, [`dynptr`]), get_func_ip (173,
+//! the tracing flavour), get_func_arg / get_func_ret / get_func_arg_cnt
+//! (183–185, [`func_args`]). `bpf_tail_call` (12) is run by the VM; only its prototype is
 //! here. The two callback helpers are in [`CALLBACK_HELPERS`] and
 //! registered as such ([`callback`]).
 //!
@@ -30,6 +32,7 @@
 
 pub mod callback;
 pub mod dynptr;
+pub mod func_args;
 pub(crate) mod guest;
 pub mod kfunc;
 pub mod lock;
@@ -90,6 +93,10 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::RINGBUF_SUBMIT, ringbuf::ringbuf_submit),
     (id::RINGBUF_DISCARD, ringbuf::ringbuf_discard),
     (id::RINGBUF_QUERY, ringbuf::ringbuf_query),
+    (id::GET_FUNC_IP, func_args::get_func_ip),
+    (id::GET_FUNC_ARG, func_args::get_func_arg),
+    (id::GET_FUNC_RET, func_args::get_func_ret),
+    (id::GET_FUNC_ARG_CNT, func_args::get_func_arg_cnt),
     (id::DYNPTR_FROM_MEM, dynptr::dynptr_from_mem),
     (id::RINGBUF_RESERVE_DYNPTR, dynptr::ringbuf_reserve_dynptr),
     (id::RINGBUF_SUBMIT_DYNPTR, dynptr::ringbuf_submit_dynptr),

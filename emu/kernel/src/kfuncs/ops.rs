@@ -58,6 +58,10 @@ impl ProgTypeOps for WithKfuncs {
         self.inner.return_range()
     }
 
+    fn check_get_func_ip(&self) -> Result<(), String> {
+        self.inner.check_get_func_ip()
+    }
+
     fn packet_access(&self) -> (bool, bool) {
         self.inner.packet_access()
     }

@@ -27,9 +27,14 @@
 //!
 //! Return values (`check_return_code()`): fentry and fexit 0, fmod_ret
 //! any value.
+//!
+//! Helpers: `tracing_prog_func_proto()` for programs with a trampoline
+//! ([`super::funcs::trampoline`]: the tracing set plus
+//! `bpf_get_func_arg`, `_ret`, `_arg_cnt`); `bpf_get_func_ip` passes
+//! `check_get_func_ip()` for fentry, fexit and fmod_ret.
 
 use super::attach::{AttachTarget, MAX_BPF_FUNC_ARGS, type_str};
-use super::funcs::{Caps, tracing};
+use super::funcs::{Caps, tracing, trampoline};
 use super::scalar;
 use crate::uapi::AttachType;
 use bpfemu_btf::{Btf, Kind, TypeId};
@@ -163,7 +168,23 @@ impl ProgTypeOps for BtfTracing {
     }
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
-        tracing(id, self.caps)
+        // bpf_prog_has_trampoline(): fentry, fexit, fmod_ret.
+        match self.attach {
+            Some(AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn) => {
+                trampoline(id, self.caps)
+            }
+            _ => tracing(id, self.caps),
+        }
+    }
+
+    fn check_get_func_ip(&self) -> Result<(), String> {
+        match self.attach {
+            Some(AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn) => Ok(()),
+            _ => Err(format!(
+                "func bpf_get_func_ip#{} supported only for fentry/fexit/fmod_ret programs",
+                bpfemu_verifier::proto::id::GET_FUNC_IP
+            )),
+        }
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {

@@ -15,7 +15,16 @@
 //!   the `current` helpers, trace_printk, probe reads and
 //!   `perf_event_output` — kprobe, tracepoint, perf_event, raw and BTF
 //!   tracing programs, and (through `tracing_prog_func_proto()`) syscall
-//!   programs. Tracing programs do not get `ktime_get_coarse_ns`.
+//!   programs. Tracing programs do not get `ktime_get_coarse_ns`. It
+//!   offers `bpf_get_func_ip` (its tracing flavour) to every one of
+//!   them; the verifier's `check_get_func_ip()` then refuses it except
+//!   for programs with a trampoline (`ProgTypeOps::check_get_func_ip`);
+//!   kprobes have their own flavour (`kprobe_prog_func_proto()`), not
+//!   emulated (see [`super::tracing::Kprobe`]);
+//! - `tracing_prog_func_proto()` (kernel/trace/bpf_trace.c) for programs
+//!   with a trampoline (`bpf_prog_has_trampoline()`: fentry, fexit,
+//!   fmod_ret): `bpf_get_func_arg`, `bpf_get_func_ret`,
+//!   `bpf_get_func_arg_cnt` on top ([`trampoline`]).
 //!
 //! A helper bpfemu does not implement (`implemented == false` in
 //! [`bpfemu_verifier::proto::PROTOS`]) is never returned, so a program
@@ -127,9 +136,21 @@ pub fn tracing(func: i32, caps: Caps) -> Option<&'static FuncProto> {
         | id::PROBE_READ_USER
         | id::PROBE_READ_KERNEL
         | id::PROBE_READ_USER_STR
-        | id::PROBE_READ_KERNEL_STR => implemented(func),
+        | id::PROBE_READ_KERNEL_STR
+        | id::GET_FUNC_IP => implemented(func),
         id::KTIME_GET_COARSE_NS => None,
         _ => base(func, caps),
+    }
+}
+
+/// `tracing_prog_func_proto()` of a program with a trampoline
+/// (`bpf_prog_has_trampoline()`): the argument helpers, then
+/// [`tracing`]. (`bpf_get_attach_cookie` is not emulated: tracing links
+/// have no cookies yet.)
+pub fn trampoline(func: i32, caps: Caps) -> Option<&'static FuncProto> {
+    match func {
+        id::GET_FUNC_ARG | id::GET_FUNC_RET | id::GET_FUNC_ARG_CNT => implemented(func),
+        _ => tracing(func, caps),
     }
 }
 
@@ -167,5 +188,15 @@ mod tests {
         assert!(base(id::RINGBUF_RESERVE, Caps::NONE).is_some());
         assert!(tracing(id::PERF_EVENT_OUTPUT, Caps::ROOT).is_some());
         assert!(tracing(9999, Caps::ROOT).is_none());
+        // The argument helpers need a trampoline; bpf_get_func_ip is in
+        // every tracing chain (the verifier decides who may call it).
+        assert!(tracing(id::GET_FUNC_IP, Caps::NONE).is_some());
+        for f in [id::GET_FUNC_ARG, id::GET_FUNC_RET, id::GET_FUNC_ARG_CNT] {
+            assert!(tracing(f, Caps::ROOT).is_none());
+            assert!(trampoline(f, Caps::NONE).is_some());
+        }
+        assert!(trampoline(id::GET_FUNC_IP, Caps::NONE).is_some());
+        assert!(trampoline(id::MAP_LOOKUP_ELEM, Caps::NONE).is_some());
+        assert!(base(id::GET_FUNC_IP, Caps::ROOT).is_none());
     }
 }

@@ -4,7 +4,9 @@
 //! `U16_MAX` aligned to the access size (`syscall_prog_is_valid_access()`).
 //! Helpers: `syscall_prog_func_proto()` → `tracing_prog_func_proto()` →
 //! `bpf_tracing_func_proto()` (`sys_bpf`, `sys_close`,
-//! `btf_find_by_name_kind` and `kallsyms_lookup_name` are not implemented).
+//! `btf_find_by_name_kind` and `kallsyms_lookup_name` are not implemented;
+//! `bpf_get_func_ip` is offered, then refused by the verifier: "func
+//! bpf_get_func_ip#173 not supported for program type 31", `ENOTSUPP`).
 //! Any return value.
 
 use super::funcs::{Caps, tracing};
@@ -27,6 +29,12 @@ impl ProgTypeOps for Syscall {
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
         tracing(id, self.caps)
+    }
+
+    /// `bpf_get_func_ip` comes with `bpf_tracing_func_proto()`; the
+    /// verifier refuses it (`check_get_func_ip()`).
+    fn check_get_func_ip(&self) -> Result<(), String> {
+        Err(super::tracing::get_func_ip_refused(crate::uapi::ProgType::Syscall))
     }
 
     fn ctx_access(&self, off: i32, size: u32, _access: Access) -> Option<CtxAccess> {

@@ -18,8 +18,9 @@
 
 use super::funcs::{Caps, tracing};
 use super::{narrow, narrow_ok, scalar};
+use crate::uapi::ProgType;
 use bpfemu_verifier::env::{Access, CtxAccess, ProgTypeOps};
-use bpfemu_verifier::proto::FuncProto;
+use bpfemu_verifier::proto::{FuncProto, id};
 
 /// `sizeof(struct pt_regs)` on x86-64.
 pub const PT_REGS_SIZE: usize = 21 * 8;
@@ -40,11 +41,21 @@ fn aligned_read(off: i32, size: u32, access: Access, limit: usize) -> Option<usi
 }
 
 macro_rules! tracing_funcs {
-    () => {
+    ($ty:expr) => {
         fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
             tracing(id, self.caps)
         }
+
+        fn check_get_func_ip(&self) -> Result<(), String> {
+            Err(get_func_ip_refused($ty))
+        }
     };
+}
+
+/// `check_get_func_ip()`'s refusal for a program type without a
+/// trampoline (or kprobe).
+pub fn get_func_ip_refused(ty: ProgType) -> String {
+    format!("func bpf_get_func_ip#{} not supported for program type {}", id::GET_FUNC_IP, ty.raw())
 }
 
 /// `BPF_PROG_TYPE_KPROBE`.
@@ -58,7 +69,12 @@ impl ProgTypeOps for Kprobe {
         "kprobe"
     }
 
-    tracing_funcs!();
+    /// `kprobe_prog_func_proto()` gives kprobes their own
+    /// `bpf_get_func_ip` (the probed address), which bpfemu does not
+    /// emulate (kprobes never run): unknown here.
+    fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
+        if id == id::GET_FUNC_IP { None } else { tracing(id, self.caps) }
+    }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
         let o = aligned_read(off, size, access, PT_REGS_SIZE)?;
@@ -85,7 +101,7 @@ impl ProgTypeOps for Tracepoint {
         "tracepoint"
     }
 
-    tracing_funcs!();
+    tracing_funcs!(ProgType::Tracepoint);
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
         aligned_read(off, size, access, PERF_MAX_TRACE_SIZE)?;
@@ -108,7 +124,7 @@ impl ProgTypeOps for PerfEvent {
         "perf_event"
     }
 
-    tracing_funcs!();
+    tracing_funcs!(ProgType::PerfEvent);
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
         let o = aligned_read(off, size, access, PE_SIZE)?;
@@ -141,7 +157,7 @@ impl ProgTypeOps for RawTracepoint {
         "raw_tracepoint"
     }
 
-    tracing_funcs!();
+    tracing_funcs!(ProgType::RawTracepoint);
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
         aligned_read(off, size, access, 8 * MAX_BPF_FUNC_ARGS)?;
@@ -161,7 +177,6 @@ impl ProgTypeOps for RawTracepoint {
 mod tests {
     use super::*;
     use Access::{Read, Write};
-    use bpfemu_verifier::proto::id;
 
     #[test]
     fn kprobe() {
@@ -175,6 +190,25 @@ mod tests {
         assert_eq!(k.ctx_access(-8, 8, Read), None);
         assert!(k.func_proto(id::GET_CURRENT_PID_TGID).is_some());
         assert!(k.func_proto(id::KTIME_GET_COARSE_NS).is_none());
+        assert!(k.func_proto(id::GET_FUNC_IP).is_none(), "the kprobe flavour is not emulated");
+    }
+
+    #[test]
+    fn get_func_ip_offered_then_refused() {
+        let t = Tracepoint { caps: Caps::ROOT };
+        assert!(t.func_proto(id::GET_FUNC_IP).is_some());
+        assert_eq!(
+            t.check_get_func_ip(),
+            Err("func bpf_get_func_ip#173 not supported for program type 5".into())
+        );
+        let r = RawTracepoint { caps: Caps::ROOT };
+        assert_eq!(
+            r.check_get_func_ip(),
+            Err("func bpf_get_func_ip#173 not supported for program type 17".into())
+        );
+        let p = PerfEvent { caps: Caps::ROOT };
+        assert!(p.check_get_func_ip().unwrap_err().ends_with("program type 7"));
+        assert!(t.func_proto(id::GET_FUNC_ARG).is_none());
     }
 
     #[test]

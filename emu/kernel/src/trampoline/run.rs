@@ -13,7 +13,15 @@
 //! fmod_ret program runs and stores its r0 there, the first non-zero one
 //! skips the function, otherwise the function runs and its return value
 //! (`int`, zero-extended as `eax` leaves `rax`) goes there; the fexit
-//! programs run; the caller gets the slot. Programs run in link order,
+//! programs run; the caller gets the slot. Below the ctx, as the x86-64
+//! trampoline lays out its stack, are the function's address (ctx - 16,
+//! `BPF_TRAMP_F_IP_ARG`; [`super::targets::func_ip`]) and the argument
+//! count (ctx - 8, `emit_store_stack_imm64(.., nr_regs)`): what
+//! `bpf_get_func_ip`, `bpf_get_func_arg`, `bpf_get_func_ret` and
+//! `bpf_get_func_arg_cnt` read ([`crate::helpers::func_args`]). The
+//! kernel stores the address only when a program calls
+//! `bpf_get_func_ip`; bpfemu always does, which no program can tell.
+//! Programs run in link order,
 //! the newest first within a kind (`hlist_add_head`). The ctx is
 //! read-only memory of each run, and so are the objects arguments point
 //! at (`struct bpf_fentry_test_t`); recursion protection and run-time
@@ -78,11 +86,22 @@ impl Kernel {
     /// Runs one program of a trampoline on `ctx`: its r0 (0 if the run
     /// failed, which only an unsound verification can make happen; the
     /// paranoid mode records it).
-    fn run_tramp_prog(&mut self, prog: &Arc<Prog>, ctx: &[u64], objs: &CallObjects) -> u64 {
-        let bytes: Vec<u8> = ctx.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    ///
+    /// The region holds the function's address and the argument count
+    /// (`nr_args`) below the ctx proper (see the module docs); r1 points
+    /// past them.
+    fn run_tramp_prog(
+        &mut self,
+        prog: &Arc<Prog>,
+        call: (u64, usize),
+        ctx: &[u64],
+        objs: &CallObjects,
+    ) -> u64 {
+        let (ip, nr_args) = call;
+        let bytes: Vec<u8> = [ip, nr_args as u64].iter().chain(ctx).flat_map(|v| v.to_ne_bytes()).collect();
         let ctx_region = MemRegion::from_slice("ctx", &bytes);
         let arg_region = MemRegion::from_slice("bpf_fentry_test_t", &objs.arg);
-        let addr = ctx_region.start();
+        let addr = ctx_region.start() + 16;
         self.run_prog(prog, &[addr], &[ctx_region, arg_region]).unwrap_or(0)
     }
 
@@ -92,10 +111,11 @@ impl Kernel {
         let tramp = btf_id_of(f.name).and_then(|id| self.trampolines.get(id));
         let Some(tr) = tramp else { return body(f.name, args, objs) };
         let n = args.len();
+        let call = (super::targets::func_ip(f.name).unwrap_or(0), n);
         let mut ctx = args.to_vec();
         ctx.push(0);
         for (_, p) in &tr.progs[Kind::Fentry as usize] {
-            self.run_tramp_prog(p, &ctx, objs);
+            self.run_tramp_prog(p, call, &ctx, objs);
         }
         let (fexit, fmod) = (&tr.progs[Kind::Fexit as usize], &tr.progs[Kind::ModifyReturn as usize]);
         if fexit.is_empty() && fmod.is_empty() {
@@ -103,7 +123,7 @@ impl Kernel {
         }
         let mut skip = false;
         for (_, p) in fmod {
-            ctx[n] = self.run_tramp_prog(p, &ctx, objs);
+            ctx[n] = self.run_tramp_prog(p, call, &ctx, objs);
             if ctx[n] != 0 {
                 skip = true;
                 break;
@@ -113,7 +133,7 @@ impl Kernel {
             ctx[n] = body(f.name, args, objs);
         }
         for (_, p) in fexit {
-            self.run_tramp_prog(p, &ctx, objs);
+            self.run_tramp_prog(p, call, &ctx, objs);
         }
         ctx[n]
     }

@@ -100,3 +100,18 @@ pub fn btf_id_of(name: &str) -> Option<u32> {
 pub fn fmodret_flags(btf_id: u32) -> Option<u32> {
     by_btf_id(btf_id).and_then(|f| f.fmodret)
 }
+
+/// Where the emulated kernel text starts: `__START_KERNEL_map +
+/// CONFIG_PHYSICAL_START` (0xffffffff81000000) of an x86-64 kernel
+/// without KASLR.
+pub const KERNEL_TEXT: u64 = 0xffff_ffff_8100_0000;
+
+/// The address of a test function, as kallsyms would list it and
+/// `bpf_get_func_ip` returns it: bpfemu places the functions of
+/// [`TEST_FUNCS`] 4 KiB apart from [`KERNEL_TEXT`] + 1 MiB, in table order
+/// (`bpf_fentry_test1` at 0xffffffff81101000). Stable across runs; the
+/// kernel's addresses depend on its build.
+pub fn func_ip(name: &str) -> Option<u64> {
+    let i = TEST_FUNCS.iter().position(|f| f.name == name)?;
+    Some(KERNEL_TEXT + 0x10_0000 + 0x1000 * (i as u64 + 1))
+}

@@ -149,4 +149,61 @@ mod runs {
         }));
         assert_eq!(with_target, Err(Errno::EINVAL));
     }
+
+    /// The trampoline helpers seen through an fmod_ret program's return
+    /// value (a non-zero r0 skips the function and is the test run's
+    /// `retval`, as a `u16`), in both modes.
+    #[test]
+    fn trampoline_helpers() {
+        let ip = super::super::targets::func_ip("bpf_modify_return_test").unwrap();
+        let cases: &[(&str, u32)] = &[
+            ("r1 = r1\ncall bpf_get_func_arg_cnt#185\nexit", 2),
+            // get_func_arg(ctx, 0, &v) = 0, v = a = 1.
+            (
+                "r2 = 0\nr3 = r10\nr3 += -8\ncall bpf_get_func_arg#183\nr6 = r0\nr0 = *(u64 *)(r10 -8)\nr0 += 100\nr0 += r6\nexit",
+                101,
+            ),
+            // n >= nr_args: -EINVAL, *value untouched.
+            (
+                "r2 = 7\n*(u64 *)(r10 -8) = r2\nr2 = 2\nr3 = r10\nr3 += -8\ncall bpf_get_func_arg#183\nr1 = *(u64 *)(r10 -8)\nr0 *= r1\nexit",
+                u32::from((-22i32 * 7) as u16),
+            ),
+            // n is a u32: 2^32 is argument 0.
+            (
+                "r2 = 1\nr2 <<= 32\nr3 = r10\nr3 += -8\ncall bpf_get_func_arg#183\nr0 = *(u64 *)(r10 -8)\nr0 += 200\nexit",
+                201,
+            ),
+            ("call bpf_get_func_ip#173\nr0 >>= 12\nexit", ((ip >> 12) as u16).into()),
+            // The return slot, zeroed before the fmod_ret programs run.
+            (
+                "r3 = 9\n*(u64 *)(r10 -8) = r3\nr2 = r10\nr2 += -8\ncall bpf_get_func_ret#184\nr1 = *(u64 *)(r10 -8)\nr0 += r1\nr0 += 5\nexit",
+                5,
+            ),
+        ];
+        for paranoid in [false, true] {
+            for &(src, want) in cases {
+                let mut k = Kernel::new(KernelConfig::default());
+                k.set_paranoid(paranoid);
+                let m = load(&mut k, AttachType::ModifyReturn, "bpf_modify_return_test", src);
+                link(&mut k, m, AttachType::ModifyReturn).unwrap();
+                assert_eq!(test_run(&mut k, m), Ok(want), "{src}");
+                assert!(k.take_soundness_violations().is_empty(), "{src}");
+            }
+        }
+    }
+
+    /// `bpf_get_func_ret` of a fentry program is `r0 = -EOPNOTSUPP` after
+    /// the load (`do_misc_fixups()`); of a fexit program it stays a call
+    /// (the values are checked by `scenarios/core/progs/trampoline.scn`).
+    #[test]
+    fn get_func_ret_of_fentry_is_rewritten() {
+        let mut k = Kernel::new(KernelConfig::default());
+        let src = "r2 = r10\nr2 += -8\ncall bpf_get_func_ret#184\nr0 = 0\nexit";
+        let f = load(&mut k, AttachType::TraceFentry, "bpf_fentry_test1", src);
+        let x = load(&mut k, AttachType::TraceFexit, "bpf_fentry_test1", src);
+        let xlated = |k: &Kernel, fd: i32| k.prog_from_fd(fd).unwrap().xlated.clone();
+        let call = bpfemu_isa::opcode::BPF_JMP | bpfemu_isa::opcode::BPF_CALL;
+        assert_eq!((xlated(&k, f)[2].code, xlated(&k, f)[2].imm), (0xb7, -95));
+        assert_eq!((xlated(&k, x)[2].code, xlated(&k, x)[2].imm), (call, 184));
+    }
 }

@@ -225,6 +225,9 @@ impl<'a> Verifier<'a, '_> {
             ArgType::PtrToInt | ArgType::PtrToLong => {
                 let size = if at == ArgType::PtrToInt { 4 } else { 8 };
                 self.check_helper_mem(regno, size, Access::Write, true, false)?;
+                // MEM_ALIGNED (ARG_PTR_TO_INT/LONG, now fixed-size memory):
+                // aligned whatever the program's alignment mode.
+                self.check_alignment(&reg, 0, size as usize, true)?;
             }
             ArgType::PtrToConstStr => self.check_const_str(regno, &reg)?,
             ArgType::PtrToDynptr { kind, uninit, release } => {

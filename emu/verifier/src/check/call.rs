@@ -149,6 +149,11 @@ impl Verifier<'_, '_> {
             }
             id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
             id::DYNPTR_WRITE => self.dynptr_write_stack(&meta)?,
+            id::GET_FUNC_IP => {
+                if let Err(msg) = self.input.prog_type.check_get_func_ip() {
+                    return self.fail(ENOTSUPP, msg);
+                }
+            }
             _ => {}
         }
         self.clear_caller_saved();

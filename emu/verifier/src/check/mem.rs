@@ -618,7 +618,13 @@ impl Verifier<'_, '_> {
     }
 
     /// `check_ptr_alignment()`.
-    fn check_alignment(&mut self, reg: &RegState, off: i32, size: usize, strict: bool) -> VResult<()> {
+    pub(super) fn check_alignment(
+        &mut self,
+        reg: &RegState,
+        off: i32,
+        size: usize,
+        strict: bool,
+    ) -> VResult<()> {
         if !strict || size == 1 {
             return Ok(());
         }

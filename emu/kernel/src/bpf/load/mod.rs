@@ -29,8 +29,10 @@
 //! skb programs only, at most `BPF_MAXINSNS` instructions.
 //!
 //! After verification, [`rewrite`] converts ctx accesses
-//! (`convert_ctx_accesses()`). What is not emulated yet: the other rewrites
-//! after verification (helper fix-ups beyond the interpreter's id table),
+//! (`convert_ctx_accesses()`) and [`fixups`] turns `bpf_get_func_ret` of
+//! fentry programs into `r0 = -EOPNOTSUPP` (`do_misc_fixups()`). What is
+//! not emulated yet: the other rewrites after verification (helper
+//! fix-ups beyond the interpreter's id table; inlining),
 //! CO-RE relocations passed to the kernel (`core_relos`), attach targets
 //! in BPF programs (`attach_prog_fd` of a program: refused; vmlinux FUNCs
 //! by `attach_btf_id` are resolved, [`progtype::attach`]), offload
@@ -38,6 +40,7 @@
 
 pub mod attrs;
 pub mod btf_info;
+pub mod fixups;
 pub mod log;
 pub mod relocate;
 pub mod rewrite;
@@ -152,7 +155,8 @@ impl Kernel {
         };
         let btf_info = prog_btf.as_ref().map(|b| &b.info);
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;
-        let (relocated, _slot_map) = rewrite::apply(relocated, &outcome, checked.prog_type, log)?;
+        let (mut relocated, _slot_map) = rewrite::apply(relocated, &outcome, checked.prog_type, log)?;
+        fixups::apply(&mut relocated.xlated, checked.prog_type, checked.expected_attach_type);
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL
