@@ -72,9 +72,35 @@ pub struct ProgParts {
     /// (`aux->max_ctx_offset`): a syscall program's test run needs at
     /// least that much ctx.
     pub max_ctx_offset: u32,
-    /// The vmlinux BTF id of a tracing program's target function
-    /// (`aux->attach_btf_id`), 0 for none.
+    /// The BTF id of the target function (`aux->attach_btf_id`): in
+    /// vmlinux BTF for a tracing program, in the target program's BTF
+    /// for an extension; 0 for none.
     pub attach_btf_id: u32,
+    /// The program's BTF and func_info records, kept for programs that
+    /// attach to this one (`aux->btf`, `aux->func_info`,
+    /// `aux->func_info_aux`); `None` when the load had no func_info.
+    pub func_btf: Option<Arc<FuncBtf>>,
+}
+
+/// What `bpf_check_attach_target()` reads from a target program: its
+/// decoded BTF and, per func_info record, the FUNC id and whether the
+/// BTF of that function is unreliable (`func_info_aux[i].unreliable`).
+#[derive(Debug)]
+pub struct FuncBtf {
+    pub btf: Arc<bpfemu_btf::Btf>,
+    pub funcs: Vec<FuncAux>,
+}
+
+/// One func_info record of a loaded program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncAux {
+    /// `bpf_func_info.type_id`.
+    pub type_id: u32,
+    /// `func_info_aux[i].unreliable`: a static function (not verified
+    /// against its prototype), a global one whose prototype
+    /// `btf_prepare_func_args()` refused, or a main function whose
+    /// prototype is not a single ctx argument (`do_check_common()`).
+    pub unreliable: bool,
 }
 
 impl std::ops::Deref for Prog {
