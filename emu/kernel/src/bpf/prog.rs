@@ -22,6 +22,20 @@ pub struct Prog {
     /// ([`crate::bpf::jit`]); set once, right after the load.
     #[cfg(target_arch = "x86_64")]
     jit: std::sync::OnceLock<crate::bpf::jit::JitImage>,
+    /// An extension's target from its load (`aux->dst_prog` with
+    /// `dst_trampoline`, `saved_dst_prog_type`).
+    pub ext_dst: parking_lot::Mutex<Option<ExtDst>>,
+}
+
+/// The target an extension was verified against at load: the program
+/// until the first link without a target uses it (the kernel then drops
+/// `dst_prog`), and the function with the program type and expected
+/// attach type the extension was verified as (kept: a new target must
+/// have the same).
+#[derive(Debug)]
+pub struct ExtDst {
+    pub prog: Option<Arc<Prog>>,
+    pub target: crate::progtype::ext::ExtTarget,
 }
 
 /// How many BTF func / line info records a program keeps, and their
@@ -96,6 +110,8 @@ pub struct FuncBtf {
 pub struct FuncAux {
     /// `bpf_func_info.type_id`.
     pub type_id: u32,
+    /// The function's entry in the image (`xlated`) slots.
+    pub slot: usize,
     /// `func_info_aux[i].unreliable`: a static function (not verified
     /// against its prototype), a global one whose prototype
     /// `btf_prepare_func_args()` refused, or a main function whose
@@ -120,6 +136,7 @@ impl Prog {
             run_time_ns: AtomicU64::new(0),
             #[cfg(target_arch = "x86_64")]
             jit: std::sync::OnceLock::new(),
+            ext_dst: parking_lot::Mutex::new(None),
         }
     }
 

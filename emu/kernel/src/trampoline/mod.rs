@@ -21,6 +21,7 @@
 //! of function NAME cannot be found", `ENOENT`).
 
 pub mod btf;
+pub mod freplace;
 pub mod run;
 pub mod targets;
 pub mod tramp;

@@ -46,7 +46,7 @@ pub mod verify;
 
 use super::attr::ProgLoadAttr;
 use super::objects::Obj;
-use super::prog::{BtfCounts, FuncAux, FuncBtf, Prog, ProgParts};
+use super::prog::{BtfCounts, ExtDst, FuncAux, FuncBtf, Prog, ProgParts};
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::progtype::ext::{ExtProg, ExtTarget, TargetProg};
@@ -77,9 +77,10 @@ impl Kernel {
             *size = log.true_size();
         }
         log.finish().map_err(|_| Errno::ENOSPC)?;
-        let parts = parts?;
+        let (parts, ext_dst) = parts?;
         let id = self.objects.progs.alloc()?;
         let prog = Arc::new(Prog::new(id, parts));
+        *prog.ext_dst.lock() = ext_dst;
         if self.jit_enable() {
             prog.select_runtime();
         }
@@ -134,7 +135,7 @@ impl Kernel {
         attr: &ProgLoadAttr<'_>,
         checked: Checked,
         log: &mut VerifierLog,
-    ) -> Result<ProgParts, Errno> {
+    ) -> Result<(ProgParts, Option<ExtDst>), Errno> {
         let sleepable = attr.prog_flags & BPF_F_SLEEPABLE != 0;
         let attach_fd = self.attach_fd(attr.attach_prog_fd);
         let target = LoadTarget {
@@ -196,13 +197,15 @@ impl Kernel {
         };
         let btf_info = prog_btf.as_ref().map(|b| &b.info);
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;
-        let (relocated, _slot_map) = rewrite::apply(relocated, &outcome, verify_type, log)?;
+        let (relocated, slot_map) = rewrite::apply(relocated, &outcome, verify_type, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL
         })?;
         let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
-        Ok(ProgParts {
+        let ext_dst =
+            dst_prog.zip(ext_target.clone()).map(|(prog, target)| ExtDst { prog: Some(prog), target });
+        let parts = ProgParts {
             prog_type: checked.prog_type,
             expected_attach_type: verify_attach,
             name: checked.name,
@@ -229,8 +232,9 @@ impl Kernel {
                 .map(|t| t.btf_id)
                 .or(attach_target.as_ref().map(|t| t.btf_id))
                 .unwrap_or(0),
-            func_btf: prog_btf.as_ref().and_then(|b| func_btf(b, ext_target.is_some())),
-        })
+            func_btf: prog_btf.as_ref().and_then(|b| func_btf(b, ext_target.is_some(), &slot_map)),
+        };
+        Ok((parts, ext_dst))
     }
 }
 
@@ -240,7 +244,7 @@ impl Kernel {
 /// whose prototype is not one ctx argument, `do_check_common()`, unless
 /// the program is an extension, whose main function is verified from its
 /// prototype).
-fn func_btf(b: &ProgBtf, extension: bool) -> Option<Arc<FuncBtf>> {
+fn func_btf(b: &ProgBtf, extension: bool, slot_map: &[usize]) -> Option<Arc<FuncBtf>> {
     use bpfemu_verifier::btf_info::SubprogArg;
     if b.info.funcs.is_empty() {
         return None;
@@ -252,6 +256,7 @@ fn func_btf(b: &ProgBtf, extension: bool) -> Option<Arc<FuncBtf>> {
         .enumerate()
         .map(|(i, f)| FuncAux {
             type_id: f.type_id,
+            slot: slot_map.get(f.insn_off as usize).copied().unwrap_or(f.insn_off as usize),
             unreliable: match &f.args {
                 _ if !f.global => true,
                 Err(_) => true,

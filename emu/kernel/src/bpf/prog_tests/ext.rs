@@ -246,3 +246,67 @@ fn extensions_need_the_jit() {
     let (r, log) = load_with(&mut k, &t, &Load::ext("r0 = r1\nexit", t.new_g, interp, t.g_scalar));
     assert_eq!((r, log.lines().next()), (Err(Errno::EINVAL), Some("Can attach to only JITed progs")));
 }
+
+/// The target of the run tests: a syscall program whose main returns
+/// `g_scalar(5)`, `g_scalar` returning its argument + 1.
+const SYS_TARGET: &str = "r1 = 5\ncall pc+1\nexit\nr0 = r1\nr0 += 1\nexit";
+
+fn load_sys_target(k: &mut Kernel, t: &T) -> i32 {
+    let l = Load {
+        prog_type: ProgType::Syscall,
+        expected_attach_type: 0,
+        src: SYS_TARGET,
+        funcs: vec![(0, t.new_two), (3, t.g_scalar)],
+        attach_prog_fd: 0,
+        attach_btf_id: 0,
+    };
+    let (r, log) = load_with(k, t, &l);
+    r.unwrap_or_else(|e| panic!("{e:?}\n{log}"))
+}
+
+fn link(k: &mut Kernel, prog_fd: i32, target_fd: i32, target_btf_id: u32) -> Result<i32, Errno> {
+    let a = crate::bpf::attr::LinkCreateAttr { prog_fd, target_fd, target_btf_id, ..Default::default() };
+    k.bpf(BpfAttr::LinkCreate(a)).map(|fd| fd as i32)
+}
+
+fn run(k: &mut Kernel, fd: i32) -> u32 {
+    test_run(k, fd, &[0u8; 8]).unwrap().0
+}
+
+/// Both engines (the JIT, and the interpreter of paranoid runs) call the
+/// extension instead of the function while the link lives.
+#[test]
+fn freplace_link_replaces_the_function_on_both_engines() {
+    for paranoid in [false, true] {
+        let mut k = kernel();
+        k.set_paranoid(paranoid);
+        let t = test_btf();
+        let tgt = load_sys_target(&mut k, &t);
+        assert_eq!(run(&mut k, tgt), 6);
+        let (r, log) = load_with(&mut k, &t, &Load::ext("r0 = r1\nr0 *= 10\nexit", t.new_g, tgt, t.g_scalar));
+        let ext = r.unwrap_or_else(|e| panic!("{e:?}\n{log}"));
+        // The attach type must be the extension's (its target's: 0).
+        let a = crate::bpf::attr::LinkCreateAttr { prog_fd: ext, attach_type: 5, ..Default::default() };
+        assert_eq!(k.bpf(BpfAttr::LinkCreate(a)), Err(Errno::EINVAL));
+        assert_eq!(link(&mut k, ext, tgt, 0), Err(Errno::EINVAL));
+        let l = link(&mut k, ext, 0, 0).unwrap();
+        assert_eq!(run(&mut k, tgt), 50, "paranoid={paranoid}");
+        // The load's target is used once; one extension per function.
+        assert_eq!(link(&mut k, ext, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(link(&mut k, ext, tgt, t.g_scalar), Err(Errno::EBUSY));
+        let (r, log) = load_with(&mut k, &t, &Load::ext("r0 = 7\nexit", t.new_g, tgt, t.g_scalar));
+        let other = r.unwrap_or_else(|e| panic!("{e:?}\n{log}"));
+        assert_eq!(link(&mut k, other, 0, 0), Err(Errno::EBUSY));
+        assert_eq!(k.bpf(BpfAttr::LinkDetach { link_fd: l }), Err(Errno::EOPNOTSUPP));
+        k.close(l).unwrap();
+        assert_eq!(run(&mut k, tgt), 6);
+        let l2 = link(&mut k, other, 0, 0).unwrap();
+        assert_eq!(run(&mut k, tgt), 7);
+        k.close(l2).unwrap();
+        // A new link of the first extension, naming the target.
+        let l3 = link(&mut k, ext, tgt, t.g_scalar).unwrap();
+        assert_eq!(run(&mut k, tgt), 50);
+        k.close(l3).unwrap();
+        assert_eq!(run(&mut k, tgt), 6);
+    }
+}
