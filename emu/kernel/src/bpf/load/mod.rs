@@ -31,10 +31,18 @@
 //! After verification, [`rewrite`] converts ctx accesses
 //! (`convert_ctx_accesses()`). What is not emulated yet: the other rewrites
 //! after verification (helper fix-ups beyond the interpreter's id table),
-//! CO-RE relocations passed to the kernel (`core_relos`), attach targets
-//! in BPF programs (`attach_prog_fd` of a program: refused; vmlinux FUNCs
-//! by `attach_btf_id` are resolved, [`progtype::attach`]), offload
-//! (`prog_ifindex`), BPF tokens.
+//! CO-RE relocations passed to the kernel (`core_relos`), tracing programs
+//! with attach targets in BPF programs (`attach_prog_fd` of a program:
+//! refused; vmlinux FUNCs by `attach_btf_id` are resolved,
+//! [`progtype::attach`]), offload (`prog_ifindex`), BPF tokens.
+//!
+//! Extensions (`BPF_PROG_TYPE_EXT` with `attach_prog_fd` of a program):
+//! the function is resolved after the program's BTF is read
+//! ([`progtype::ext::check_ext_target`]); the program is verified and its
+//! ctx accesses converted as the target's type, with the target's
+//! expected attach type, its main function from its prototype
+//! (`VerifyOptions::extension`). Every program keeps its func_info facts
+//! ([`super::prog::FuncBtf`]) for extensions of it.
 
 pub mod attrs;
 pub mod btf_info;
