@@ -25,6 +25,10 @@ pub struct Prog {
     /// An extension's target from its load (`aux->dst_prog` with
     /// `dst_trampoline`, `saved_dst_prog_type`).
     pub ext_dst: parking_lot::Mutex<Option<ExtDst>>,
+    /// The extensions linked into this program (freplace): their maps are
+    /// the run's too. `has_exts` keeps runs without any lock-free.
+    linked_exts: parking_lot::Mutex<Vec<Arc<Prog>>>,
+    has_exts: std::sync::atomic::AtomicBool,
 }
 
 /// The target an extension was verified against at load: the program
@@ -137,6 +141,8 @@ impl Prog {
             #[cfg(target_arch = "x86_64")]
             jit: std::sync::OnceLock::new(),
             ext_dst: parking_lot::Mutex::new(None),
+            linked_exts: parking_lot::Mutex::new(Vec::new()),
+            has_exts: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -151,6 +157,34 @@ impl Prog {
             let _ = self.jit.set(j);
         }
         self.jited_len() != 0
+    }
+
+    /// Records `ext` as linked into this program (`add`) or unlinked.
+    pub fn set_linked_ext(&self, ext: &Arc<Prog>, add: bool) {
+        let mut v = self.linked_exts.lock();
+        if add {
+            v.push(ext.clone());
+        } else if let Some(i) = v.iter().position(|p| Arc::ptr_eq(p, ext)) {
+            v.remove(i);
+        }
+        self.has_exts.store(!v.is_empty(), Ordering::Release);
+    }
+
+    /// The maps a run of this program may reach: its `used_maps`, then
+    /// those of the extensions linked into it.
+    pub fn run_maps(&self) -> std::borrow::Cow<'_, [Arc<Map>]> {
+        if !self.has_exts.load(Ordering::Acquire) {
+            return std::borrow::Cow::Borrowed(&self.used_maps);
+        }
+        let mut maps = self.used_maps.clone();
+        for e in self.linked_exts.lock().iter() {
+            for m in &e.used_maps {
+                if !maps.iter().any(|x| Arc::ptr_eq(x, m)) {
+                    maps.push(m.clone());
+                }
+            }
+        }
+        std::borrow::Cow::Owned(maps)
     }
 
     /// The jited image, if any.

@@ -26,7 +26,9 @@
 //! (`bpfemu_vm::JitProgram::retarget`, the kernel's
 //! `bpf_arch_text_poke()`); on the interpreter, the target's
 //! [`bpfemu_vm::Program::replace`] table, consulted at bpf2bpf calls and
-//! at the start of a run. Releasing the link (its last fd closed)
+//! at the start of a run; the extension's maps join the maps of the
+//! target's runs (helpers' map lookups, paranoid-run regions, the
+//! interpreter's tail calls). Releasing the link (its last fd closed)
 //! restores the function. Like tracing links, freplace links have no
 //! `detach` (`EOPNOTSUPP`) and no `update_prog` (`EINVAL`). fdinfo and
 //! link info: `attach_type`, `target_obj_id` (the target program's id),
@@ -54,6 +56,7 @@ pub struct Extensions {
 #[derive(Debug)]
 struct FreplaceLink {
     exts: Arc<Extensions>,
+    ext: Arc<Prog>,
     tgt: Arc<Prog>,
     slot: usize,
     btf_id: u32,
@@ -85,6 +88,7 @@ impl LinkOps for FreplaceLink {
     fn release(&self, _link: &Link) {
         // Restoring an entry that was patched cannot fail.
         let _ = patch(&self.tgt, self.slot, None);
+        self.tgt.set_linked_ext(&self.ext, false);
         self.exts.replaced.lock().remove(&(self.tgt.id, self.btf_id));
     }
 
@@ -160,11 +164,19 @@ impl Kernel {
                 return Err(e);
             }
         }
+        tgt.set_linked_ext(&prog, true);
         if from_load && let Some(d) = saved.as_mut() {
             d.prog = None;
         }
         drop(saved);
-        let ops = FreplaceLink { exts, tgt, slot, btf_id: target.btf_id, attach_type: attr.attach_type };
+        let ops = FreplaceLink {
+            exts,
+            ext: prog.clone(),
+            tgt,
+            slot,
+            btf_id: target.btf_id,
+            attach_type: attr.attach_type,
+        };
         Ok(Arc::new(Link::new(id, AttachType::from_raw(eat), prog, Box::new(ops))))
     }
 

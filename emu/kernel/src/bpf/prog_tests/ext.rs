@@ -310,3 +310,38 @@ fn freplace_link_replaces_the_function_on_both_engines() {
         assert_eq!(run(&mut k, tgt), 6);
     }
 }
+
+/// An extension's maps are reachable in the target's runs: its map
+/// lookup finds the value on the JIT and in paranoid (checked) runs.
+#[test]
+fn extension_maps_join_the_targets_runs() {
+    use crate::map::MapCreateAttr;
+    for paranoid in [false, true] {
+        let mut k = kernel();
+        k.set_paranoid(paranoid);
+        let t = test_btf();
+        let attr = MapCreateAttr {
+            map_type: MapType::Array.raw(),
+            key_size: 4,
+            value_size: 4,
+            max_entries: 1,
+            map_name: b"m".to_vec(),
+            ..Default::default()
+        };
+        let mfd = k.bpf(BpfAttr::MapCreate(attr)).unwrap() as i32;
+        let v = 1000u32.to_le_bytes();
+        k.bpf(BpfAttr::MapUpdateElem { map_fd: mfd, key: &0u32.to_le_bytes(), value: &v, flags: 0 }).unwrap();
+        let tgt = load_sys_target(&mut k, &t);
+        let src = format!(
+            "*(u32 *)(r10 -4) = 0\nr6 = r1\nr1 = map[fd:{mfd}]\nr2 = r10\nr2 += -4\ncall 1\n\
+             if r0 == 0 goto +3\nr0 = *(u32 *)(r0 +0)\nr0 += r6\nexit\nr0 = 0\nexit"
+        );
+        let (r, log) = load_with(&mut k, &t, &Load::ext(&src, t.new_g, tgt, t.g_scalar));
+        let ext = r.unwrap_or_else(|e| panic!("{e:?}\n{log}"));
+        let l = link(&mut k, ext, 0, 0).unwrap();
+        assert_eq!(run(&mut k, tgt), 1005, "paranoid={paranoid}");
+        assert!(k.take_soundness_violations().is_empty());
+        k.close(l).unwrap();
+        assert_eq!(run(&mut k, tgt), 6);
+    }
+}
