@@ -15,7 +15,7 @@ use crate::error::LoadError;
 use crate::op::{Op, lower, second_slot};
 use bpfemu_isa::{Insn, Instruction, decode_program};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// A validated, pre-decoded program. Immutable but for its function-entry
@@ -41,6 +41,8 @@ pub struct Program {
 #[derive(Debug, Default)]
 struct Replacements {
     any: AtomicBool,
+    /// Bumped by every change (the JIT's tail-call cache key).
+    generation: AtomicU64,
     map: RwLock<BTreeMap<usize, Arc<Program>>>,
 }
 
@@ -124,7 +126,16 @@ impl Program {
             None => map.remove(&slot),
         };
         self.replaced.any.store(!map.is_empty(), Ordering::Release);
+        self.replaced.generation.fetch_add(1, Ordering::AcqRel);
         true
+    }
+
+    /// The replacements now, with the generation they belong to (every
+    /// [`replace`](Self::replace) makes a new one).
+    pub fn replacements(&self) -> (u64, Vec<(usize, Arc<Program>)>) {
+        let map = self.replaced.map.read().unwrap_or_else(PoisonError::into_inner);
+        let generation = self.replaced.generation.load(Ordering::Acquire);
+        (generation, map.iter().map(|(&s, p)| (s, p.clone())).collect())
     }
 
     /// The program replacing the function entry `slot`, if any.

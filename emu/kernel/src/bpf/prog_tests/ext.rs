@@ -345,3 +345,37 @@ fn extension_maps_join_the_targets_runs() {
         assert_eq!(run(&mut k, tgt), 6);
     }
 }
+
+/// A target reached by a tail call runs its extension too, on both
+/// engines.
+#[test]
+fn tail_called_targets_run_their_extension() {
+    use crate::map::MapCreateAttr;
+    for paranoid in [false, true] {
+        let mut k = kernel();
+        k.set_paranoid(paranoid);
+        let t = test_btf();
+        let attr = MapCreateAttr {
+            map_type: MapType::ProgArray.raw(),
+            key_size: 4,
+            value_size: 4,
+            max_entries: 1,
+            map_name: b"jmp".to_vec(),
+            ..Default::default()
+        };
+        let afd = k.bpf(BpfAttr::MapCreate(attr)).unwrap() as i32;
+        let tgt = load_sys_target(&mut k, &t);
+        let v = (tgt as u32).to_le_bytes();
+        k.bpf(BpfAttr::MapUpdateElem { map_fd: afd, key: &0u32.to_le_bytes(), value: &v, flags: 0 }).unwrap();
+        let entry =
+            load(&mut k, ProgType::Syscall, &format!("r2 = map[fd:{afd}]\nr3 = 0\ncall 12\nr0 = 99\nexit"))
+                .unwrap();
+        assert_eq!(run(&mut k, entry), 6);
+        let (r, log) = load_with(&mut k, &t, &Load::ext("r0 = r1\nr0 *= 10\nexit", t.new_g, tgt, t.g_scalar));
+        let ext = r.unwrap_or_else(|e| panic!("{e:?}\n{log}"));
+        let l = link(&mut k, ext, 0, 0).unwrap();
+        assert_eq!(run(&mut k, entry), 50, "paranoid={paranoid}");
+        k.close(l).unwrap();
+        assert_eq!(run(&mut k, entry), 6);
+    }
+}
