@@ -46,6 +46,9 @@ pub struct Kernel {
     pub run_points: Arc<crate::sim::preempt::RunPoints>,
     /// The trampolines of traced kernel functions ([`crate::trampoline`]).
     pub trampolines: Arc<crate::trampoline::tramp::Trampolines>,
+    /// The functions of BPF programs replaced by extensions
+    /// ([`crate::trampoline::freplace`]).
+    pub extensions: Arc<crate::trampoline::freplace::Extensions>,
 }
 
 impl Kernel {
@@ -66,6 +69,7 @@ impl Kernel {
             net: crate::net::NetSubsys::new(),
             run_points: Default::default(),
             trampolines: Default::default(),
+            extensions: Default::default(),
         };
         crate::net::link::register(&mut k);
         crate::trampoline::tramp::register(&mut k);

@@ -34,6 +34,7 @@ pub(crate) fn prog_parts(prog_type: ProgType, name: &str, used_maps: Vec<Arc<Map
         verified_insns: 0,
         max_ctx_offset: 0,
         attach_btf_id: 0,
+        func_btf: None,
         uid: 0,
         btf_id: 0,
         btf_counts: Default::default(),

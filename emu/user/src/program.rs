@@ -57,6 +57,9 @@ pub struct Program {
     pub(crate) prog_flags: u32,
     pub(crate) attach_target: Option<String>,
     pub(crate) attach_btf_id: u32,
+    /// `attach_prog_fd` (freplace: the program whose function is
+    /// replaced); 0 for none.
+    pub(crate) attach_prog_fd: i32,
     pub(crate) is_subprog: bool,
     pub(crate) global: bool,
     pub(crate) autoload: bool,
@@ -166,6 +169,13 @@ impl Program {
     /// `bpf_program__set_attach_target` with the vmlinux target function
     /// (before load).
     pub fn set_attach_target(&mut self, name: &str) {
+        self.attach_target = Some(name.to_owned());
+    }
+    /// `bpf_program__set_attach_target(prog, attach_prog_fd, name)` with
+    /// a program fd (before load): a freplace program replaces the global
+    /// function `name` of that program (found by name in its BTF at load).
+    pub fn set_attach_target_prog(&mut self, attach_prog_fd: i32, name: &str) {
+        self.attach_prog_fd = attach_prog_fd;
         self.attach_target = Some(name.to_owned());
     }
 }

@@ -30,6 +30,28 @@ enum Refusal {
 /// the test fail.
 const NOT_YET: &[(&str, &[Refusal])] = &[];
 
+/// Extension objects (freplace) and the (object, program) they extend:
+/// they load after it, with it as their target.
+const EXTENSIONS: &[(&str, &str, &str)] = &[("freplace.bpf.o", "global_funcs.bpf.o", "use_funcs")];
+
+/// Loads extension object `name` against its target (see [`EXTENSIONS`])
+/// in `k`: (extension, target).
+fn load_extension(name: &str, k: &mut Kernel) -> Option<(Object, Object)> {
+    let &(_, target, prog) = EXTENSIONS.iter().find(|(n, _, _)| *n == name)?;
+    let mut tgt = Object::open(obj_path(target)).unwrap();
+    tgt.load(k).unwrap_or_else(|e| panic!("{target}: load: {e}"));
+    let tfd = tgt.program(prog).unwrap().fd().unwrap();
+    let mut ext = Object::open(obj_path(name)).unwrap();
+    let names: Vec<String> = ext.programs().map(|p| p.name().to_owned()).collect();
+    for n in names {
+        let p = ext.program_mut(&n).unwrap();
+        let func = p.attach_target().unwrap().to_owned();
+        p.set_attach_target_prog(tfd, &func);
+    }
+    ext.load(k).unwrap_or_else(|e| panic!("{name}: load: {e}"));
+    Some((ext, tgt))
+}
+
 /// Whether load error `e` is refusal `r`.
 fn is_refusal(e: &Error, r: Refusal) -> bool {
     match r {
@@ -125,6 +147,10 @@ fn every_guest_object_loads_and_verifies_or_is_listed() {
         let mut obj = Object::open(obj_path(name)).unwrap_or_else(|e| panic!("{name}: open: {e}"));
         assert!(obj.programs().next().is_some(), "{name}: no programs");
         let mut k = kernel();
+        if let Some((ext, _)) = load_extension(name, &mut k) {
+            assert!(ext.programs().all(|p| p.fd().is_some()), "{name}: a program has no fd after load");
+            continue;
+        }
         let r = obj.load(&mut k);
         match (pending(name), r) {
             (None, Ok(())) => {
@@ -245,6 +271,33 @@ fn global_funcs_object_calls_global_and_static_functions() {
     assert_eq!(run(&obj, &mut k, "use_funcs", &mut args(40, 30, 50)), 100);
     assert_eq!(run(&obj, &mut k, "use_funcs", &mut args(-10, 2, 50)), 0);
     assert_eq!(run(&obj, &mut k, "use_funcs", &mut args(1, 2, 50)), 6);
+}
+
+/// `freplace.bpf.o`: its `new_clamp_add` replaces `clamp_add` of
+/// `global_funcs.bpf.o` while its link lives (`SEC("freplace/clamp_add")`,
+/// the target program set with `set_attach_target_prog`, the function's
+/// BTF id found in the target's BTF), on the JIT and in paranoid runs;
+/// without a target program the load fails as libbpf's does.
+#[test]
+fn freplace_object_replaces_a_global_function() {
+    let args = |a: i32, b: i32, limit: i32| {
+        [a, b, limit, 0].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()
+    };
+    for paranoid in [false, true] {
+        let mut k = kernel();
+        k.set_paranoid(paranoid);
+        let (ext, tgt) = load_extension("freplace.bpf.o", &mut k).unwrap();
+        assert_eq!(run(&tgt, &mut k, "use_funcs", &mut args(40, 30, 50)), 100);
+        let link = ext.program("new_clamp_add").unwrap().attach(&mut k).unwrap();
+        assert_eq!(run(&tgt, &mut k, "use_funcs", &mut args(40, 30, 50)), 2500, "paranoid={paranoid}");
+        link.destroy(&mut k).unwrap();
+        assert_eq!(run(&tgt, &mut k, "use_funcs", &mut args(40, 30, 50)), 100);
+        let fd = ext.program("new_clamp_add").unwrap().attach(&mut k).map(|_| ());
+        assert!(fd.is_err(), "the load's target is used once");
+    }
+    let mut alone = Object::open(obj_path("freplace.bpf.o")).unwrap();
+    let e = alone.load(&mut kernel()).unwrap_err();
+    assert!(e.to_string().contains("attach program FD is not set"), "{e}");
 }
 
 /// The kernel's `(byte offset, bit offset, bits)` of `ty.field` and its

@@ -36,6 +36,8 @@ pub enum SubprogArg {
 pub struct FuncInfo {
     /// First instruction of the function.
     pub insn_off: u32,
+    /// The FUNC's id in the program's BTF (`bpf_func_info.type_id`).
+    pub type_id: u32,
     /// The FUNC's name (`subprog_name()`).
     pub name: String,
     /// `BTF_FUNC_GLOBAL` linkage.
@@ -241,7 +243,14 @@ mod tests {
     use bpfemu_isa::{Insn, decode_program};
 
     fn func(off: u32, global: bool) -> FuncInfo {
-        FuncInfo { insn_off: off, name: format!("f{off}"), global, ret_scalar: true, args: Ok(vec![]) }
+        FuncInfo {
+            insn_off: off,
+            type_id: 0,
+            name: format!("f{off}"),
+            global,
+            ret_scalar: true,
+            args: Ok(vec![]),
+        }
     }
 
     fn line(off: u32, n: u32) -> LineInfo {

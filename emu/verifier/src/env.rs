@@ -282,6 +282,11 @@ pub struct VerifyOptions {
     pub strict_alignment: bool,
     /// The load passed an `fd_array` (module kfuncs index into it).
     pub has_fd_array: bool,
+    /// An extension (`BPF_PROG_TYPE_EXT`, freplace) program: its main
+    /// function is verified from the registers its own BTF prototype
+    /// describes (`do_check_common()` for `BPF_PROG_TYPE_EXT`), with the
+    /// target program type's rules (`resolve_prog_type()`) given as ops.
+    pub extension: bool,
 }
 
 impl Default for VerifyOptions {
@@ -294,6 +299,7 @@ impl Default for VerifyOptions {
             insn_limit: crate::log::COMPLEXITY_LIMIT_INSNS,
             strict_alignment: false,
             has_fd_array: false,
+            extension: false,
         }
     }
 }

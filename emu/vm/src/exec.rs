@@ -258,6 +258,27 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
             ops = prog.ops();
         }};
     }
+    // freplace: run `$r` from its slot 0 in place of the function just
+    // entered (kept in the chain once, however often it is entered).
+    macro_rules! enter_replacement {
+        ($r:expr) => {{
+            let r: Arc<Program> = $r;
+            let idx = match chain.iter().position(|p| Arc::ptr_eq(p, &r)) {
+                Some(i) => i + 1,
+                None => {
+                    chain.push(r);
+                    chain.len()
+                }
+            };
+            switch_prog!(idx as u32);
+            pc = 0;
+        }};
+    }
+    if start == 0
+        && let Some(r) = root.replacement(0)
+    {
+        enter_replacement!(r);
+    }
     macro_rules! exit {
         () => {{
             if depth == 0 {
@@ -578,6 +599,9 @@ pub(crate) unsafe fn execute<E: Env, const COUNT: bool>(
                 }
                 regs[10] = top - depth as u64 * FRAME_SIZE;
                 pc = t as usize;
+                if let Some(r) = prog.replacement(pc) {
+                    enter_replacement!(r);
+                }
                 continue;
             }
             Op::Exit => exit!(),

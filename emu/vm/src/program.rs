@@ -14,10 +14,14 @@
 use crate::error::LoadError;
 use crate::op::{Op, lower, second_slot};
 use bpfemu_isa::{Insn, Instruction, decode_program};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
-/// A validated, pre-decoded program. Immutable, `Send + Sync`; share it
+/// A validated, pre-decoded program. Immutable but for its function-entry
+/// replacements (see [`Program::replace`]), `Send + Sync`; share it
 /// behind an `Arc`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Program {
     insns: Vec<Insn>,
     /// Decoded instruction per slot (the second slot of a `ld_imm64`
@@ -26,6 +30,32 @@ pub struct Program {
     /// Lowered op per slot plus a trailing [`Op::FallOff`] sentinel, so
     /// `ops.len() == insns.len() + 1`.
     ops: Box<[Op]>,
+    replaced: Replacements,
+}
+
+/// The interpreter's side of freplace: function-entry slot → the program
+/// that runs instead (the kernel patches the entry of the JITed function
+/// with a jump, `bpf_arch_text_poke()`; the interpreter consults this
+/// table at each bpf2bpf call and at the start of a run). `any` keeps the
+/// common case (nothing replaced) to one relaxed load per call.
+#[derive(Debug, Default)]
+struct Replacements {
+    any: AtomicBool,
+    /// Bumped by every change (the JIT's tail-call cache key).
+    generation: AtomicU64,
+    map: RwLock<BTreeMap<usize, Arc<Program>>>,
+}
+
+impl Clone for Program {
+    /// A copy of the code; the copy has no replacements.
+    fn clone(&self) -> Program {
+        Program {
+            insns: self.insns.clone(),
+            instrs: self.instrs.clone(),
+            ops: self.ops.clone(),
+            replaced: Replacements::default(),
+        }
+    }
 }
 
 impl Program {
@@ -60,7 +90,60 @@ impl Program {
         }
         ops.push(Op::FallOff);
         debug_assert_eq!(ops.len(), insns.len() + 1);
-        Ok(Program { insns: insns.to_vec(), instrs, ops: ops.into_boxed_slice() })
+        Ok(Program {
+            insns: insns.to_vec(),
+            instrs,
+            ops: ops.into_boxed_slice(),
+            replaced: Replacements::default(),
+        })
+    }
+
+    /// Function entries: slot 0 and every bpf2bpf call target, sorted.
+    pub fn entries(&self) -> Vec<usize> {
+        let mut v = vec![0];
+        v.extend(self.ops.iter().filter_map(|op| match op {
+            Op::CallLocal(t) => Some(*t as usize),
+            _ => None,
+        }));
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Makes runs of this program that reach the function entry `slot`
+    /// (a call to it, or the start of a run for slot 0) run `with` from
+    /// its slot 0 instead, in a frame of its own, returning to the caller
+    /// as the function would; `None` restores the function. Runs started
+    /// before see the change at their next call. False (and nothing
+    /// changes) when `slot` is not a function entry.
+    pub fn replace(&self, slot: usize, with: Option<Arc<Program>>) -> bool {
+        if !self.entries().contains(&slot) {
+            return false;
+        }
+        let mut map = self.replaced.map.write().unwrap_or_else(PoisonError::into_inner);
+        match with {
+            Some(p) => map.insert(slot, p),
+            None => map.remove(&slot),
+        };
+        self.replaced.any.store(!map.is_empty(), Ordering::Release);
+        self.replaced.generation.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    /// The replacements now, with the generation they belong to (every
+    /// [`replace`](Self::replace) makes a new one).
+    pub fn replacements(&self) -> (u64, Vec<(usize, Arc<Program>)>) {
+        let map = self.replaced.map.read().unwrap_or_else(PoisonError::into_inner);
+        let generation = self.replaced.generation.load(Ordering::Acquire);
+        (generation, map.iter().map(|(&s, p)| (s, p.clone())).collect())
+    }
+
+    /// The program replacing the function entry `slot`, if any.
+    pub fn replacement(&self, slot: usize) -> Option<Arc<Program>> {
+        if !self.replaced.any.load(Ordering::Acquire) {
+            return None;
+        }
+        self.replaced.map.read().unwrap_or_else(PoisonError::into_inner).get(&slot).cloned()
     }
 
     /// The raw slots the program was built from.

@@ -174,6 +174,9 @@ pub struct BtfInfo {
     pub btf_size: u32,
     pub name: String,
     pub kernel_btf: bool,
+    /// The raw BTF (what the kernel copies to `btf_info.btf`; libbpf's
+    /// `btf__load_from_kernel_by_id()` reads it).
+    pub data: Vec<u8>,
 }
 
 /// One `bpf()` call.

@@ -198,6 +198,13 @@ impl Kernel {
     /// fd.
     pub(crate) fn link_create(&mut self, attr: &LinkCreateAttr) -> Result<i64, Errno> {
         let prog = self.prog_from_fd(attr.prog_fd)?;
+        if prog.prog_type == ProgType::Ext {
+            let id = self.objects.links.alloc()?;
+            let link = self.freplace_link(prog, id, attr)?;
+            self.objects.links.publish(id, &link);
+            let fd = self.install_fd(Obj::Link(link))?;
+            return Ok(i64::from(fd));
+        }
         let at = AttachType::from_raw(attr.attach_type).ok_or(Errno::EINVAL)?;
         let creator = self.attach_registry.links.get(&(prog.prog_type, at)).ok_or(Errno::EINVAL)?.clone();
         let id = self.objects.links.alloc()?;

@@ -197,6 +197,7 @@ impl Kernel {
                 btf_size: b.data.len() as u32,
                 name: b.name.clone(),
                 kernel_btf: b.kernel_btf,
+                data: b.data.clone(),
             }),
             Obj::Netns(_) | Obj::Socket(_) => return Err(Errno::EINVAL),
         });

@@ -22,6 +22,24 @@ pub struct Prog {
     /// ([`crate::bpf::jit`]); set once, right after the load.
     #[cfg(target_arch = "x86_64")]
     jit: std::sync::OnceLock<crate::bpf::jit::JitImage>,
+    /// An extension's target from its load (`aux->dst_prog` with
+    /// `dst_trampoline`, `saved_dst_prog_type`).
+    pub ext_dst: parking_lot::Mutex<Option<ExtDst>>,
+    /// The extensions linked into this program (freplace): their maps are
+    /// the run's too. `has_exts` keeps runs without any lock-free.
+    linked_exts: parking_lot::Mutex<Vec<Arc<Prog>>>,
+    has_exts: std::sync::atomic::AtomicBool,
+}
+
+/// The target an extension was verified against at load: the program
+/// until the first link without a target uses it (the kernel then drops
+/// `dst_prog`), and the function with the program type and expected
+/// attach type the extension was verified as (kept: a new target must
+/// have the same).
+#[derive(Debug)]
+pub struct ExtDst {
+    pub prog: Option<Arc<Prog>>,
+    pub target: crate::progtype::ext::ExtTarget,
 }
 
 /// How many BTF func / line info records a program keeps, and their
@@ -72,9 +90,37 @@ pub struct ProgParts {
     /// (`aux->max_ctx_offset`): a syscall program's test run needs at
     /// least that much ctx.
     pub max_ctx_offset: u32,
-    /// The vmlinux BTF id of a tracing program's target function
-    /// (`aux->attach_btf_id`), 0 for none.
+    /// The BTF id of the target function (`aux->attach_btf_id`): in
+    /// vmlinux BTF for a tracing program, in the target program's BTF
+    /// for an extension; 0 for none.
     pub attach_btf_id: u32,
+    /// The program's BTF and func_info records, kept for programs that
+    /// attach to this one (`aux->btf`, `aux->func_info`,
+    /// `aux->func_info_aux`); `None` when the load had no func_info.
+    pub func_btf: Option<Arc<FuncBtf>>,
+}
+
+/// What `bpf_check_attach_target()` reads from a target program: its
+/// decoded BTF and, per func_info record, the FUNC id and whether the
+/// BTF of that function is unreliable (`func_info_aux[i].unreliable`).
+#[derive(Debug)]
+pub struct FuncBtf {
+    pub btf: Arc<bpfemu_btf::Btf>,
+    pub funcs: Vec<FuncAux>,
+}
+
+/// One func_info record of a loaded program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncAux {
+    /// `bpf_func_info.type_id`.
+    pub type_id: u32,
+    /// The function's entry in the image (`xlated`) slots.
+    pub slot: usize,
+    /// `func_info_aux[i].unreliable`: a static function (not verified
+    /// against its prototype), a global one whose prototype
+    /// `btf_prepare_func_args()` refused, or a main function whose
+    /// prototype is not a single ctx argument (`do_check_common()`).
+    pub unreliable: bool,
 }
 
 impl std::ops::Deref for Prog {
@@ -94,6 +140,9 @@ impl Prog {
             run_time_ns: AtomicU64::new(0),
             #[cfg(target_arch = "x86_64")]
             jit: std::sync::OnceLock::new(),
+            ext_dst: parking_lot::Mutex::new(None),
+            linked_exts: parking_lot::Mutex::new(Vec::new()),
+            has_exts: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -108,6 +157,34 @@ impl Prog {
             let _ = self.jit.set(j);
         }
         self.jited_len() != 0
+    }
+
+    /// Records `ext` as linked into this program (`add`) or unlinked.
+    pub fn set_linked_ext(&self, ext: &Arc<Prog>, add: bool) {
+        let mut v = self.linked_exts.lock();
+        if add {
+            v.push(ext.clone());
+        } else if let Some(i) = v.iter().position(|p| Arc::ptr_eq(p, ext)) {
+            v.remove(i);
+        }
+        self.has_exts.store(!v.is_empty(), Ordering::Release);
+    }
+
+    /// The maps a run of this program may reach: its `used_maps`, then
+    /// those of the extensions linked into it.
+    pub fn run_maps(&self) -> std::borrow::Cow<'_, [Arc<Map>]> {
+        if !self.has_exts.load(Ordering::Acquire) {
+            return std::borrow::Cow::Borrowed(&self.used_maps);
+        }
+        let mut maps = self.used_maps.clone();
+        for e in self.linked_exts.lock().iter() {
+            for m in &e.used_maps {
+                if !maps.iter().any(|x| Arc::ptr_eq(x, m)) {
+                    maps.push(m.clone());
+                }
+            }
+        }
+        std::borrow::Cow::Owned(maps)
     }
 
     /// The jited image, if any.

@@ -161,7 +161,7 @@ fn exec(prog: &Arc<Prog>, args: &[u64], all: &[MemRegion<'_>], fast: bool) -> Re
     let image = prog.image.clone();
     let mut vm = Interpreter::new();
     crate::helpers::register_all(&mut vm);
-    vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: Mutex::new(prog.used_maps.clone()) }));
+    vm.set_tail_call_resolver(Arc::new(UsedMapsResolver { maps: Mutex::new(prog.run_maps().into_owned()) }));
     if !fast {
         vm.set_step_limit(Some(UNVERIFIED_STEP_LIMIT));
     }
@@ -212,16 +212,17 @@ pub fn run_with_ctx(
 ) -> (Result<u64, VmError>, crate::runctx::RunCtx) {
     let mut rctx = base;
     let tasks = rctx.tasks.clone();
+    let maps = prog.run_maps();
     let mut all: Vec<MemRegion<'_>> = regions.to_vec();
     all.extend(tasks.as_ref().map(|t| t.region()));
-    for map in &prog.used_maps {
+    for map in maps.iter() {
         all.extend(map_value_regions(map));
     }
     rctx.verified = fast;
     rctx.trace.clear();
     rctx.regions.clear();
     rctx.spin_lock_held = None;
-    rctx.maps = prog.used_maps.clone();
+    rctx.maps = maps.to_vec();
     for r in &all {
         rctx.add_region(r.start(), r.len(), r.is_writable());
     }
@@ -268,16 +269,17 @@ impl Kernel {
         let paranoid = self.paranoid();
         let fast = prog.verified && !paranoid;
         let tasks = crate::kfuncs::task::TaskTable::for_prog(prog, &self.sim.procs);
+        let maps = prog.run_maps();
         let mut all: Vec<MemRegion<'_>> = regions.to_vec();
         all.extend(tasks.as_ref().map(|t| t.region()));
-        for map in &prog.used_maps {
+        for map in maps.iter() {
             all.extend(map_value_regions(map));
         }
         // What the helpers may touch: the same regions, and the maps the
         // program holds (map helpers find maps by address among these).
         let mut rctx = self.run_ctx();
         rctx.verified = fast;
-        rctx.maps = prog.used_maps.clone();
+        rctx.maps = maps.to_vec();
         rctx.tasks = tasks.clone();
         for r in &all {
             rctx.add_region(r.start(), r.len(), r.is_writable());

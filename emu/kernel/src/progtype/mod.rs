@@ -15,9 +15,11 @@
 //! (`convert_ctx_access`) and the kernel ctx structs programs run on.
 //!
 //! BTF tracing programs (fentry, fexit, fmod_ret) load with a vmlinux
-//! FUNC as target ([`attach`]). Not supported yet (refused at load,
+//! FUNC as target ([`attach`]); ext programs load with a global function
+//! of a loaded program as target ([`ext`]) and are verified with that
+//! program's type rules. Not supported yet (refused at load,
 //! [`check_load`]): LSM programs (no LSM hooks in the emulated vmlinux),
-//! ext programs and targets in BPF programs (`attach_prog_fd`), raw_tp
+//! tracing programs with targets in BPF programs (`attach_prog_fd`), raw_tp
 //! BTF and iterator programs (no targets), struct_ops, and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
@@ -25,6 +27,7 @@
 pub mod attach;
 pub mod btf_tracing;
 pub mod convert;
+pub mod ext;
 pub mod funcs;
 pub mod reuseport;
 pub mod sk_lookup;
@@ -161,8 +164,9 @@ fn can_be_sleepable(t: &LoadTarget) -> bool {
 ///
 /// - `attach_prog_fd` / `attach_btf_obj_fd`: not an object → `EINVAL`; a
 ///   BTF object not of the kernel → `ENOTSUPP`; a program → `EINVAL`
-///   (bpfemu does not attach to BPF programs yet: freplace, fentry/fexit
-///   of programs); the kernel's BTF → vmlinux as the target BTF;
+///   only for extensions (bpfemu does not attach tracing programs to BPF
+///   programs yet: `EINVAL`); the kernel's BTF → vmlinux as the target
+///   BTF;
 /// - `bpf_prog_load_check_attach()`: `attach_btf_id` above `BTF_MAX_TYPE`
 ///   or on a type other than tracing, LSM, struct_ops, ext → `EINVAL`; a
 ///   BTF object without `attach_btf_id` → `EINVAL`; ext programs with an
@@ -174,8 +178,11 @@ fn can_be_sleepable(t: &LoadTarget) -> bool {
 ///   compatible license"; no emulated struct → `ENOTSUPP` "attach_btf_id N
 ///   is not a supported struct";
 /// - tracing and LSM: [`attach::check_attach_target`]; ext: without
-///   `attach_btf_id` "Tracing programs must provide btf_id" (`EINVAL`),
-///   with one `EINVAL` (bpfemu has no freplace yet);
+///   `attach_btf_id` "Tracing programs must provide btf_id" (`EINVAL`);
+///   with a target program `Ok(None)`: the load resolves the function
+///   with [`ext::check_ext_target`] once it has the extension's BTF;
+///   without one, vmlinux: "attach_btf_id N is invalid" or "Cannot
+///   replace kernel functions" (`EINVAL`);
 /// - a type without rules ([`ops_for`]): `EINVAL`, "bpfemu: program type
 ///   X is not supported yet".
 ///
@@ -206,10 +213,10 @@ pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
     if t.prog_type == T::Ext && t.expected_attach_type.is_some_and(|a| a.raw() != 0) {
         return Err(refuse(Errno::EINVAL, ""));
     }
-    if dst_prog {
+    if dst_prog && t.prog_type != T::Ext {
         return Err(refuse(
             Errno::EINVAL,
-            "bpfemu: attach_prog_fd targets (freplace, tracing of BPF programs) are not supported yet",
+            "bpfemu: attach_prog_fd targets of tracing programs (fentry/fexit of BPF programs) are not supported yet",
         ));
     }
     // check_attach_btf_id().
@@ -228,7 +235,14 @@ pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
             format!("attach_btf_id {} is not a supported struct", t.attach_btf_id),
         )),
         T::Ext if t.attach_btf_id == 0 => Err(refuse(Errno::EINVAL, "Tracing programs must provide btf_id")),
-        T::Ext => Err(refuse(Errno::EINVAL, "bpfemu: freplace (ext) programs are not supported yet")),
+        // The target program's function is resolved by the load, which
+        // has the extension's BTF ([`ext::check_ext_target`]).
+        T::Ext if dst_prog => Ok(None),
+        // bpf_check_attach_target() without a target program: vmlinux.
+        T::Ext if crate::vmlinux::shared().get(t.attach_btf_id).is_none() => {
+            Err(refuse(Errno::EINVAL, format!("attach_btf_id {} is invalid", t.attach_btf_id)))
+        }
+        T::Ext => Err(refuse(Errno::EINVAL, "Cannot replace kernel functions")),
         T::Tracing | T::Lsm => attach::check_attach_target(&crate::vmlinux::shared(), t).map(Some),
         other if ops_for(other, t.expected_attach_type, Caps::ROOT, None).is_none() => {
             Err(refuse(Errno::EINVAL, format!("bpfemu: program type {other} is not supported yet")))

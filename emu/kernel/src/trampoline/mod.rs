@@ -16,11 +16,13 @@
 //! that fill them (kernel/bpf/trampoline.c, `bpf_tracing_prog_attach()`);
 //! [`run`] calls the functions through their trampolines (the semantics
 //! of `arch_prepare_bpf_trampoline()`) and implements
-//! `bpf_prog_test_run_tracing()`. Other kernel functions (the kfuncs
+//! `bpf_prog_test_run_tracing()`. [`freplace`] links extension programs
+//! into the functions of BPF programs (`BPF_TRAMP_REPLACE`). Other kernel functions (the kfuncs
 //! included) are not traceable: their FUNCs have no address ("The address
 //! of function NAME cannot be found", `ENOENT`).
 
 pub mod btf;
+pub mod freplace;
 pub mod run;
 pub mod targets;
 pub mod tramp;

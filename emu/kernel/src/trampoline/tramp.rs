@@ -20,7 +20,8 @@
 //! fdinfo shows `attach_type`, `target_obj_id` (the vmlinux BTF object),
 //! `target_btf_id`, `cookie` (0: `LINK_CREATE` cookies are not emulated).
 //! Not emulated: `BPF_RAW_TRACEPOINT_OPEN` (no such command in bpfemu
-//! yet), re-attaching a program to another target, freplace.
+//! yet), re-attaching a program to another target. freplace links are
+//! [`super::freplace`].
 
 use crate::bpf::link::{Link, LinkOps};
 use crate::bpf::link_cmds::{LinkCreator, LinkReq};

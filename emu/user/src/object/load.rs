@@ -104,7 +104,7 @@ impl Object {
     fn load_inner(&mut self, seam: &mut impl Seam) -> Result<()> {
         let vmlinux: Option<Arc<Btf>> = if self.needs_vmlinux() { seam.vmlinux_btf().ok() } else { None };
         resolve_ksyms(&mut self.externs, vmlinux.as_deref())?;
-        self.resolve_attach_targets(vmlinux.as_deref())?;
+        self.resolve_attach_targets(vmlinux.as_deref(), seam)?;
         self.prepare_struct_ops(vmlinux.as_deref())?;
         self.apply_core(vmlinux.as_deref())?;
         self.load_btf(seam);
@@ -121,7 +121,7 @@ impl Object {
     }
 
     /// `libbpf_find_attach_btf_id()` for `SEC_ATTACH_BTF` programs.
-    fn resolve_attach_targets(&mut self, vmlinux: Option<&Btf>) -> Result<()> {
+    fn resolve_attach_targets(&mut self, vmlinux: Option<&Btf>, seam: &mut impl Seam) -> Result<()> {
         for p in &mut self.programs {
             let Some(def) = p.sec_def else { continue };
             if def.flags & sec_def::SEC_ATTACH_BTF == 0 || !p.autoload {
@@ -133,10 +133,14 @@ impl Object {
                     "no BTF-based attach target is specified, use bpf_program__set_attach_target()".into(),
                 ));
             };
-            if p.prog_type == bpfemu_kernel::uapi::ProgType::Ext.raw() {
-                return Err(perr(format!(
-                    "freplace needs the target program's fd (attach program FD is not set) for '{target}'"
-                )));
+            if p.prog_type == bpfemu_kernel::uapi::ProgType::Ext.raw() || p.attach_prog_fd != 0 {
+                if p.attach_prog_fd == 0 {
+                    return Err(perr(format!(
+                        "freplace needs the target program's fd (attach program FD is not set) for '{target}'"
+                    )));
+                }
+                p.attach_btf_id = prog_func_btf_id(seam, p.attach_prog_fd, &target).map_err(perr)?;
+                continue;
             }
             let (prefix, kind) = match p.expected_attach_type {
                 sec_def::TRACE_RAW_TP => ("btf_trace_", BtfKind::Typedef),
@@ -318,6 +322,7 @@ impl Object {
                 prog_name: name.as_bytes(),
                 expected_attach_type: p.expected_attach_type,
                 attach_btf_id: p.attach_btf_id,
+                attach_prog_fd: p.attach_prog_fd,
                 prog_btf_fd: if funcs.is_empty() && lines.is_empty() { 0 } else { self.btf_fd.unwrap_or(0) },
                 func_info_rec_size: if funcs.is_empty() { 0 } else { 8 },
                 func_info: &func_info,
@@ -379,4 +384,29 @@ impl Object {
         }
         Ok(())
     }
+}
+
+/// `libbpf_find_prog_btf_id()`: the id of FUNC `name` in the BTF of the
+/// program `prog_fd` (its `btf_id` from `bpf_prog_info`, the BTF read back
+/// with `BPF_BTF_GET_FD_BY_ID` and `bpf_btf_info`).
+fn prog_func_btf_id(seam: &mut impl Seam, prog_fd: i32, name: &str) -> std::result::Result<u32, String> {
+    use bpfemu_kernel::bpf::attr::ObjInfo;
+    let mut info = None;
+    seam.bpf(BpfAttr::ObjGetInfoByFd { bpf_fd: prog_fd, info: &mut info })
+        .map_err(|e| format!("failed to get the target program's info: {e}"))?;
+    let btf_id = match info {
+        Some(ObjInfo::Prog(p)) if p.btf_id != 0 => p.btf_id,
+        _ => return Err(format!("target program has no BTF (looking for '{name}')")),
+    };
+    let fd = seam
+        .bpf(BpfAttr::BtfGetFdById { id: btf_id })
+        .map_err(|e| format!("failed to get the target program's BTF: {e}"))? as i32;
+    let mut info = None;
+    let r = seam.bpf(BpfAttr::ObjGetInfoByFd { bpf_fd: fd, info: &mut info });
+    let _ = seam.close(fd);
+    r.map_err(|e| format!("failed to read the target program's BTF: {e}"))?;
+    let Some(ObjInfo::Btf(b)) = info else { return Err("not a BTF object".into()) };
+    let btf = bpfemu_btf::decode::decode(&b.data).map_err(|e| format!("target program's BTF: {e}"))?;
+    btf.find_by_name_kind(name, BtfKind::Func)
+        .ok_or_else(|| format!("{name} is not found in the target program's BTF"))
 }

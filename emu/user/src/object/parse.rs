@@ -405,6 +405,7 @@ fn collect_programs(elf: &ElfFile, text_shndx: Option<usize>) -> Result<Vec<Prog
                 prog_flags: def.map_or(0, |d| d.prog_flags()),
                 attach_target: def.and_then(|d| d.attach_target(&sec.name)).map(str::to_owned),
                 attach_btf_id: 0,
+                attach_prog_fd: 0,
                 is_subprog: is_text,
                 global: s.bind != STB_LOCAL,
                 autoload: !is_text,

@@ -212,6 +212,7 @@ fn run_level(
         .iter()
         .map(|&s| FuncInfo {
             insn_off: s as u32,
+            type_id: 0,
             name: format!("f{s}"),
             global: false,
             ret_scalar: true,

@@ -186,22 +186,7 @@ impl Verifier<'_, '_> {
                 return self.fail(EINVAL, msg);
             }
         };
-        let mut frame = FuncState::new(0, 0, start);
-        for (i, arg) in args.iter().enumerate() {
-            frame.regs[i + 1] = match *arg {
-                SubprogArg::Scalar => RegState::unknown_scalar(),
-                SubprogArg::Ctx => RegState::pointer(RegType::Ctx),
-                SubprogArg::Mem { size, nullable } => {
-                    let mut r = RegState::pointer(RegType::Mem);
-                    r.mem_size = size;
-                    if nullable {
-                        r.flags.maybe_null = true;
-                        r.id = self.new_id();
-                    }
-                    r
-                }
-            };
-        }
+        let frame = self.entry_frame(&args, start);
         self.cur =
             VerifierState { frames: vec![frame], refs: Vec::new(), active_lock: 0, callback_unroll_depth: 0 };
         self.insn_idx = start;
@@ -219,6 +204,57 @@ impl Verifier<'_, '_> {
         self.cur_written = Default::default();
         self.cur_states = 0;
         self.do_check()
+    }
+
+    /// The first frame of a function verified on its own, starting at
+    /// `start`: r1-r5 as its prototype's `args` describe them
+    /// (`btf_prepare_func_args()` results, as `do_check_common()` sets
+    /// them up).
+    fn entry_frame(&mut self, args: &[SubprogArg], start: usize) -> FuncState {
+        let mut frame = FuncState::new(0, 0, start);
+        for (i, arg) in args.iter().enumerate() {
+            frame.regs[i + 1] = match *arg {
+                SubprogArg::Scalar => RegState::unknown_scalar(),
+                SubprogArg::Ctx => RegState::pointer(RegType::Ctx),
+                SubprogArg::Mem { size, nullable } => {
+                    let mut r = RegState::pointer(RegType::Mem);
+                    r.mem_size = size;
+                    if nullable {
+                        r.flags.maybe_null = true;
+                        r.id = self.new_id();
+                    }
+                    r
+                }
+            };
+        }
+        frame
+    }
+
+    /// `do_check_common()` for the main function of an extension
+    /// (`BPF_PROG_TYPE_EXT`): "Validating NAME() func#0...", then its
+    /// registers from its own prototype (a prototype
+    /// `btf_prepare_func_args()` refuses fails the load). Its `exit` is
+    /// the main program's: the return value is checked against the
+    /// target program type's range (`check_return_code()` with
+    /// `resolve_prog_type()`).
+    pub(crate) fn start_extension(&mut self) -> VResult<()> {
+        let Some(f) = self.input.btf.and_then(|b| b.funcs.first()) else {
+            return self.fail(EINVAL, "Program extension requires BTF");
+        };
+        if self.log_verbose() {
+            self.log.line(&format!("Validating {}() func#0...", f.name));
+        }
+        let args = match &f.args {
+            Ok(a) => a.clone(),
+            Err(msg) => {
+                let msg = msg.clone();
+                return self.fail(EINVAL, msg);
+            }
+        };
+        let frame = self.entry_frame(&args, 0);
+        self.cur =
+            VerifierState { frames: vec![frame], refs: Vec::new(), active_lock: 0, callback_unroll_depth: 0 };
+        Ok(())
     }
 
     /// `do_check_common()` for the main program: a global main function's

@@ -655,9 +655,17 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
         return Err(VerifyError { errno, msg });
     }
     let mut v = Verifier::new(input, log, prog, cfg);
-    v.check_main_prototype();
+    let start = if input.opts.extension {
+        v.start_extension()
+    } else {
+        v.check_main_prototype();
+        Ok(())
+    };
     // `check_max_stack_depth()` runs once every path is done (bpf_check()).
-    let res = v.do_check().and_then(|()| v.do_check_globals()).and_then(|()| v.check_max_stack_depth());
+    let res = start
+        .and_then(|()| v.do_check())
+        .and_then(|()| v.do_check_globals())
+        .and_then(|()| v.check_max_stack_depth());
     let stats = v.stats;
     let depths = v.stack_depth.clone();
     if v.log.stats() {

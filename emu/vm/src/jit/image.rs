@@ -12,6 +12,7 @@ use super::JitError;
 use crate::Interpreter;
 use crate::program::Program;
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// What run-time shims need to know of an image; its address is embedded
@@ -60,9 +61,10 @@ type Cached = Result<Arc<Image>, JitError>;
 /// Shared by a program's runs and by every image its tail calls reach.
 pub(super) struct Shared {
     pub(super) interp: Interpreter,
-    /// Tail-call targets compiled so far; the `Arc<Program>` keeps the key's
-    /// address from being reused.
-    cache: Mutex<Vec<(Arc<Program>, Cached)>>,
+    /// Tail-call targets compiled so far, with the generation of their
+    /// replacements ([`Program::replace`]) each image was built for; the
+    /// `Arc<Program>` keeps the key's address from being reused.
+    cache: Mutex<Vec<(Arc<Program>, u64, Cached)>>,
 }
 
 impl Shared {
@@ -70,14 +72,26 @@ impl Shared {
         Shared { interp: interp.clone(), cache: Mutex::new(Vec::new()) }
     }
 
-    /// The image of tail-call target `p`, compiled on first use.
+    /// The image of tail-call target `p`, compiled on first use: with
+    /// its function entries jumping to the images of the programs
+    /// replacing them (freplace), recompiled when those change.
     pub(super) fn image_for(&self, p: &Arc<Program>) -> Cached {
-        let mut c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, img)) = c.iter().find(|(q, _)| Arc::ptr_eq(q, p)) {
-            return img.clone();
+        let (generation, reps) = p.replacements();
+        {
+            let c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, _, img)) = c.iter().find(|(q, g, _)| Arc::ptr_eq(q, p) && *g == generation) {
+                return img.clone();
+            }
         }
-        let img = super::compile::compile_image(p, &self.interp).map(Arc::new);
-        c.push((p.clone(), img.clone()));
+        // Replacements are compiled first (without the lock: they are
+        // tail-call-cache entries of their own).
+        let mut patches = BTreeMap::new();
+        for (slot, r) in reps {
+            patches.insert(slot, self.image_for(&r)?);
+        }
+        let img = super::compile::compile_patched(p, &self.interp, &patches).map(Arc::new);
+        let mut c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        c.push((p.clone(), generation, img.clone()));
         img
     }
 }

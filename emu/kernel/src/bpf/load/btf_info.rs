@@ -55,6 +55,8 @@ pub struct ProgBtf {
     pub line_info_rec_size: u32,
     pub nr_line_info: u32,
     pub info: ProgBtfInfo,
+    /// The decoded BTF (kept by the program for extensions of it).
+    pub btf: std::sync::Arc<Btf>,
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
@@ -250,6 +252,7 @@ fn func_infos(
         let global = *linkage == FuncLinkage::Global;
         out.push(FuncInfo {
             insn_off,
+            type_id,
             name: btf.name(type_id).to_string(),
             global,
             ret_scalar: is_scalar_kind(btf.kind(skip_mods(btf, *ret))),
@@ -323,6 +326,7 @@ impl Kernel {
             line_info_rec_size: if lines.is_empty() { 0 } else { LINEINFO_SIZE },
             nr_line_info: lines.len() as u32,
             info: ProgBtfInfo { funcs, lines },
+            btf: std::sync::Arc::new(btf),
         }))
     }
 }

@@ -33,10 +33,18 @@
 //! fentry programs into `r0 = -EOPNOTSUPP` (`do_misc_fixups()`). What is
 //! not emulated yet: the other rewrites after verification (helper
 //! fix-ups beyond the interpreter's id table; inlining),
-//! CO-RE relocations passed to the kernel (`core_relos`), attach targets
-//! in BPF programs (`attach_prog_fd` of a program: refused; vmlinux FUNCs
-//! by `attach_btf_id` are resolved, [`progtype::attach`]), offload
-//! (`prog_ifindex`), BPF tokens.
+//! CO-RE relocations passed to the kernel (`core_relos`), tracing programs
+//! with attach targets in BPF programs (`attach_prog_fd` of a program:
+//! refused; vmlinux FUNCs by `attach_btf_id` are resolved,
+//! [`progtype::attach`]), offload (`prog_ifindex`), BPF tokens.
+//!
+//! Extensions (`BPF_PROG_TYPE_EXT` with `attach_prog_fd` of a program):
+//! the function is resolved after the program's BTF is read
+//! ([`progtype::ext::check_ext_target`]); the program is verified and its
+//! ctx accesses converted as the target's type, with the target's
+//! expected attach type, its main function from its prototype
+//! (`VerifyOptions::extension`). Every program keeps its func_info facts
+//! ([`super::prog::FuncBtf`]) for extensions of it.
 
 pub mod attrs;
 pub mod btf_info;
@@ -49,14 +57,17 @@ pub mod verify;
 
 use super::attr::ProgLoadAttr;
 use super::objects::Obj;
-use super::prog::{BtfCounts, Prog, ProgParts};
+use super::prog::{BtfCounts, ExtDst, FuncAux, FuncBtf, Prog, ProgParts};
 use crate::errno::Errno;
 use crate::kernel::Kernel;
+use crate::progtype::ext::{ExtProg, ExtTarget, TargetProg};
 use crate::progtype::{self, AttachFd, Caps, LoadTarget};
+use crate::uapi::ProgType;
 use attrs::Checked;
 use bpfemu_verifier::env::VerifyOptions;
 use bpfemu_verifier::log::{COMPLEXITY_LIMIT_INSNS, VerifierLog};
 use bpfemu_vm::Program;
+use btf_info::ProgBtf;
 use std::sync::Arc;
 
 /// `BPF_F_SLEEPABLE`.
@@ -77,9 +88,10 @@ impl Kernel {
             *size = log.true_size();
         }
         log.finish().map_err(|_| Errno::ENOSPC)?;
-        let parts = parts?;
+        let (parts, ext_dst) = parts?;
         let id = self.objects.progs.alloc()?;
         let prog = Arc::new(Prog::new(id, parts));
+        *prog.ext_dst.lock() = ext_dst;
         if self.jit_enable() {
             prog.select_runtime();
         }
@@ -102,6 +114,26 @@ impl Kernel {
         }
     }
 
+    /// `bpf_check_attach_target()` for an extension of `dst`.
+    fn check_ext(
+        &self,
+        dst: &Prog,
+        btf: Option<&ProgBtf>,
+        btf_id: u32,
+    ) -> Result<ExtTarget, progtype::Refusal> {
+        let ext = ExtProg {
+            btf: btf.and_then(|b| b.info.funcs.first().map(|f| (&*b.btf, f.type_id))),
+            jit_requested: self.jit_enable(),
+        };
+        let tgt = TargetProg {
+            prog_type: dst.prog_type,
+            expected_attach_type: dst.expected_attach_type,
+            jited: dst.jited_len() != 0,
+            func_btf: dst.func_btf.as_deref(),
+        };
+        progtype::ext::check_ext_target(&ext, &tgt, btf_id)
+    }
+
     /// The loading process's capabilities: root has them all.
     pub(crate) fn loader_caps(&self) -> Caps {
         let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
@@ -114,13 +146,14 @@ impl Kernel {
         attr: &ProgLoadAttr<'_>,
         checked: Checked,
         log: &mut VerifierLog,
-    ) -> Result<ProgParts, Errno> {
+    ) -> Result<(ProgParts, Option<ExtDst>), Errno> {
         let sleepable = attr.prog_flags & BPF_F_SLEEPABLE != 0;
+        let attach_fd = self.attach_fd(attr.attach_prog_fd);
         let target = LoadTarget {
             prog_type: checked.prog_type,
             expected_attach_type: checked.expected_attach_type,
             attach_btf_id: attr.attach_btf_id,
-            attach_fd: self.attach_fd(attr.attach_prog_fd),
+            attach_fd,
             sleepable,
             gpl_compatible: checked.gpl_compatible,
         };
@@ -130,17 +163,36 @@ impl Kernel {
             }
             r.errno
         })?;
+        // An extension of a loaded program is verified as that program's
+        // type (`resolve_prog_type()`) and takes its expected attach type
+        // (`check_attach_btf_id()`).
+        let dst_prog = match (checked.prog_type, attach_fd) {
+            (ProgType::Ext, AttachFd::Prog) => Some(self.fd_obj(attr.attach_prog_fd)?.prog()?.clone()),
+            _ => None,
+        };
+        let (verify_type, verify_attach) =
+            dst_prog.as_ref().map_or((checked.prog_type, checked.expected_attach_type), |p| {
+                (p.prog_type, p.expected_attach_type)
+            });
         let caps = self.loader_caps();
-        let ops =
-            progtype::ops_for(checked.prog_type, checked.expected_attach_type, caps, attach_target.as_ref())
-                .ok_or(Errno::EINVAL)?;
         let prog_btf = self.prog_btf(
             attr.prog_btf_fd,
             (attr.func_info, attr.func_info_rec_size),
             (attr.line_info, attr.line_info_rec_size),
-            checked.prog_type,
+            verify_type,
             log,
         )?;
+        let ext_target = match &dst_prog {
+            Some(p) => Some(self.check_ext(p, prog_btf.as_ref(), attr.attach_btf_id).map_err(|r| {
+                if !r.msg.is_empty() {
+                    log.line(&r.msg);
+                }
+                r.errno
+            })?),
+            None => None,
+        };
+        let ops = progtype::ops_for(verify_type, verify_attach, caps, attach_target.as_ref())
+            .ok_or(Errno::EINVAL)?;
         let relocated = self.relocate(attr.insns, attr.fd_array, sleepable, log)?;
         let opts = VerifyOptions {
             bpf_capable: caps.bpf,
@@ -152,19 +204,21 @@ impl Kernel {
             strict_alignment: attr.prog_flags & attrs::BPF_F_STRICT_ALIGNMENT != 0
                 && attr.prog_flags & attrs::BPF_F_ANY_ALIGNMENT == 0,
             has_fd_array: !attr.fd_array.is_empty(),
+            extension: ext_target.is_some(),
         };
         let btf_info = prog_btf.as_ref().map(|b| &b.info);
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;
-        let (mut relocated, _slot_map) = rewrite::apply(relocated, &outcome, checked.prog_type, log)?;
-        fixups::apply(&mut relocated.xlated, checked.prog_type, checked.expected_attach_type);
+        let (relocated, slot_map) = rewrite::apply(relocated, &outcome, verify_type, log)?;
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL
         })?;
         let uid = self.sim.procs.get(self.user).map_or(0, |t| t.uid_gid() as u32);
-        Ok(ProgParts {
+        let ext_dst =
+            dst_prog.zip(ext_target.clone()).map(|(prog, target)| ExtDst { prog: Some(prog), target });
+        let parts = ProgParts {
             prog_type: checked.prog_type,
-            expected_attach_type: checked.expected_attach_type,
+            expected_attach_type: verify_attach,
             name: checked.name,
             tag: tag::calc_tag(attr.insns),
             gpl_compatible: checked.gpl_compatible,
@@ -184,7 +238,42 @@ impl Kernel {
             verified: true,
             verified_insns: outcome.stats.insn_processed,
             max_ctx_offset: outcome.max_ctx_offset,
-            attach_btf_id: attach_target.as_ref().map_or(0, |t| t.btf_id),
-        })
+            attach_btf_id: ext_target
+                .as_ref()
+                .map(|t| t.btf_id)
+                .or(attach_target.as_ref().map(|t| t.btf_id))
+                .unwrap_or(0),
+            func_btf: prog_btf.as_ref().and_then(|b| func_btf(b, ext_target.is_some(), &slot_map)),
+        };
+        Ok((parts, ext_dst))
     }
+}
+
+/// What a program keeps of its BTF for programs that attach to it: the
+/// func_info FUNC ids and which functions' BTF is unreliable (static; a
+/// global prototype `btf_prepare_func_args()` refused; a main function
+/// whose prototype is not one ctx argument, `do_check_common()`, unless
+/// the program is an extension, whose main function is verified from its
+/// prototype).
+fn func_btf(b: &ProgBtf, extension: bool, slot_map: &[usize]) -> Option<Arc<FuncBtf>> {
+    use bpfemu_verifier::btf_info::SubprogArg;
+    if b.info.funcs.is_empty() {
+        return None;
+    }
+    let funcs = b
+        .info
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| FuncAux {
+            type_id: f.type_id,
+            slot: slot_map.get(f.insn_off as usize).copied().unwrap_or(f.insn_off as usize),
+            unreliable: match &f.args {
+                _ if !f.global => true,
+                Err(_) => true,
+                Ok(a) => i == 0 && !extension && !matches!(a.as_slice(), [SubprogArg::Ctx]),
+            },
+        })
+        .collect();
+    Some(Arc::new(FuncBtf { btf: b.btf.clone(), funcs }))
 }

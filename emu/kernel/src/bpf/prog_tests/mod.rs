@@ -4,6 +4,7 @@
 mod btf;
 mod btf_info;
 mod callbacks;
+mod ext;
 #[cfg(target_arch = "x86_64")]
 mod jit;
 mod links;

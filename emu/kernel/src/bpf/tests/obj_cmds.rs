@@ -109,7 +109,13 @@ fn info_by_fd() {
     let (bfd, btf) = btf_fd(&mut k);
     assert_eq!(
         info(&mut k, bfd),
-        Ok(ObjInfo::Btf(BtfInfo { id: btf.id, btf_size: 4, name: String::new(), kernel_btf: false }))
+        Ok(ObjInfo::Btf(BtfInfo {
+            id: btf.id,
+            btf_size: 4,
+            name: String::new(),
+            kernel_btf: false,
+            data: btf.data.clone()
+        }))
     );
     assert_eq!(info(&mut k, 2), Err(Errno::EINVAL));
     assert_eq!(info(&mut k, 77), Err(Errno::EBADF));

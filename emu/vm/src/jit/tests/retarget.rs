@@ -4,7 +4,7 @@
 use crate::jit::ENTRY_NOP;
 use crate::tests::asm::*;
 use crate::{Interpreter, JitError, JitProgram, Program};
-use bpfemu_isa::{AluOp, Instruction, encode_program};
+use bpfemu_isa::{AluOp, Instruction, JmpOp, Source, Width, encode_program};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
@@ -116,4 +116,46 @@ fn retargeting_while_other_threads_run_gives_one_of_the_two_results() {
         }
     });
     assert_eq!(run(&a, 0), 41, "the flips end unpatched");
+}
+
+/// The interpreter's [`Program::replace`] and the JIT's retarget agree:
+/// the same replacements give the same results on both engines, for a
+/// subprogram entry, the main entry, and calls in a loop (the interpreter
+/// enters the replacement many times in one run).
+#[test]
+fn interpreter_replacements_match_retargeted_images() {
+    let looped = [
+        mov(6, 0),                                         // 0: acc
+        mov(7, 3),                                         // 1: count
+        movr(1, 7),                                        // 2
+        call_local(5),                                     // 3 -> 9
+        alu64(AluOp::Add, 6, 0),                           // 4
+        alu64i(AluOp::Sub, 7, 1),                          // 5
+        jmp(Width::W64, JmpOp::Ne, 7, Source::Imm(0), -5), // 6 -> 2
+        movr(0, 6),                                        // 7
+        exit(),                                            // 8
+        movr(0, 1),                                        // 9: f
+        alu64i(AluOp::Mul, 0, 2),                          // 10
+        exit(),                                            // 11
+    ];
+    let repl = [movr(0, 1), alu64i(AluOp::Add, 0, 100), exit()];
+    let prog = Program::new(&encode_program(&looped)).unwrap();
+    let rp = std::sync::Arc::new(Program::new(&encode_program(&repl)).unwrap());
+    let (a, b) = (jit(&looped), jit(&repl));
+    let vm = Interpreter::new();
+    // SAFETY: the test programs touch no memory and end with exit.
+    let interp = |p: &Program| unsafe { vm.run_fast(p, &[0]) }.expect("runs");
+    assert_eq!((interp(&prog), run(&a, 0)), (12, 12), "2 * (3 + 2 + 1)");
+    assert!(prog.replace(9, Some(rp.clone())));
+    a.retarget(9, Some(&b)).unwrap();
+    assert_eq!((interp(&prog), run(&a, 0)), (306, 306), "3 + 2 + 1 + 3 * 100");
+    assert!(prog.replace(0, Some(rp.clone())));
+    a.retarget(0, Some(&b)).unwrap();
+    assert_eq!((interp(&prog), run(&a, 0)), (100, 100));
+    assert!(prog.replace(0, None) && prog.replace(9, None));
+    a.retarget(0, None).unwrap();
+    a.retarget(9, None).unwrap();
+    assert_eq!((interp(&prog), run(&a, 0)), (12, 12));
+    assert!(!prog.replace(2, Some(rp)), "not a function entry");
+    assert_eq!(prog.entries(), vec![0, 9]);
 }
