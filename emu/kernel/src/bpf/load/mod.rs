@@ -208,7 +208,8 @@ impl Kernel {
         };
         let btf_info = prog_btf.as_ref().map(|b| &b.info);
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;
-        let (relocated, slot_map) = rewrite::apply(relocated, &outcome, verify_type, log)?;
+        let (mut relocated, slot_map) = rewrite::apply(relocated, &outcome, verify_type, log)?;
+        fixups::apply(&mut relocated.xlated, verify_type, verify_attach);
         let image = Program::new(&relocated.xlated).map_err(|e| {
             log.line(&e.to_string());
             Errno::EINVAL
