@@ -80,3 +80,9 @@ impl Error {
 
 /// The loader's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The errno of a failed host system call (epoll, eventfd reads), as the
+/// emulated kernel's `Errno`; an errno it does not know becomes `EINVAL`.
+pub(crate) fn host_errno(e: rustix::io::Errno) -> Errno {
+    Errno::from_raw(e.raw_os_error()).unwrap_or(Errno::EINVAL)
+}

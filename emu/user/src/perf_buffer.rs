@@ -15,6 +15,7 @@
 //! `data_tail` (release, pairs with the producer's acquire load before its
 //! space check). Per-CPU order only: nothing orders records of two CPUs.
 
+use crate::error::host_errno as sys;
 use crate::seam::Seam;
 use bpfemu_kernel::bpf::attr::{BpfAttr, ObjInfo};
 use bpfemu_kernel::errno::Errno;
@@ -62,10 +63,6 @@ impl fmt::Debug for PerfBuffer<'_> {
         let cpus: Vec<u32> = self.bufs.iter().map(|b| b.cpu).collect();
         f.debug_struct("PerfBuffer").field("cpus", &cpus).field("sim", &self.sim).finish()
     }
-}
-
-fn sys(e: rustix::io::Errno) -> Errno {
-    Errno::from_raw(e.raw_os_error()).unwrap_or(Errno::EINVAL)
 }
 
 fn max_entries(seam: &mut dyn Seam, map_fd: i32) -> Result<u32, Errno> {

@@ -31,6 +31,7 @@
 //! waits on wall time (epoll with a zero timeout), so a scenario stays
 //! deterministic and instant.
 
+use crate::error::host_errno as sys;
 use crate::seam::Seam;
 use bpfemu_kernel::bpf::attr::{BpfAttr, ObjInfo};
 use bpfemu_kernel::errno::Errno;
@@ -75,10 +76,6 @@ impl fmt::Debug for RingBuffer<'_> {
         let fds: Vec<i32> = self.rings.iter().map(|r| r.map_fd).collect();
         f.debug_struct("RingBuffer").field("map_fds", &fds).field("opts", &self.opts).finish()
     }
-}
-
-fn sys(e: rustix::io::Errno) -> Errno {
-    Errno::from_raw(e.raw_os_error()).unwrap_or(Errno::EINVAL)
 }
 
 impl<'a> RingBuffer<'a> {
