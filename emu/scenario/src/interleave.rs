@@ -56,7 +56,7 @@ impl Worker {
         let (go_tx, go_rx) = bounded(1);
         let baton = Arc::new(Baton { events: ev_tx.clone(), go: go_rx });
         let thread = std::thread::spawn(move || {
-            let done = run.execute(baton);
+            let done = run.execute(Some(baton));
             let _ = ev_tx.send(Event::Done(Box::new(done)));
         });
         let mut w = Worker { events: ev_rx, go: go_tx, thread: Some(thread) };

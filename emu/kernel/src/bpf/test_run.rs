@@ -55,7 +55,6 @@ use crate::bpf::prog::Prog;
 use crate::errno::Errno;
 use crate::kernel::Kernel;
 use crate::uapi::ProgType;
-use bpfemu_vm::MemRegion;
 use std::sync::Arc;
 
 impl Kernel {
@@ -81,27 +80,18 @@ impl Kernel {
         {
             return Err(Errno::EINVAL);
         }
-        if attr.ctx_in.len() > usize::from(u16::MAX) || attr.ctx_in.len() < prog.max_ctx_offset as usize {
-            return Err(Errno::EINVAL);
-        }
-        let mut ctx = attr.ctx_in.to_vec();
-        let retval = if ctx.is_empty() {
-            self.run_prog(&prog, &[0], &[])?
-        } else {
-            let region = MemRegion::from_mut_slice("ctx", &mut ctx);
-            let addr = region.start();
-            self.run_prog(&prog, &[addr], &[region])?
-        };
+        let run = self.syscall_run(prog, attr.ctx_in, true)?;
+        let done = self.test_run_reattach(run.execute(None))?;
         if let Some(out) = attr.ctx_out.as_deref_mut() {
-            let dst = out.get_mut(..ctx.len()).ok_or(Errno::ENOSPC)?;
-            dst.copy_from_slice(&ctx);
+            let dst = out.get_mut(..done.ctx.len()).ok_or(Errno::ENOSPC)?;
+            dst.copy_from_slice(&done.ctx);
         }
         if let Some(out) = attr.out.as_deref_mut() {
             *out = TestRunOut {
-                retval: retval as u32,
-                duration: Self::prog_run_cost(&prog) as u32,
+                retval: done.retval,
+                duration: done.duration,
                 data_size_out: 0,
-                ctx_size_out: ctx.len() as u32,
+                ctx_size_out: done.ctx.len() as u32,
             };
         }
         Ok(0)

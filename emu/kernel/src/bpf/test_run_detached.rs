@@ -5,7 +5,7 @@
 //! points of [`crate::runctx::Switcher`].
 //!
 //! Kernel counterpart: `bpf_prog_test_run_syscall()` (net/bpf/test_run.c),
-//! split in three: [`Kernel::test_run_detach`] does the attribute checks and
+//! split in three (`BPF_PROG_TEST_RUN` itself runs the three in a row): [`Kernel::test_run_detach`] does the attribute checks and
 //! copies the ctx in (needs the kernel), [`DetachedRun::execute`] runs the
 //! program (needs only the program, its maps and a [`RunCtx`]: any thread),
 //! [`Kernel::test_run_reattach`] hands back the result, the ctx and the
@@ -56,12 +56,12 @@ pub struct DetachedOut {
 }
 
 impl DetachedRun {
-    /// Runs the program on this thread; `switcher` is called at each
-    /// interleaving point.
-    pub fn execute(self, switcher: Arc<dyn Switcher>) -> DetachedDone {
+    /// Runs the program on this thread; `switcher`, if any, is called at
+    /// each interleaving point.
+    pub fn execute(self, switcher: Option<Arc<dyn Switcher>>) -> DetachedDone {
         let DetachedRun { prog, mut ctx, mut rctx, fast, paranoid } = self;
-        rctx.switcher = Some(switcher);
-        let _armed = SwitchingArmed::new();
+        let _armed = switcher.is_some().then(SwitchingArmed::new);
+        rctx.switcher = switcher;
         let (result, out) = if ctx.is_empty() {
             super::run::run_with_ctx(&prog, &[0], &[], rctx, fast)
         } else {
@@ -83,6 +83,20 @@ impl Kernel {
         if prog.prog_type != ProgType::Syscall {
             return Err(Errno::EOPNOTSUPP);
         }
+        // Hooks at in-run points (injected NMIs) stay with runs that the
+        // kernel runs whole.
+        self.syscall_run(prog, ctx_in, false)
+    }
+
+    /// A syscall program's run prepared (`ctx_in` size checks, the run
+    /// context as of now); `BPF_PROG_TEST_RUN` executes it at once with
+    /// `points`, a `concurrent` branch later without.
+    pub(crate) fn syscall_run(
+        &self,
+        prog: Arc<Prog>,
+        ctx_in: &[u8],
+        points: bool,
+    ) -> Result<DetachedRun, Errno> {
         if ctx_in.len() > usize::from(u16::MAX) || ctx_in.len() < prog.max_ctx_offset as usize {
             return Err(Errno::EINVAL);
         }
@@ -90,9 +104,9 @@ impl Kernel {
         let fast = prog.verified && !paranoid;
         let mut rctx = self.run_ctx();
         rctx.tasks = crate::kfuncs::task::TaskTable::for_prog(&prog, &self.sim.procs);
-        // Hooks at in-run points (injected NMIs) stay with runs that the
-        // kernel runs whole.
-        rctx.points = None;
+        if !points {
+            rctx.points = None;
+        }
         Ok(DetachedRun { prog, ctx: ctx_in.to_vec(), rctx, fast, paranoid })
     }
 
@@ -167,7 +181,7 @@ mod tests {
             let count = Arc::new(Count::default());
             let done = std::thread::spawn({
                 let c = count.clone();
-                move || run.execute(c)
+                move || run.execute(Some(c))
             })
             .join()
             .unwrap();
