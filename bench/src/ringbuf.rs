@@ -169,10 +169,15 @@ fn setup(cfg: &Config) -> Result<Setup, String> {
         }
     }
     let insns = assemble(&producer_src(cfg, map_fd)).map_err(|e| format!("assemble: {e}"))?;
+    // Perf-buffer producers are raw tracepoint programs (a sleepable
+    // syscall program may not use a perf event array); ring-buffer ones
+    // syscall programs, loaded sleepable as the kernel requires.
+    let prog_type = if cfg.variant.is_perf() { ProgType::RawTracepoint } else { ProgType::Syscall };
     let attr = ProgLoadAttr {
-        prog_type: ProgType::Syscall.raw(),
+        prog_type: prog_type.raw(),
         insns: &insns,
         license: "GPL",
+        prog_flags: bpfemu_kernel::bpf::load::default_prog_flags(prog_type),
         ..Default::default()
     };
     let fd = k.bpf(BpfAttr::ProgLoad(attr)).map_err(|e| format!("load: {e}"))? as i32;

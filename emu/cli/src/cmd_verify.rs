@@ -35,7 +35,8 @@ pub struct VerifyArgs {
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: InputFormat,
-    /// Program type, as bpftool names it (`syscall`, `socket_filter`, `xdp`, ...).
+    /// Program type, as bpftool names it (`syscall`, `socket_filter`, `xdp`, ...);
+    /// syscall programs load sleepable, as libbpf loads `SEC("syscall")`.
     #[arg(long = "type", default_value = "syscall")]
     pub prog_type: String,
     /// Program of an ELF object to verify (ELF objects need the loader, issue 7).
@@ -135,6 +136,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         prog_type: ptype.raw(),
         insns: &insns,
         license: "GPL",
+        prog_flags: bpfemu_kernel::bpf::load::default_prog_flags(ptype),
         log_level: a.log_level | if a.stats { BPF_LOG_STATS } else { 0 },
         log: Some(&mut log),
         log_size: LOG_SIZE,

@@ -33,6 +33,7 @@ fn load(k: &mut Kernel, src: &str) -> i32 {
     let insns = assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
     let attr = ProgLoadAttr {
         prog_type: ProgType::Syscall.raw(),
+        prog_flags: bpfemu_kernel::bpf::load::BPF_F_SLEEPABLE,
         insns: &insns,
         license: "GPL",
         ..Default::default()

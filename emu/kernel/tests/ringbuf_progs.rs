@@ -41,6 +41,7 @@ fn setup(jit: bool) -> (Kernel, i32) {
     let insns = assemble(PRODUCE).unwrap();
     let attr = ProgLoadAttr {
         prog_type: ProgType::Syscall.raw(),
+        prog_flags: bpfemu_kernel::bpf::load::BPF_F_SLEEPABLE,
         insns: &insns,
         license: "GPL",
         ..Default::default()

@@ -22,6 +22,7 @@ fn load(k: &mut Kernel, src: &str) -> Result<i32, Errno> {
     let insns = assemble(src).expect("assembles");
     let attr = ProgLoadAttr {
         prog_type: ProgType::Syscall.raw(),
+        prog_flags: bpfemu_kernel::bpf::load::BPF_F_SLEEPABLE,
         insns: &insns,
         license: "GPL",
         ..Default::default()

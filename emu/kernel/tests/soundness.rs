@@ -133,6 +133,7 @@ fn shuffle_maps(k: &mut Kernel, fds: &[i32; 2], maps: &[MapSpec; 2], d: &mut Dic
 fn load(k: &mut Kernel, insns: &[Insn], log: Option<&mut String>) -> Result<i32, Errno> {
     let attr = ProgLoadAttr {
         prog_type: ProgType::Syscall.raw(),
+        prog_flags: bpfemu_kernel::bpf::load::BPF_F_SLEEPABLE,
         insns,
         license: "GPL",
         log_level: if log.is_some() { 2 } else { 0 },

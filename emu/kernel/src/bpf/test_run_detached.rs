@@ -154,6 +154,7 @@ mod tests {
         let insns = bpfemu_isa::asm::kernel::assemble(src).unwrap();
         let a = crate::bpf::attr::ProgLoadAttr {
             prog_type: ProgType::Syscall.raw(),
+            prog_flags: crate::bpf::load::BPF_F_SLEEPABLE,
             insns: &insns,
             license: "GPL",
             ..Default::default()

@@ -7,17 +7,24 @@
 /// followed by a `//` or `;` comment) rewritten to `call
 /// kernel-function#ID`; other lines unchanged.
 pub fn rewrite_kfunc_calls(src: &str) -> String {
+    rewrite_kfunc_calls_with(src, super::kfunc_btf_id)
+}
+
+/// As [`rewrite_kfunc_calls`] with the BTF ids of another kernel: `id`
+/// gives a kfunc's id there (`None` leaves the call, an emulated kfunc
+/// or not, as written).
+pub fn rewrite_kfunc_calls_with(src: &str, mut id: impl FnMut(&str) -> Option<u32>) -> String {
     let mut out = String::with_capacity(src.len());
     for (i, line) in src.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&rewrite_line(line).unwrap_or_else(|| line.to_owned()));
+        out.push_str(&rewrite_line(line, &mut id).unwrap_or_else(|| line.to_owned()));
     }
     out
 }
 
-fn rewrite_line(line: &str) -> Option<String> {
+fn rewrite_line(line: &str, id: &mut impl FnMut(&str) -> Option<u32>) -> Option<String> {
     let indent = &line[..line.len() - line.trim_start().len()];
     let rest = line.trim_start().strip_prefix("call")?;
     if !rest.starts_with([' ', '\t']) {
@@ -30,7 +37,7 @@ fn rewrite_line(line: &str) -> Option<String> {
     if !(t.is_empty() || t.starts_with("//") || t.starts_with(';')) {
         return None;
     }
-    let id = super::kfunc_btf_id(name)?;
+    let id = id(name)?;
     Some(format!("{indent}call kernel-function#{id}{tail}"))
 }
 

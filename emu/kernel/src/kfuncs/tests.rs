@@ -125,6 +125,7 @@ fn load_and_run(k: &mut Kernel, jit: bool) -> u64 {
     let insns = bpfemu_isa::asm::kernel::assemble(&prog_src()).unwrap();
     let attr = ProgLoadAttr {
         prog_type: ProgType::Syscall.raw(),
+        prog_flags: crate::bpf::load::BPF_F_SLEEPABLE,
         insns: &insns,
         license: "GPL",
         ..Default::default()

@@ -219,7 +219,12 @@ pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
             "bpfemu: attach_prog_fd targets of tracing programs (fentry/fexit of BPF programs) are not supported yet",
         ));
     }
-    // check_attach_btf_id().
+    // check_attach_btf_id(): syscall programs run from the bpf() syscall,
+    // in process context, and must be loaded sleepable (libbpf sets
+    // BPF_F_SLEEPABLE for SEC("syscall")).
+    if t.prog_type == T::Syscall && !t.sleepable {
+        return Err(refuse(Errno::EINVAL, "Syscall programs can only be sleepable"));
+    }
     if t.sleepable && !can_be_sleepable(t) {
         return Err(refuse(
             Errno::EINVAL,
@@ -291,7 +296,9 @@ mod tests {
         ] {
             let ops = ops_for(t, None, Caps::ROOT, None).unwrap();
             assert_eq!(ops.name(), t.name());
-            assert_eq!(check_load(&target(t)), Ok(None));
+            let mut lt = target(t);
+            lt.sleepable = t == ProgType::Syscall;
+            assert_eq!(check_load(&lt), Ok(None));
         }
     }
 
@@ -314,6 +321,8 @@ mod tests {
         sl.sleepable = true;
         assert!(check_load(&sl).unwrap_err().msg.starts_with("Only fentry"));
         let mut sy = target(ProgType::Syscall);
+        let r = check_load(&sy).unwrap_err();
+        assert_eq!((r.errno, r.msg.as_str()), (Errno::EINVAL, "Syscall programs can only be sleepable"));
         sy.sleepable = true;
         assert_eq!(check_load(&sy), Ok(None));
     }

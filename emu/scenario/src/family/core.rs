@@ -558,7 +558,10 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 prog_name: &name,
                 expected_attach_type: attach,
                 attach_btf_id,
-                prog_flags: p.int("flags").unwrap_or(0) as u32,
+                // Without flags=, what libbpf passes (syscall programs sleepable).
+                prog_flags: p
+                    .int("flags")
+                    .map_or(bpfemu_kernel::bpf::load::default_prog_flags(*t), |f| f as u32),
                 log_level,
                 // log_level=0: no buffer at all (the kernel refuses a buffer without a level).
                 log: if log_level == 0 { None } else { Some(&mut log) },

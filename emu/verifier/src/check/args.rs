@@ -62,6 +62,8 @@ pub(super) struct ArgMeta {
     pub uninit_dynptr_regno: usize,
     /// The initialised dynptr argument: `(frame, spi)` of its first slot.
     pub dynptr: Option<(usize, usize)>,
+    /// A constant key of an array map (`const_map_key`).
+    pub const_map_key: Option<u64>,
 }
 
 /// The register types an argument type accepts (`compatible_reg_types[]`)
@@ -192,6 +194,9 @@ impl<'a> Verifier<'a, '_> {
                     return self.fail(EACCES, "invalid map_ptr to access map->key");
                 };
                 self.check_helper_mem(regno, u64::from(m.key_size), Access::Read, false, false)?;
+                if super::const_key::can_elide_value_nullness(m) {
+                    meta.const_map_key = self.const_map_key(&reg, m.key_size);
+                }
             }
             ArgType::PtrToMapValue | ArgType::PtrToUninitMapValue => {
                 let Some(m) = meta.map.and_then(|m| self.map_ref_info(m)) else {

@@ -219,8 +219,15 @@ impl Verifier<'_, '_> {
                 } else {
                     RegState { map: idx, inner_map: inner, ..RegState::pointer(RegType::MapValue) }
                 };
-                r.flags.maybe_null = true;
-                r.id = self.new_id();
+                // A constant key in bounds of an array: the lookup cannot
+                // miss, r0 is not NULL and needs no id but for a spin lock.
+                let hit = fp.id == id::MAP_LOOKUP_ELEM
+                    && super::const_key::can_elide_value_nullness(m)
+                    && meta.const_map_key.is_some_and(|k| k < u64::from(m.max_entries));
+                r.flags.maybe_null = !hit;
+                if !hit || m.spin_lock_off.is_some() {
+                    r.id = self.new_id();
+                }
                 r
             }
             RetType::PtrToMemOrNull { size, ringbuf } => {

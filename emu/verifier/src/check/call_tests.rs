@@ -537,7 +537,7 @@ fn bpf_loop_callback() {
     rejects(
         run(&bad_ret, &[]),
         EINVAL,
-        "At callback return the register R0 has value (0x5; 0x0) should have been in (0x0; 0x1)",
+        "At callback return the register R0 has smin=5 smax=5 should have been in [0, 1]",
     );
     let no_ret = loop_prog("r0 = 0\nexit", "exit");
     rejects(run(&no_ret, &[]), EACCES, "R0 not a scalar value");
@@ -676,12 +676,12 @@ fn main_exit_checks() {
     rejects(
         run_with("r0 = 2\nexit", &[], &ranged, opts),
         EINVAL,
-        "At program exit the register R0 has value (0x2; 0x0) should have been in (0x0; 0x1)",
+        "At program exit the register R0 has smin=2 smax=2 should have been in [0, 1]",
     );
     rejects(
         run_with("call bpf_ktime_get_ns#5\nexit", &[], &ranged, opts),
         EINVAL,
-        "At program exit the register R0 has unknown scalar value should have been in (0x0; 0x1)",
+        "At program exit the register R0 has unknown scalar value should have been in [0, 1]",
     );
     rejects(
         run_with("r0 = r1\nexit", &[], &ranged, opts),

@@ -21,8 +21,9 @@
 //!   unknown (`widen_imprecise_scalars()`), so that the runs converge.
 //! * The main program: r0 must be initialised, must not leak a pointer
 //!   unless pointer leaks are allowed, and must lie in the program type's
-//!   return range ([`crate::env::ProgTypeOps::return_range`]), checked as
-//!   the kernel does with `tnum_in(tnum_range(lo, hi), var_off)`.
+//!   return range ([`crate::env::ProgTypeOps::return_range`]), checked on
+//!   its signed bounds and marked precise, as Linux 6.8+ does
+//!   (`retval_range_within()`, the message of `verbose_invalid_scalar()`).
 
 use super::args::EACCES;
 use super::fmt::reg_type_str;
@@ -39,27 +40,28 @@ pub(crate) fn tnum_str(t: Tnum) -> String {
     t.to_string()
 }
 
-/// `verbose_invalid_scalar()`: `At <ctx> the register R0 has value ...
-/// should have been in ...`.
-fn invalid_scalar(ctx: &str, reg: &RegState, range: Tnum) -> String {
-    let has = if reg.var.var_off.is_unknown() {
-        "has unknown scalar value".to_string()
-    } else {
-        format!("has value {}", tnum_str(reg.var.var_off))
-    };
-    format!("At {ctx} the register R0 {has} should have been in {}", tnum_str(range))
+/// `verbose_invalid_scalar()` (Linux 6.8+): `<ctx> the register R0 has
+/// smin=N smax=M should have been in [lo, hi]`, each bound printed only
+/// when it is not the type's extreme ("unknown scalar value" when neither
+/// is known).
+fn invalid_scalar(ctx: &str, reg: &RegState, (lo, hi): (i64, i64)) -> String {
+    let mut has = String::new();
+    if reg.var.smin > i64::MIN {
+        has.push_str(&format!(" smin={}", reg.var.smin));
+    }
+    if reg.var.smax < i64::MAX {
+        has.push_str(&format!(" smax={}", reg.var.smax));
+    }
+    if has.is_empty() {
+        has.push_str(" unknown scalar value");
+    }
+    format!("{ctx} the register R0 has{has} should have been in [{lo}, {hi}]")
 }
 
-/// Whether r0 lies in `[lo, hi]` the way the kernel checks it: against
-/// `tnum_range(lo, hi)` for a non-negative range, against the signed
-/// bounds otherwise (no kernel range is negative).
-fn in_range(reg: &RegState, (lo, hi): (i64, i64)) -> (bool, Tnum) {
-    if lo >= 0 && hi >= lo {
-        let t = Tnum::range(lo as u64, hi as u64);
-        (t.includes(reg.var.var_off), t)
-    } else {
-        (reg.var.smin >= lo && reg.var.smax <= hi, Tnum::range(lo as u64, hi as u64))
-    }
+/// `retval_range_within()`: r0's signed 64-bit bounds inside `[lo, hi]`
+/// (bpfemu has no program type with a 32-bit return range).
+fn in_range(reg: &RegState, (lo, hi): (i64, i64)) -> bool {
+    reg.var.smin >= lo && reg.var.smax <= hi
 }
 
 impl Verifier<'_, '_> {
@@ -99,9 +101,10 @@ impl Verifier<'_, '_> {
                 return self.fail(EACCES, "R0 not a scalar value");
             }
             self.check_reg_read(0)?;
-            let (ok, t) = in_range(&r0, range);
-            if !ok {
-                let msg = invalid_scalar("callback return", &r0, t);
+            // The range check relies on r0's value: precise.
+            self.mark_precise(1);
+            if !in_range(&r0, range) {
+                let msg = invalid_scalar("At callback return", &r0, range);
                 return self.fail(EINVAL, msg);
             }
         }
@@ -171,9 +174,9 @@ impl Verifier<'_, '_> {
             let t = reg_type_str(&r0);
             return self.fail(EINVAL, format!("At program exit the register R0 is not a known value ({t})"));
         }
-        let (ok, t) = in_range(&r0, range);
-        if !ok {
-            let msg = invalid_scalar("program exit", &r0, t);
+        self.mark_precise(1);
+        if !in_range(&r0, range) {
+            let msg = invalid_scalar("At program exit", &r0, range);
             return self.fail(EINVAL, msg);
         }
         Ok(())

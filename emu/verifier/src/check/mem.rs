@@ -55,12 +55,13 @@ enum Region {
     Mem,
 }
 
-/// Who accesses the stack (`enum bpf_access_src` with the access type).
+/// How the stack is accessed, for the messages of
+/// `check_stack_access_within_bounds()`: Linux 6.18 words helper
+/// accesses by their access type too (" read from" / " write to"; older
+/// kernels said " indirect access to").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "Helper is used by the call checks (check/call.rs)")]
 enum StackSrc {
     Direct(Access),
-    Helper,
 }
 
 impl StackSrc {
@@ -68,7 +69,6 @@ impl StackSrc {
         match self {
             StackSrc::Direct(Access::Read) => " read from",
             StackSrc::Direct(Access::Write) => " write to",
-            StackSrc::Helper => " indirect access to",
         }
     }
 }
@@ -832,15 +832,18 @@ impl Verifier<'_, '_> {
             }
             (reg.var.smin + off, reg.var.smax + off + size)
         };
+        // check_stack_slot_within_bounds() on min_off (EACCES), then an
+        // access reaching non-negative offsets (EINVAL).
         if min_off < -i64::from(MAX_BPF_STACK) || min_off >= 0 || max_off > 0 {
+            let errno = if min_off < -i64::from(MAX_BPF_STACK) || min_off >= 0 { EACCES } else { EINVAL };
             if reg.var.const_value().is_some() {
                 return Err(
-                    self.reject(EACCES, format!("invalid{extra} stack R{regno} off={off} size={size}"))
+                    self.reject(errno, format!("invalid{extra} stack R{regno} off={off} size={size}"))
                 );
             }
             let t = tnum_str(&reg.var);
             return Err(self.reject(
-                EACCES,
+                errno,
                 format!("invalid variable-offset{extra} stack R{regno} var_off={t} off={off} size={size}"),
             ));
         }
@@ -1141,7 +1144,8 @@ impl Verifier<'_, '_> {
                 format!("R{regno} variable offset stack access prohibited for !root, var_off={t}"),
             ));
         }
-        let (min_off, max_off) = self.stack_bounds(regno, reg, i64::from(reg.off), size, StackSrc::Helper)?;
+        let (min_off, max_off) =
+            self.stack_bounds(regno, reg, i64::from(reg.off), size, StackSrc::Direct(access))?;
         let f = reg.frameno as usize;
         if uninit {
             // Raw mode: the helper may write any of these bytes, none may

@@ -46,6 +46,7 @@
 mod alu;
 mod args;
 mod call;
+mod const_key;
 mod dynptr;
 mod exit;
 mod fmt;

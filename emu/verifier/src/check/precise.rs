@@ -242,6 +242,14 @@ impl Verifier<'_, '_> {
         self.backtrack_from_cur(&mut need);
     }
 
+    /// `mark_chain_precision()` for the spilled register in stack slot
+    /// `spi` of frame `frame` (`bt_set_frame_slot()` + the batch walk).
+    pub(crate) fn mark_slot_precise(&mut self, frame: u32, spi: u32) {
+        let mut need = Need::new(self.cur.frames.len() - 1);
+        need.slots.push((frame, spi));
+        self.backtrack_from_cur(&mut need);
+    }
+
     /// After the current state was found covered by `old`: what was
     /// precise there must be precise along the current path
     /// (`propagate_precision()`).

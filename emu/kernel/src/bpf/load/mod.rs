@@ -73,6 +73,15 @@ use std::sync::Arc;
 /// `BPF_F_SLEEPABLE`.
 pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 
+/// The `prog_flags` a loader passes for a program of `prog_type` unless
+/// told otherwise: `BPF_F_SLEEPABLE` for syscall programs, which the
+/// kernel requires ("Syscall programs can only be sleepable",
+/// `check_attach_btf_id()`) and libbpf sets for `SEC("syscall")`; 0 for
+/// the others. Scenario `prog` statements, `bpfemu verify` and tests use it.
+pub fn default_prog_flags(prog_type: crate::uapi::ProgType) -> u32 {
+    if prog_type == crate::uapi::ProgType::Syscall { BPF_F_SLEEPABLE } else { 0 }
+}
+
 impl Kernel {
     /// `BPF_PROG_LOAD`: the new program's fd.
     pub(crate) fn load_prog(&mut self, mut attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {

@@ -32,9 +32,16 @@ pub(super) fn asm(src: &str) -> Vec<Insn> {
     bpfemu_isa::asm::kernel::assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"))
 }
 
-/// A load attr for `insns` of `prog_type`, GPL.
+/// A load attr for `insns` of `prog_type`, GPL; syscall programs
+/// sleepable, as the kernel requires (and libbpf does).
 pub(super) fn load_attr(prog_type: ProgType, insns: &[Insn]) -> ProgLoadAttr<'_> {
-    ProgLoadAttr { prog_type: prog_type.raw(), insns, license: "GPL", ..Default::default() }
+    ProgLoadAttr {
+        prog_type: prog_type.raw(),
+        insns,
+        license: "GPL",
+        prog_flags: crate::bpf::load::default_prog_flags(prog_type),
+        ..Default::default()
+    }
 }
 
 pub(super) fn load(k: &mut Kernel, prog_type: ProgType, src: &str) -> Result<i32, Errno> {

@@ -39,7 +39,7 @@ fn stack_arguments() {
     assert!(log.contains("invalid indirect read"), "{log}");
     with_r2(VerifyOptions::default(), fp(-8), |v| {
         let e = v.check_helper_mem(2, 16, Access::Read, false, false).unwrap_err();
-        assert_eq!(e.msg, "invalid indirect access to stack R2 off=-8 size=16");
+        assert_eq!(e.msg, "invalid read from stack R2 off=-8 size=16");
         // A zero size with a NULL pointer, when allowed.
         v.cur.cur_mut().regs[3] = RegState::constant(0);
         v.check_helper_mem(3, 0, Access::Read, false, true).unwrap();

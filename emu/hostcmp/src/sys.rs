@@ -1,0 +1,143 @@
+//! The host kernel's `bpf(2)`: `BPF_MAP_CREATE` and `BPF_PROG_LOAD` with
+//! `union bpf_attr` laid out as include/uapi/linux/bpf.h has it. This is
+//! the tool's only unsafe module: the attribute bytes hold user pointers,
+//! and the builders here take them from borrows that outlive the call.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_PROG_LOAD: libc::c_long = 5;
+
+/// `union bpf_attr` up to `log_true_size` (the end of the `BPF_PROG_LOAD`
+/// struct in 6.x): large enough for both commands here.
+const ATTR_SIZE: usize = 144;
+
+/// The `BPF_MAP_CREATE` fields bpfemu's corpus sets.
+#[derive(Debug, Default, Clone)]
+pub struct MapCreate {
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    pub inner_map_fd: u32,
+    pub numa_node: u32,
+    pub map_name: Vec<u8>,
+    pub map_extra: u64,
+}
+
+/// The `BPF_PROG_LOAD` fields bpfemu's corpus sets; the log buffer is
+/// written by the kernel.
+#[derive(Debug)]
+pub struct ProgLoad<'a> {
+    pub prog_type: u32,
+    /// Instructions, 8 bytes each.
+    pub insns: &'a [u8],
+    /// NUL-terminated.
+    pub license: &'a [u8],
+    pub log_level: u32,
+    pub log: &'a mut [u8],
+    pub prog_flags: u32,
+    pub prog_name: &'a [u8],
+    pub expected_attach_type: u32,
+    pub attach_btf_id: u32,
+}
+
+fn put32(a: &mut [u8; ATTR_SIZE], off: usize, v: u32) {
+    a[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn put64(a: &mut [u8; ATTR_SIZE], off: usize, v: u64) {
+    a[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn put_name(a: &mut [u8; ATTR_SIZE], off: usize, name: &[u8]) {
+    // BPF_OBJ_NAME_LEN = 16, NUL included.
+    let n = name.len().min(15);
+    a[off..off + n].copy_from_slice(&name[..n]);
+}
+
+/// Issues `cmd`; the returned descriptor is owned by the caller.
+fn sys_bpf(cmd: libc::c_long, attr: &mut [u8; ATTR_SIZE]) -> Result<OwnedFd, i32> {
+    // SAFETY: `attr` is a live, writable buffer of ATTR_SIZE bytes for the
+    // whole call. The pointers stored in it come from the borrows of
+    // `prog_load`'s argument (instructions, license, name, log), which are
+    // alive until that function returns, after this call.
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), ATTR_SIZE as libc::c_uint) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    }
+    let fd = i32::try_from(r).map_err(|_| libc::EOVERFLOW)?;
+    // SAFETY: both commands return a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `BPF_MAP_CREATE`: the map's descriptor, or the errno.
+pub fn map_create(m: &MapCreate) -> Result<OwnedFd, i32> {
+    let mut a = [0u8; ATTR_SIZE];
+    put32(&mut a, 0, m.map_type);
+    put32(&mut a, 4, m.key_size);
+    put32(&mut a, 8, m.value_size);
+    put32(&mut a, 12, m.max_entries);
+    put32(&mut a, 16, m.map_flags);
+    put32(&mut a, 20, m.inner_map_fd);
+    put32(&mut a, 24, m.numa_node);
+    put_name(&mut a, 28, &m.map_name);
+    put64(&mut a, 64, m.map_extra);
+    sys_bpf(BPF_MAP_CREATE, &mut a)
+}
+
+/// `BPF_PROG_LOAD`: the program's descriptor, or the errno; the log is
+/// in `p.log` either way.
+pub fn prog_load(p: &mut ProgLoad<'_>) -> Result<OwnedFd, i32> {
+    if p.insns.len() % 8 != 0 || p.license.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    let mut a = [0u8; ATTR_SIZE];
+    put32(&mut a, 0, p.prog_type);
+    put32(&mut a, 4, u32::try_from(p.insns.len() / 8).map_err(|_| libc::E2BIG)?);
+    put64(&mut a, 8, p.insns.as_ptr() as u64);
+    put64(&mut a, 16, p.license.as_ptr() as u64);
+    if p.log_level != 0 && !p.log.is_empty() {
+        put32(&mut a, 24, p.log_level);
+        put32(&mut a, 28, u32::try_from(p.log.len()).map_err(|_| libc::E2BIG)?);
+        put64(&mut a, 32, p.log.as_mut_ptr() as u64);
+    }
+    put32(&mut a, 44, p.prog_flags);
+    put_name(&mut a, 48, p.prog_name);
+    put32(&mut a, 68, p.expected_attach_type);
+    put32(&mut a, 108, p.attach_btf_id);
+    sys_bpf(BPF_PROG_LOAD, &mut a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_arguments_are_refused_before_the_syscall() {
+        let mut log = [0u8; 16];
+        let mut p = ProgLoad {
+            prog_type: 1,
+            insns: &[0; 7],
+            license: b"GPL\0",
+            log_level: 1,
+            log: &mut log,
+            prog_flags: 0,
+            prog_name: b"x",
+            expected_attach_type: 0,
+            attach_btf_id: 0,
+        };
+        assert_eq!(prog_load(&mut p).err(), Some(libc::EINVAL));
+        p.insns = &[0; 8];
+        p.license = b"GPL";
+        assert_eq!(prog_load(&mut p).err(), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn names_are_cut_to_fifteen_bytes() {
+        let mut a = [0u8; ATTR_SIZE];
+        put_name(&mut a, 28, b"abcdefghijklmnopqrstu");
+        assert_eq!(&a[28..44], b"abcdefghijklmno\0");
+    }
+}
