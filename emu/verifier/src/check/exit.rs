@@ -22,7 +22,9 @@
 //! * The main program: r0 must be initialised, must not leak a pointer
 //!   unless pointer leaks are allowed, and must lie in the program type's
 //!   return range ([`crate::env::ProgTypeOps::return_range`]), checked as
-//!   the kernel does with `tnum_in(tnum_range(lo, hi), var_off)`.
+//!   the kernel does with `tnum_in(tnum_range(lo, hi), var_off)`; nothing
+//!   is checked for a type whose function returns `void` (an LSM hook or
+//!   a struct_ops member: [`crate::env::ProgTypeOps::return_unchecked`]).
 
 use super::args::EACCES;
 use super::fmt::reg_type_str;
@@ -159,6 +161,9 @@ impl Verifier<'_, '_> {
 
     /// `check_return_code()` at the main program's exit.
     fn check_return_code(&mut self) -> VResult<()> {
+        if self.input.prog_type.return_unchecked() {
+            return Ok(());
+        }
         self.check_reg_read(0)?;
         let r0 = self.arg_reg(0);
         if self.leaks_addr(&r0) {
