@@ -2,6 +2,7 @@
 //! mock program type, accepted or rejected with the kernel's message.
 
 mod alu;
+mod btf_ops;
 mod dynptr;
 mod helper_mem;
 mod jmp;
