@@ -493,6 +493,16 @@ struct bpf_fentry_test_t {
 	struct bpf_fentry_test_t *a;
 };
 
+struct bpf_dummy_ops_state {
+	int val;
+};
+
+struct bpf_dummy_ops {
+	int (*test_1)(struct bpf_dummy_ops_state *cb);
+	int (*test_2)(struct bpf_dummy_ops_state *cb, int a1, short unsigned int a2, char a3, long unsigned int a4);
+	int (*test_sleepable)(struct bpf_dummy_ops_state *cb);
+};
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

@@ -111,8 +111,10 @@ pub enum CtxField {
     /// `PTR_TO_FLOW_KEYS` (`__sk_buff::flow_keys` in flow_dissector).
     FlowKeys,
     /// `PTR_TO_BTF_ID` of a kernel type (tracing, struct_ops, lsm
-    /// arguments), possibly `PTR_MAYBE_NULL`.
-    BtfId { btf_id: u32, maybe_null: bool },
+    /// arguments), possibly `PTR_MAYBE_NULL`, `PTR_TRUSTED` when the
+    /// program's arguments are trusted (`prog_args_trusted()`: struct_ops,
+    /// iterators, raw_tp BTF, LSM).
+    BtfId { btf_id: u32, maybe_null: bool, trusted: bool },
     /// `PTR_TO_SOCKET_OR_NULL` (`bpf_sk_lookup::sk`).
     SockOrNull,
     /// `PTR_TO_CTX` of the program's own ctx (none yet).
@@ -242,6 +244,25 @@ pub trait ProgTypeOps {
             "access beyond struct with btf_id {btf_id} ({})",
             if access == Access::Write { "write" } else { "read" }
         ))
+    }
+
+    /// A write through a `PTR_TO_BTF_ID` pointer, when the program type
+    /// has its own `btf_struct_access` (the kernel's `struct
+    /// bpf_verifier_ops` member, which `check_ptr_to_btf_access()` asks
+    /// for writes only): `Some(Ok(()))` allowed, `Some(Err(msg))` refused
+    /// with `EACCES` after logging `msg`; `None` for a type without one
+    /// (writes are then "only read is supported").
+    fn btf_struct_write(&self, btf_id: u32, off: i32, size: u32) -> Option<Result<(), String>> {
+        let _ = (btf_id, off, size);
+        None
+    }
+
+    /// The main program's return value is not checked at all
+    /// (`check_return_code()` returns early for an LSM hook or a
+    /// struct_ops member whose function returns `void`: r0 need not even
+    /// be set).
+    fn return_unchecked(&self) -> bool {
+        false
     }
 
     /// The name of a BTF type, for log lines (`ptr_task_struct`).

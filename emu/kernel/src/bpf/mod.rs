@@ -22,6 +22,7 @@ pub mod syscall;
 pub mod test_run;
 pub mod test_run_detached;
 pub mod test_run_skb;
+pub mod test_run_struct_ops;
 pub mod test_run_xdp;
 
 #[cfg(test)]

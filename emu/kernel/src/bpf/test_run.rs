@@ -37,6 +37,9 @@
 //!
 //! BTF tracing programs (fentry, fexit, fmod_ret):
 //! [`crate::trampoline::run`] (`bpf_prog_test_run_tracing()`).
+//! struct_ops programs of `bpf_dummy_ops`: [`super::test_run_struct_ops`]
+//! (`bpf_struct_ops_test_run()`; the state argument comes from `data_in`
+//! and goes back to `data_out`, a documented deviation).
 //!
 //! Packet programs: socket_filter, sched_cls/sched_act, cgroup_skb and
 //! lwt_* in [`super::test_run_skb`] (`bpf_prog_test_run_skb()`), XDP in
@@ -48,7 +51,7 @@
 //! (524), the kernel's answer for a type without `test_run` (sk_skb,
 //! sk_msg, cgroup_device, perf_event, ...) and bpfemu's for the types
 //! whose test run is not there yet (raw tracepoints,
-//! struct_ops, netfilter, cgroup sockopt/sock_addr).
+//! netfilter, cgroup sockopt/sock_addr).
 
 use super::attr::{TestRunAttr, TestRunOut};
 use crate::bpf::prog::Prog;
@@ -68,6 +71,7 @@ impl Kernel {
             ProgType::SkLookup => return self.test_run_sk_lookup(attr, &prog),
             ProgType::Xdp => return self.test_run_xdp(attr, &prog),
             ProgType::Tracing => return self.test_run_tracing(attr, &prog),
+            ProgType::StructOps => return self.test_run_struct_ops(attr, &prog),
             t if super::test_run_skb::is_skb_test_type(t) => return self.test_run_skb(attr, &prog),
             _ => return Err(Errno::ENOTSUPP),
         }

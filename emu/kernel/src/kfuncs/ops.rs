@@ -6,7 +6,8 @@
 //! for the program's type (not its `bpf_verifier_ops`), and loads through
 //! `PTR_TO_BTF_ID` go to `btf_struct_access()` / `btf_struct_walk()`
 //! (kernel/bpf/btf.c) unless the type overrides `btf_struct_access` (only
-//! for writes, which no emulated type allows). Emulated walk: members of
+//! for writes: [`ProgTypeOps::btf_struct_write`], struct_ops
+//! `bpf_dummy_ops`; for the others writes are refused). Emulated walk: members of
 //! structs and unions (nested ones searched), arrays of scalars, scalars,
 //! and pointers to structs (a full 8-byte load of the pointer gives
 //! `PTR_TO_BTF_ID` of the pointee); writes are refused ("only read is
@@ -58,6 +59,14 @@ impl ProgTypeOps for WithKfuncs {
         self.inner.return_range()
     }
 
+    fn return_unchecked(&self) -> bool {
+        self.inner.return_unchecked()
+    }
+
+    fn btf_struct_write(&self, btf_id: u32, off: i32, size: u32) -> Option<Result<(), String>> {
+        self.inner.btf_struct_write(btf_id, off, size)
+    }
+
     fn check_get_func_ip(&self) -> Result<(), String> {
         self.inner.check_get_func_ip()
     }
@@ -81,6 +90,12 @@ impl ProgTypeOps for WithKfuncs {
         size: u32,
         access: Access,
     ) -> Result<CtxField, String> {
+        if access == Access::Write
+            && let Some(verdict) = self.inner.btf_struct_write(btf_id, off, size)
+        {
+            // The type's own btf_struct_access (struct_ops): writes only.
+            return verdict.map(|()| CtxField::Scalar);
+        }
         struct_access(&crate::vmlinux::shared(), btf_id, off, size, access)
     }
 
@@ -145,7 +160,9 @@ fn walk(btf: &Btf, id: u32, off: u32, size: u32, depth: u32) -> Result<CtxField,
                 }
                 let target = btf.skip_mods_and_typedefs(*ty);
                 return Ok(match btf.kind(target) {
-                    Some(Kind::Struct(_)) => CtxField::BtfId { btf_id: target, maybe_null: false },
+                    Some(Kind::Struct(_)) => {
+                        CtxField::BtfId { btf_id: target, maybe_null: false, trusted: false }
+                    }
                     _ => CtxField::Scalar,
                 });
             }

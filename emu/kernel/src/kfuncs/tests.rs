@@ -61,7 +61,7 @@ fn task_struct_walk() {
     let read = |off, size| struct_access(&btf, t, off, size, Access::Read);
     assert_eq!(read(8, 4), Ok(CtxField::Scalar));
     assert_eq!(read(32, 1), Ok(CtxField::Scalar), "comm[0]");
-    assert_eq!(read(16, 8), Ok(CtxField::BtfId { btf_id: t, maybe_null: false }));
+    assert_eq!(read(16, 8), Ok(CtxField::BtfId { btf_id: t, maybe_null: false, trusted: false }));
     assert!(read(16, 4).unwrap_err().starts_with("cannot access ptr member real_parent"));
     assert!(read(6, 4).unwrap_err().starts_with("access beyond the end of member flags"));
     assert_eq!(read(48, 8), Err("access beyond struct task_struct at off 48 size 8".into()));

@@ -206,6 +206,7 @@ mod tests {
         LoadTarget {
             prog_type,
             expected_attach_type: Some(attach),
+            expected_attach_raw: attach.raw(),
             attach_btf_id: crate::vmlinux::func_id(func).unwrap_or(0),
             attach_fd: AttachFd::None,
             sleepable: false,

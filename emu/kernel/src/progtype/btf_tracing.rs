@@ -21,6 +21,10 @@
 //!   (`prog_args_trusted()` is false for fentry/fexit/fmod_ret); any other
 //!   pointer (`void *`, `int *`, pointers to pointers) is a scalar.
 //!
+//! The `btf_ctx_access()` part is [`BtfCtx`], shared with struct_ops
+//! programs ([`super::struct_ops`]: trusted arguments, `ctx_arg_info` of
+//! `__nullable` arguments).
+//!
 //! Loads through such pointers go to the vmlinux struct walk of
 //! [`crate::kfuncs::ops`]. Not modelled: `__nullable` arguments,
 //! `__user` / `__percpu` type tags, targets in BPF programs.
@@ -60,7 +64,25 @@ fn name_of(btf: &Btf, id: TypeId) -> String {
     }
 }
 
-impl BtfTracing {
+/// What `btf_ctx_access()` reads of a program with a BTF function as its
+/// ctx: the function (`attach_func_name`, `attach_func_proto`), the
+/// expected attach type (for the return-value slot), whether its pointer
+/// arguments are trusted (`prog_args_trusted()`) and the fixed argument
+/// types of `prog->aux->ctx_arg_info` (struct_ops `__nullable`
+/// arguments). Shared by BTF tracing and struct_ops programs
+/// ([`super::struct_ops`]).
+#[derive(Clone, Copy, Debug)]
+pub struct BtfCtx<'a> {
+    pub btf: &'a Btf,
+    pub target: &'a AttachTarget,
+    pub attach: Option<AttachType>,
+    pub args_trusted: bool,
+    /// `(offset, type)`: a pointer argument at that ctx offset loads as
+    /// that type, without the "has btf_id" log line.
+    pub ctx_arg_info: &'a [(u32, CtxField)],
+}
+
+impl BtfCtx<'_> {
     fn params(&self) -> Vec<TypeId> {
         match self.btf.kind(self.target.proto) {
             Some(Kind::FuncProto { params, .. }) => params.iter().map(|p| p.ty).collect(),
@@ -85,6 +107,11 @@ impl BtfTracing {
         }
     }
 
+    /// `btf_ctx_arg_offset()`: the ctx offset of argument `arg`.
+    pub fn arg_offset(&self, arg: usize) -> u32 {
+        self.params().iter().take(arg).map(|&p| self.slot_bytes(p)).sum()
+    }
+
     /// `btf_ctx_arg_idx()`: the argument `off` falls in (`nr_args` for
     /// the return value, `nr_args + 1` beyond).
     fn arg_idx(&self, off: u32) -> usize {
@@ -100,6 +127,21 @@ impl BtfTracing {
         if off < end { params.len() } else { params.len() + 1 }
     }
 
+    /// `bpf_tracing_btf_ctx_access()`: `bpf_tracing_ctx_access()` (reads
+    /// in the `u64` array, aligned to their size: no log) then
+    /// `btf_ctx_access()`.
+    pub fn access(&self, off: i32, size: u32, access: Access) -> (Option<CtxAccess>, Option<String>) {
+        let Ok(o) = u32::try_from(off) else { return (None, None) };
+        if o as usize >= 8 * MAX_BPF_FUNC_ARGS
+            || access != Access::Read
+            || size == 0
+            || !o.is_multiple_of(size)
+        {
+            return (None, None);
+        }
+        self.btf_ctx_access(o, size)
+    }
+
     /// `btf_ctx_access()`: what a load yields, and the line the kernel
     /// logs on the way.
     fn btf_ctx_access(&self, off: u32, size: u32) -> (Option<CtxAccess>, Option<String>) {
@@ -108,7 +150,7 @@ impl BtfTracing {
         if !off.is_multiple_of(8) {
             return fail(format!("func '{tname}' offset {off} is not multiple of 8"));
         }
-        let btf = &*self.btf;
+        let btf = self.btf;
         let arg = self.arg_idx(off);
         let params = self.params();
         let nr_args = params.len();
@@ -149,16 +191,32 @@ impl BtfTracing {
         }
         let Some(Kind::Ptr { ty: pointee }) = btf.kind(t) else { return (None, None) };
         let target = btf.skip_mods_and_typedefs(*pointee);
-        if !matches!(btf.kind(target), Some(Kind::Struct(_) | Kind::Union(_))) {
+        let is_struct = matches!(btf.kind(target), Some(Kind::Struct(_) | Kind::Union(_)));
+        if is_struct && let Some(&(_, field)) = self.ctx_arg_info.iter().find(|(o, _)| *o == off) {
+            return (Some(CtxAccess { field, field_size: 0 }), None);
+        }
+        if !is_struct {
             // Pointers to anything but a struct are scalars.
             return (scalar(), None);
         }
         let (n, k) = (name_of(btf, target), type_str(btf, target));
         let note = format!("func '{tname}' arg{arg} has btf_id {target} type {k} '{n}'");
-        (
-            Some(CtxAccess { field: CtxField::BtfId { btf_id: target, maybe_null: false }, field_size: 0 }),
-            Some(note),
-        )
+        let field = CtxField::BtfId { btf_id: target, maybe_null: false, trusted: self.args_trusted };
+        (Some(CtxAccess { field, field_size: 0 }), Some(note))
+    }
+}
+
+impl BtfTracing {
+    /// The ctx facts of a tracing program: its arguments are not trusted
+    /// (`prog_args_trusted()` is false for fentry/fexit/fmod_ret).
+    fn ctx(&self) -> BtfCtx<'_> {
+        BtfCtx {
+            btf: &self.btf,
+            target: &self.target,
+            attach: self.attach,
+            args_trusted: false,
+            ctx_arg_info: &[],
+        }
     }
 }
 
@@ -192,16 +250,7 @@ impl ProgTypeOps for BtfTracing {
     }
 
     fn ctx_access_logged(&self, off: i32, size: u32, access: Access) -> (Option<CtxAccess>, Option<String>) {
-        // bpf_tracing_ctx_access()
-        let Ok(o) = u32::try_from(off) else { return (None, None) };
-        if o as usize >= 8 * MAX_BPF_FUNC_ARGS
-            || access != Access::Read
-            || size == 0
-            || !o.is_multiple_of(size)
-        {
-            return (None, None);
-        }
-        self.btf_ctx_access(o, size)
+        self.ctx().access(off, size, access)
     }
 
     fn return_range(&self) -> Option<(i64, i64)> {
@@ -226,6 +275,7 @@ mod tests {
         let t = LoadTarget {
             prog_type: crate::uapi::ProgType::Tracing,
             expected_attach_type: Some(attach),
+            expected_attach_raw: attach.raw(),
             attach_btf_id: crate::vmlinux::func_id(func).unwrap(),
             attach_fd: AttachFd::None,
             sleepable: false,
@@ -273,7 +323,10 @@ mod tests {
         let p = prog(AttachType::TraceFentry, "bpf_fentry_test7");
         let sid = crate::vmlinux::struct_id(&p.btf, "bpf_fentry_test_t").unwrap();
         let (a, note) = p.ctx_access_logged(0, 8, Read);
-        assert_eq!(a.map(|a| a.field), Some(CtxField::BtfId { btf_id: sid, maybe_null: false }));
+        assert_eq!(
+            a.map(|a| a.field),
+            Some(CtxField::BtfId { btf_id: sid, maybe_null: false, trusted: false })
+        );
         assert_eq!(
             note.as_deref(),
             Some(

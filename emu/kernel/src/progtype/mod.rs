@@ -10,17 +10,19 @@
 //! sched_cls/sched_act, cgroup_skb, sk_skb, lwt_in/out/xmit), [`xdp`],
 //! [`sk_lookup`], [`reuseport`], [`sockmsg`] (sk_msg, cgroup_device),
 //! [`tracing`] (kprobe, tracepoint, perf_event, raw_tracepoint, BTF
-//! tracing), [`syscall`]; [`funcs`] holds the helper chains, [`convert`]
+//! tracing), [`syscall`], [`struct_ops`]; [`funcs`] holds the helper chains, [`convert`]
 //! the ctx access conversions applied after verification
 //! (`convert_ctx_access`) and the kernel ctx structs programs run on.
 //!
 //! BTF tracing programs (fentry, fexit, fmod_ret) load with a vmlinux
 //! FUNC as target ([`attach`]); ext programs load with a global function
 //! of a loaded program as target ([`ext`]) and are verified with that
-//! program's type rules. Not supported yet (refused at load,
+//! program's type rules; struct_ops programs load with a member of a
+//! registered struct_ops type (`bpf_dummy_ops`) as target
+//! ([`struct_ops`]). Not supported yet (refused at load,
 //! [`check_load`]): LSM programs (no LSM hooks in the emulated vmlinux),
 //! tracing programs with targets in BPF programs (`attach_prog_fd`), raw_tp
-//! BTF and iterator programs (no targets), struct_ops, and the other
+//! BTF and iterator programs (no targets), and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 
@@ -33,6 +35,7 @@ pub mod reuseport;
 pub mod sk_lookup;
 pub mod skb;
 pub mod sockmsg;
+pub mod struct_ops;
 pub mod syscall;
 pub mod tracing;
 pub mod xdp;
@@ -90,6 +93,9 @@ pub fn ops_for(
         T::PerfEvent => Box::new(tracing::PerfEvent { caps }),
         T::RawTracepoint => Box::new(tracing::RawTracepoint { caps }),
         T::Syscall => Box::new(syscall::Syscall { caps }),
+        T::StructOps => {
+            Box::new(struct_ops::StructOps::new(target?, expected_attach_type, crate::vmlinux::shared())?)
+        }
         T::Tracing => Box::new(btf_tracing::BtfTracing {
             caps,
             attach: expected_attach_type,
@@ -133,6 +139,9 @@ pub enum AttachFd {
 pub struct LoadTarget {
     pub prog_type: ProgType,
     pub expected_attach_type: Option<AttachType>,
+    /// `expected_attach_type` as passed (a struct_ops program's member
+    /// index, which need not be an attach type).
+    pub expected_attach_raw: u32,
     pub attach_btf_id: u32,
     pub attach_fd: AttachFd,
     pub sleepable: bool,
@@ -174,9 +183,9 @@ fn can_be_sleepable(t: &LoadTarget) -> bool {
 /// - a sleepable program that cannot sleep: `EINVAL`, "Only
 ///   fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can
 ///   be sleepable" (syscall programs may sleep);
-/// - struct_ops: not GPL → `EINVAL` "struct ops programs must have a GPL
-///   compatible license"; no emulated struct → `ENOTSUPP` "attach_btf_id N
-///   is not a supported struct";
+/// - struct_ops: [`struct_ops::check_struct_ops_btf_id`] (GPL, a
+///   registered struct, the member `expected_attach_type` names, the
+///   type's `check_member`), the member as the resolved target;
 /// - tracing and LSM: [`attach::check_attach_target`]; ext: without
 ///   `attach_btf_id` "Tracing programs must provide btf_id" (`EINVAL`);
 ///   with a target program `Ok(None)`: the load resolves the function
@@ -232,13 +241,7 @@ pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
         ));
     }
     match t.prog_type {
-        T::StructOps if !t.gpl_compatible => {
-            Err(refuse(Errno::EINVAL, "struct ops programs must have a GPL compatible license"))
-        }
-        T::StructOps => Err(refuse(
-            Errno::ENOTSUPP,
-            format!("attach_btf_id {} is not a supported struct", t.attach_btf_id),
-        )),
+        T::StructOps => struct_ops::check_struct_ops_btf_id(&crate::vmlinux::shared(), t).map(Some),
         T::Ext if t.attach_btf_id == 0 => Err(refuse(Errno::EINVAL, "Tracing programs must provide btf_id")),
         // The target program's function is resolved by the load, which
         // has the extension's BTF ([`ext::check_ext_target`]).
@@ -264,6 +267,7 @@ mod tests {
         LoadTarget {
             prog_type,
             expected_attach_type: None,
+            expected_attach_raw: 0,
             attach_btf_id: 0,
             attach_fd: AttachFd::None,
             sleepable: false,

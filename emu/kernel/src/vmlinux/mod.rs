@@ -30,7 +30,9 @@
 //! later; last so that earlier ids keep their values), then the
 //! traceable test functions of net/bpf/test_run.c with `struct
 //! bpf_fentry_test_t` ([`crate::trampoline::btf`]: attach targets of
-//! fentry/fexit/fmod_ret programs).
+//! fentry/fexit/fmod_ret programs), then the struct_ops types
+//! (`struct bpf_dummy_ops_state`, `struct bpf_dummy_ops` with the
+//! FUNC_PROTOs of its members: [`struct_ops`]).
 //! Not emulated: other functions (FUNC/FUNC_PROTO of other attach
 //! targets), the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
@@ -39,6 +41,7 @@
 pub mod c;
 pub mod net;
 pub mod regs;
+pub mod struct_ops;
 pub mod types;
 pub mod uapi_enums;
 
@@ -240,6 +243,8 @@ pub fn vmlinux_btf() -> Btf {
     b.ty::<BpfDynptr>();
     // The traceable test functions (fentry/fexit/fmod_ret targets), last.
     crate::trampoline::btf::describe_all(&mut b);
+    // The struct_ops types (`bpf_dummy_ops`), appended after them.
+    struct_ops::describe_all(&mut b);
     b.finish()
 }
 
@@ -273,4 +278,11 @@ pub fn struct_id(btf: &Btf, name: &str) -> Option<TypeId> {
 /// The BTF id of the function (FUNC) `name` of the shared vmlinux BTF.
 pub fn func_id(name: &str) -> Option<TypeId> {
     shared().find_by_name_kind(name, BtfKind::Func)
+}
+
+/// The index of member `name` of the struct `btf_id` of `btf` (a
+/// struct_ops program's `expected_attach_type`, as libbpf finds it).
+pub fn member_index(btf: &Btf, btf_id: TypeId, name: &str) -> Option<u32> {
+    let Some(Kind::Struct(c)) = btf.kind(btf_id) else { return None };
+    c.members.iter().position(|m| btf.str_at(m.name_off) == name).and_then(|i| u32::try_from(i).ok())
 }

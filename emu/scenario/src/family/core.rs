@@ -53,6 +53,7 @@ pub static FAMILY: Family = Family {
                 ("attach", K::AttachType, false),
                 ("target", K::Text, false),
                 ("btf_id", K::Int, false),
+                ("member", K::Text, false),
                 ("license", K::Text, false),
                 ("name", K::Text, false),
                 ("flags", K::Int, false),
@@ -63,7 +64,7 @@ pub static FAMILY: Family = Family {
                 ("load", K::Text, false),
             ],
             fields: MAP_FIELDS,
-            usage: "prog NAME type=syscall [attach=TYPE] [target=FUNC|btf_id=N] [license=GPL] [name=STR] [log_level=1|2] { assembly }  |  prog NAME object=FILE [program=P | section=S] [load=all|one]",
+            usage: "prog NAME type=syscall [attach=TYPE] [target=FUNC|STRUCT|btf_id=N] [member=IDX|NAME] [license=GPL] [name=STR] [log_level=1|2] { assembly }  |  prog NAME object=FILE [program=P | section=S] [load=all|one]",
         },
         Spec {
             name: "update",
@@ -534,19 +535,35 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 Err(_) => return Some(Err(Errno::EINVAL)),
             };
             let Some(PVal::Prog(t)) = p.kv.get("type") else { return Some(Err(Errno::EINVAL)) };
-            let attach = match p.kv.get("attach") {
+            let mut attach = match p.kv.get("attach") {
                 Some(PVal::Attach(a)) => a.raw(),
                 _ => 0,
             };
-            // target=FUNC: attach_btf_id of a FUNC of vmlinux BTF; btf_id=N: any id.
+            // target=FUNC: attach_btf_id of a FUNC of vmlinux BTF (else of
+            // a STRUCT: a struct_ops type); btf_id=N: any id.
+            let vmlinux = bpfemu_kernel::vmlinux::shared();
             let attach_btf_id = match (p.text("target"), p.int("btf_id")) {
-                (Some(f), _) => match bpfemu_kernel::vmlinux::func_id(f) {
+                (Some(f), _) => match bpfemu_kernel::vmlinux::func_id(f)
+                    .or_else(|| bpfemu_kernel::vmlinux::struct_id(&vmlinux, f))
+                {
                     Some(id) => id,
                     None => return Some(Err(Errno::ENOENT)),
                 },
                 (None, Some(n)) => n as u32,
                 (None, None) => 0,
             };
+            // member=N|NAME: a struct_ops program's member index, passed as
+            // expected_attach_type (as libbpf does); a name is looked up in
+            // the target struct.
+            if let Some(m) = p.text("member") {
+                attach = match m.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) => match bpfemu_kernel::vmlinux::member_index(&vmlinux, attach_btf_id, m) {
+                        Some(n) => n,
+                        None => return Some(Err(Errno::ENOENT)),
+                    },
+                };
+            }
             let name: Vec<u8> =
                 p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect();
             let mut log = String::new();

@@ -23,7 +23,9 @@
 //!   unless pointer leaks are allowed, and must lie in the program type's
 //!   return range ([`crate::env::ProgTypeOps::return_range`]), checked on
 //!   its signed bounds and marked precise, as Linux 6.8+ does
-//!   (`retval_range_within()`, the message of `verbose_invalid_scalar()`).
+//!   (`retval_range_within()`, the message of `verbose_invalid_scalar()`);
+//!   nothing is checked for a type whose function returns `void` (an LSM
+//!   hook or a struct_ops member: [`crate::env::ProgTypeOps::return_unchecked`]).
 
 use super::args::EACCES;
 use super::fmt::reg_type_str;
@@ -162,6 +164,9 @@ impl Verifier<'_, '_> {
 
     /// `check_return_code()` at the main program's exit.
     fn check_return_code(&mut self) -> VResult<()> {
+        if self.input.prog_type.return_unchecked() {
+            return Ok(());
+        }
         self.check_reg_read(0)?;
         let r0 = self.arg_reg(0);
         if self.leaks_addr(&r0) {

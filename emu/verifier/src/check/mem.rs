@@ -586,9 +586,10 @@ impl Verifier<'_, '_> {
                 r
             }
             CtxField::Ctx => RegState::pointer(RegType::Ctx),
-            CtxField::BtfId { btf_id, maybe_null } => {
+            CtxField::BtfId { btf_id, maybe_null, trusted } => {
                 let mut r = RegState { btf_id, ..RegState::pointer(RegType::BtfId) };
                 r.flags.maybe_null = maybe_null;
+                r.flags.trusted = trusted;
                 if maybe_null {
                     r.id = self.new_id();
                 }

@@ -125,7 +125,8 @@ pub struct VerifyOutcome {
     /// `aux->ptr_type` and `aux->ctx_field_size`).
     pub ctx_accesses: Vec<(usize, CtxRecord)>,
     /// The loads through `PTR_TO_BTF_ID` pointers, by slot: the kernel
-    /// turns them into `BPF_PROBE_MEM` loads (a faulting address reads 0).
+    /// turns them into `BPF_PROBE_MEM` loads (a faulting address reads 0);
+    /// stores through them are not listed.
     pub btf_loads: Vec<usize>,
 }
 
@@ -695,7 +696,13 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
             .aux
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.mem_is_btf == Some(true))
+            // Loads only: stores through such pointers (struct_ops
+            // writes) stay plain stores, as `convert_ctx_accesses()`
+            // rewrites only `BPF_READ`.
+            .filter(|(i, a)| {
+                a.mem_is_btf == Some(true)
+                    && v.input.insns.get(*i).is_some_and(|n| n.code & 0x07 == bpfemu_isa::opcode::BPF_LDX)
+            })
             .map(|(i, _)| i)
             .collect(),
     })

@@ -161,6 +161,7 @@ impl Kernel {
         let target = LoadTarget {
             prog_type: checked.prog_type,
             expected_attach_type: checked.expected_attach_type,
+            expected_attach_raw: attr.expected_attach_type,
             attach_btf_id: attr.attach_btf_id,
             attach_fd,
             sleepable,

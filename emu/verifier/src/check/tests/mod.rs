@@ -2,6 +2,7 @@
 //! mock program type, accepted or rejected with the kernel's message.
 
 mod alu;
+mod btf_ops;
 mod dynptr;
 mod helper_mem;
 mod jmp;
@@ -43,7 +44,9 @@ impl ProgTypeOps for Mock {
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
         let field = match off {
             0..=7 if off as u32 + size <= 8 => CtxField::Scalar,
-            16 if size == 8 && access == Access::Read => CtxField::BtfId { btf_id: 1, maybe_null: true },
+            16 if size == 8 && access == Access::Read => {
+                CtxField::BtfId { btf_id: 1, maybe_null: true, trusted: false }
+            }
             8 | 12 | 16 if size == 4 && access == Access::Read => match off {
                 8 => CtxField::Packet,
                 12 => CtxField::PacketEnd,
@@ -76,7 +79,7 @@ impl ProgTypeOps for Mock {
     ) -> Result<CtxField, String> {
         match (btf_id, off, size, access) {
             (1, 0..=7, _, Access::Read) if off as u32 + size <= 8 => Ok(CtxField::Scalar),
-            (1, 8, 8, Access::Read) => Ok(CtxField::BtfId { btf_id: 2, maybe_null: false }),
+            (1, 8, 8, Access::Read) => Ok(CtxField::BtfId { btf_id: 2, maybe_null: false, trusted: false }),
             (2, 0, 4, _) => Ok(CtxField::Scalar),
             _ => Err(format!(
                 "access beyond struct {} at off {off} size {size}",
