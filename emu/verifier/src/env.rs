@@ -200,6 +200,15 @@ pub trait ProgTypeOps {
     /// (`check_return_code()`), `None` for any value.
     fn return_range(&self) -> Option<(i64, i64)>;
 
+    /// Whether [`Self::return_range`] is checked on the low 32 bits of r0
+    /// (`return_32bit` of `check_return_code()`: LSM programs, whose
+    /// hooks return `int`), with the current kernel's wording
+    /// (`verbose_invalid_scalar()` of 6.8+: "At program exit the register
+    /// R0 has smin=N smax=M should have been in [LO, HI]").
+    fn return_range_32bit(&self) -> bool {
+        false
+    }
+
     /// `check_get_func_ip()`: whether a program of this type that was
     /// given `bpf_get_func_ip` by its `func_proto` may call it; otherwise
     /// the line the verifier logs before refusing with `ENOTSUPP`

@@ -58,6 +58,10 @@ impl ProgTypeOps for WithKfuncs {
         self.inner.return_range()
     }
 
+    fn return_range_32bit(&self) -> bool {
+        self.inner.return_range_32bit()
+    }
+
     fn check_get_func_ip(&self) -> Result<(), String> {
         self.inner.check_get_func_ip()
     }

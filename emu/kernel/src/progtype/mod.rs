@@ -90,7 +90,8 @@ pub fn ops_for(
         T::PerfEvent => Box::new(tracing::PerfEvent { caps }),
         T::RawTracepoint => Box::new(tracing::RawTracepoint { caps }),
         T::Syscall => Box::new(syscall::Syscall { caps }),
-        T::Tracing => Box::new(btf_tracing::BtfTracing {
+        T::Tracing | T::Lsm => Box::new(btf_tracing::BtfTracing {
+            lsm: prog_type == T::Lsm,
             caps,
             attach: expected_attach_type,
             target: target?.clone(),

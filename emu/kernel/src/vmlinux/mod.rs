@@ -30,13 +30,16 @@
 //! later; last so that earlier ids keep their values), then the
 //! traceable test functions of net/bpf/test_run.c with `struct
 //! bpf_fentry_test_t` ([`crate::trampoline::btf`]: attach targets of
-//! fentry/fexit/fmod_ret programs).
+//! fentry/fexit/fmod_ret programs), then the BPF LSM hooks of the bpf
+//! syscall with `union bpf_attr`, `struct bpf_prog`, `struct bpf_token`
+//! and `fmode_t` ([`lsm`]: attach targets of LSM programs).
 //! Not emulated: other functions (FUNC/FUNC_PROTO of other attach
 //! targets), the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
 //! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
 
 pub mod c;
+pub mod lsm;
 pub mod net;
 pub mod regs;
 pub mod types;
@@ -240,6 +243,9 @@ pub fn vmlinux_btf() -> Btf {
     b.ty::<BpfDynptr>();
     // The traceable test functions (fentry/fexit/fmod_ret targets), last.
     crate::trampoline::btf::describe_all(&mut b);
+    // The LSM hooks of the bpf syscall and their types, after the test
+    // functions.
+    lsm::describe_all(&mut b);
     b.finish()
 }
 

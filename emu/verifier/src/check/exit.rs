@@ -50,6 +50,22 @@ fn invalid_scalar(ctx: &str, reg: &RegState, range: Tnum) -> String {
     format!("At {ctx} the register R0 {has} should have been in {}", tnum_str(range))
 }
 
+/// `verbose_invalid_scalar()` of current kernels (6.8+): the signed
+/// 64-bit bounds that are known, then the range.
+fn invalid_scalar_range(ctx: &str, reg: &RegState, (lo, hi): (i64, i64)) -> String {
+    let mut has = String::new();
+    if reg.var.smin > i64::MIN {
+        has.push_str(&format!(" smin={}", reg.var.smin));
+    }
+    if reg.var.smax < i64::MAX {
+        has.push_str(&format!(" smax={}", reg.var.smax));
+    }
+    if has.is_empty() {
+        has.push_str(" unknown scalar value");
+    }
+    format!("{ctx} the register R0 has{has} should have been in [{lo}, {hi}]")
+}
+
 /// Whether r0 lies in `[lo, hi]` the way the kernel checks it: against
 /// `tnum_range(lo, hi)` for a non-negative range, against the signed
 /// bounds otherwise (no kernel range is negative).
@@ -170,6 +186,14 @@ impl Verifier<'_, '_> {
         if r0.typ != RegType::Scalar {
             let t = reg_type_str(&r0);
             return self.fail(EINVAL, format!("At program exit the register R0 is not a known value ({t})"));
+        }
+        if self.input.prog_type.return_range_32bit() {
+            let (lo, hi) = range;
+            let v = &r0.var;
+            if i64::from(v.s32_min) < lo || i64::from(v.s32_max) > hi {
+                return self.fail(EINVAL, invalid_scalar_range("At program exit", &r0, range));
+            }
+            return Ok(());
         }
         let (ok, t) = in_range(&r0, range);
         if !ok {

@@ -77,6 +77,19 @@ impl Kernel {
     /// `BPF_PROG_LOAD`: the new program's fd.
     pub(crate) fn load_prog(&mut self, mut attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {
         let checked = attrs::check(&attr, self.loader_caps())?;
+        // security_bpf_prog_load(): after the attr checks, before
+        // bpf_check() (so before the log attributes are looked at).
+        let prog_img = crate::lsm::attr::prog_image(
+            attr.prog_type,
+            attr.expected_attach_type,
+            attr.insns.len() as u32,
+            0,
+            [0; 8],
+        );
+        let ret = self.security_bpf_prog_load(&prog_img, &crate::lsm::attr::prog_load_image(&attr));
+        if let Some(r) = crate::lsm::call::check_nonzero(ret) {
+            return r;
+        }
         let mut log =
             VerifierLog::new(attr.log_level, attr.log.is_some(), attr.log_size).map_err(|_| Errno::EINVAL)?;
         let parts = self.check_prog(&attr, checked, &mut log);
@@ -96,6 +109,7 @@ impl Kernel {
             prog.select_runtime();
         }
         self.objects.progs.publish(id, &prog);
+        self.prog_fd_check(&prog)?;
         let fd = self.install_fd(Obj::Prog(prog))?;
         Ok(i64::from(fd))
     }
