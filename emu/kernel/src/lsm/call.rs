@@ -96,7 +96,7 @@ impl Kernel {
         let img = attr();
         let r = MemRegion::from_slice("bpf_attr", &img);
         let args = [u64::from(cmd), r.start(), BPF_ATTR_SIZE as u64, 0];
-        self.call_lsm_hook("bpf_lsm_bpf", &args, &[r.clone()])
+        self.call_lsm_hook("bpf_lsm_bpf", &args, &[r])
     }
 
     /// `security_bpf_map(map, fmode)`.
@@ -105,7 +105,8 @@ impl Kernel {
             return 0;
         }
         let r = MemRegion::from_slice("bpf_map", map);
-        self.call_lsm_hook("bpf_lsm_bpf_map", &[r.start(), fmode], &[r.clone()])
+        let args = [r.start(), fmode];
+        self.call_lsm_hook("bpf_lsm_bpf_map", &args, &[r])
     }
 
     /// `security_bpf_prog(prog)`.
@@ -114,7 +115,8 @@ impl Kernel {
             return 0;
         }
         let r = MemRegion::from_slice("bpf_prog", prog);
-        self.call_lsm_hook("bpf_lsm_bpf_prog", &[r.start()], &[r.clone()])
+        let args = [r.start()];
+        self.call_lsm_hook("bpf_lsm_bpf_prog", &args, &[r])
     }
 
     /// `security_bpf_map_create(map, attr, token, kernel)`.
@@ -124,7 +126,7 @@ impl Kernel {
         }
         let (m, a) = (MemRegion::from_slice("bpf_map", map), MemRegion::from_slice("bpf_attr", attr));
         let args = [m.start(), a.start(), 0, 0];
-        self.call_lsm_hook("bpf_lsm_bpf_map_create", &args, &[m.clone(), a.clone()])
+        self.call_lsm_hook("bpf_lsm_bpf_map_create", &args, &[m, a])
     }
 
     /// `security_bpf_prog_load(prog, attr, token, kernel)`.
@@ -134,7 +136,7 @@ impl Kernel {
         }
         let (p, a) = (MemRegion::from_slice("bpf_prog", prog), MemRegion::from_slice("bpf_attr", attr));
         let args = [p.start(), a.start(), 0, 0];
-        self.call_lsm_hook("bpf_lsm_bpf_prog_load", &args, &[p.clone(), a.clone()])
+        self.call_lsm_hook("bpf_lsm_bpf_prog_load", &args, &[p, a])
     }
 }
 

@@ -17,7 +17,7 @@ impl ProgTypeOps for Lsm32 {
     }
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
         (off == 0 && size == 8 && access == Access::Read)
-            .then(|| CtxAccess { field: crate::env::CtxField::Scalar, field_size: 0 })
+            .then_some(CtxAccess { field: crate::env::CtxField::Scalar, field_size: 0 })
     }
     fn return_range(&self) -> Option<(i64, i64)> {
         Some((-4095, 0))
