@@ -117,6 +117,11 @@ pub enum CtxField {
     SockOrNull,
     /// `PTR_TO_CTX` of the program's own ctx (none yet).
     Ctx,
+    /// A scalar within `[min, max]` on 32 and 64 bits signed
+    /// (`__mark_reg_s32_range()` of an unknown scalar): the return value
+    /// slot of an LSM program (`is_retval` with
+    /// `bpf_lsm_get_retval_range()`).
+    ScalarS32Range { min: i32, max: i32 },
 }
 
 /// Result of a valid ctx access check.

@@ -189,6 +189,10 @@ fn load_rules() {
     // The low 32 bits count: 1 << 32 is 0 for the int the hook returns.
     let (r, log) = load_log(&mut k, "bpf_lsm_bpf", AttachType::LsmMac, "GPL", 0, "r0 = 1\nr0 <<= 32\nexit");
     assert!(r.is_ok(), "{log}");
+    // The return value slot is in [-MAX_ERRNO, 0] (is_retval).
+    let (r, log) =
+        load_log(&mut k, "bpf_lsm_bpf", AttachType::LsmMac, "GPL", 0, "r0 = *(u64 *)(r1 +32)\nexit");
+    assert!(r.is_ok(), "{log}");
     let (r, _) = load_log(&mut k, "bpf_lsm_bpf", AttachType::LsmCgroup, "GPL", 0, "r0 = 0\nexit");
     assert_eq!(r, Err(Errno::EINVAL));
     // A program returning 1 << 32 denies nothing: its int is 0.

@@ -42,10 +42,12 @@
 //! 29"); `BPF_LSM_MAC` programs return a value of
 //! `bpf_lsm_get_retval_range()` (`[-MAX_ERRNO, 0]` for the emulated
 //! hooks) checked on the low 32 bits of r0 (`return_32bit`), the other
-//! attach types anything. Not modelled: the range the kernel gives a
-//! load of the return value slot (`is_retval`: `[-MAX_ERRNO, 0]`; here
-//! an unknown scalar, so returning it unchanged is refused where the
-//! kernel accepts it), the `PTR_TRUSTED` flag of LSM arguments
+//! attach types anything. A load of the return value slot of a
+//! `BPF_LSM_MAC` program is a scalar in that range (`is_retval`:
+//! `mark_reg_unknown()` then `__mark_reg_s32_range()`, as with the
+//! pending stale-bounds fix of the bpf tree; unfixed kernels intersect
+//! with the register's previous bounds), so it may be returned as it is.
+//! Not modelled: the `PTR_TRUSTED` flag of LSM arguments
 //! (`bpf_lsm_is_trusted()`), void hooks (none is emulated).
 
 use super::attach::{AttachTarget, MAX_BPF_FUNC_ARGS, type_str};
@@ -150,6 +152,14 @@ impl BtfTracing {
             params[arg]
         };
         let t = btf.skip_mods_and_typedefs(ty);
+        // is_retval (BPF_LSM_MAC): the load is within the hook's range
+        // (check_mem_access() with get_func_retval_range()).
+        if self.lsm && arg == nr_args && self.attach == Some(AttachType::LsmMac) {
+            if let Some((min, max)) = crate::lsm::retval_range(self.target.btf_id) {
+                let field = CtxField::ScalarS32Range { min: min as i32, max: max as i32 };
+                return (Some(CtxAccess { field, field_size: 0 }), None);
+            }
+        }
         match btf.kind(t) {
             Some(Kind::Int { size, .. }) if *size <= 8 => return (scalar(), None),
             Some(Kind::Enum { .. } | Kind::Enum64 { .. } | Kind::Struct(_) | Kind::Union(_)) => {
