@@ -6,7 +6,7 @@
 //! | `security_bpf(cmd, attr, size, kernel)` | `__sys_bpf()`, every command, before dispatch | negative: the command fails with it; positive: ignored (`if (err < 0)`) |
 //! | `security_bpf_map_create(map, attr, token, kernel)` | `map_create()`, after the map is allocated, before its id | the command fails with it (`if (err)`) |
 //! | `security_bpf_map(map, OPEN_FMODE(flags))` | `bpf_map_new_fd()`: `BPF_MAP_CREATE` (after the id), `BPF_MAP_GET_FD_BY_ID`, `BPF_OBJ_GET` of a map | negative: no fd (a new map is released, its id consumed) |
-//! | `security_bpf_prog_load(prog, attr, token, kernel)` | `bpf_prog_load()`, after the attr checks, before `bpf_check()` | the command fails with it (`if (err)`) |
+//! | `security_bpf_prog_load(prog, attr, token, kernel)` | `bpf_prog_load()`, after the attr checks and `bpf_prog_load_check_attach()`, before `bpf_check()` (and its log) | the command fails with it (`if (err)`) |
 //! | `security_bpf_prog(prog)` | `bpf_prog_new_fd()`: `BPF_PROG_LOAD` (after the id), `BPF_PROG_GET_FD_BY_ID`, `BPF_OBJ_GET` of a program | negative: no fd |
 //!
 //! `call_int_hook()` returns the first non-zero result of the LSMs; the

@@ -200,3 +200,30 @@ fn load_rules() {
     link(&mut k, p).unwrap();
     assert!(map(&mut k, 2, 4).is_ok());
 }
+
+#[test]
+fn prog_load_hook_runs_after_the_attach_checks() {
+    let mut k = Kernel::new(KernelConfig::default());
+    let p = load(&mut k, "bpf_lsm_bpf_prog_load", "r0 = -1\nexit");
+    link(&mut k, p).unwrap();
+    let insns = bpfemu_isa::asm::kernel::assemble("r0 = 0\nexit").unwrap();
+    // bpf_prog_load_check_attach(): attach_btf_id on a kprobe, EINVAL
+    // before the hook.
+    let a = ProgLoadAttr {
+        prog_type: ProgType::Kprobe.raw(),
+        insns: &insns,
+        license: "GPL",
+        attach_btf_id: 5,
+        ..Default::default()
+    };
+    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::EINVAL));
+    // The hook runs before the log attributes are checked (bpf_check()).
+    let a = ProgLoadAttr {
+        prog_type: ProgType::Kprobe.raw(),
+        insns: &insns,
+        license: "GPL",
+        log_level: 1,
+        ..Default::default()
+    };
+    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::EPERM));
+}

@@ -191,6 +191,23 @@ fn can_be_sleepable(t: &LoadTarget) -> bool {
 /// A refusal's message is empty where the kernel logs nothing.
 pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
     use ProgType as T;
+    let dst_prog = check_prog_load_attach(t)?;
+    if dst_prog && t.prog_type != T::Ext {
+        return Err(refuse(
+            Errno::EINVAL,
+            "bpfemu: attach_prog_fd targets of tracing programs (fentry/fexit of BPF programs) are not supported yet",
+        ));
+    }
+    check_attach_btf_id(t, dst_prog)
+}
+
+/// The part of [`check_load`] `bpf_prog_load()` does before allocating
+/// the program (and so before `security_bpf_prog_load()`): what
+/// `attach_prog_fd` / `attach_btf_obj_fd` is and
+/// `bpf_prog_load_check_attach()`, all without a log line. Whether the
+/// target is a program.
+pub fn check_prog_load_attach(t: &LoadTarget) -> Result<bool, Refusal> {
+    use ProgType as T;
     // bpf_prog_load(): what attach_prog_fd / attach_btf_obj_fd is.
     let (attach_btf, dst_prog) = match t.attach_fd {
         AttachFd::None => (t.attach_btf_id != 0, false),
@@ -215,13 +232,12 @@ pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
     if t.prog_type == T::Ext && t.expected_attach_type.is_some_and(|a| a.raw() != 0) {
         return Err(refuse(Errno::EINVAL, ""));
     }
-    if dst_prog && t.prog_type != T::Ext {
-        return Err(refuse(
-            Errno::EINVAL,
-            "bpfemu: attach_prog_fd targets of tracing programs (fentry/fexit of BPF programs) are not supported yet",
-        ));
-    }
-    // check_attach_btf_id().
+    Ok(dst_prog)
+}
+
+/// `check_attach_btf_id()` of `bpf_check()` (see [`check_load`]).
+fn check_attach_btf_id(t: &LoadTarget, dst_prog: bool) -> Result<Option<AttachTarget>, Refusal> {
+    use ProgType as T;
     if t.sleepable && !can_be_sleepable(t) {
         return Err(refuse(
             Errno::EINVAL,

@@ -77,8 +77,18 @@ impl Kernel {
     /// `BPF_PROG_LOAD`: the new program's fd.
     pub(crate) fn load_prog(&mut self, mut attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {
         let checked = attrs::check(&attr, self.loader_caps())?;
+        // bpf_prog_load_check_attach() (no log), then
         // security_bpf_prog_load(): after the attr checks, before
         // bpf_check() (so before the log attributes are looked at).
+        let target = LoadTarget {
+            prog_type: checked.prog_type,
+            expected_attach_type: checked.expected_attach_type,
+            attach_btf_id: attr.attach_btf_id,
+            attach_fd: self.attach_fd(attr.attach_prog_fd),
+            sleepable: attr.prog_flags & BPF_F_SLEEPABLE != 0,
+            gpl_compatible: checked.gpl_compatible,
+        };
+        progtype::check_prog_load_attach(&target).map_err(|r| r.errno)?;
         let prog_img = crate::lsm::attr::prog_image(
             attr.prog_type,
             attr.expected_attach_type,
