@@ -154,11 +154,13 @@ impl BtfTracing {
         let t = btf.skip_mods_and_typedefs(ty);
         // is_retval (BPF_LSM_MAC): the load is within the hook's range
         // (check_mem_access() with get_func_retval_range()).
-        if self.lsm && arg == nr_args && self.attach == Some(AttachType::LsmMac) {
-            if let Some((min, max)) = crate::lsm::retval_range(self.target.btf_id) {
-                let field = CtxField::ScalarS32Range { min: min as i32, max: max as i32 };
-                return (Some(CtxAccess { field, field_size: 0 }), None);
-            }
+        if self.lsm
+            && arg == nr_args
+            && self.attach == Some(AttachType::LsmMac)
+            && let Some((min, max)) = crate::lsm::retval_range(self.target.btf_id)
+        {
+            let field = CtxField::ScalarS32Range { min: min as i32, max: max as i32 };
+            return (Some(CtxAccess { field, field_size: 0 }), None);
         }
         match btf.kind(t) {
             Some(Kind::Int { size, .. }) if *size <= 8 => return (scalar(), None),
