@@ -33,6 +33,7 @@ pub mod errno;
 pub mod helpers;
 pub mod kernel;
 pub mod kfuncs;
+pub mod lsm;
 pub mod map;
 pub mod net;
 pub mod progtype;

@@ -300,6 +300,37 @@ fn freplace_object_replaces_a_global_function() {
     assert!(e.to_string().contains("attach program FD is not set"), "{e}");
 }
 
+/// `lsm.bpf.o`: its `SEC("lsm/bpf_map_create")` program (the hook's
+/// FUNC `bpf_lsm_bpf_map_create` found in vmlinux BTF, `BPF_LSM_MAC`),
+/// attached by `attach()`, refuses hash maps with `EPERM` while its link
+/// lives, reading `attr->map_type` through CO-RE, counting the hook's
+/// calls in `.bss`; on the JIT and in paranoid runs.
+#[test]
+fn lsm_object_denies_map_creation() {
+    use bpfemu_kernel::bpf::attr::MapCreateAttr;
+    let create = |k: &mut Kernel, map_type: u32| {
+        let a = MapCreateAttr { map_type, key_size: 4, value_size: 8, max_entries: 4, ..Default::default() };
+        k.bpf(BpfAttr::MapCreate(a)).map(|_| ())
+    };
+    for paranoid in [false, true] {
+        let mut k = kernel();
+        k.set_paranoid(paranoid);
+        let mut obj = Object::open(obj_path("lsm.bpf.o")).unwrap();
+        obj.load(&mut k).unwrap();
+        let p = obj.program("deny_map_type").unwrap();
+        assert_eq!((p.prog_type(), p.expected_attach_type()), (29, 27));
+        assert_eq!(create(&mut k, 1), Ok(()), "not attached");
+        let link = p.attach(&mut k).unwrap();
+        assert_eq!(create(&mut k, 1), Err(Errno::EPERM), "paranoid={paranoid}");
+        assert_eq!(create(&mut k, 2), Ok(()));
+        assert_eq!(u64s(&global(&obj, &mut k, ".bss", "calls")), [2]);
+        link.destroy(&mut k).unwrap();
+        assert_eq!(create(&mut k, 1), Ok(()));
+        assert_eq!(u64s(&global(&obj, &mut k, ".bss", "calls")), [2]);
+        assert!(k.take_soundness_violations().is_empty());
+    }
+}
+
 /// The kernel's `(byte offset, bit offset, bits)` of `ty.field` and its
 /// type id, from the emulated vmlinux BTF.
 fn kfield(btf: &Btf, ty: &str, field: &str) -> (u64, u32, u8, TypeId) {

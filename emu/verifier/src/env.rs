@@ -119,6 +119,11 @@ pub enum CtxField {
     SockOrNull,
     /// `PTR_TO_CTX` of the program's own ctx (none yet).
     Ctx,
+    /// A scalar within `[min, max]` on 32 and 64 bits signed
+    /// (`__mark_reg_s32_range()` of an unknown scalar): the return value
+    /// slot of an LSM program (`is_retval` with
+    /// `bpf_lsm_get_retval_range()`).
+    ScalarS32Range { min: i32, max: i32 },
 }
 
 /// Result of a valid ctx access check.
@@ -201,6 +206,15 @@ pub trait ProgTypeOps {
     /// The allowed range of r0 at the main program's exit
     /// (`check_return_code()`), `None` for any value.
     fn return_range(&self) -> Option<(i64, i64)>;
+
+    /// Whether [`Self::return_range`] is checked on the low 32 bits of r0
+    /// (`return_32bit` of `check_return_code()`: LSM programs, whose
+    /// hooks return `int`), with the current kernel's wording
+    /// (`verbose_invalid_scalar()` of 6.8+: "At program exit the register
+    /// R0 has smin=N smax=M should have been in [LO, HI]").
+    fn return_range_32bit(&self) -> bool {
+        false
+    }
 
     /// `check_get_func_ip()`: whether a program of this type that was
     /// given `bpf_get_func_ip` by its `func_proto` may call it; otherwise

@@ -92,13 +92,29 @@ impl Kernel {
     /// Publishes a freshly created map under a new id and installs an fd
     /// with `mode` (the end of `map_create()`: `bpf_map_alloc_id()`,
     /// `bpf_map_new_fd()`). The id is allocated after the map, so failed
-    /// creations consume none, as in the kernel.
+    /// creations consume none, as in the kernel; `security_bpf_map()`
+    /// comes after it, so a map it refuses is released with its id used.
     pub(crate) fn publish_map(&mut self, mut map: Map, mode: FMode) -> Result<i64, Errno> {
         map.id = self.objects.maps.alloc()?;
         let map = Arc::new(map);
         self.objects.maps.publish(map.id, &map);
+        self.map_fd_check(&map, mode)?;
         let fd = self.install_fd(Obj::Map(MapUref::with_mode(map, mode)))?;
         Ok(i64::from(fd))
+    }
+
+    /// `security_bpf_map()` of `bpf_map_new_fd()` for a new fd of `map`
+    /// with `mode`.
+    pub(crate) fn map_fd_check(&mut self, map: &Map, mode: FMode) -> Result<(), Errno> {
+        let ret =
+            self.security_bpf_map(&crate::lsm::attr::map_image(map), crate::lsm::call::open_fmode(mode));
+        crate::lsm::call::check_neg(ret)
+    }
+
+    /// `security_bpf_prog()` of `bpf_prog_new_fd()` for a new fd of `prog`.
+    pub(crate) fn prog_fd_check(&mut self, prog: &crate::bpf::prog::Prog) -> Result<(), Errno> {
+        let ret = self.security_bpf_prog(&crate::lsm::attr::loaded_prog_image(prog));
+        crate::lsm::call::check_neg(ret)
     }
 
     /// `BPF_MAP_CREATE`: the fd of the new map.
@@ -135,6 +151,11 @@ impl Kernel {
         );
         if !caps.bpf && !unprivileged_ok {
             return Err(Errno::EPERM);
+        }
+        let img = crate::lsm::attr::map_image(&map);
+        let ret = self.security_bpf_map_create(&img, &crate::lsm::attr::map_create_image(attr));
+        if let Some(r) = crate::lsm::call::check_nonzero(ret) {
+            return r;
         }
         self.publish_map(map, mode)
     }

@@ -98,6 +98,7 @@ impl Kernel {
             Obj::Link(_) if mode != FMode::RDWR => return Err(Errno::EINVAL),
             o => o.clone(),
         };
+        self.new_fd_check(&obj, mode)?;
         Ok(i64::from(self.install_fd(obj)?))
     }
 
@@ -145,7 +146,19 @@ impl Kernel {
             IdKind::Link => Obj::Link(self.objects.links.get(id).ok_or(Errno::ENOENT)?),
             IdKind::Btf => Obj::Btf(self.objects.btfs.get(id).ok_or(Errno::ENOENT)?),
         };
+        let mode = FMode::from_flags(open_flags)?;
+        self.new_fd_check(&obj, mode)?;
         Ok(i64::from(self.install_fd(obj)?))
+    }
+
+    /// The LSM check of `bpf_map_new_fd()` / `bpf_prog_new_fd()` before a
+    /// new fd of a map (with `mode`) or a program.
+    fn new_fd_check(&mut self, obj: &Obj, mode: FMode) -> Result<(), Errno> {
+        match obj {
+            Obj::Map(u) => self.map_fd_check(u.map(), mode),
+            Obj::Prog(p) => self.prog_fd_check(p),
+            _ => Ok(()),
+        }
     }
 
     /// `BPF_OBJ_GET_INFO_BY_FD`: `EBADF` for a closed fd, `EINVAL` for one

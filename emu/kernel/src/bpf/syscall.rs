@@ -1,7 +1,8 @@
 //! The `bpf()` entry point: one typed call in, `Result<i64, Errno>` out —
 //! the fd or 0 Linux returns, or the errno it sets. Dispatch only; each
 //! command group lives in its own module (map_cmds, obj_cmds, prog_cmds,
-//! link_cmds, btf_cmds).
+//! link_cmds, btf_cmds). Every command first passes `security_bpf()`
+//! ([`crate::lsm::call`]).
 
 use super::attr::BpfAttr;
 use crate::errno::Errno;
@@ -11,6 +12,9 @@ impl Kernel {
     /// `bpf(cmd, attr, size)` on behalf of the current process.
     pub fn bpf(&mut self, attr: BpfAttr<'_>) -> Result<i64, Errno> {
         use BpfAttr as A;
+        // __sys_bpf(): the LSM gate on the copied attr, every command.
+        let ret = self.security_bpf(attr.cmd().raw(), || crate::lsm::attr::image(&attr));
+        crate::lsm::call::check_neg(ret)?;
         match attr {
             A::MapCreate(a) => self.map_create(&a),
             A::MapLookupElem { map_fd, key, value, flags } => self.map_lookup_elem(map_fd, key, value, flags),

@@ -63,6 +63,10 @@ impl ProgTypeOps for WithKfuncs {
         self.inner.return_unchecked()
     }
 
+    fn return_range_32bit(&self) -> bool {
+        self.inner.return_range_32bit()
+    }
+
     fn btf_struct_write(&self, btf_id: u32, off: i32, size: u32) -> Option<Result<(), String>> {
         self.inner.btf_struct_write(btf_id, off, size)
     }

@@ -13,12 +13,19 @@
 //! fmod_ret need the function in the fmodret id set (`KF_SLEEPABLE` for
 //! sleepable), as nothing in the emulated kernel is on the error-injection
 //! list nor named `security_*`. The emulated vmlinux has no `btf_trace_*`
-//! typedefs, no `bpf_iter_*` targets and no `bpf_lsm_*` hooks, so raw_tp
-//! BTF, iterator and LSM programs fail the way the kernel's checks fail
-//! for such ids.
+//! typedefs and no `bpf_iter_*` targets, so raw_tp BTF and iterator
+//! programs fail the way the kernel's checks fail for such ids. LSM
+//! programs attach to the `bpf_lsm_*` hooks of [`crate::lsm`] (which have
+//! an address for them only: a tracing program on a hook finds none,
+//! `ENOENT`, where the kernel would trace the nop function); sleepable
+//! ones need `sleepable_lsm_hooks`; `bpf_lsm_verify_prog()` then wants a
+//! GPL license and a hook of `bpf_lsm_hooks`. `BPF_LSM_CGROUP` is refused
+//! after these checks ("bpfemu: BPF_LSM_CGROUP programs are not supported
+//! yet", `EINVAL`).
 
 use super::{LoadTarget, Refusal, refuse};
 use crate::errno::Errno;
+use crate::lsm;
 use crate::trampoline::targets;
 use crate::uapi::{AttachType, ProgType};
 use bpfemu_btf::{Btf, Kind, TypeId};
@@ -162,7 +169,10 @@ pub fn check_attach_target(btf: &Btf, t: &LoadTarget) -> Result<AttachTarget, Re
             }
             let proto = proto_of(&ty.kind)?;
             let model = distill_func_proto(btf, proto, &tname)?;
-            if targets::by_btf_id(btf_id).is_none() {
+            // kallsyms_lookup_name(): the test functions, and the LSM
+            // hooks, whose trampolines only LSM programs use in bpfemu.
+            let lsm_hook = t.prog_type == ProgType::Lsm && lsm::hook_by_btf_id(btf_id).is_some();
+            if targets::by_btf_id(btf_id).is_none() && !lsm_hook {
                 return Err(refuse(
                     Errno::ENOENT,
                     format!("The address of function {tname} cannot be found"),
@@ -170,10 +180,14 @@ pub fn check_attach_target(btf: &Btf, t: &LoadTarget) -> Result<AttachTarget, Re
             }
             let fmodret = targets::fmodret_flags(btf_id);
             if t.sleepable {
-                // check_attach_sleepable(): no error-injection list here;
-                // the fmodret set's KF_SLEEPABLE; LSM: no sleepable hooks.
-                let ok = t.prog_type == ProgType::Tracing
-                    && fmodret.is_some_and(|f| f & crate::kfuncs::KF_SLEEPABLE != 0);
+                // No error-injection list here: tracing programs need the
+                // fmodret set's KF_SLEEPABLE; LSM programs a hook of
+                // sleepable_lsm_hooks (bpf_lsm_is_sleepable_hook()).
+                let ok = match t.prog_type {
+                    ProgType::Tracing => fmodret.is_some_and(|f| f & crate::kfuncs::KF_SLEEPABLE != 0),
+                    ProgType::Lsm => lsm::is_sleepable_hook(btf_id),
+                    _ => false,
+                };
                 if !ok {
                     return Err(refuse(Errno::EINVAL, format!("{tname} is not sleepable")));
                 }
@@ -181,14 +195,22 @@ pub fn check_attach_target(btf: &Btf, t: &LoadTarget) -> Result<AttachTarget, Re
                 return Err(refuse(Errno::EINVAL, format!("{tname}() is not modifiable")));
             }
             if t.prog_type == ProgType::Lsm {
-                // bpf_lsm_verify_prog(): no bpf_lsm_* hook is emulated.
+                // check_attach_btf_id() → bpf_lsm_verify_prog().
                 if !t.gpl_compatible {
                     return Err(refuse(Errno::EINVAL, "LSM programs must have a GPL compatible license"));
                 }
-                return Err(refuse(
-                    Errno::EINVAL,
-                    format!("attach_btf_id {btf_id} points to wrong type name {tname}"),
-                ));
+                if !lsm_hook {
+                    return Err(refuse(
+                        Errno::EINVAL,
+                        format!("attach_btf_id {btf_id} points to wrong type name {tname}"),
+                    ));
+                }
+                if t.expected_attach_type == Some(A::LsmCgroup) {
+                    return Err(refuse(
+                        Errno::EINVAL,
+                        "bpfemu: BPF_LSM_CGROUP programs are not supported yet",
+                    ));
+                }
             }
             Ok(AttachTarget { btf_id, name: tname, proto, model })
         }

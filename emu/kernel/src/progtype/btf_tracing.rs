@@ -36,9 +36,26 @@
 //! ([`super::funcs::trampoline`]: the tracing set plus
 //! `bpf_get_func_arg`, `_ret`, `_arg_cnt`); `bpf_get_func_ip` passes
 //! `check_get_func_ip()` for fentry, fexit and fmod_ret.
+//!
+//! `BPF_PROG_TYPE_LSM` programs (`lsm_verifier_ops`: `btf_ctx_access()`
+//! too, kernel/bpf/bpf_lsm.c) use the same rules with `lsm` set: name
+//! `lsm`; the slot after the arguments is the return value for
+//! `BPF_LSM_MAC` (and `BPF_LSM_CGROUP`), as for fexit; helpers
+//! `bpf_lsm_func_proto()` ([`super::funcs::lsm`]); `bpf_get_func_ip` is
+//! refused ("func bpf_get_func_ip#173 not supported for program type
+//! 29"); `BPF_LSM_MAC` programs return a value of
+//! `bpf_lsm_get_retval_range()` (`[-MAX_ERRNO, 0]` for the emulated
+//! hooks) checked on the low 32 bits of r0 (`return_32bit`), the other
+//! attach types anything. A load of the return value slot of a
+//! `BPF_LSM_MAC` program is a scalar in that range (`is_retval`:
+//! `mark_reg_unknown()` then `__mark_reg_s32_range()`, as with the
+//! pending stale-bounds fix of the bpf tree; unfixed kernels intersect
+//! with the register's previous bounds), so it may be returned as it is.
+//! Not modelled: the `PTR_TRUSTED` flag of LSM arguments
+//! (`bpf_lsm_is_trusted()`), void hooks (none is emulated).
 
 use super::attach::{AttachTarget, MAX_BPF_FUNC_ARGS, type_str};
-use super::funcs::{Caps, tracing, trampoline};
+use super::funcs::{Caps, lsm, tracing, trampoline};
 use super::scalar;
 use crate::uapi::AttachType;
 use bpfemu_btf::{Btf, Kind, TypeId};
@@ -49,6 +66,8 @@ use std::sync::Arc;
 /// A tracing program attached to `target`.
 #[derive(Debug)]
 pub struct BtfTracing {
+    /// `BPF_PROG_TYPE_LSM` rather than `BPF_PROG_TYPE_TRACING`.
+    pub lsm: bool,
     pub caps: Caps,
     pub attach: Option<AttachType>,
     pub target: AttachTarget,
@@ -159,7 +178,9 @@ impl BtfCtx<'_> {
         }
         let ty = if arg == nr_args {
             match self.attach {
-                Some(AttachType::TraceFexit) => self.ret(),
+                // LSM programs read the return value of the programs
+                // before them (MODIFY_RETURN trampoline) or of the hook.
+                Some(AttachType::TraceFexit | AttachType::LsmMac | AttachType::LsmCgroup) => self.ret(),
                 Some(AttachType::ModifyReturn) => {
                     let t = btf.skip_mods_and_typedefs(self.ret());
                     if !matches!(btf.kind(t), Some(Kind::Int { size, .. }) if *size <= 8) {
@@ -173,6 +194,15 @@ impl BtfCtx<'_> {
             params[arg]
         };
         let t = btf.skip_mods_and_typedefs(ty);
+        // is_retval (BPF_LSM_MAC): the load is within the hook's range
+        // (check_mem_access() with get_func_retval_range()).
+        if arg == nr_args
+            && self.attach == Some(AttachType::LsmMac)
+            && let Some((min, max)) = crate::lsm::retval_range(self.target.btf_id)
+        {
+            let field = CtxField::ScalarS32Range { min: min as i32, max: max as i32 };
+            return (Some(CtxAccess { field, field_size: 0 }), None);
+        }
         match btf.kind(t) {
             Some(Kind::Int { size, .. }) if *size <= 8 => return (scalar(), None),
             Some(Kind::Enum { .. } | Kind::Enum64 { .. } | Kind::Struct(_) | Kind::Union(_)) => {
@@ -222,10 +252,14 @@ impl BtfTracing {
 
 impl ProgTypeOps for BtfTracing {
     fn name(&self) -> &str {
-        "tracing"
+        if self.lsm { "lsm" } else { "tracing" }
     }
 
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto> {
+        if self.lsm {
+            // bpf_prog_has_trampoline(): BPF_LSM_MAC.
+            return lsm(id, self.caps, self.attach == Some(AttachType::LsmMac));
+        }
         // bpf_prog_has_trampoline(): fentry, fexit, fmod_ret.
         match self.attach {
             Some(AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn) => {
@@ -236,6 +270,9 @@ impl ProgTypeOps for BtfTracing {
     }
 
     fn check_get_func_ip(&self) -> Result<(), String> {
+        if self.lsm {
+            return Err(super::tracing::get_func_ip_refused(crate::uapi::ProgType::Lsm));
+        }
         match self.attach {
             Some(AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn) => Ok(()),
             _ => Err(format!(
@@ -254,10 +291,23 @@ impl ProgTypeOps for BtfTracing {
     }
 
     fn return_range(&self) -> Option<(i64, i64)> {
+        if self.lsm {
+            // get_func_retval_range(): BPF_LSM_MAC only; the other
+            // attach types may return anything (BPF_LSM_CGROUP is not
+            // emulated).
+            return match self.attach {
+                Some(AttachType::LsmMac) => crate::lsm::retval_range(self.target.btf_id),
+                _ => None,
+            };
+        }
         match self.attach {
             Some(AttachType::TraceFentry | AttachType::TraceFexit) => Some((0, 0)),
             _ => None,
         }
+    }
+
+    fn return_range_32bit(&self) -> bool {
+        self.lsm
     }
 
     fn ctx_size(&self) -> u32 {
@@ -282,7 +332,13 @@ mod tests {
             gpl_compatible: true,
         };
         let target = check_load(&t).unwrap().unwrap();
-        BtfTracing { caps: Caps::ROOT, attach: Some(attach), target, btf: crate::vmlinux::shared() }
+        BtfTracing {
+            lsm: false,
+            caps: Caps::ROOT,
+            attach: Some(attach),
+            target,
+            btf: crate::vmlinux::shared(),
+        }
     }
 
     fn msg(p: &BtfTracing, off: i32, size: u32) -> String {

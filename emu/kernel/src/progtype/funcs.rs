@@ -154,6 +154,24 @@ pub fn trampoline(func: i32, caps: Caps) -> Option<&'static FuncProto> {
     }
 }
 
+/// `bpf_lsm_func_proto()` (kernel/bpf/bpf_lsm.c) of a `BPF_LSM_MAC`
+/// program (`trampoline`: `bpf_prog_has_trampoline()`, true for
+/// `BPF_LSM_MAC`): `bpf_spin_lock` / `bpf_spin_unlock` whatever the
+/// loader's capabilities, then `tracing_prog_func_proto()`. Not emulated
+/// (so "unknown func"): `bpf_inode_storage_get` / `_delete`,
+/// `bpf_sk_storage_get` / `_delete`, `bpf_bprm_opts_set`,
+/// `bpf_ima_inode_hash`, `bpf_ima_file_hash`, `bpf_get_attach_cookie`,
+/// and the `BPF_LSM_CGROUP` helpers (`bpf_get_local_storage`,
+/// `bpf_set_retval`, `bpf_get_retval`, `bpf_setsockopt`,
+/// `bpf_getsockopt`, `cgroup_common_func_proto()`).
+pub fn lsm(func: i32, caps: Caps, has_trampoline: bool) -> Option<&'static FuncProto> {
+    match func {
+        id::SPIN_LOCK | id::SPIN_UNLOCK => implemented(func),
+        _ if has_trampoline => trampoline(func, caps),
+        _ => tracing(func, caps),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +216,10 @@ mod tests {
         assert!(trampoline(id::GET_FUNC_IP, Caps::NONE).is_some());
         assert!(trampoline(id::MAP_LOOKUP_ELEM, Caps::NONE).is_some());
         assert!(base(id::GET_FUNC_IP, Caps::ROOT).is_none());
+        // LSM: spin locks without CAP_BPF, the trampoline helpers.
+        assert!(lsm(id::SPIN_LOCK, Caps::NONE, true).is_some());
+        assert!(lsm(id::GET_FUNC_ARG, Caps::NONE, true).is_some());
+        assert!(lsm(id::GET_FUNC_ARG, Caps::NONE, false).is_none());
+        assert!(lsm(id::MAP_LOOKUP_ELEM, Caps::NONE, true).is_some());
     }
 }

@@ -15,14 +15,16 @@
 //! (`convert_ctx_access`) and the kernel ctx structs programs run on.
 //!
 //! BTF tracing programs (fentry, fexit, fmod_ret) load with a vmlinux
-//! FUNC as target ([`attach`]); ext programs load with a global function
+//! FUNC as target ([`attach`]), LSM programs (`BPF_LSM_MAC`) with a
+//! `bpf_lsm_*` hook of the bpf syscall ([`crate::lsm`]; both verified by
+//! [`btf_tracing`]); ext programs load with a global function
 //! of a loaded program as target ([`ext`]) and are verified with that
 //! program's type rules; struct_ops programs load with a member of a
 //! registered struct_ops type (`bpf_dummy_ops`) as target
 //! ([`struct_ops`]). Not supported yet (refused at load,
-//! [`check_load`]): LSM programs (no LSM hooks in the emulated vmlinux),
-//! tracing programs with targets in BPF programs (`attach_prog_fd`), raw_tp
-//! BTF and iterator programs (no targets), and the other
+//! [`check_load`]): `BPF_LSM_CGROUP` programs, tracing programs with
+//! targets in BPF programs (`attach_prog_fd`), raw_tp BTF and iterator
+//! programs (no targets), and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 
@@ -96,7 +98,8 @@ pub fn ops_for(
         T::StructOps => {
             Box::new(struct_ops::StructOps::new(target?, expected_attach_type, crate::vmlinux::shared())?)
         }
-        T::Tracing => Box::new(btf_tracing::BtfTracing {
+        T::Tracing | T::Lsm => Box::new(btf_tracing::BtfTracing {
+            lsm: prog_type == T::Lsm,
             caps,
             attach: expected_attach_type,
             target: target?.clone(),
@@ -198,6 +201,23 @@ fn can_be_sleepable(t: &LoadTarget) -> bool {
 /// A refusal's message is empty where the kernel logs nothing.
 pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
     use ProgType as T;
+    let dst_prog = check_prog_load_attach(t)?;
+    if dst_prog && t.prog_type != T::Ext {
+        return Err(refuse(
+            Errno::EINVAL,
+            "bpfemu: attach_prog_fd targets of tracing programs (fentry/fexit of BPF programs) are not supported yet",
+        ));
+    }
+    check_attach_btf_id(t, dst_prog)
+}
+
+/// The part of [`check_load`] `bpf_prog_load()` does before allocating
+/// the program (and so before `security_bpf_prog_load()`): what
+/// `attach_prog_fd` / `attach_btf_obj_fd` is and
+/// `bpf_prog_load_check_attach()`, all without a log line. Whether the
+/// target is a program.
+pub fn check_prog_load_attach(t: &LoadTarget) -> Result<bool, Refusal> {
+    use ProgType as T;
     // bpf_prog_load(): what attach_prog_fd / attach_btf_obj_fd is.
     let (attach_btf, dst_prog) = match t.attach_fd {
         AttachFd::None => (t.attach_btf_id != 0, false),
@@ -222,15 +242,15 @@ pub fn check_load(t: &LoadTarget) -> Result<Option<AttachTarget>, Refusal> {
     if t.prog_type == T::Ext && t.expected_attach_type.is_some_and(|a| a.raw() != 0) {
         return Err(refuse(Errno::EINVAL, ""));
     }
-    if dst_prog && t.prog_type != T::Ext {
-        return Err(refuse(
-            Errno::EINVAL,
-            "bpfemu: attach_prog_fd targets of tracing programs (fentry/fexit of BPF programs) are not supported yet",
-        ));
-    }
-    // check_attach_btf_id(): syscall programs run from the bpf() syscall,
-    // in process context, and must be loaded sleepable (libbpf sets
-    // BPF_F_SLEEPABLE for SEC("syscall")).
+    Ok(dst_prog)
+}
+
+/// `check_attach_btf_id()` of `bpf_check()` (see [`check_load`]).
+fn check_attach_btf_id(t: &LoadTarget, dst_prog: bool) -> Result<Option<AttachTarget>, Refusal> {
+    use ProgType as T;
+    // Syscall programs run from the bpf() syscall, in process context,
+    // and must be loaded sleepable (libbpf sets BPF_F_SLEEPABLE for
+    // SEC("syscall")).
     if t.prog_type == T::Syscall && !t.sleepable {
         return Err(refuse(Errno::EINVAL, "Syscall programs can only be sleepable"));
     }

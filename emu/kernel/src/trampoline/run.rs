@@ -57,6 +57,13 @@ pub struct CallObjects {
     pub b: i32,
 }
 
+impl CallObjects {
+    /// The region of `arg` (`struct bpf_fentry_test_t`).
+    fn region(&self) -> MemRegion<'_> {
+        MemRegion::from_slice("bpf_fentry_test_t", &self.arg)
+    }
+}
+
 /// The C body of test function `name` on `args` (net/bpf/test_run.c),
 /// as the `int` it returns, zero-extended to 64 bits.
 fn body(name: &str, a: &[u64], objs: &mut CallObjects) -> u64 {
@@ -89,20 +96,22 @@ impl Kernel {
     ///
     /// The region holds the function's address and the argument count
     /// (`nr_args`) below the ctx proper (see the module docs); r1 points
-    /// past them.
-    fn run_tramp_prog(
+    /// past them. `objs`: the read-only objects pointer arguments point
+    /// at.
+    pub(crate) fn run_tramp_prog(
         &mut self,
         prog: &Arc<Prog>,
         call: (u64, usize),
         ctx: &[u64],
-        objs: &CallObjects,
+        objs: &[MemRegion<'_>],
     ) -> u64 {
         let (ip, nr_args) = call;
         let bytes: Vec<u8> = [ip, nr_args as u64].iter().chain(ctx).flat_map(|v| v.to_ne_bytes()).collect();
         let ctx_region = MemRegion::from_slice("ctx", &bytes);
-        let arg_region = MemRegion::from_slice("bpf_fentry_test_t", &objs.arg);
         let addr = ctx_region.start() + 16;
-        self.run_prog(prog, &[addr], &[ctx_region, arg_region]).unwrap_or(0)
+        let mut regions = vec![ctx_region];
+        regions.extend(objs.iter().cloned());
+        self.run_prog(prog, &[addr], &regions).unwrap_or(0)
     }
 
     /// Calls the traced function `f` with `args` through its trampoline
@@ -115,7 +124,7 @@ impl Kernel {
         let mut ctx = args.to_vec();
         ctx.push(0);
         for (_, p) in &tr.progs[Kind::Fentry as usize] {
-            self.run_tramp_prog(p, call, &ctx, objs);
+            self.run_tramp_prog(p, call, &ctx, &[objs.region()]);
         }
         let (fexit, fmod) = (&tr.progs[Kind::Fexit as usize], &tr.progs[Kind::ModifyReturn as usize]);
         if fexit.is_empty() && fmod.is_empty() {
@@ -123,7 +132,7 @@ impl Kernel {
         }
         let mut skip = false;
         for (_, p) in fmod {
-            ctx[n] = self.run_tramp_prog(p, call, &ctx, objs);
+            ctx[n] = self.run_tramp_prog(p, call, &ctx, &[objs.region()]);
             if ctx[n] != 0 {
                 skip = true;
                 break;
@@ -133,7 +142,7 @@ impl Kernel {
             ctx[n] = body(f.name, args, objs);
         }
         for (_, p) in fexit {
-            self.run_tramp_prog(p, call, &ctx, objs);
+            self.run_tramp_prog(p, call, &ctx, &[objs.region()]);
         }
         ctx[n]
     }

@@ -7,7 +7,9 @@
 //! `BPF_LINK_CREATE` of a tracing program (`BPF_LINK_TYPE_TRACING`):
 //!
 //! - the attach type must be the program's expected attach type
-//!   (`EINVAL`), one of fentry, fexit, fmod_ret;
+//!   (`EINVAL`), one of fentry, fexit, fmod_ret, or `BPF_LSM_MAC` for an
+//!   LSM program (on a hook returning `int`, a `BPF_TRAMP_MODIFY_RETURN`
+//!   program: `bpf_attach_type_to_tramp()`; see [`crate::lsm`]);
 //! - `target_fd` and `target_btf_id` must both be 0 (`EINVAL`): a target
 //!   program or a new target is for freplace only
 //!   (`!!tgt_prog_fd != !!btf_id`, then `prog->type != BPF_PROG_TYPE_EXT`);
@@ -152,7 +154,6 @@ impl LinkCreator for TracingLinkCreator {
         if prog.expected_attach_type != Some(req.attach_type) {
             return Err(Errno::EINVAL);
         }
-        let kind = Kind::of(req.attach_type).ok_or(Errno::EINVAL)?;
         if req.attr.target_fd != 0 || req.attr.target_btf_id != 0 {
             return Err(Errno::EINVAL);
         }
@@ -160,6 +161,12 @@ impl LinkCreator for TracingLinkCreator {
         if btf_id == 0 {
             return Err(Errno::EINVAL);
         }
+        let kind = match req.attach_type {
+            // bpf_attach_type_to_tramp(): an LSM program on an int hook
+            // (every emulated one) modifies its return value.
+            AttachType::LsmMac => Kind::ModifyReturn,
+            at => Kind::of(at).ok_or(Errno::EINVAL)?,
+        };
         let tramps = k.trampolines.clone();
         tramps.link(btf_id, kind, req.id, &prog)?;
         let ops =
@@ -168,10 +175,13 @@ impl LinkCreator for TracingLinkCreator {
     }
 }
 
-/// Registers tracing links for fentry, fexit and fmod_ret programs.
+/// Registers tracing links for fentry, fexit and fmod_ret programs, and
+/// for `BPF_LSM_MAC` programs (`link_create()` sends both types to
+/// `bpf_tracing_prog_attach()`).
 pub fn register(k: &mut Kernel) {
     let creator: Arc<dyn LinkCreator> = Arc::new(TracingLinkCreator);
     for at in [AttachType::TraceFentry, AttachType::TraceFexit, AttachType::ModifyReturn] {
         k.register_link_type(ProgType::Tracing, at, creator.clone());
     }
+    k.register_link_type(ProgType::Lsm, AttachType::LsmMac, creator);
 }

@@ -32,13 +32,16 @@
 //! bpf_fentry_test_t` ([`crate::trampoline::btf`]: attach targets of
 //! fentry/fexit/fmod_ret programs), then the struct_ops types
 //! (`struct bpf_dummy_ops_state`, `struct bpf_dummy_ops` with the
-//! FUNC_PROTOs of its members: [`struct_ops`]).
+//! FUNC_PROTOs of its members: [`struct_ops`]), then the BPF LSM hooks of
+//! the bpf syscall with `union bpf_attr`, `struct bpf_prog`, `struct
+//! bpf_token` and `fmode_t` ([`lsm`]: attach targets of LSM programs).
 //! Not emulated: other functions (FUNC/FUNC_PROTO of other attach
 //! targets), the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
 //! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
 
 pub mod c;
+pub mod lsm;
 pub mod net;
 pub mod regs;
 pub mod struct_ops;
@@ -245,6 +248,8 @@ pub fn vmlinux_btf() -> Btf {
     crate::trampoline::btf::describe_all(&mut b);
     // The struct_ops types (`bpf_dummy_ops`), appended after them.
     struct_ops::describe_all(&mut b);
+    // The LSM hooks of the bpf syscall and their types, after those.
+    lsm::describe_all(&mut b);
     b.finish()
 }
 

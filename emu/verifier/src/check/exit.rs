@@ -60,10 +60,15 @@ fn invalid_scalar(ctx: &str, reg: &RegState, (lo, hi): (i64, i64)) -> String {
     format!("{ctx} the register R0 has{has} should have been in [{lo}, {hi}]")
 }
 
-/// `retval_range_within()`: r0's signed 64-bit bounds inside `[lo, hi]`
-/// (bpfemu has no program type with a 32-bit return range).
-fn in_range(reg: &RegState, (lo, hi): (i64, i64)) -> bool {
-    reg.var.smin >= lo && reg.var.smax <= hi
+/// `retval_range_within()`: r0's signed bounds inside `[lo, hi]`, the
+/// 64-bit ones, or the 32-bit ones for a type whose function returns an
+/// `int` in a 64-bit register (`return_32bit`: LSM hooks).
+fn in_range(reg: &RegState, (lo, hi): (i64, i64), bits32: bool) -> bool {
+    if bits32 {
+        i64::from(reg.var.s32_min) >= lo && i64::from(reg.var.s32_max) <= hi
+    } else {
+        reg.var.smin >= lo && reg.var.smax <= hi
+    }
 }
 
 impl Verifier<'_, '_> {
@@ -105,7 +110,7 @@ impl Verifier<'_, '_> {
             self.check_reg_read(0)?;
             // The range check relies on r0's value: precise.
             self.mark_precise(1);
-            if !in_range(&r0, range) {
+            if !in_range(&r0, range, false) {
                 let msg = invalid_scalar("At callback return", &r0, range);
                 return self.fail(EINVAL, msg);
             }
@@ -180,7 +185,7 @@ impl Verifier<'_, '_> {
             return self.fail(EINVAL, format!("At program exit the register R0 is not a known value ({t})"));
         }
         self.mark_precise(1);
-        if !in_range(&r0, range) {
+        if !in_range(&r0, range, self.input.prog_type.return_range_32bit()) {
             let msg = invalid_scalar("At program exit", &r0, range);
             return self.fail(EINVAL, msg);
         }

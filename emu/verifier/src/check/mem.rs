@@ -434,7 +434,8 @@ impl Verifier<'_, '_> {
                     self.log.line(&note);
                 }
                 // A sign-extending load cannot produce a pointer.
-                let ok = ok.filter(|a| !sx || a.field == CtxField::Scalar);
+                let ok = ok
+                    .filter(|a| !sx || matches!(a.field, CtxField::Scalar | CtxField::ScalarS32Range { .. }));
                 let Some(acc) = ok else {
                     return Err(self
                         .reject(EACCES, format!("invalid bpf_context access off={off_total} size={size}")));
@@ -574,6 +575,18 @@ impl Verifier<'_, '_> {
         match field {
             CtxField::Scalar => {
                 RegState { var: coerce(&ScalarBounds::unknown(), size, sx), ..RegState::unknown_scalar() }
+            }
+            CtxField::ScalarS32Range { min, max } => {
+                // mark_reg_unknown() then __mark_reg_s32_range() (with the
+                // stale-bounds fix: the register is reset first), then the
+                // narrowing of a load below 8 bytes.
+                let mut b = ScalarBounds::unknown();
+                b.s32_min = b.s32_min.max(min);
+                b.s32_max = b.s32_max.min(max);
+                b.smin = b.smin.max(i64::from(min));
+                b.smax = b.smax.min(i64::from(max));
+                b.sync();
+                RegState { var: coerce(&b, size, sx), ..RegState::unknown_scalar() }
             }
             CtxField::Packet => RegState::pointer(RegType::Packet),
             CtxField::PacketMeta => RegState::pointer(RegType::PacketMeta),

@@ -86,6 +86,30 @@ impl Kernel {
     /// `BPF_PROG_LOAD`: the new program's fd.
     pub(crate) fn load_prog(&mut self, mut attr: ProgLoadAttr<'_>) -> Result<i64, Errno> {
         let checked = attrs::check(&attr, self.loader_caps())?;
+        // bpf_prog_load_check_attach() (no log), then
+        // security_bpf_prog_load(): after the attr checks, before
+        // bpf_check() (so before the log attributes are looked at).
+        let target = LoadTarget {
+            prog_type: checked.prog_type,
+            expected_attach_type: checked.expected_attach_type,
+            expected_attach_raw: attr.expected_attach_type,
+            attach_btf_id: attr.attach_btf_id,
+            attach_fd: self.attach_fd(attr.attach_prog_fd),
+            sleepable: attr.prog_flags & BPF_F_SLEEPABLE != 0,
+            gpl_compatible: checked.gpl_compatible,
+        };
+        progtype::check_prog_load_attach(&target).map_err(|r| r.errno)?;
+        let prog_img = crate::lsm::attr::prog_image(
+            attr.prog_type,
+            attr.expected_attach_type,
+            attr.insns.len() as u32,
+            0,
+            [0; 8],
+        );
+        let ret = self.security_bpf_prog_load(&prog_img, &crate::lsm::attr::prog_load_image(&attr));
+        if let Some(r) = crate::lsm::call::check_nonzero(ret) {
+            return r;
+        }
         let mut log =
             VerifierLog::new(attr.log_level, attr.log.is_some(), attr.log_size).map_err(|_| Errno::EINVAL)?;
         let parts = self.check_prog(&attr, checked, &mut log);
@@ -105,6 +129,7 @@ impl Kernel {
             prog.select_runtime();
         }
         self.objects.progs.publish(id, &prog);
+        self.prog_fd_check(&prog)?;
         let fd = self.install_fd(Obj::Prog(prog))?;
         Ok(i64::from(fd))
     }

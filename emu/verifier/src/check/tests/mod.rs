@@ -9,6 +9,7 @@ mod jmp;
 mod mem;
 mod prune;
 mod random;
+mod ret32;
 mod sound;
 mod stack_live;
 
