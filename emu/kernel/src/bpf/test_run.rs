@@ -37,6 +37,10 @@
 //!
 //! BTF tracing programs (fentry, fexit, fmod_ret):
 //! [`crate::trampoline::run`] (`bpf_prog_test_run_tracing()`).
+//! raw_tracepoint programs: [`crate::tracepoint::run`]
+//! (`bpf_prog_test_run_raw_tp()`). The skb, XDP and flow dissector runs
+//! end as `bpf_test_finish()` does, firing the `bpf_test_finish`
+//! tracepoint.
 //!
 //! Packet programs: socket_filter, sched_cls/sched_act, cgroup_skb and
 //! lwt_* in [`super::test_run_skb`] (`bpf_prog_test_run_skb()`), XDP in
@@ -47,8 +51,7 @@
 //! Not emulated (partial): every other program type answers `ENOTSUPP`
 //! (524), the kernel's answer for a type without `test_run` (sk_skb,
 //! sk_msg, cgroup_device, perf_event, ...) and bpfemu's for the types
-//! whose test run is not there yet (raw tracepoints,
-//! struct_ops, netfilter, cgroup sockopt/sock_addr).
+//! whose test run is not there yet (struct_ops, netfilter, cgroup sockopt/sock_addr).
 
 use super::attr::{TestRunAttr, TestRunOut};
 use crate::bpf::prog::Prog;
@@ -68,6 +71,7 @@ impl Kernel {
             ProgType::SkLookup => return self.test_run_sk_lookup(attr, &prog),
             ProgType::Xdp => return self.test_run_xdp(attr, &prog),
             ProgType::Tracing => return self.test_run_tracing(attr, &prog),
+            ProgType::RawTracepoint => return self.test_run_raw_tp(attr, &prog),
             t if super::test_run_skb::is_skb_test_type(t) => return self.test_run_skb(attr, &prog),
             _ => return Err(Errno::ENOTSUPP),
         }
@@ -202,6 +206,8 @@ impl Kernel {
                 err = Some(Errno::ENOSPC);
             }
         }
+        // bpf_test_finish() ends with trace_bpf_test_finish(&err).
+        self.trace_bpf_test_finish(err);
         let mut ctx_size_out = 0;
         if user && let Some(out) = attr.ctx_out.as_deref_mut() {
             let input = FlowKeys { flags, ..FlowKeys::default() }.to_bytes();

@@ -394,6 +394,8 @@ pub struct LinkJson {
     pub netns_ino: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attach_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tp_name: Option<String>,
 }
 
 fn link_type_str(t: LinkType) -> String {
@@ -410,6 +412,7 @@ fn link_json(l: &Link) -> LinkJson {
         prog_id: l.prog().id,
         netns_ino: None,
         attach_type: None,
+        tp_name: None,
     };
     match l.ops.fill_info(l) {
         LinkInfoExtra::None => j.attach_type = l.attach_type.map(|t| t.name().to_owned()),
@@ -417,6 +420,7 @@ fn link_json(l: &Link) -> LinkJson {
             j.netns_ino = Some(netns_ino);
             j.attach_type = Some(attach_type.name().to_owned());
         }
+        LinkInfoExtra::RawTracepoint { tp_name } => j.tp_name = Some(tp_name),
     }
     j
 }
@@ -431,6 +435,9 @@ fn link_plain(l: &Link, out: &mut String) {
         }
         LinkInfoExtra::Netns { netns_ino, attach_type } => {
             let _ = write!(out, "\n\tnetns_ino {netns_ino}  attach_type {}", attach_type.name());
+        }
+        LinkInfoExtra::RawTracepoint { tp_name } => {
+            let _ = write!(out, "\n\ttp '{tp_name}'");
         }
     }
     out.push('\n');

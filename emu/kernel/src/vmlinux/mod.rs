@@ -30,7 +30,9 @@
 //! later; last so that earlier ids keep their values), then the
 //! traceable test functions of net/bpf/test_run.c with `struct
 //! bpf_fentry_test_t` ([`crate::trampoline::btf`]: attach targets of
-//! fentry/fexit/fmod_ret programs).
+//! fentry/fexit/fmod_ret programs), then the `btf_trace_<name>` typedefs
+//! of the emulated tracepoints ([`tracepoints`]: targets of tp_btf
+//! programs).
 //! Not emulated: other functions (FUNC/FUNC_PROTO of other attach
 //! targets), the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
@@ -39,6 +41,7 @@
 pub mod c;
 pub mod net;
 pub mod regs;
+pub mod tracepoints;
 pub mod types;
 pub mod uapi_enums;
 
@@ -240,6 +243,8 @@ pub fn vmlinux_btf() -> Btf {
     b.ty::<BpfDynptr>();
     // The traceable test functions (fentry/fexit/fmod_ret targets), last.
     crate::trampoline::btf::describe_all(&mut b);
+    // The tracepoints' `btf_trace_*` typedefs (tp_btf targets), after them.
+    tracepoints::describe_all(&mut b);
     b.finish()
 }
 
@@ -268,6 +273,12 @@ pub fn load_into(btfs: &mut IdTable<BtfObj>) -> Arc<BtfObj> {
 /// The BTF id of the struct `name` in `btf` (`map_btf_id` lookups).
 pub fn struct_id(btf: &Btf, name: &str) -> Option<TypeId> {
     btf.find_by_name_kind(name, BtfKind::Struct)
+}
+
+/// The BTF id of the typedef `name` of the shared vmlinux BTF (the
+/// `btf_trace_*` targets of tp_btf programs).
+pub fn typedef_id(name: &str) -> Option<TypeId> {
+    shared().find_by_name_kind(name, BtfKind::Typedef)
 }
 
 /// The BTF id of the function (FUNC) `name` of the shared vmlinux BTF.
