@@ -493,6 +493,8 @@ struct bpf_fentry_test_t {
 	struct bpf_fentry_test_t *a;
 };
 
+typedef void (*btf_trace_bpf_test_finish)(void *, int *);
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

@@ -300,6 +300,23 @@ fn freplace_object_replaces_a_global_function() {
     assert!(e.to_string().contains("attach program FD is not set"), "{e}");
 }
 
+/// `BPF_RAW_TRACEPOINT_OPEN` without a name links an extension as
+/// `BPF_LINK_CREATE` does (`bpf_raw_tp_link_attach()` →
+/// `bpf_tracing_prog_attach(prog, 0, 0, 0)`); a name is `EINVAL`.
+#[test]
+fn freplace_through_raw_tracepoint_open() {
+    let args = || [40i32, 30, 50, 0].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    let mut k = kernel();
+    let (ext, tgt) = load_extension("freplace.bpf.o", &mut k).unwrap();
+    let prog_fd = ext.program("new_clamp_add").unwrap().fd().unwrap();
+    let open = |k: &mut Kernel, name| k.bpf(BpfAttr::RawTracepointOpen { name, prog_fd, cookie: 0 });
+    assert_eq!(open(&mut k, Some("bpf_test_finish")), Err(Errno::EINVAL));
+    let link = open(&mut k, None).unwrap();
+    assert_eq!(run(&tgt, &mut k, "use_funcs", &mut args()), 2500);
+    k.close(link as i32).unwrap();
+    assert_eq!(run(&tgt, &mut k, "use_funcs", &mut args()), 100);
+}
+
 /// The kernel's `(byte offset, bit offset, bits)` of `ty.field` and its
 /// type id, from the emulated vmlinux BTF.
 fn kfield(btf: &Btf, ty: &str, field: &str) -> (u64, u32, u8, TypeId) {
