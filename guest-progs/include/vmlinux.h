@@ -495,6 +495,8 @@ struct bpf_fentry_test_t {
 
 typedef void (*btf_trace_bpf_test_finish)(void *, int *);
 
+typedef void (*btf_trace_bpf_trace_printk)(void *, const char *);
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

@@ -135,6 +135,8 @@ impl Kernel {
             points: Some(self.run_points.clone()),
             tasks: None,
             switcher: None,
+            raw_tps: Some(self.raw_tps.clone()),
+            probe_active: Vec::new(),
         }
     }
 }

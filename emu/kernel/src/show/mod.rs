@@ -123,6 +123,8 @@ pub struct ProgJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_cnt: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub recursion_misses: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loaded_at: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
@@ -148,6 +150,7 @@ fn prog_json(p: &Prog) -> ProgJson {
         gpl_compatible: p.gpl_compatible,
         run_time_ns: (run_time_ns != 0).then_some(run_time_ns),
         run_cnt: (run_time_ns != 0).then(|| p.run_cnt()),
+        recursion_misses: (p.recursion_misses() != 0).then(|| p.recursion_misses()),
         loaded_at: (p.load_time != 0).then(|| epoch_secs(p.load_time)),
         uid: (p.load_time != 0).then_some(p.uid),
         orphaned: false,
@@ -171,6 +174,9 @@ fn prog_plain(p: &Prog, out: &mut String) {
     }
     if p.run_time_ns() != 0 {
         let _ = write!(out, " run_time_ns {} run_cnt {}", p.run_time_ns(), p.run_cnt());
+    }
+    if p.recursion_misses() != 0 {
+        let _ = write!(out, " recursion_misses {}", p.recursion_misses());
     }
     out.push('\n');
     if p.load_time != 0 {

@@ -40,10 +40,10 @@
 //!
 //! Cookies are kept and shown but `bpf_get_attach_cookie` is not
 //! emulated; `LINK_CREATE`'s `tracing.cookie` is not part of bpfemu's
-//! attr (0). Not emulated: the `bpf_trace_printk`/`contention_begin`
-//! denylist of programs calling printk helpers (`EACCES`; bpfemu has no
-//! such tracepoint), writable tracepoints (`max_tp_access`), module
-//! tracepoints.
+//! attr (0). A program calling `bpf_trace_printk` may attach to the
+//! `bpf_trace_printk` tracepoint (current kernels rely on the recursion
+//! check of `__bpf_trace_run()`, [`super::run`]). Not emulated: writable
+//! tracepoints (`max_tp_access`), module tracepoints.
 
 use super::{TracepointDef, by_name};
 use crate::bpf::attr::LinkCreateAttr;

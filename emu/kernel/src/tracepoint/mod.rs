@@ -21,11 +21,14 @@
 //!   `TP_PROTO(int *err)`): fired by `bpf_test_finish()` of
 //!   net/bpf/test_run.c, i.e. at the end of `BPF_PROG_TEST_RUN` of skb
 //!   programs, XDP programs and flow dissectors (after `data_out` was
-//!   copied; `*err` is 0 or `-ENOSPC`), [`run`].
+//!   copied; `*err` is 0 or `-ENOSPC`), [`run`];
+//! - `bpf_trace_printk` (kernel/trace/bpf_trace.h, `TP_PROTO(const char
+//!   *bpf_string)`): fired by the `bpf_trace_printk` helper with the
+//!   rendered message, from inside the calling program's run (its probes
+//!   run nested, [`run::fire_in_run`]).
 //!
-//! Not emulated: every other tracepoint (`bpf_trace_printk` — its
-//! helper would have to run programs from inside a program run —,
-//! `sys_enter`/`sys_exit` — no `pt_regs` of a syscall —, the scheduler,
+//! Not emulated: every other tracepoint (`sys_enter`/`sys_exit` — no
+//! `pt_regs` of a syscall —, the scheduler,
 //! network and block tracepoints, ...): `BPF_RAW_TRACEPOINT_OPEN` of their
 //! names is `ENOENT` and there is no `btf_trace_*` typedef for them; module
 //! tracepoints; writable raw tracepoints (`BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE`,
@@ -48,6 +51,8 @@ mod tests;
 pub enum TpArg {
     /// `int *`.
     IntPtr,
+    /// `const char *`.
+    ConstCharPtr,
 }
 
 /// One tracepoint (`struct bpf_raw_event_map` and its `TP_PROTO`).
@@ -80,9 +85,13 @@ pub const BTF_TRACE_PREFIX: &str = "btf_trace_";
 pub const BPF_TEST_FINISH: TracepointDef =
     TracepointDef { name: "bpf_test_finish", args: &[("err", TpArg::IntPtr)] };
 
+/// `bpf_trace_printk`.
+pub const BPF_TRACE_PRINTK: TracepointDef =
+    TracepointDef { name: "bpf_trace_printk", args: &[("bpf_string", TpArg::ConstCharPtr)] };
+
 /// Every tracepoint of the emulated kernel, in the order their typedefs
 /// are appended to vmlinux BTF.
-pub const TRACEPOINTS: &[TracepointDef] = &[BPF_TEST_FINISH];
+pub const TRACEPOINTS: &[TracepointDef] = &[BPF_TEST_FINISH, BPF_TRACE_PRINTK];
 
 /// `bpf_get_raw_tracepoint()`: the tracepoint named `name`.
 pub fn by_name(name: &str) -> Option<&'static TracepointDef> {

@@ -10,6 +10,7 @@ fn registry() {
     assert_eq!(by_name("bpf_test_finish"), Some(&BPF_TEST_FINISH));
     assert_eq!(BPF_TEST_FINISH.num_args(), 1);
     assert_eq!(BPF_TEST_FINISH.btf_name(), "btf_trace_bpf_test_finish");
+    assert_eq!(by_name("bpf_trace_printk").map(|t| t.num_args()), Some(1));
     assert_eq!(by_name("sched_switch"), None);
     assert_eq!(by_name(""), None);
 }
@@ -35,8 +36,16 @@ fn btf_trace_typedefs() {
         assert!(params.iter().all(|p| p.name_off == 0), "no parameter names");
         assert_eq!(btf.kind(params[0].ty), Some(&Kind::Ptr { ty: 0 }), "void *__data first");
     }
-    let last = crate::vmlinux::typedef_id("btf_trace_bpf_test_finish").unwrap();
+    let last = crate::vmlinux::typedef_id(&TRACEPOINTS.last().unwrap().btf_name()).unwrap();
     assert!(btf.get(last + 1).is_none(), "the last entry");
+    // `const char *bpf_string`.
+    let id = crate::vmlinux::typedef_id("btf_trace_bpf_trace_printk").unwrap();
+    let Some(Kind::Typedef { ty }) = btf.kind(id) else { panic!() };
+    let Some(Kind::Ptr { ty: proto }) = btf.kind(*ty) else { panic!() };
+    let Some(Kind::FuncProto { params, .. }) = btf.kind(*proto) else { panic!() };
+    let Some(Kind::Ptr { ty: c }) = btf.kind(params[1].ty) else { panic!("char pointer") };
+    let Some(Kind::Const { ty: ch }) = btf.kind(*c) else { panic!("const") };
+    assert_eq!(btf.str_at(btf.get(*ch).unwrap().name_off), "char");
 }
 
 fn load(k: &mut Kernel, prog_type: ProgType, attach: Option<AttachType>, src: &str) -> Result<i32, Errno> {
@@ -212,4 +221,61 @@ fn test_run_raw_tp() {
     let nr = k.sim.nr_cpus();
     assert_eq!(run(&mut k, &ctx, 1, nr, 0), Err(Errno::ENXIO));
     assert_eq!(k.sim.smp_processor_id(), 0, "back on the calling CPU");
+}
+
+/// Prints "hi" (a syscall program).
+const PRINT_HI: &str = "r1 = 26984
+*(u32 *)(r10 -4) = r1
+r1 = r10
+r1 += -4
+r2 = 3
+call bpf_trace_printk#6
+r0 = 0
+exit";
+
+/// Prints "<first byte of the message>!" (a probe of bpf_trace_printk).
+const ECHO_FIRST: &str = "r3 = *(u64 *)(r1 +0)
+r1 = 0
+*(u64 *)(r10 -8) = r1
+r1 = r10
+r1 += -8
+r2 = 1
+call bpf_probe_read_kernel#113
+r1 = *(u8 *)(r10 -8)
+r2 = 8448
+r1 |= r2
+*(u64 *)(r10 -16) = r1
+r1 = r10
+r1 += -16
+r2 = 3
+call bpf_trace_printk#6
+r0 = 0
+exit";
+
+/// bpf_trace_printk fires inside the printing run; a probe that prints
+/// is skipped inside its own run (recursion_misses), on every engine.
+#[test]
+fn printk_fires_nested_with_recursion_check() {
+    for (jit, paranoid) in [(true, false), (false, false), (true, true)] {
+        let mut k = Kernel::new(KernelConfig::default());
+        k.set_jit_enable(jit).unwrap();
+        k.set_paranoid(paranoid);
+        let printer = load(&mut k, ProgType::Syscall, None, PRINT_HI).unwrap();
+        let echo = load(&mut k, ProgType::RawTracepoint, None, ECHO_FIRST).unwrap();
+        let run = |k: &mut Kernel| {
+            k.bpf(BpfAttr::ProgTestRun(TestRunAttr { prog_fd: printer, ..Default::default() })).unwrap()
+        };
+        run(&mut k);
+        assert_eq!(printed(&mut k), ["hi"]);
+        let l = open(&mut k, Some("bpf_trace_printk"), echo).unwrap();
+        run(&mut k);
+        assert_eq!(printed(&mut k), ["hi", "h!"], "jit={jit} paranoid={paranoid}");
+        let p = k.prog_from_fd(echo).unwrap();
+        assert_eq!(p.recursion_misses(), 1, "its own \"h!\" did not run it again");
+        assert_eq!(p.run_cnt(), 1);
+        k.close(l).unwrap();
+        run(&mut k);
+        assert_eq!(printed(&mut k), ["hi"]);
+        assert!(k.take_soundness_violations().is_empty());
+    }
 }

@@ -12,13 +12,18 @@
 //! earlier id moves.
 
 use super::VmlinuxBuilder;
-use super::c::Int;
+use super::c::{Char, Int};
 use crate::tracepoint::{TRACEPOINTS, TpArg, TracepointDef};
 use bpfemu_btf::TypeId;
 
 fn arg_type(b: &mut VmlinuxBuilder, t: TpArg) -> TypeId {
     match t {
         TpArg::IntPtr => b.ptr::<Int>(),
+        TpArg::ConstCharPtr => {
+            let c = b.ty::<Char>();
+            let k = b.once("const char", |b| b.btf.add_const(c));
+            b.ptr_to(k)
+        }
     }
 }
 
