@@ -15,12 +15,13 @@
 //! (`convert_ctx_access`) and the kernel ctx structs programs run on.
 //!
 //! BTF tracing programs (fentry, fexit, fmod_ret) load with a vmlinux
-//! FUNC as target ([`attach`]); ext programs load with a global function
+//! FUNC as target, tp_btf programs with a `btf_trace_*` typedef
+//! ([`attach`]); ext programs load with a global function
 //! of a loaded program as target ([`ext`]) and are verified with that
 //! program's type rules. Not supported yet (refused at load,
 //! [`check_load`]): LSM programs (no LSM hooks in the emulated vmlinux),
-//! tracing programs with targets in BPF programs (`attach_prog_fd`), raw_tp
-//! BTF and iterator programs (no targets), struct_ops, and the other
+//! tracing programs with targets in BPF programs (`attach_prog_fd`),
+//! iterator programs (no targets), struct_ops, and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 

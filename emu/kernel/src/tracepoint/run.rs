@@ -51,7 +51,7 @@ pub const BPF_F_TEST_RUN_ON_CPU: u32 = 1;
 /// a probe already running in this nesting is skipped and its
 /// `recursion_misses` counted (`prog->active`). The probes' trace lines
 /// join the calling run's.
-pub(crate) fn fire_in_run(tp: &str, args: &[u64], objects: &[MemRegion<'_>]) {
+pub fn fire_in_run(tp: &str, args: &[u64], objects: &[MemRegion<'_>]) {
     let probes = runctx::with(|c| c.raw_tps.as_ref().map(|t| t.probes(tp)).unwrap_or_default());
     let Some(probes) = probes.filter(|p| !p.is_empty()) else { return };
     let bytes: Vec<u8> = args.iter().flat_map(|a| a.to_ne_bytes()).collect();
