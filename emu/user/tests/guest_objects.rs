@@ -300,8 +300,8 @@ fn freplace_object_replaces_a_global_function() {
     assert!(e.to_string().contains("attach program FD is not set"), "{e}");
 }
 
-/// `raw_tp.bpf.o`: its raw_tracepoint program (attached by name with
-/// `BPF_RAW_TRACEPOINT_OPEN`) and its tp_btf program (`SEC("tp_btf/...")`,
+/// `raw_tp.bpf.o`: its raw_tracepoint program (`attach()`: the section's
+/// tracepoint name, `BPF_RAW_TRACEPOINT_OPEN`) and its tp_btf program (`SEC("tp_btf/...")`,
 /// target `btf_trace_bpf_test_finish`, linked by `attach()`) run when the
 /// XDP program's test runs fire `bpf_test_finish`, and stop when their
 /// links close; on the JIT, the interpreter and in paranoid runs.
@@ -335,15 +335,13 @@ fn raw_tp_object_counts_test_finish_firings() {
                 })
                 .collect()
         };
-        let raw = obj.program("count_raw").unwrap().fd().unwrap();
-        let l1 = k
-            .bpf(BpfAttr::RawTracepointOpen { name: Some("bpf_test_finish"), prog_fd: raw, cookie: 0 })
-            .unwrap();
+        // SEC("raw_tp/bpf_test_finish"): BPF_RAW_TRACEPOINT_OPEN by name.
+        let l1 = obj.program("count_raw").unwrap().attach(&mut k).unwrap();
         let l2 = obj.program("count_btf").unwrap().attach(&mut k).unwrap();
         fire(&mut k, 0).unwrap();
         assert_eq!(fire(&mut k, 4), Err(Errno::ENOSPC));
         assert_eq!(counts(&mut k), [2, -28, 2], "jit={jit} paranoid={paranoid}");
-        k.close(l1 as i32).unwrap();
+        l1.destroy(&mut k).unwrap();
         fire(&mut k, 0).unwrap();
         assert_eq!(counts(&mut k), [2, -28, 3]);
         l2.destroy(&mut k).unwrap();
