@@ -62,6 +62,9 @@ pub fn fire_in_run(tp: &str, args: &[u64], objects: &[MemRegion<'_>]) {
             continue;
         }
         rctx.probe_active.push(prog.id);
+        // Tracepoint probes run with preemption off: no interleaving
+        // point inside them.
+        rctx.switcher = None;
         let fast = prog.verified && rctx.verified;
         let ctx = MemRegion::from_slice("ctx", &bytes);
         let addr = ctx.start();
