@@ -617,6 +617,10 @@ struct bpf_token {
 
 typedef unsigned int fmode_t;
 
+typedef void (*btf_trace_bpf_test_finish)(void *, int *);
+
+typedef void (*btf_trace_bpf_trace_printk)(void *, const char *);
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

@@ -49,6 +49,9 @@ pub struct Kernel {
     /// The functions of BPF programs replaced by extensions
     /// ([`crate::trampoline::freplace`]).
     pub extensions: Arc<crate::trampoline::freplace::Extensions>,
+    /// The programs attached to each raw tracepoint
+    /// ([`crate::tracepoint::link`]).
+    pub raw_tps: Arc<crate::tracepoint::link::RawTracepoints>,
 }
 
 impl Kernel {
@@ -70,9 +73,11 @@ impl Kernel {
             run_points: Default::default(),
             trampolines: Default::default(),
             extensions: Default::default(),
+            raw_tps: Default::default(),
         };
         crate::net::link::register(&mut k);
         crate::trampoline::tramp::register(&mut k);
+        crate::tracepoint::link::register(&mut k);
         k
     }
 
@@ -130,6 +135,8 @@ impl Kernel {
             points: Some(self.run_points.clone()),
             tasks: None,
             switcher: None,
+            raw_tps: Some(self.raw_tps.clone()),
+            probe_active: Vec::new(),
         }
     }
 }

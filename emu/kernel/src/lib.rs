@@ -42,6 +42,7 @@ pub mod show;
 pub mod sim;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod tracepoint;
 pub mod trampoline;
 pub mod uapi;
 pub mod vmlinux;

@@ -99,6 +99,13 @@ pub struct RunCtx {
     /// Who lets other simulated CPUs run at this run's interleaving points
     /// ([`after_call`]); `None` for runs that run to completion.
     pub switcher: Option<Arc<dyn Switcher>>,
+    /// The programs attached to raw tracepoints, for tracepoints fired
+    /// inside a run (`bpf_trace_printk`; [`crate::tracepoint::run`]).
+    pub raw_tps: Option<Arc<crate::tracepoint::link::RawTracepoints>>,
+    /// Ids of the programs running as raw tracepoint probes in this run's
+    /// nesting on this CPU (their `prog->active` is set): a tracepoint
+    /// fired inside skips them (`recursion_misses`).
+    pub probe_active: Vec<u32>,
 }
 
 /// Interleaves a run with work on other simulated CPUs: a `concurrent`
@@ -181,6 +188,8 @@ impl RunCtx {
             points: None,
             tasks: None,
             switcher: None,
+            raw_tps: None,
+            probe_active: Vec::new(),
         }
     }
 

@@ -2,8 +2,9 @@
 //! `bpf_program__attach_*()`, `bpf_link__detach()`, `bpf_link__destroy()`,
 //! `bpf_link__disconnect()`, `bpf_link__pin()` in `src/libbpf.c`).
 //!
-//! Every attach is a `BPF_LINK_CREATE` through the seam; what the kernel
-//! does not support yet answers its errno (kept in [`Error::Sys`]).
+//! Every attach is a `BPF_LINK_CREATE` through the seam (raw
+//! tracepoints: `BPF_RAW_TRACEPOINT_OPEN`); what the kernel does not
+//! support yet answers its errno (kept in [`Error::Sys`]).
 //! Attach styles that need perf events or tracefs (kprobe, uprobe,
 //! tracepoint, USDT, multi-kprobe) are not emulated: `EOPNOTSUPP`.
 
@@ -151,17 +152,56 @@ impl Program {
         self.attach_link(seam, 0, self.expected_attach_type(), 0)
     }
 
+    /// `bpf_program__attach_raw_tracepoint()`: `BPF_RAW_TRACEPOINT_OPEN`
+    /// of tracepoint `tp_name` (raw_tracepoint programs).
+    pub fn attach_raw_tracepoint(&self, seam: &mut impl Seam, tp_name: &str) -> Result<Link> {
+        let prog_fd = prog_fd(self)?;
+        seam.bpf(BpfAttr::RawTracepointOpen { name: Some(tp_name), prog_fd, cookie: 0 })
+            .map(|l| Link::from_fd(l as i32))
+            .map_err(|e| Error::sys(format!("prog '{}': BPF_RAW_TRACEPOINT_OPEN", self.name()), e))
+    }
+
     /// `bpf_program__attach()`: attaches as the section says (the
     /// definition's `attach_fn`). Sections without an automatic attach
     /// answer `EOPNOTSUPP`, as libbpf does; so do those needing perf
-    /// events or tracefs, which the emulator lacks.
+    /// events or tracefs, which the emulator lacks. `raw_tp/NAME` (and
+    /// `raw_tracepoint/`, `.w` forms) attach to tracepoint NAME
+    /// (`attach_raw_tp()`); a bare `raw_tp` has no automatic attach.
     pub fn attach(&self, seam: &mut impl Seam) -> Result<Link> {
         match self.sec_def().map(|d| d.attach) {
             Some(AutoAttach::Trace | AutoAttach::Lsm) => self.attach_trace(seam),
+            Some(AutoAttach::RawTracepoint) if raw_tp_name(self.section()).is_some() => {
+                let name = raw_tp_name(self.section()).unwrap_or_default().to_owned();
+                self.attach_raw_tracepoint(seam, &name)
+            }
             _ => Err(Error::sys(
                 format!("prog '{}': auto-attach of section '{}'", self.name(), self.section()),
                 Errno::EOPNOTSUPP,
             )),
         }
+    }
+}
+
+/// `attach_raw_tp()`: the tracepoint name after `raw_tp/`,
+/// `raw_tracepoint/`, `raw_tp.w/` or `raw_tracepoint.w/`; `None` for a
+/// bare prefix (no automatic attach) or another section.
+fn raw_tp_name(section: &str) -> Option<&str> {
+    ["raw_tp", "raw_tracepoint", "raw_tp.w", "raw_tracepoint.w"]
+        .iter()
+        .find_map(|p| section.strip_prefix(p).and_then(|rest| rest.strip_prefix('/')))
+}
+
+#[cfg(test)]
+mod raw_tp_tests {
+    #[test]
+    fn raw_tp_section_names() {
+        use super::raw_tp_name;
+        assert_eq!(raw_tp_name("raw_tp/bpf_test_finish"), Some("bpf_test_finish"));
+        assert_eq!(raw_tp_name("raw_tracepoint/sched_switch"), Some("sched_switch"));
+        assert_eq!(raw_tp_name("raw_tp.w/x"), Some("x"));
+        assert_eq!(raw_tp_name("raw_tracepoint.w/y"), Some("y"));
+        assert_eq!(raw_tp_name("raw_tp"), None);
+        assert_eq!(raw_tp_name("raw_tpx/z"), None);
+        assert_eq!(raw_tp_name("tp_btf/bpf_test_finish"), None);
     }
 }

@@ -331,6 +331,74 @@ fn lsm_object_denies_map_creation() {
     }
 }
 
+/// `raw_tp.bpf.o`: its raw_tracepoint program (`attach()`: the section's
+/// tracepoint name, `BPF_RAW_TRACEPOINT_OPEN`) and its tp_btf program (`SEC("tp_btf/...")`,
+/// target `btf_trace_bpf_test_finish`, linked by `attach()`) run when the
+/// XDP program's test runs fire `bpf_test_finish`, and stop when their
+/// links close; on the JIT, the interpreter and in paranoid runs.
+#[test]
+fn raw_tp_object_counts_test_finish_firings() {
+    const FRAME: [u8; 42] = [
+        0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 8, 0, 0x45, 0, 0, 0x1c, 0, 0, 0, 0, 0x40, 0x11, 0, 0, 10, 0, 0,
+        1, 10, 0, 0, 2, 0, 0x35, 0, 0x36, 0, 8, 0, 0,
+    ];
+    for (jit, paranoid) in [(true, false), (false, false), (true, true)] {
+        let mut k = kernel();
+        k.set_jit_enable(jit).unwrap();
+        k.set_paranoid(paranoid);
+        let mut obj = Object::open(obj_path("raw_tp.bpf.o")).unwrap();
+        obj.load(&mut k).unwrap();
+        let xdp = obj.program("pass").unwrap().fd().unwrap();
+        let fire = |k: &mut Kernel, out: usize| {
+            let mut data_out = vec![0u8; out];
+            k.bpf(BpfAttr::ProgTestRun(TestRunAttr {
+                prog_fd: xdp,
+                data_in: &FRAME,
+                data_out: (out > 0).then_some(&mut data_out[..]),
+                ..Default::default()
+            }))
+        };
+        let counts = |k: &mut Kernel| -> Vec<i64> {
+            (0u32..3)
+                .map(|i| {
+                    let v = obj.map("counts").unwrap().lookup(k, &i.to_le_bytes(), 0).unwrap().unwrap();
+                    i64::from_le_bytes(v[..8].try_into().unwrap())
+                })
+                .collect()
+        };
+        // SEC("raw_tp/bpf_test_finish"): BPF_RAW_TRACEPOINT_OPEN by name.
+        let l1 = obj.program("count_raw").unwrap().attach(&mut k).unwrap();
+        let l2 = obj.program("count_btf").unwrap().attach(&mut k).unwrap();
+        fire(&mut k, 0).unwrap();
+        assert_eq!(fire(&mut k, 4), Err(Errno::ENOSPC));
+        assert_eq!(counts(&mut k), [2, -28, 2], "jit={jit} paranoid={paranoid}");
+        l1.destroy(&mut k).unwrap();
+        fire(&mut k, 0).unwrap();
+        assert_eq!(counts(&mut k), [2, -28, 3]);
+        l2.destroy(&mut k).unwrap();
+        fire(&mut k, 0).unwrap();
+        assert_eq!(counts(&mut k), [2, -28, 3]);
+        assert!(k.take_soundness_violations().is_empty());
+    }
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN` without a name links an extension as
+/// `BPF_LINK_CREATE` does (`bpf_raw_tp_link_attach()` →
+/// `bpf_tracing_prog_attach(prog, 0, 0, 0)`); a name is `EINVAL`.
+#[test]
+fn freplace_through_raw_tracepoint_open() {
+    let args = || [40i32, 30, 50, 0].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    let mut k = kernel();
+    let (ext, tgt) = load_extension("freplace.bpf.o", &mut k).unwrap();
+    let prog_fd = ext.program("new_clamp_add").unwrap().fd().unwrap();
+    let open = |k: &mut Kernel, name| k.bpf(BpfAttr::RawTracepointOpen { name, prog_fd, cookie: 0 });
+    assert_eq!(open(&mut k, Some("bpf_test_finish")), Err(Errno::EINVAL));
+    let link = open(&mut k, None).unwrap();
+    assert_eq!(run(&tgt, &mut k, "use_funcs", &mut args()), 2500);
+    k.close(link as i32).unwrap();
+    assert_eq!(run(&tgt, &mut k, "use_funcs", &mut args()), 100);
+}
+
 /// The kernel's `(byte offset, bit offset, bits)` of `ty.field` and its
 /// type id, from the emulated vmlinux BTF.
 fn kfield(btf: &Btf, ty: &str, field: &str) -> (u64, u32, u8, TypeId) {

@@ -297,6 +297,13 @@ pub enum BpfAttr<'a> {
     LinkDetach {
         link_fd: i32,
     },
+    /// `BPF_RAW_TRACEPOINT_OPEN` (`attr->raw_tracepoint`): `name` `None`
+    /// is a NULL pointer.
+    RawTracepointOpen {
+        name: Option<&'a str>,
+        prog_fd: i32,
+        cookie: u64,
+    },
 }
 
 impl BpfAttr<'_> {
@@ -334,6 +341,7 @@ impl BpfAttr<'_> {
             BpfAttr::LinkCreate(_) => BpfCmd::LinkCreate,
             BpfAttr::LinkUpdate { .. } => BpfCmd::LinkUpdate,
             BpfAttr::LinkDetach { .. } => BpfCmd::LinkDetach,
+            BpfAttr::RawTracepointOpen { .. } => BpfCmd::RawTracepointOpen,
         }
     }
 }

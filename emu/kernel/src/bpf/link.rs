@@ -19,7 +19,14 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkInfoExtra {
     None,
-    Netns { netns_ino: u32, attach_type: AttachType },
+    Netns {
+        netns_ino: u32,
+        attach_type: AttachType,
+    },
+    /// `info->raw_tracepoint.tp_name`.
+    RawTracepoint {
+        tp_name: String,
+    },
 }
 
 /// Per-type link operations (`struct bpf_link_ops`).

@@ -9,8 +9,9 @@
 //! `CAP_SYS_ADMIN`); `BPF_F_PATH_FD` is refused with `EINVAL` (the typed
 //! attr has no `path_fd`); `bpf_map_info.btf_id` is 0 (a [`Map`] does not
 //! keep its BTF object yet); `jited_prog_len` is the native image's size
-//! (0 when not jited, [`crate::bpf::jit`]); `recursion_misses` is 0 (not
-//! tracked yet); a program's `memlock` is an estimate of the kernel's
+//! (0 when not jited, [`crate::bpf::jit`]); `recursion_misses` counts only
+//! raw tracepoint probes skipped by recursion (trampolines do not track
+//! it); a program's `memlock` is an estimate of the kernel's
 //! page-rounded `bpf_prog` allocation; fdinfo omits the VFS lines (`pos`,
 //! `flags`, `mnt_id`, `ino`) and prog_array's `owner_*` lines.
 
@@ -189,7 +190,7 @@ impl Kernel {
                 btf_id: p.btf_id,
                 run_time_ns: p.run_time_ns(),
                 run_cnt: p.run_cnt(),
-                recursion_misses: 0,
+                recursion_misses: p.recursion_misses(),
                 verified_insns: p.verified_insns,
                 expected_attach_type: p.expected_attach_type.map_or(0, |t| t.raw()),
                 nr_func_info: p.btf_counts.nr_func_info,
@@ -248,7 +249,7 @@ impl Kernel {
                     kv("prog_id", p.id),
                     kv("run_time_ns", p.run_time_ns()),
                     kv("run_cnt", p.run_cnt()),
-                    kv("recursion_misses", 0),
+                    kv("recursion_misses", p.recursion_misses()),
                     kv("verified_insns", p.verified_insns),
                 ]
             }

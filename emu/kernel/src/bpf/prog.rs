@@ -18,6 +18,10 @@ pub struct Prog {
     parts: ProgParts,
     run_cnt: AtomicU64,
     run_time_ns: AtomicU64,
+    /// Runs skipped because the program was already running on the CPU
+    /// (`bpf_prog_inc_misses_counter()`: a raw tracepoint fired inside
+    /// one of its own probe runs).
+    misses: AtomicU64,
     /// The native image when the program was jited at load
     /// ([`crate::bpf::jit`]); set once, right after the load.
     #[cfg(target_arch = "x86_64")]
@@ -138,6 +142,7 @@ impl Prog {
             parts,
             run_cnt: AtomicU64::new(0),
             run_time_ns: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
             #[cfg(target_arch = "x86_64")]
             jit: std::sync::OnceLock::new(),
             ext_dst: parking_lot::Mutex::new(None),
@@ -215,6 +220,16 @@ impl Prog {
 
     pub fn run_time_ns(&self) -> u64 {
         self.run_time_ns.load(Ordering::Relaxed)
+    }
+
+    /// `bpf_prog_inc_misses_counter()`.
+    pub fn inc_misses(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `recursion_misses` of `bpf_prog_info`.
+    pub fn recursion_misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
     }
 
     /// The tag as bpftool prints it (16 hex digits).

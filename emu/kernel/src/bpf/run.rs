@@ -266,6 +266,18 @@ impl Kernel {
         args: &[u64],
         regions: &[MemRegion<'_>],
     ) -> Result<u64, VmError> {
+        self.run_prog_as(prog, args, regions, false)
+    }
+
+    /// [`Kernel::run_prog_vm`]; `probe`: the program runs as a raw
+    /// tracepoint probe (its `prog->active` set during the run).
+    pub(crate) fn run_prog_as(
+        &mut self,
+        prog: &Arc<Prog>,
+        args: &[u64],
+        regions: &[MemRegion<'_>],
+        probe: bool,
+    ) -> Result<u64, VmError> {
         let paranoid = self.paranoid();
         let fast = prog.verified && !paranoid;
         let tasks = crate::kfuncs::task::TaskTable::for_prog(prog, &self.sim.procs);
@@ -279,6 +291,9 @@ impl Kernel {
         // program holds (map helpers find maps by address among these).
         let mut rctx = self.run_ctx();
         rctx.verified = fast;
+        if probe {
+            rctx.probe_active.push(prog.id);
+        }
         rctx.maps = maps.to_vec();
         rctx.tasks = tasks.clone();
         for r in &all {

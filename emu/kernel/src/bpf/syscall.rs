@@ -57,6 +57,7 @@ impl Kernel {
                 self.link_update(link_fd, new_prog_fd, flags, old_prog_fd)
             }
             A::LinkDetach { link_fd } => self.link_detach(link_fd),
+            A::RawTracepointOpen { name, prog_fd, cookie } => self.raw_tracepoint_open(name, prog_fd, cookie),
         }
     }
 }

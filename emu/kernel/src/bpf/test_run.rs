@@ -40,6 +40,10 @@
 //! struct_ops programs of `bpf_dummy_ops`: [`super::test_run_struct_ops`]
 //! (`bpf_struct_ops_test_run()`; the state argument comes from `data_in`
 //! and goes back to `data_out`, a documented deviation).
+//! raw_tracepoint programs: [`crate::tracepoint::run`]
+//! (`bpf_prog_test_run_raw_tp()`). The skb, XDP and flow dissector runs
+//! end as `bpf_test_finish()` does, firing the `bpf_test_finish`
+//! tracepoint.
 //!
 //! Packet programs: socket_filter, sched_cls/sched_act, cgroup_skb and
 //! lwt_* in [`super::test_run_skb`] (`bpf_prog_test_run_skb()`), XDP in
@@ -50,7 +54,7 @@
 //! Not emulated (partial): every other program type answers `ENOTSUPP`
 //! (524), the kernel's answer for a type without `test_run` (sk_skb,
 //! sk_msg, cgroup_device, perf_event, ...) and bpfemu's for the types
-//! whose test run is not there yet (raw tracepoints,
+//! whose test run is not there yet (
 //! netfilter, cgroup sockopt/sock_addr).
 
 use super::attr::{TestRunAttr, TestRunOut};
@@ -72,6 +76,7 @@ impl Kernel {
             ProgType::Xdp => return self.test_run_xdp(attr, &prog),
             ProgType::Tracing => return self.test_run_tracing(attr, &prog),
             ProgType::StructOps => return self.test_run_struct_ops(attr, &prog),
+            ProgType::RawTracepoint => return self.test_run_raw_tp(attr, &prog),
             t if super::test_run_skb::is_skb_test_type(t) => return self.test_run_skb(attr, &prog),
             _ => return Err(Errno::ENOTSUPP),
         }
@@ -206,6 +211,8 @@ impl Kernel {
                 err = Some(Errno::ENOSPC);
             }
         }
+        // bpf_test_finish() ends with trace_bpf_test_finish(&err).
+        self.trace_bpf_test_finish(err);
         let mut ctx_size_out = 0;
         if user && let Some(out) = attr.ctx_out.as_deref_mut() {
             let input = FlowKeys { flags, ..FlowKeys::default() }.to_bytes();

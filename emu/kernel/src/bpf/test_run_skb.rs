@@ -262,6 +262,8 @@ impl Kernel {
             }
         }
         let err = finish_data(attr.data_out.as_deref_mut(), &frame);
+        // bpf_test_finish() ends with trace_bpf_test_finish(&err).
+        self.trace_bpf_test_finish(err);
         let (ctx_size_out, cerr) =
             if err.is_none() { finish_ctx(attr.ctx_out.as_deref_mut(), user.as_deref()) } else { (0, None) };
         if let Some(out) = attr.out.as_deref_mut() {

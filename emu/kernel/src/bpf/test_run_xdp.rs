@@ -150,6 +150,8 @@ impl Kernel {
             u[xdp_md::DATA_END..xdp_md::DATA_END + 4].copy_from_slice(&((e - m) as u32).to_le_bytes());
         }
         let err = finish_data(attr.data_out.as_deref_mut(), out_bytes);
+        // bpf_test_finish() ends with trace_bpf_test_finish(&err).
+        self.trace_bpf_test_finish(err);
         let (ctx_size_out, cerr) =
             if err.is_none() { finish_ctx(attr.ctx_out.as_deref_mut(), user.as_deref()) } else { (0, None) };
         if let Some(out) = attr.out.as_deref_mut() {

@@ -51,24 +51,32 @@ pub fn trace_line(ctx: &RunCtx, msg: &[u8]) -> String {
     )
 }
 
-/// `long bpf_trace_printk(const char *fmt, u32 fmt_size, ...)`.
+/// `long bpf_trace_printk(const char *fmt, u32 fmt_size, ...)`; the
+/// printed message then fires the `bpf_trace_printk` tracepoint
+/// (`trace_bpf_trace_printk(data.buf)`).
 pub extern "C" fn trace_printk(fmt: u64, fmt_size: u64, a1: u64, a2: u64, a3: u64) -> u64 {
-    runctx::with(|c| {
+    let done = runctx::with(|c| {
         let Some(f) = guest::read(c, fmt, fmt_size as u32 as usize, Ptr::Proven) else {
-            return neg(Errno::EFAULT);
+            return (neg(Errno::EFAULT), None);
         };
-        let Some(end) = f.iter().position(|&b| b == 0) else { return neg(Errno::EINVAL) };
+        let Some(end) = f.iter().position(|&b| b == 0) else { return (neg(Errno::EINVAL), None) };
         match format(c, &f[..end], &[a1, a2, a3]) {
             Ok(msg) => {
                 let len = msg.len() as u64;
-                let line = trace_line(c, &msg[..msg.len().min(MAX_BPRINTF_BUF - 1)]);
+                let shown = &msg[..msg.len().min(MAX_BPRINTF_BUF - 1)];
+                let line = trace_line(c, shown);
                 c.trace.push(line);
-                len
+                (len, Some(shown.to_vec()))
             }
-            Err(e) => neg(e),
+            Err(e) => (neg(e), None),
         }
-    })
-    .unwrap_or(neg(Errno::EFAULT))
+    });
+    let Some((ret, msg)) = done else { return neg(Errno::EFAULT) };
+    if let Some(mut buf) = msg {
+        buf.push(0);
+        crate::tracepoint::run::trace_bpf_trace_printk(&buf);
+    }
+    ret
 }
 
 /// `long bpf_snprintf(char *str, u32 str_size, const char *fmt, u64 *data,

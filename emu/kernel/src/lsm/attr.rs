@@ -95,6 +95,12 @@ pub fn image(attr: &BpfAttr<'_>) -> AttrImage {
             put32(&mut b, 0, *target_fd as u32);
         }
         A::LinkUpdate { link_fd, .. } | A::LinkDetach { link_fd } => put32(&mut b, 0, *link_fd as u32),
+        // `raw_tracepoint`: the name pointer (0 here, as every user
+        // pointer), `prog_fd` at 8, `cookie` at 16.
+        A::RawTracepointOpen { prog_fd, cookie, .. } => {
+            put32(&mut b, 8, *prog_fd as u32);
+            put64(&mut b, 16, *cookie);
+        }
         A::MapLookupBatch(_)
         | A::MapLookupAndDeleteBatch(_)
         | A::MapUpdateBatch(_)

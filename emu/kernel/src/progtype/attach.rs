@@ -12,9 +12,11 @@
 //! function ([`crate::trampoline::targets`]); sleepable programs and
 //! fmod_ret need the function in the fmodret id set (`KF_SLEEPABLE` for
 //! sleepable), as nothing in the emulated kernel is on the error-injection
-//! list nor named `security_*`. The emulated vmlinux has no `btf_trace_*`
-//! typedefs and no `bpf_iter_*` targets, so raw_tp BTF and iterator
-//! programs fail the way the kernel's checks fail for such ids. LSM
+//! list nor named `security_*`. The emulated vmlinux has no `bpf_iter_*`
+//! targets, so iterator programs fail the way the kernel's checks fail
+//! for such ids. Raw tracepoint BTF programs (tp_btf) take the
+//! `btf_trace_*` typedefs of the emulated tracepoints
+//! ([`crate::tracepoint`]). LSM
 //! programs attach to the `bpf_lsm_*` hooks of [`crate::lsm`] (which have
 //! an address for them only: a tracing program on a hook finds none,
 //! `ENOENT`, where the kernel would trace the nop function); sleepable
@@ -49,6 +51,49 @@ pub struct AttachTarget {
     /// Its FUNC_PROTO.
     pub proto: TypeId,
     pub model: FuncModel,
+    /// A line the check logs on success (the raw_tp fallback note).
+    pub note: Option<String>,
+}
+
+/// `bpf_check_attach_target()` for `BPF_TRACE_RAW_TP` (tp_btf): `btf_id`
+/// must be a TYPEDEF ("attach_btf_id N is not a typedef") named
+/// `btf_trace_<tp>` ("attach_btf_id N points to wrong type name T"), all
+/// `EINVAL`; `<tp>` must be a tracepoint of the kernel
+/// (`bpf_get_raw_tracepoint()`: `EINVAL`, no log). Current mainline then
+/// looks for the FUNC of the tracepoint's probe (`__bpf_trace_<template>`)
+/// for argument names; the emulated vmlinux has none, so the kernel's
+/// fallback is taken and logged ("Cannot find btf of tracepoint template,
+/// fall back to btf_trace_<tp>."): the typedef must point to a PTR to a
+/// FUNC_PROTO (`EINVAL`, no log: "should never happen in valid vmlinux
+/// build"). The target's name is `<tp>` (`attach_func_name`), its
+/// prototype the FUNC_PROTO (first parameter `void *__data`). No
+/// function model is distilled and no address looked up.
+fn raw_tp_target(btf: &Btf, btf_id: u32, kind: &Kind, tname: String) -> Result<AttachTarget, Refusal> {
+    use crate::tracepoint::BTF_TRACE_PREFIX;
+    let Kind::Typedef { ty } = *kind else {
+        return Err(refuse(Errno::EINVAL, format!("attach_btf_id {btf_id} is not a typedef")));
+    };
+    let Some(tp) = tname.strip_prefix(BTF_TRACE_PREFIX) else {
+        return Err(refuse(
+            Errno::EINVAL,
+            format!("attach_btf_id {btf_id} points to wrong type name {tname}"),
+        ));
+    };
+    if crate::tracepoint::by_name(tp).is_none() {
+        return Err(quiet(Errno::EINVAL));
+    }
+    let note = format!("Cannot find btf of tracepoint template, fall back to {BTF_TRACE_PREFIX}{tp}.");
+    let Some(Kind::Ptr { ty: proto }) = btf.kind(ty) else { return Err(quiet(Errno::EINVAL)) };
+    if !matches!(btf.kind(*proto), Some(Kind::FuncProto { .. })) {
+        return Err(quiet(Errno::EINVAL));
+    }
+    Ok(AttachTarget {
+        btf_id,
+        name: tp.to_owned(),
+        proto: *proto,
+        model: FuncModel { ret_size: 0, arg_size: Vec::new() },
+        note: Some(note),
+    })
 }
 
 /// `btf_type_str()`: the kind's name, `UNKNOWN` for void.
@@ -147,13 +192,7 @@ pub fn check_attach_target(btf: &Btf, t: &LoadTarget) -> Result<AttachTarget, Re
     };
     use AttachType as A;
     match t.expected_attach_type {
-        Some(A::TraceRawTp) => {
-            if !matches!(ty.kind, Kind::Typedef { .. }) {
-                return Err(refuse(Errno::EINVAL, format!("attach_btf_id {btf_id} is not a typedef")));
-            }
-            // No `btf_trace_*` typedef exists in the emulated vmlinux.
-            Err(refuse(Errno::EINVAL, format!("attach_btf_id {btf_id} points to wrong type name {tname}")))
-        }
+        Some(A::TraceRawTp) => raw_tp_target(btf, btf_id, &ty.kind, tname),
         Some(A::TraceIter) => {
             if !is_func {
                 return Err(not_func());
@@ -212,7 +251,7 @@ pub fn check_attach_target(btf: &Btf, t: &LoadTarget) -> Result<AttachTarget, Re
                     ));
                 }
             }
-            Ok(AttachTarget { btf_id, name: tname, proto, model })
+            Ok(AttachTarget { btf_id, name: tname, proto, model, note: None })
         }
         _ => Err(quiet(Errno::EINVAL)),
     }
@@ -278,6 +317,39 @@ mod tests {
         assert_eq!(r(f), refuse(Errno::EINVAL, ""));
         let e = target(ProgType::Ext, AttachType::TraceFentry, "bpf_fentry_test1");
         assert_eq!(r(e).errno, Errno::EINVAL);
+    }
+
+    #[test]
+    fn raw_tp_targets() {
+        let id = crate::vmlinux::typedef_id("btf_trace_bpf_test_finish").unwrap();
+        let mut t = target(ProgType::Tracing, AttachType::TraceRawTp, "bpf_fentry_test1");
+        let e = check_load(&t).unwrap_err();
+        assert_eq!(e.msg, format!("attach_btf_id {} is not a typedef", t.attach_btf_id));
+        t.attach_btf_id = id;
+        let got = check_load(&t).unwrap().unwrap();
+        assert_eq!((got.btf_id, got.name.as_str()), (id, "bpf_test_finish"));
+        assert_eq!(
+            got.note.as_deref(),
+            Some("Cannot find btf of tracepoint template, fall back to btf_trace_bpf_test_finish.")
+        );
+        // On a BTF of our own: a typedef of an unknown tracepoint (EINVAL,
+        // no log), and one not pointing to a PTR to a FUNC_PROTO.
+        let mut btf = Btf::default();
+        let int = btf.add_int("int", 4, IntEncoding::Signed);
+        let proto = btf.add_func_proto(0, &[("", int)], false);
+        let ptr = btf.add_ptr(proto);
+        let unknown = btf.add_typedef("btf_trace_sched_switch", ptr);
+        let bad = btf.add_typedef("btf_trace_bpf_test_finish", int);
+        let good = btf.add_typedef("btf_trace_bpf_test_finish", ptr);
+        let other = btf.add_typedef("u32", int);
+        let mut r = |id: u32| {
+            t.attach_btf_id = id;
+            check_attach_target(&btf, &t)
+        };
+        assert_eq!(r(unknown).unwrap_err(), refuse(Errno::EINVAL, ""));
+        assert_eq!(r(bad).unwrap_err(), refuse(Errno::EINVAL, ""));
+        assert_eq!(r(good).unwrap().proto, proto);
+        assert_eq!(r(other).unwrap_err().msg, format!("attach_btf_id {other} points to wrong type name u32"));
     }
 
     const BTF_MAX_TYPE_PLUS_ONE: u32 = crate::progtype::BTF_MAX_TYPE + 1;

@@ -1,5 +1,5 @@
 //! `BPF_PROG_TYPE_TRACING` programs with a BTF attach target (fentry,
-//! fexit, fmod_ret): the ctx is the target function's arguments, one
+//! fexit, fmod_ret, tp_btf): the ctx is the target function's arguments, one
 //! `u64` slot each (a struct passed by value takes its size rounded up to
 //! 8), then for fexit and fmod_ret its return value.
 //!
@@ -24,6 +24,17 @@
 //! The `btf_ctx_access()` part is [`BtfCtx`], shared with struct_ops
 //! programs ([`super::struct_ops`]: trusted arguments, `ctx_arg_info` of
 //! `__nullable` arguments).
+//! tp_btf programs (`BPF_TRACE_RAW_TP`, `prog->aux->attach_btf_trace`):
+//! the target is the FUNC_PROTO of a `btf_trace_<tp>` typedef; its first
+//! parameter (`void *__data`) is skipped, so ctx slot 0 is the
+//! tracepoint's first argument, while the argument index is still
+//! computed over the whole prototype (an access one slot past the last
+//! argument is "doesn't have N-th argument" with N = the tracepoint's
+//! argument count + 1, one more slot past it N + 2, as in the kernel);
+//! there is no return-value slot and any return value is accepted. The
+//! kernel marks tp_btf pointer arguments `PTR_TRUSTED`
+//! (`prog_args_trusted()`); the emulated tracepoints have no struct
+//! pointer argument, so bpfemu does not model the flag.
 //!
 //! Loads through such pointers go to the vmlinux struct walk of
 //! [`crate::kfuncs::ops`]. Not modelled: `__nullable` arguments,
@@ -171,7 +182,13 @@ impl BtfCtx<'_> {
         }
         let btf = self.btf;
         let arg = self.arg_idx(off);
-        let params = self.params();
+        let mut params = self.params();
+        if self.attach == Some(AttachType::TraceRawTp) && !params.is_empty() {
+            // `attach_btf_trace`: skip the first `void *__data` argument of
+            // the btf_trace_<tp> typedef (the index stays the one of the
+            // whole prototype, as in the kernel).
+            params.remove(0);
+        }
         let nr_args = params.len();
         if arg > nr_args {
             return fail(format!("func '{tname}' doesn't have {}-th argument", arg + 1));
@@ -372,6 +389,33 @@ mod tests {
         assert_eq!(m.return_range(), None);
         let f = prog(AttachType::TraceFentry, "bpf_modify_return_test");
         assert_eq!(msg(&f, 16, 8), "func 'bpf_modify_return_test' doesn't have 3-th argument");
+    }
+
+    #[test]
+    fn raw_tp_skips_the_data_argument() {
+        let t = LoadTarget {
+            prog_type: crate::uapi::ProgType::Tracing,
+            expected_attach_type: Some(AttachType::TraceRawTp),
+            attach_btf_id: crate::vmlinux::typedef_id("btf_trace_bpf_test_finish").unwrap(),
+            attach_fd: AttachFd::None,
+            sleepable: false,
+            gpl_compatible: true,
+        };
+        let target = check_load(&t).unwrap().unwrap();
+        let p = BtfTracing {
+            caps: Caps::ROOT,
+            attach: Some(AttachType::TraceRawTp),
+            target,
+            btf: crate::vmlinux::shared(),
+        };
+        // Slot 0 is `int *err`: a scalar (pointer to int).
+        assert_eq!(p.ctx_access_logged(0, 8, Read), (scalar(), None));
+        assert_eq!(msg(&p, 0, 4), "func 'bpf_test_finish' size 4 must be 8");
+        assert_eq!(msg(&p, 8, 8), "func 'bpf_test_finish' doesn't have 2-th argument");
+        assert_eq!(msg(&p, 16, 8), "func 'bpf_test_finish' doesn't have 4-th argument");
+        assert_eq!(p.return_range(), None);
+        assert!(p.func_proto(bpfemu_verifier::proto::id::GET_FUNC_ARG_CNT).is_none());
+        assert!(p.check_get_func_ip().is_err());
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! (`convert_ctx_access`) and the kernel ctx structs programs run on.
 //!
 //! BTF tracing programs (fentry, fexit, fmod_ret) load with a vmlinux
-//! FUNC as target ([`attach`]), LSM programs (`BPF_LSM_MAC`) with a
+//! FUNC as target, tp_btf programs with a `btf_trace_*` typedef
+//! ([`attach`]), LSM programs (`BPF_LSM_MAC`) with a
 //! `bpf_lsm_*` hook of the bpf syscall ([`crate::lsm`]; both verified by
 //! [`btf_tracing`]); ext programs load with a global function
 //! of a loaded program as target ([`ext`]) and are verified with that
@@ -23,7 +24,7 @@
 //! registered struct_ops type (`bpf_dummy_ops`) as target
 //! ([`struct_ops`]). Not supported yet (refused at load,
 //! [`check_load`]): `BPF_LSM_CGROUP` programs, tracing programs with
-//! targets in BPF programs (`attach_prog_fd`), raw_tp BTF and iterator
+//! targets in BPF programs (`attach_prog_fd`), iterator
 //! programs (no targets), and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.

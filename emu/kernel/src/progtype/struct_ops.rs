@@ -166,7 +166,7 @@ pub fn check_struct_ops_btf_id(btf: &Btf, t: &LoadTarget) -> Result<AttachTarget
         return Err(refuse(errno, format!("attach to unsupported member {mname} of struct {}", desc.name)));
     }
     let model = distill_func_proto(btf, proto, &mname)?;
-    Ok(AttachTarget { btf_id: t.attach_btf_id, name: mname, proto, model })
+    Ok(AttachTarget { btf_id: t.attach_btf_id, name: mname, proto, model, note: None })
 }
 
 /// The target of a loaded program implementing member `idx` of the
@@ -175,7 +175,7 @@ pub fn member_target(btf: &Btf, btf_id: u32, idx: u32) -> Option<AttachTarget> {
     let (name, _, proto) = member(btf, btf_id, idx)?;
     let proto = proto?;
     let model = distill_func_proto(btf, proto, &name).ok()?;
-    Some(AttachTarget { btf_id, name, proto, model })
+    Some(AttachTarget { btf_id, name, proto, model, note: None })
 }
 
 /// The rules of a struct_ops program (see the module docs).

@@ -123,6 +123,8 @@ pub struct ProgJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_cnt: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub recursion_misses: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loaded_at: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
@@ -148,6 +150,7 @@ fn prog_json(p: &Prog) -> ProgJson {
         gpl_compatible: p.gpl_compatible,
         run_time_ns: (run_time_ns != 0).then_some(run_time_ns),
         run_cnt: (run_time_ns != 0).then(|| p.run_cnt()),
+        recursion_misses: (p.recursion_misses() != 0).then(|| p.recursion_misses()),
         loaded_at: (p.load_time != 0).then(|| epoch_secs(p.load_time)),
         uid: (p.load_time != 0).then_some(p.uid),
         orphaned: false,
@@ -171,6 +174,9 @@ fn prog_plain(p: &Prog, out: &mut String) {
     }
     if p.run_time_ns() != 0 {
         let _ = write!(out, " run_time_ns {} run_cnt {}", p.run_time_ns(), p.run_cnt());
+    }
+    if p.recursion_misses() != 0 {
+        let _ = write!(out, " recursion_misses {}", p.recursion_misses());
     }
     out.push('\n');
     if p.load_time != 0 {
@@ -394,6 +400,8 @@ pub struct LinkJson {
     pub netns_ino: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attach_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tp_name: Option<String>,
 }
 
 fn link_type_str(t: LinkType) -> String {
@@ -410,6 +418,7 @@ fn link_json(l: &Link) -> LinkJson {
         prog_id: l.prog().id,
         netns_ino: None,
         attach_type: None,
+        tp_name: None,
     };
     match l.ops.fill_info(l) {
         LinkInfoExtra::None => j.attach_type = l.attach_type.map(|t| t.name().to_owned()),
@@ -417,6 +426,7 @@ fn link_json(l: &Link) -> LinkJson {
             j.netns_ino = Some(netns_ino);
             j.attach_type = Some(attach_type.name().to_owned());
         }
+        LinkInfoExtra::RawTracepoint { tp_name } => j.tp_name = Some(tp_name),
     }
     j
 }
@@ -431,6 +441,9 @@ fn link_plain(l: &Link, out: &mut String) {
         }
         LinkInfoExtra::Netns { netns_ino, attach_type } => {
             let _ = write!(out, "\n\tnetns_ino {netns_ino}  attach_type {}", attach_type.name());
+        }
+        LinkInfoExtra::RawTracepoint { tp_name } => {
+            let _ = write!(out, "\n\ttp '{tp_name}'");
         }
     }
     out.push('\n');

@@ -21,8 +21,9 @@
 //! (`BPF_LINK_DETACH`: `EOPNOTSUPP`) and no `update_prog` (`EINVAL`);
 //! fdinfo shows `attach_type`, `target_obj_id` (the vmlinux BTF object),
 //! `target_btf_id`, `cookie` (0: `LINK_CREATE` cookies are not emulated).
-//! Not emulated: `BPF_RAW_TRACEPOINT_OPEN` (no such command in bpfemu
-//! yet), re-attaching a program to another target. freplace links are
+//! `BPF_RAW_TRACEPOINT_OPEN` without a name reaches the same creator
+//! ([`crate::tracepoint::link`]). Not emulated: re-attaching a program to
+//! another target. freplace links are
 //! [`super::freplace`].
 
 use crate::bpf::link::{Link, LinkOps};

@@ -34,7 +34,9 @@
 //! (`struct bpf_dummy_ops_state`, `struct bpf_dummy_ops` with the
 //! FUNC_PROTOs of its members: [`struct_ops`]), then the BPF LSM hooks of
 //! the bpf syscall with `union bpf_attr`, `struct bpf_prog`, `struct
-//! bpf_token` and `fmode_t` ([`lsm`]: attach targets of LSM programs).
+//! bpf_token` and `fmode_t` ([`lsm`]: attach targets of LSM programs),
+//! then the `btf_trace_<name>` typedefs of the emulated tracepoints
+//! ([`tracepoints`]: targets of tp_btf programs).
 //! Not emulated: other functions (FUNC/FUNC_PROTO of other attach
 //! targets), the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
@@ -45,6 +47,7 @@ pub mod lsm;
 pub mod net;
 pub mod regs;
 pub mod struct_ops;
+pub mod tracepoints;
 pub mod types;
 pub mod uapi_enums;
 
@@ -250,6 +253,8 @@ pub fn vmlinux_btf() -> Btf {
     struct_ops::describe_all(&mut b);
     // The LSM hooks of the bpf syscall and their types, after those.
     lsm::describe_all(&mut b);
+    // The tracepoints' `btf_trace_*` typedefs (tp_btf targets), last.
+    tracepoints::describe_all(&mut b);
     b.finish()
 }
 
@@ -278,6 +283,12 @@ pub fn load_into(btfs: &mut IdTable<BtfObj>) -> Arc<BtfObj> {
 /// The BTF id of the struct `name` in `btf` (`map_btf_id` lookups).
 pub fn struct_id(btf: &Btf, name: &str) -> Option<TypeId> {
     btf.find_by_name_kind(name, BtfKind::Struct)
+}
+
+/// The BTF id of the typedef `name` of the shared vmlinux BTF (the
+/// `btf_trace_*` targets of tp_btf programs).
+pub fn typedef_id(name: &str) -> Option<TypeId> {
+    shared().find_by_name_kind(name, BtfKind::Typedef)
 }
 
 /// The BTF id of the function (FUNC) `name` of the shared vmlinux BTF.

@@ -185,6 +185,7 @@ pub static FAMILY: Family = Family {
                 ("size", K::Int),
                 ("netns_ino", K::Int),
                 ("attach_type", K::Text),
+                ("tp_name", K::Text),
             ],
             usage: "info OBJ => FIELD=VALUE ...   (BPF_OBJ_GET_INFO_BY_FD)",
         },
@@ -222,6 +223,13 @@ pub static FAMILY: Family = Family {
             ],
             fields: MAP_FIELDS,
             usage: "link NAME prog=PROG attach=TYPE [target=OBJ|target_fd=N|netns=NS]   (BPF_LINK_CREATE)",
+        },
+        Spec {
+            name: "raw_tp",
+            pos: &[("link name", K::NewName(O::Link))],
+            keys: &[("prog", K::Name(O::Prog), true), ("tp", K::Text, false), ("cookie", K::Int, false)],
+            fields: MAP_FIELDS,
+            usage: "raw_tp NAME prog=PROG [tp=TRACEPOINT] [cookie=N]   (BPF_RAW_TRACEPOINT_OPEN; no tp=: a NULL name)",
         },
         Spec {
             name: "link_update",
@@ -540,10 +548,12 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 _ => 0,
             };
             // target=FUNC: attach_btf_id of a FUNC of vmlinux BTF (else of
-            // a STRUCT: a struct_ops type); btf_id=N: any id.
+            // a btf_trace_* TYPEDEF for tp_btf, or of a STRUCT: a
+            // struct_ops type); btf_id=N: any id.
             let vmlinux = bpfemu_kernel::vmlinux::shared();
             let attach_btf_id = match (p.text("target"), p.int("btf_id")) {
                 (Some(f), _) => match bpfemu_kernel::vmlinux::func_id(f)
+                    .or_else(|| bpfemu_kernel::vmlinux::typedef_id(f))
                     .or_else(|| bpfemu_kernel::vmlinux::struct_id(&vmlinux, f))
                 {
                     Some(id) => id,
@@ -685,6 +695,14 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                     target_btf_id: 0,
                 };
                 r.k.bpf(BpfAttr::LinkCreate(attr))
+            })();
+            r.bind(p.name(0), res)
+        }
+        "raw_tp" => {
+            let res = (|| {
+                let prog_fd = r.fd(p.text("prog").unwrap_or(""))?;
+                let cookie = p.int("cookie").unwrap_or(0) as u64;
+                r.k.bpf(BpfAttr::RawTracepointOpen { name: p.text("tp"), prog_fd, cookie })
             })();
             r.bind(p.name(0), res)
         }
@@ -1014,6 +1032,9 @@ fn info(r: &mut Runner, p: &Planned) -> Outcome {
             if let bpfemu_kernel::bpf::link::LinkInfoExtra::Netns { netns_ino, attach_type } = l.extra {
                 f.push(("netns_ino", int(netns_ino)));
                 f.push(("attach_type", Val::Text(attach_type.name().into())));
+            }
+            if let bpfemu_kernel::bpf::link::LinkInfoExtra::RawTracepoint { tp_name } = l.extra {
+                f.push(("tp_name", Val::Text(tp_name)));
             }
             ok(f)
         }

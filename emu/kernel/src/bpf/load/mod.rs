@@ -198,6 +198,9 @@ impl Kernel {
             }
             r.errno
         })?;
+        if let Some(note) = attach_target.as_ref().and_then(|t| t.note.as_deref()) {
+            log.line(note);
+        }
         // An extension of a loaded program is verified as that program's
         // type (`resolve_prog_type()`) and takes its expected attach type
         // (`check_attach_btf_id()`).
