@@ -188,7 +188,7 @@ pub trait ProgTypeOps {
     fn name(&self) -> &str;
 
     /// The prototype of helper `id` when this program type may call it
-    /// (`get_func_proto`); `None` gives "unknown func".
+    /// (`get_func_proto`); `None` gives "program of this type cannot use helper".
     fn func_proto(&self, id: i32) -> Option<&'static FuncProto>;
 
     /// Whether `size` bytes at `off` of the ctx may be accessed this way
@@ -322,6 +322,10 @@ pub struct VerifyOptions {
     /// describes (`do_check_common()` for `BPF_PROG_TYPE_EXT`), with the
     /// target program type's rules (`resolve_prog_type()`) given as ops.
     pub extension: bool,
+    /// `prog->jit_requested`: stack depths round up to 16 bytes for the
+    /// combined-stack check (`round_up_stack_depth()`), to 32 (at least
+    /// 1) for the interpreter.
+    pub jit_requested: bool,
 }
 
 impl Default for VerifyOptions {
@@ -335,6 +339,7 @@ impl Default for VerifyOptions {
             strict_alignment: false,
             has_fd_array: false,
             extension: false,
+            jit_requested: true,
         }
     }
 }

@@ -396,6 +396,7 @@ mod tests {
         let t = LoadTarget {
             prog_type: crate::uapi::ProgType::Tracing,
             expected_attach_type: Some(AttachType::TraceRawTp),
+            expected_attach_raw: AttachType::TraceRawTp.raw(),
             attach_btf_id: crate::vmlinux::typedef_id("btf_trace_bpf_test_finish").unwrap(),
             attach_fd: AttachFd::None,
             sleepable: false,
@@ -403,6 +404,7 @@ mod tests {
         };
         let target = check_load(&t).unwrap().unwrap();
         let p = BtfTracing {
+            lsm: false,
             caps: Caps::ROOT,
             attach: Some(AttachType::TraceRawTp),
             target,

@@ -28,7 +28,7 @@
 //!
 //! A helper bpfemu does not implement (`implemented == false` in
 //! [`bpfemu_verifier::proto::PROTOS`]) is never returned, so a program
-//! calling it is refused at load with the verifier's "unknown func"
+//! calling it is refused at load with the verifier's "program of this type cannot use helper"
 //! instead of failing at run time. Type-specific helpers are offered by
 //! their program type (sk_lookup: `sk_assign`, `sk_release`; the skb
 //! types: `skb_load_bytes`); the others (skb stores, checksums, stack
@@ -158,7 +158,7 @@ pub fn trampoline(func: i32, caps: Caps) -> Option<&'static FuncProto> {
 /// program (`trampoline`: `bpf_prog_has_trampoline()`, true for
 /// `BPF_LSM_MAC`): `bpf_spin_lock` / `bpf_spin_unlock` whatever the
 /// loader's capabilities, then `tracing_prog_func_proto()`. Not emulated
-/// (so "unknown func"): `bpf_inode_storage_get` / `_delete`,
+/// (so "program of this type cannot use helper"): `bpf_inode_storage_get` / `_delete`,
 /// `bpf_sk_storage_get` / `_delete`, `bpf_bprm_opts_set`,
 /// `bpf_ima_inode_hash`, `bpf_ima_file_hash`, `bpf_get_attach_cookie`,
 /// and the `BPF_LSM_CGROUP` helpers (`bpf_get_local_storage`,

@@ -38,8 +38,8 @@
 //!   in `ctx_arg_info` as `PTR_TRUSTED | PTR_TO_BTF_ID | PTR_MAYBE_NULL`
 //!   (`prepare_arg_info()`), loaded without the "has btf_id" log line;
 //! - helpers: none — `bpf_dummy_verifier_ops` has no `get_func_proto`, so
-//!   every helper call is refused ("unknown func", bpfemu's wording of
-//!   that refusal for every type); kfuncs: the struct_ops id sets;
+//!   every helper call is refused ("program of this type cannot use
+//!   helper"); kfuncs: the struct_ops id sets;
 //! - `btf_struct_access` (`bpf_dummy_ops_btf_struct_access()`, asked for
 //!   writes only): writes only into `struct bpf_dummy_ops_state` ("only
 //!   access to bpf_dummy_ops_state is supported", `EACCES`) and within it

@@ -102,7 +102,7 @@ impl Verifier<'_, '_> {
             return self.fail(EINVAL, format!("invalid func unknown#{func_id}"));
         };
         let Some(fp) = self.input.prog_type.func_proto(func_id) else {
-            return self.fail(EINVAL, format!("unknown func {name}#{func_id}"));
+            return self.fail(EINVAL, format!("program of this type cannot use helper {name}#{func_id}"));
         };
         if fp.gpl_only && !self.input.opts.gpl_compatible {
             return self.fail(EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
@@ -655,9 +655,11 @@ impl Verifier<'_, '_> {
                 callees[from].push(idx);
             }
         }
+        // round_up_stack_depth() (Linux 6.8+).
+        let jit = self.input.opts.jit_requested;
         let depth_of = |idx: usize| -> i64 {
-            let d = self.stack_depth.get(idx).copied().unwrap_or(0).max(1);
-            i64::from(d.div_ceil(32) * 32)
+            let d = self.stack_depth.get(idx).copied().unwrap_or(0);
+            if jit { i64::from(d.div_ceil(16) * 16) } else { i64::from(d.max(1).div_ceil(32) * 32) }
         };
         // Depth-first over call chains: (subprogram, next callee index).
         let mut chain: Vec<(usize, usize)> = Vec::new();

@@ -644,10 +644,15 @@ impl Verifier<'_, '_> {
         }
         let sz = size as u64;
         let t = reg.var.var_off;
+        // Linux 6.18 prints a constant var_off as its value ("off 0+4+2"),
+        // an unknown one as the tnum ("off (0x0; 0x4)+0+2"), as a 6.18
+        // kernel's log shows (bpfemu-hostcmp).
+        let ts = if t.is_const() { format!("{}", t.value as i64) } else { t.to_string() };
+        let t = &ts;
         if reg.typ.is_pkt_pointer() {
             // NET_IP_ALIGN is taken as 2 when alignment is strict.
             let fixed = 2i64 + i64::from(reg.off) + i64::from(off);
-            let v = t.add(crate::tnum::Tnum::constant(fixed as u64));
+            let v = reg.var.var_off.add(crate::tnum::Tnum::constant(fixed as u64));
             if !v.is_aligned(sz) {
                 return Err(self.reject(
                     EACCES,
@@ -665,7 +670,8 @@ impl Verifier<'_, '_> {
             RegType::Stack => "stack ",
             _ => "",
         };
-        let v = t.add(crate::tnum::Tnum::constant((i64::from(reg.off) + i64::from(off)) as u64));
+        let v =
+            reg.var.var_off.add(crate::tnum::Tnum::constant((i64::from(reg.off) + i64::from(off)) as u64));
         if !v.is_aligned(sz) {
             return Err(
                 self.reject(EACCES, format!("misaligned {desc}access off {t}+{}+{off} size {size}", reg.off))

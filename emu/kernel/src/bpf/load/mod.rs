@@ -243,6 +243,10 @@ impl Kernel {
                 && attr.prog_flags & attrs::BPF_F_ANY_ALIGNMENT == 0,
             has_fd_array: !attr.fd_array.is_empty(),
             extension: ext_target.is_some(),
+            // bpfemu verifies as an x86-64 kernel built with
+            // CONFIG_BPF_JIT_ALWAYS_ON (jit_requested whatever the engine
+            // that runs the program), so both engines verify alike.
+            jit_requested: true,
         };
         let btf_info = prog_btf.as_ref().map(|b| &b.info);
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;

@@ -116,16 +116,16 @@ fn helpers_are_checked_at_load() {
     let (res, log) = load_logged(&mut k, ProgType::Syscall, "call 100000\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
     assert!(log.contains("invalid func unknown#100000"), "{log}");
-    // A helper bpfemu does not implement: "unknown func".
+    // A helper bpfemu does not implement: "program of this type cannot use helper".
     let (res, log) =
         load_logged(&mut k, ProgType::Syscall, "r1 = 0\nr2 = 8\nr3 = 0\nr4 = 0\ncall 9\nr0 = 0\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
-    assert!(log.contains("unknown func bpf_skb_store_bytes#9"), "{log}");
+    assert!(log.contains("program of this type cannot use helper bpf_skb_store_bytes#9"), "{log}");
     // A helper the program type may not call: get_current_uid_gid is for
     // tracing programs, not socket filters (get_current_pid_tgid is for all).
     let (res, log) = load_logged(&mut k, ProgType::SocketFilter, "call 15\nr0 = 0\nexit");
     assert_eq!(res, Err(Errno::EINVAL));
-    assert!(log.contains("unknown func bpf_get_current_uid_gid#15"), "{log}");
+    assert!(log.contains("program of this type cannot use helper bpf_get_current_uid_gid#15"), "{log}");
     load(&mut k, ProgType::Syscall, "call 15\nr0 = 0\nexit").unwrap();
     load(&mut k, ProgType::SocketFilter, "call 14\nr0 = 0\nexit").unwrap();
 }
