@@ -94,7 +94,9 @@ fn compatible(at: ArgType) -> (&'static [RegType], &'static str) {
         ArgType::PtrToRingbufMemRelease => (&[Mem], "ringbuf_mem"),
         ArgType::PtrToDynptr { .. } => (&[Stack], "fp, dynptr_ptr"),
         ArgType::PtrToSocketOrNull => (&[Sock], "sock"),
-        ArgType::PtrToSockCommonRelease => (&[Sock], "sock_common, sock, tcp_sock, xdp_sock, ptr_"),
+        ArgType::PtrToSockCommonRelease => {
+            (&[Sock], "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_")
+        }
         ArgType::DontCare | ArgType::Anything => (&[], ""),
     }
 }

@@ -505,6 +505,16 @@ impl Verifier<'_, '_> {
                     if (kp.trusted_args || kp.rcu || kp.release) && null {
                         return self.fail(EACCES, format!("Possibly NULL pointer passed to trusted arg{i}"));
                     }
+                    // get_kfunc_ptr_arg_type(): a scalar for a pointer to a
+                    // struct is taken as memory (KF_ARG_PTR_TO_MEM), which a
+                    // struct with pointers cannot be.
+                    if reg.is_scalar() {
+                        let tname = ops.btf_type_name(want).unwrap_or_else(|| format!("btf_id {want}"));
+                        return self.fail(
+                            EINVAL,
+                            format!("arg#{i} pointer type STRUCT {tname} must point to scalar, or struct with scalar"),
+                        );
+                    }
                     let ok = reg.typ == RegType::BtfId
                         && reg.btf_id == want
                         && !reg.flags.maybe_null

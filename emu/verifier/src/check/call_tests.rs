@@ -428,7 +428,11 @@ fn released_references_are_dead() {
         "{RESERVE}\nif r0 == 0 goto out\nr6 = r0\nr1 = r0\nr2 = 0\ncall bpf_ringbuf_submit#132
         r1 = *(u64 *)(r6 + 0)\nout:\nr0 = 0\nexit"
     );
-    rejects(run(&src, &[ringbuf()]), EACCES, "R6 !read_ok");
+    // mark_reg_invalid(): an unknown scalar for root, NOT_INIT without
+    // pointer leaks.
+    rejects(run(&src, &[ringbuf()]), EACCES, "R6 invalid mem access 'scalar'");
+    let unpriv = VerifyOptions { allow_ptr_leaks: false, ..VerifyOptions::default() };
+    rejects(run_with(&src, &[ringbuf()], &Mock::new(), unpriv), EACCES, "R6 !read_ok");
     let twice = format!(
         "{RESERVE}\nif r0 == 0 goto out\n*(u64 *)(r10 - 8) = r0\nr1 = r0\nr2 = 0\ncall bpf_ringbuf_submit#132
         r1 = *(u64 *)(r10 - 8)\nr2 = 0\ncall bpf_ringbuf_discard#133\nout:\nr0 = 0\nexit"
@@ -662,7 +666,7 @@ fn kfunc_acquire_release() {
     rejects(run(unchecked, &[]), EACCES, "Possibly NULL pointer passed to trusted arg0");
     let twice = "r1 = 0\ncall kernel-function#100\nif r0 == 0 goto out\nr6 = r0\nr1 = r0
         call kernel-function#101\nr1 = r6\ncall kernel-function#101\nout:\nr0 = 0\nexit";
-    rejects(run(twice, &[]), EACCES, "R6 !read_ok");
+    rejects(run(twice, &[]), EINVAL, "arg#0 pointer type STRUCT");
     let gpl = VerifyOptions { gpl_compatible: false, ..VerifyOptions::default() };
     rejects(
         run_with(ok, &[], &Mock::new(), gpl),

@@ -59,7 +59,8 @@ impl Verifier<'_, '_> {
 
     /// Releases reference `ref_obj_id` (`release_reference()`): the record
     /// goes and every register or spilled register holding it becomes
-    /// `NOT_INIT`. `Err(())` when the reference is not held (the caller
+    /// `NOT_INIT`, or an unknown scalar when pointer leaks are allowed
+    /// (`mark_reg_invalid()`). `Err(())` when the reference is not held (the caller
     /// logs its own message), or was acquired outside the callback being
     /// verified (a callback may run any number of times, even zero, so it
     /// cannot consume its caller's references).
@@ -75,15 +76,19 @@ impl Verifier<'_, '_> {
         if !self.release_reference_state(ref_obj_id) {
             return Err(());
         }
+        // mark_reg_invalid(): NOT_INIT, or an unknown scalar for loaders
+        // allowed to leak pointers (root).
+        let invalid =
+            if self.input.opts.allow_ptr_leaks { RegState::unknown_scalar() } else { RegState::not_init() };
         for frame in &mut self.cur.frames {
             for reg in frame.regs.iter_mut() {
                 if reg.ref_obj_id == ref_obj_id {
-                    *reg = RegState::not_init();
+                    *reg = invalid.clone();
                 }
             }
             for slot in &mut frame.stack {
                 if slot.is_spilled_reg() && slot.spilled.ref_obj_id == ref_obj_id {
-                    slot.spilled = RegState::not_init();
+                    slot.spilled = invalid.clone();
                 }
             }
         }

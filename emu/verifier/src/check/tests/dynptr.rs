@@ -132,7 +132,7 @@ fn dynptr_data_slices() {
     let after = "r6 = r0\n".to_string()
         + SUBMIT.trim_end_matches("r0 = 0\nexit\n")
         + "if r6 == 0 goto +1\n*(u64 *)(r6 +0) = 1\n";
-    reject(&prog(&[RESERVE, data, &after]), "R6 !read_ok");
+    reject(&prog(&[RESERVE, data, &after]), "R6 invalid mem access 'scalar'");
     // ... also with a local dynptr that is overwritten.
     let local = FROM_MAP.to_string()
         + data
