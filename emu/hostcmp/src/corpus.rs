@@ -65,6 +65,14 @@ impl Host {
     fn func_id(&self, name: &str) -> Option<u32> {
         self.btf.find_by_name_kind(name, BtfKind::Func)
     }
+
+    /// An attach target by name, as the scenario runner resolves it: a
+    /// FUNC, else a TYPEDEF (tp_btf's `btf_trace_*`), else a STRUCT.
+    fn target_id(&self, name: &str) -> Option<u32> {
+        self.func_id(name)
+            .or_else(|| self.btf.find_by_name_kind(name, BtfKind::Typedef))
+            .or_else(|| self.btf.find_by_name_kind(name, BtfKind::Struct))
+    }
 }
 
 /// The errno's name, or its number when bpfemu does not know it.
@@ -204,6 +212,12 @@ fn replay_prog(
             };
             case.host_line = last_message(&log);
             case.judgement = judge(want_ok, &want_errs, res, &case.missing);
+            // A refusal before the verifier ran, with no log, where bpfemu
+            // expects something else: the host's policy (capabilities,
+            // lockdown, LSMs), not its verifier.
+            if res == Err(libc::EPERM) && log.is_empty() && case.judgement == Judgement::Verdict {
+                case.judgement = Judgement::Skipped("the host refused the load with EPERM before verifying".into());
+            }
         }
     }
     case
@@ -223,6 +237,9 @@ fn load(
     }
     if p.text("object").is_some() {
         return Err("program from an object file".into());
+    }
+    if p.text("member").is_some() {
+        return Err("struct_ops member= (bpfemu's scenario key)".into());
     }
     if p.int("btf_id").is_some() {
         return Err("btf_id= is an id of bpfemu's vmlinux BTF".into());
@@ -256,7 +273,7 @@ fn load(
         _ => 0,
     };
     let attach_btf_id = match p.text("target") {
-        Some(f) => host.func_id(f).ok_or_else(|| format!("target {f} not in the host's BTF"))?,
+        Some(f) => host.target_id(f).ok_or_else(|| format!("target {f} not in the host's BTF"))?,
         None => 0,
     };
     let mut license = p.text("license").unwrap_or("GPL").as_bytes().to_vec();
