@@ -130,8 +130,27 @@ fn shuffle_maps(k: &mut Kernel, fds: &[i32; 2], maps: &[MapSpec; 2], d: &mut Dic
     }
 }
 
+/// Loads `insns` as a sleepable syscall program; one that loads a callback
+/// gets the BTF func_info clang emits for static functions (the kernel
+/// refuses a callback without it).
 fn load(k: &mut Kernel, insns: &[Insn], log: Option<&mut String>) -> Result<i32, Errno> {
+    let has_callback = bpfemu_isa::decode_program(insns).is_ok_and(|p| {
+        p.iter().any(|(_, i)| {
+            matches!(i, bpfemu_isa::Instruction::LdImm64 { src: bpfemu_isa::LdImm64::Func(_), .. })
+        })
+    });
+    let (btf_fd, func_info) = if has_callback {
+        use bpfemu_kernel::bpf::load::static_func_info::{encode_records, static_func_info};
+        let (btf, recs) = static_func_info("fuzz", insns);
+        let fd = k.bpf(BpfAttr::BtfLoad { btf: &btf, log: None, log_level: 0 })? as i32;
+        (fd, encode_records(&recs))
+    } else {
+        (0, Vec::new())
+    };
     let attr = ProgLoadAttr {
+        prog_btf_fd: btf_fd,
+        func_info_rec_size: if func_info.is_empty() { 0 } else { 8 },
+        func_info: &func_info,
         prog_type: ProgType::Syscall.raw(),
         prog_flags: bpfemu_kernel::bpf::load::BPF_F_SLEEPABLE,
         insns,
@@ -141,7 +160,11 @@ fn load(k: &mut Kernel, insns: &[Insn], log: Option<&mut String>) -> Result<i32,
         log,
         ..Default::default()
     };
-    k.bpf(BpfAttr::ProgLoad(attr)).map(|fd| fd as i32)
+    let r = k.bpf(BpfAttr::ProgLoad(attr)).map(|fd| fd as i32);
+    if btf_fd > 0 {
+        let _ = k.close(btf_fd);
+    }
+    r
 }
 
 fn test_run(k: &mut Kernel, fd: i32, ctx: &[u8]) -> Result<u32, Errno> {

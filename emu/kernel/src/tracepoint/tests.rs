@@ -54,6 +54,8 @@ fn load(k: &mut Kernel, prog_type: ProgType, attach: Option<AttachType>, src: &s
         prog_type: prog_type.raw(),
         insns: &insns,
         license: "GPL",
+        // Syscall programs sleepable, as the kernel requires (and libbpf does).
+        prog_flags: crate::bpf::load::default_prog_flags(prog_type),
         expected_attach_type: attach.map_or(0, |a| a.raw()),
         attach_btf_id: if attach == Some(AttachType::TraceRawTp) {
             crate::vmlinux::typedef_id("btf_trace_bpf_test_finish").unwrap()

@@ -15,6 +15,10 @@ use bpfemu_kernel::bpf::attr::{
 };
 use bpfemu_kernel::bpf::test_run_detached::{DetachedDone, DetachedRun};
 
+/// The BTF and func_info of `prog ... func_info=static` (also used by
+/// other tools that load scenario programs).
+pub use bpfemu_kernel::bpf::load::static_func_info::static_func_info;
+
 use Kind as K;
 use ObjKind as O;
 
@@ -62,9 +66,10 @@ pub static FAMILY: Family = Family {
                 ("log_level", K::Int, false),
                 ("program", K::Text, false),
                 ("load", K::Text, false),
+                ("func_info", K::Text, false),
             ],
             fields: MAP_FIELDS,
-            usage: "prog NAME type=syscall [attach=TYPE] [target=FUNC|STRUCT|btf_id=N] [member=IDX|NAME] [license=GPL] [name=STR] [log_level=1|2] { assembly }  |  prog NAME object=FILE [program=P | section=S] [load=all|one]",
+            usage: "prog NAME type=syscall [attach=TYPE] [target=FUNC|STRUCT|btf_id=N] [member=IDX|NAME] [license=GPL] [name=STR] [log_level=1|2] [func_info=static] { assembly }  |  prog NAME object=FILE [program=P | section=S] [load=all|one]",
         },
         Spec {
             name: "update",
@@ -408,6 +413,14 @@ pub(super) fn plan_extra(p: &mut Planned, cx: &mut PlanCtx) -> Result<(), Diag> 
                     .err(col, format!("`log_level={l}`: expected 0, 1 or 2"))
                     .help(Some("1: the failing path and the error; 2: every instruction".into())));
             }
+            if let Some(PVal::Text(f)) = p.kv.get("func_info")
+                && f != "static"
+            {
+                let col = s.raw_line.find("func_info=").map_or(1, |i| i + 11);
+                return Err(s
+                    .err(col, format!("`func_info={f}`: expected `static`"))
+                    .help(Some("func_info=static: BTF with one static FUNC per function".into())));
+            }
             cx.seen_prog = true;
         }
         "close" => {
@@ -576,6 +589,20 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             }
             let name: Vec<u8> =
                 p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect();
+            // func_info=static: the BTF and func_info clang emits for
+            // static functions (the kernel needs them for callbacks).
+            let (btf_fd, func_info) = match p.text("func_info") {
+                None => (0, Vec::new()),
+                Some("static") => {
+                    let (data, recs) = static_func_info(&String::from_utf8_lossy(&name), &insns);
+                    let fd = match r.k.bpf(BpfAttr::BtfLoad { btf: &data, log: None, log_level: 0 }) {
+                        Ok(fd) => fd as i32,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    (fd, bpfemu_kernel::bpf::load::static_func_info::encode_records(&recs))
+                }
+                Some(_) => return Some(Err(Errno::EINVAL)),
+            };
             let mut log = String::new();
             let log_level = p.int("log_level").unwrap_or(1) as u32;
             let attr = ProgLoadAttr {
@@ -593,9 +620,16 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                 // log_level=0: no buffer at all (the kernel refuses a buffer without a level).
                 log: if log_level == 0 { None } else { Some(&mut log) },
                 log_size: if log_level == 0 { 0 } else { PROG_LOG_SIZE },
+                prog_btf_fd: btf_fd,
+                func_info_rec_size: if func_info.is_empty() { 0 } else { 8 },
+                func_info: &func_info,
                 ..Default::default()
             };
             let res = r.k.bpf(BpfAttr::ProgLoad(attr));
+            if btf_fd > 0 {
+                // The program holds its own reference to the BTF.
+                let _ = r.k.close(btf_fd);
+            }
             if res.is_err() {
                 r.log_tail(&log);
             }

@@ -2,7 +2,9 @@
 //! `adjust_reg_min_max_vals()`, `adjust_ptr_min_max_vals()`,
 //! `adjust_scalar_min_max_vals()` in kernel/bpf/verifier.c), 64-bit
 //! immediate loads (`check_ld_imm()`) and legacy packet loads
-//! (`check_ld_abs()`).
+//! (`check_ld_abs()`). A callback address (`BPF_PSEUDO_FUNC`) is refused
+//! without BTF func_info ("missing btf func_info") and when the callee's
+//! linkage is not static ("callback function not static"), both `EINVAL`.
 //!
 //! Scalars go through [`ScalarBounds::alu`]; a 64-bit `mov` copies the
 //! whole register (pointers included) and links two copies of an unknown
@@ -438,6 +440,17 @@ impl Verifier<'_, '_> {
                 RegState { map, off: off as i32, ..RegState::pointer(RegType::MapValue) }
             }
             PseudoKind::Func { target } => {
+                // A callback needs BTF func_info, and a static callee: the
+                // kernel refuses global functions as `BPF_PSEUDO_FUNC`
+                // targets (check_ld_imm(), kernel/bpf/verifier.c).
+                let Some(btf) = self.input.btf.filter(|b| !b.funcs.is_empty()) else {
+                    return Err(self.reject(EINVAL, "missing btf func_info"));
+                };
+                let is_static =
+                    btf.funcs.iter().find(|f| f.insn_off as usize == target).is_some_and(|f| !f.global);
+                if !is_static {
+                    return Err(self.reject(EINVAL, "callback function not static"));
+                }
                 RegState { subprog: target as u32, ..RegState::pointer(RegType::Func) }
             }
         };

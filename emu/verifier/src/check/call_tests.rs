@@ -158,8 +158,11 @@ struct Run {
     log: String,
 }
 
+/// Without BTF, except for a program that loads a callback
+/// (`subprog[...]`): it gets the func_info clang emits (the kernel refuses
+/// a callback without it, "missing btf func_info").
 fn run_with(src: &str, maps: &[MapInfo], ops: &Mock, opts: VerifyOptions) -> Run {
-    run_full(src, maps, ops, opts, false)
+    run_full(src, maps, ops, opts, src.contains("subprog["))
 }
 
 /// With `func_info`: one static, `int`-returning FUNC record per
@@ -178,6 +181,19 @@ fn run_level(
     ops: &Mock,
     opts: VerifyOptions,
     func_info: bool,
+    level: u32,
+) -> Run {
+    run_global(src, maps, ops, opts, func_info.then_some(&[][..]), level)
+}
+
+/// As [`run_level`], with func_info when `global` is given: the functions
+/// starting at the instructions of `global` have global linkage.
+fn run_global(
+    src: &str,
+    maps: &[MapInfo],
+    ops: &Mock,
+    opts: VerifyOptions,
+    global: Option<&[usize]>,
     level: u32,
 ) -> Run {
     let insns = assemble(src).unwrap_or_else(|e| panic!("{e:?}\n{src}"));
@@ -214,13 +230,13 @@ fn run_level(
             insn_off: s as u32,
             type_id: 0,
             name: format!("f{s}"),
-            global: false,
+            global: global.is_some_and(|g| g.contains(&s)),
             ret_scalar: true,
             args: Ok(vec![]),
         })
         .collect();
     let info = ProgBtfInfo { funcs, lines: vec![] };
-    let btf = func_info.then_some(&info);
+    let btf = global.map(|_| &info);
     let input = VerifyInput { insns: &insns, pseudo: &pseudo, maps, prog_type: ops, opts, btf };
     let mut log = VerifierLog::new(level, true, 1 << 20).expect("log");
     let res = verify(&input, &mut log);
@@ -532,6 +548,19 @@ fn loop_prog(caller_tail: &str, cb_body: &str) -> String {
         "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = 4\nr2 = subprog[+{off}]\nr3 = r10\nr3 += -8\nr4 = 0
         call bpf_loop#181\n{caller_tail}\n{cb_body}"
     )
+}
+
+#[test]
+fn callback_needs_a_static_function_with_func_info() {
+    // check_ld_imm(): a BPF_PSEUDO_FUNC load without func_info, or of a
+    // global function, is refused.
+    let src = loop_prog("r0 = 0\nexit", "r0 = 0\nexit");
+    let none = run_full(&src, &[], &Mock::new(), VerifyOptions::default(), false);
+    rejects(none, EINVAL, "missing btf func_info");
+    let opts = VerifyOptions::default();
+    let global = run_global(&src, &[], &Mock::new(), opts, Some(&[11]), 1);
+    rejects(global, EINVAL, "callback function not static");
+    accepts(run_global(&src, &[], &Mock::new(), opts, Some(&[0]), 1));
 }
 
 #[test]

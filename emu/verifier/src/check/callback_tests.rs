@@ -112,7 +112,7 @@ fn counter_used_as_index_is_bounded_by_the_loop_count() {
 #[test]
 fn iteration_limit_log_line() {
     let src = resolve(&counter_prog(0, "2", INC));
-    let r = run_level(&src, &[array()], &Mock::new(), VerifyOptions::default(), false, 2);
+    let r = run_level(&src, &[array()], &Mock::new(), VerifyOptions::default(), true, 2);
     accepts_ref(&r);
     assert!(r.log.contains("frame0 bpf_loop iteration limit reached"), "{}", r.log);
     assert!(r.log.contains("to caller at 8:"), "{}", r.log);

@@ -52,6 +52,7 @@ pub mod fixups;
 pub mod log;
 pub mod relocate;
 pub mod rewrite;
+pub mod static_func_info;
 pub mod tag;
 pub mod verify;
 

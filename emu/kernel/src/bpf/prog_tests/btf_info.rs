@@ -411,3 +411,15 @@ fn global_called_from_global_is_verified_too() {
     assert_eq!(r, Err(Errno::EACCES), "{log}");
     assert!(log.contains("invalid access to memory, mem_size=8 off=6 size=4"), "{log}");
 }
+
+#[test]
+fn global_function_as_callback_is_refused() {
+    // check_ld_imm(): a BPF_PSEUDO_FUNC target must have static linkage.
+    let mut k = kernel();
+    let t = test_btf();
+    let src = "r1 = 4\nr2 = subprog[+6]\nr3 = 0\nr4 = 0\ncall 181\nr0 = 0\nexit\nr0 = 0\nexit";
+    let l = Load { src, funcs: vec![(0, t.main), (8, t.g_scalar)], lines: vec![], level: 1 };
+    let (r, log) = load_btf(&mut k, &t, &l);
+    assert_eq!(r, Err(Errno::EINVAL));
+    assert!(log.contains("callback function not static"), "{log}");
+}

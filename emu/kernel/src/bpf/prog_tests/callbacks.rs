@@ -36,7 +36,7 @@ fn loop_src(n: i64, flags: i32, stop: i32) -> String {
 }
 
 fn run_src(k: &mut Kernel, src: &str) -> Result<u32, Errno> {
-    let fd = load(k, ProgType::Syscall, src)?;
+    let fd = load_cb(k, ProgType::Syscall, src)?;
     test_run(k, fd, &[]).map(|(r, _)| r)
 }
 
@@ -62,14 +62,23 @@ fn bpf_loop_errnos() {
 fn subprog_loads_are_checked() {
     let mut k = kernel();
     // Outside the program (target = slot + imm + 1, as for calls).
-    assert_eq!(load(&mut k, ProgType::Syscall, "r1 = subprog[+5]\nr0 = 0\nexit"), Err(Errno::EINVAL));
-    assert_eq!(load(&mut k, ProgType::Syscall, "r1 = subprog[-4]\nr0 = 0\nexit"), Err(Errno::EINVAL));
+    assert_eq!(load_cb(&mut k, ProgType::Syscall, "r1 = subprog[+5]\nr0 = 0\nexit"), Err(Errno::EINVAL));
+    assert_eq!(load_cb(&mut k, ProgType::Syscall, "r1 = subprog[-4]\nr0 = 0\nexit"), Err(Errno::EINVAL));
     // The loaded value is the callback token of the absolute slot.
-    let fd = load(&mut k, ProgType::Syscall, "r1 = subprog[+3]\nr0 = 0\nexit\nr0 = 1\nexit").unwrap();
+    let fd = load_cb(&mut k, ProgType::Syscall, "r1 = subprog[+3]\nr0 = 0\nexit\nr0 = 1\nexit").unwrap();
     let p = prog_of(&k, fd);
     let v = u64::from(p.xlated[0].imm as u32) | (u64::from(p.xlated[1].imm as u32) << 32);
     assert_eq!(v, bpfemu_vm::callback_token(4));
     assert_eq!(p.xlated[0].src, 0);
+    // Without BTF func_info (check_ld_imm()).
+    let insns = asm("r1 = subprog[+3]\nr0 = 0\nexit\nr0 = 1\nexit");
+    let mut log = String::new();
+    let mut a = load_attr(ProgType::Syscall, &insns);
+    a.log = Some(&mut log);
+    a.log_level = 1;
+    a.log_size = 1 << 16;
+    assert_eq!(k.bpf(BpfAttr::ProgLoad(a)), Err(Errno::EINVAL));
+    assert!(log.contains("missing btf func_info"), "{log}");
 }
 
 #[test]
@@ -93,8 +102,12 @@ fn nested_callbacks_hit_the_frame_limit() {
     // The verifier follows the callback into itself and refuses the load
     // ("the call stack of 9 frames is too deep").
     let insns = asm(src);
+    let (btf_fd, fi) = static_btf(&mut k, &insns);
     let mut log = String::new();
     let mut a = load_attr(ProgType::Syscall, &insns);
+    a.prog_btf_fd = btf_fd;
+    a.func_info = &fi;
+    a.func_info_rec_size = 8;
     a.log = Some(&mut log);
     a.log_level = 1;
     a.log_size = 1 << 16;

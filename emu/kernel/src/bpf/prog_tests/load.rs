@@ -327,10 +327,10 @@ fn map_relocation_errnos() {
     assert_eq!(prog_of(&k, fd).used_maps.len(), 1);
     // BTF ids are not emulated yet; function addresses are (callbacks.rs).
     assert_eq!(load(&mut k, ProgType::Syscall, "r1 = btf_id[5]\nr0 = 0\nexit"), Err(Errno::EINVAL));
-    assert!(load(&mut k, ProgType::Syscall, "r1 = subprog[+3]\nr0 = 0\nexit\nr0 = 1\nexit").is_ok());
+    assert!(load_cb(&mut k, ProgType::Syscall, "r1 = subprog[+3]\nr0 = 0\nexit\nr0 = 1\nexit").is_ok());
     // Pointing into the main program leaves it without an exit.
     assert_eq!(
-        load(&mut k, ProgType::Syscall, "r1 = subprog[+2]\nr0 = 0\nexit\nr0 = 1\nexit"),
+        load_cb(&mut k, ProgType::Syscall, "r1 = subprog[+2]\nr0 = 0\nexit\nr0 = 1\nexit"),
         Err(Errno::EINVAL)
     );
     // A truncated ld_imm64.

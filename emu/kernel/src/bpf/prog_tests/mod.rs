@@ -49,6 +49,26 @@ pub(super) fn load(k: &mut Kernel, prog_type: ProgType, src: &str) -> Result<i32
     k.bpf(BpfAttr::ProgLoad(load_attr(prog_type, &insns))).map(|fd| fd as i32)
 }
 
+/// The BTF (loaded: its fd) and the func_info bytes clang emits for the
+/// static functions of `insns`: what a program with callbacks needs.
+pub(super) fn static_btf(k: &mut Kernel, insns: &[Insn]) -> (i32, Vec<u8>) {
+    use crate::bpf::load::static_func_info::{encode_records, static_func_info};
+    let (btf, recs) = static_func_info("prog", insns);
+    let fd = k.bpf(BpfAttr::BtfLoad { btf: &btf, log: None, log_level: 0 }).unwrap() as i32;
+    (fd, encode_records(&recs))
+}
+
+/// As [`load`], with the BTF func_info of static functions.
+pub(super) fn load_cb(k: &mut Kernel, prog_type: ProgType, src: &str) -> Result<i32, Errno> {
+    let insns = asm(src);
+    let (btf_fd, fi) = static_btf(k, &insns);
+    let mut a = load_attr(prog_type, &insns);
+    a.prog_btf_fd = btf_fd;
+    a.func_info = &fi;
+    a.func_info_rec_size = 8;
+    k.bpf(BpfAttr::ProgLoad(a)).map(|fd| fd as i32)
+}
+
 pub(super) fn prog_of(k: &Kernel, fd: i32) -> Arc<Prog> {
     k.fd_obj(fd).unwrap().prog().unwrap().clone()
 }

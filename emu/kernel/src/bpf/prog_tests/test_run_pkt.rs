@@ -290,7 +290,7 @@ fn callbacks_follow_a_grown_program() {
         exit";
     for jit in engines() {
         let mut k = kernel_with(jit);
-        let fd = load(&mut k, ProgType::SchedCls, src).unwrap();
+        let fd = load_cb(&mut k, ProgType::SchedCls, src).unwrap();
         assert_eq!(prog_of(&k, fd).xlated.len(), asm(src).len() + 2);
         let mut f = frame();
         f.resize(300, 0);

@@ -150,6 +150,45 @@ fn pseudo_of(prog: &[Instruction]) -> Vec<PseudoLoad> {
     out
 }
 
+/// For a program that loads a callback, the func_info clang emits for
+/// static functions (one record per subprogram start): the kernel refuses
+/// a callback without it. `None` for other programs.
+fn static_func_info(prog: &[Instruction], pseudo: &[PseudoLoad]) -> Option<crate::btf_info::ProgBtfInfo> {
+    let targets: Vec<usize> = pseudo
+        .iter()
+        .filter_map(|p| match p.kind {
+            PseudoKind::Func { target } => Some(target),
+            _ => None,
+        })
+        .collect();
+    if targets.is_empty() {
+        return None;
+    }
+    let mut starts = vec![0usize];
+    starts.extend(targets);
+    let mut slot = 0usize;
+    for ins in prog {
+        if let Instruction::Call(bpfemu_isa::CallTarget::Local(imm)) = ins {
+            starts.push((slot as i64 + 1 + i64::from(*imm)) as usize);
+        }
+        slot += ins.slots();
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let funcs = starts
+        .into_iter()
+        .map(|s| crate::btf_info::FuncInfo {
+            insn_off: s as u32,
+            type_id: 0,
+            name: format!("f{s}"),
+            global: false,
+            ret_scalar: true,
+            args: Ok(vec![]),
+        })
+        .collect();
+    Some(crate::btf_info::ProgBtfInfo { funcs, lines: vec![] })
+}
+
 /// Verifies `src` with `opts` at log level `level`: the result and the log.
 pub(crate) fn run_with(
     src: &str,
@@ -161,8 +200,15 @@ pub(crate) fn run_with(
         bpfemu_isa::decode_program(&insns).unwrap().into_iter().map(|(_, i)| i).collect();
     let pseudo = pseudo_of(&prog);
     let maps = maps();
-    let input =
-        VerifyInput { insns: &insns, pseudo: &pseudo, maps: &maps, prog_type: &Mock, opts, btf: None };
+    let info = static_func_info(&prog, &pseudo);
+    let input = VerifyInput {
+        insns: &insns,
+        pseudo: &pseudo,
+        maps: &maps,
+        prog_type: &Mock,
+        opts,
+        btf: info.as_ref(),
+    };
     let mut log = VerifierLog::new(level, true, 1 << 24).unwrap();
     let r = verify(&input, &mut log);
     (r, log.full_text().to_string())
