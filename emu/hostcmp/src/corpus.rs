@@ -216,7 +216,8 @@ fn replay_prog(
             // expects something else: the host's policy (capabilities,
             // lockdown, LSMs), not its verifier.
             if res == Err(libc::EPERM) && log.is_empty() && case.judgement == Judgement::Verdict {
-                case.judgement = Judgement::Skipped("the host refused the load with EPERM before verifying".into());
+                case.judgement =
+                    Judgement::Skipped("the host refused the load with EPERM before verifying".into());
             }
         }
     }
@@ -237,6 +238,9 @@ fn load(
     }
     if p.text("object").is_some() {
         return Err("program from an object file".into());
+    }
+    if p.text("func_info").is_some() {
+        return Err("func_info= needs BPF_BTF_LOAD on the host (not done yet)".into());
     }
     if p.text("member").is_some() {
         return Err("struct_ops member= (bpfemu's scenario key)".into());

@@ -90,7 +90,7 @@ pub fn map_create(m: &MapCreate) -> Result<OwnedFd, i32> {
 /// `BPF_PROG_LOAD`: the program's descriptor, or the errno; the log is
 /// in `p.log` either way.
 pub fn prog_load(p: &mut ProgLoad<'_>) -> Result<OwnedFd, i32> {
-    if p.insns.len() % 8 != 0 || p.license.last() != Some(&0) {
+    if !p.insns.len().is_multiple_of(8) || p.license.last() != Some(&0) {
         return Err(libc::EINVAL);
     }
     let mut a = [0u8; ATTR_SIZE];

@@ -62,7 +62,6 @@ fn load(k: &mut Kernel, prog_type: ProgType, attach: Option<AttachType>, src: &s
         } else {
             0
         },
-        prog_flags: crate::bpf::load::default_prog_flags(prog_type),
         ..Default::default()
     };
     k.bpf(BpfAttr::ProgLoad(attr)).map(|fd| fd as i32)
