@@ -131,8 +131,25 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
             bail!("--map {text}: created at fd {fd}, expected fd {want}");
         }
     }
+    // Assembly carries no BTF: a program passing callbacks (`ld_imm64`
+    // of BPF_PSEUDO_FUNC, which the kernel accepts only with func_info)
+    // gets the BTF and func_info clang emits for static functions.
+    let uses_callbacks = insns.iter().any(|i| i.code == 0x18 && i.src == 4);
+    let (btf_fd, func_info) = if uses_callbacks {
+        use bpfemu_kernel::bpf::load::static_func_info::{encode_records, static_func_info};
+        let (data, recs) = static_func_info("prog", &insns);
+        let fd = k
+            .bpf(BpfAttr::BtfLoad { btf: &data, log: None, log_level: 0 })
+            .map_err(|e| anyhow::anyhow!("func_info BTF: {e}"))?;
+        (fd as i32, encode_records(&recs))
+    } else {
+        (0, Vec::new())
+    };
     let mut log = String::new();
     let attr = ProgLoadAttr {
+        prog_btf_fd: btf_fd,
+        func_info_rec_size: if func_info.is_empty() { 0 } else { 8 },
+        func_info: &func_info,
         prog_type: ptype.raw(),
         insns: &insns,
         license: "GPL",
