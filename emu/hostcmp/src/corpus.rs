@@ -11,9 +11,10 @@
 //! (`btf_id=`), kfuncs or attach targets the host's BTF lacks, and
 //! programs from object files.
 
-use crate::sys::{self, MapCreate, ProgLoad};
+use crate::sys::{self, ProgLoad};
 use bpfemu_btf::{Btf, BtfKind};
 use bpfemu_kernel::Errno;
+use bpfemu_kernel::bpf::attr::MapCreateAttr;
 use bpfemu_scenario::family::core::rewrite_map_names;
 use bpfemu_scenario::family::{Alt, PVal, Planned};
 use std::collections::BTreeMap;
@@ -160,11 +161,11 @@ pub fn replay(file: &str, plan: &[Planned], host: &Host) -> Vec<Case> {
 fn create_map(p: &Planned, maps: &BTreeMap<String, OwnedFd>) -> Result<OwnedFd, i32> {
     let Some(PVal::Map(t)) = p.kv.get("type") else { return Err(libc::EINVAL) };
     let inner_map_fd = match p.text("inner") {
-        Some(n) => maps.get(n).map(|fd| fd.as_raw_fd() as u32).ok_or(libc::EBADF)?,
+        Some(n) => maps.get(n).map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)?,
         None => 0,
     };
     let int = |k: &str| p.int(k).unwrap_or(0);
-    sys::map_create(&MapCreate {
+    sys::map_create(&MapCreateAttr {
         map_type: t.raw(),
         key_size: int("key") as u32,
         value_size: int("value") as u32,
@@ -172,8 +173,9 @@ fn create_map(p: &Planned, maps: &BTreeMap<String, OwnedFd>) -> Result<OwnedFd, 
         map_flags: int("flags") as u32,
         inner_map_fd,
         numa_node: int("numa") as u32,
-        map_name: p.text("name").unwrap_or(p.name(0)).as_bytes().to_vec(),
+        map_name: p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect(),
         map_extra: int("extra") as u64,
+        ..Default::default()
     })
 }
 

@@ -3,6 +3,8 @@
 //! the tool's only unsafe module: the attribute bytes hold user pointers,
 //! and the builders here take them from borrows that outlive the call.
 
+use bpfemu_kernel::bpf::attr::MapCreateAttr;
+use bpfemu_kernel::lsm::attr::map_create_image;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 const BPF_MAP_CREATE: libc::c_long = 0;
@@ -11,20 +13,6 @@ const BPF_PROG_LOAD: libc::c_long = 5;
 /// `union bpf_attr` up to `log_true_size` (the end of the `BPF_PROG_LOAD`
 /// struct in 6.x): large enough for both commands here.
 const ATTR_SIZE: usize = 144;
-
-/// The `BPF_MAP_CREATE` fields bpfemu's corpus sets.
-#[derive(Debug, Default, Clone)]
-pub struct MapCreate {
-    pub map_type: u32,
-    pub key_size: u32,
-    pub value_size: u32,
-    pub max_entries: u32,
-    pub map_flags: u32,
-    pub inner_map_fd: u32,
-    pub numa_node: u32,
-    pub map_name: Vec<u8>,
-    pub map_extra: u64,
-}
 
 /// The `BPF_PROG_LOAD` fields bpfemu's corpus sets; the log buffer is
 /// written by the kernel.
@@ -57,13 +45,15 @@ fn put_name(a: &mut [u8; ATTR_SIZE], off: usize, name: &[u8]) {
     a[off..off + n].copy_from_slice(&name[..n]);
 }
 
-/// Issues `cmd`; the returned descriptor is owned by the caller.
-fn sys_bpf(cmd: libc::c_long, attr: &mut [u8; ATTR_SIZE]) -> Result<OwnedFd, i32> {
-    // SAFETY: `attr` is a live, writable buffer of ATTR_SIZE bytes for the
+/// Issues `cmd` with the attribute bytes `attr`; the returned descriptor
+/// is owned by the caller.
+fn sys_bpf(cmd: libc::c_long, attr: &mut [u8]) -> Result<OwnedFd, i32> {
+    let size = libc::c_uint::try_from(attr.len()).map_err(|_| libc::E2BIG)?;
+    // SAFETY: `attr` is a live, writable buffer of `size` bytes for the
     // whole call. The pointers stored in it come from the borrows of
     // `prog_load`'s argument (instructions, license, name, log), which are
     // alive until that function returns, after this call.
-    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), ATTR_SIZE as libc::c_uint) };
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), size) };
     if r < 0 {
         return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
     }
@@ -72,19 +62,12 @@ fn sys_bpf(cmd: libc::c_long, attr: &mut [u8; ATTR_SIZE]) -> Result<OwnedFd, i32
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// `BPF_MAP_CREATE`: the map's descriptor, or the errno.
-pub fn map_create(m: &MapCreate) -> Result<OwnedFd, i32> {
-    let mut a = [0u8; ATTR_SIZE];
-    put32(&mut a, 0, m.map_type);
-    put32(&mut a, 4, m.key_size);
-    put32(&mut a, 8, m.value_size);
-    put32(&mut a, 12, m.max_entries);
-    put32(&mut a, 16, m.map_flags);
-    put32(&mut a, 20, m.inner_map_fd);
-    put32(&mut a, 24, m.numa_node);
-    put_name(&mut a, 28, &m.map_name);
-    put64(&mut a, 64, m.map_extra);
-    sys_bpf(BPF_MAP_CREATE, &mut a)
+/// `BPF_MAP_CREATE`: the map's descriptor, or the errno. The attribute
+/// bytes are the emulated kernel's own image of `union bpf_attr`
+/// (`bpfemu_kernel::lsm::attr`, the uapi offsets); this command has no
+/// user pointers.
+pub fn map_create(m: &MapCreateAttr) -> Result<OwnedFd, i32> {
+    sys_bpf(BPF_MAP_CREATE, &mut map_create_image(m))
 }
 
 /// `BPF_PROG_LOAD`: the program's descriptor, or the errno; the log is
@@ -107,7 +90,7 @@ pub fn prog_load(p: &mut ProgLoad<'_>) -> Result<OwnedFd, i32> {
     put_name(&mut a, 48, p.prog_name);
     put32(&mut a, 68, p.expected_attach_type);
     put32(&mut a, 108, p.attach_btf_id);
-    sys_bpf(BPF_PROG_LOAD, &mut a)
+    sys_bpf(BPF_PROG_LOAD, &mut a[..])
 }
 
 #[cfg(test)]
