@@ -4,6 +4,7 @@
 use bpfemu_isa::{Insn, asm};
 
 pub mod ringbuf;
+pub mod verifier_progs;
 
 /// Length of the buffer the programs get in r1 (`copy` needs 2 KiB).
 pub const MEM_LEN: usize = 2048;

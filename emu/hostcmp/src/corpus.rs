@@ -15,6 +15,7 @@ use crate::sys::{self, ProgLoad};
 use bpfemu_btf::{Btf, BtfKind};
 use bpfemu_kernel::Errno;
 use bpfemu_kernel::bpf::attr::MapCreateAttr;
+use bpfemu_kernel::bpf::load::static_func_info::{encode_records, static_func_info};
 use bpfemu_scenario::family::core::rewrite_map_names;
 use bpfemu_scenario::family::{Alt, PVal, Planned};
 use std::collections::BTreeMap;
@@ -241,9 +242,6 @@ fn load(
     if p.text("object").is_some() {
         return Err("program from an object file".into());
     }
-    if p.text("func_info").is_some() {
-        return Err("func_info= needs BPF_BTF_LOAD on the host (not done yet)".into());
-    }
     if p.text("member").is_some() {
         return Err("struct_ops member= (bpfemu's scenario key)".into());
     }
@@ -284,7 +282,19 @@ fn load(
     };
     let mut license = p.text("license").unwrap_or("GPL").as_bytes().to_vec();
     license.push(0);
-    let name = p.text("name").unwrap_or(p.name(0)).as_bytes().to_vec();
+    let name: Vec<u8> = p.text("name").unwrap_or(p.name(0)).as_bytes().iter().take(15).copied().collect();
+    // func_info=static: the same BTF and records bpfemu's scenario runner
+    // builds, loaded into the host with BPF_BTF_LOAD.
+    let (btf_fd, func_info) = match p.text("func_info") {
+        None => (None, Vec::new()),
+        Some("static") => {
+            let (data, recs) = static_func_info(&String::from_utf8_lossy(&name), &insns);
+            let fd = sys::btf_load(&data)
+                .map_err(|e| format!("the host refused the func_info BTF ({})", errno_name(e)))?;
+            (Some(fd), encode_records(&recs))
+        }
+        Some(other) => return Err(format!("func_info={other}")),
+    };
     let log_level = p.int("log_level").unwrap_or(1) as u32;
     let mut log = vec![0u8; if log_level == 0 { 0 } else { LOG_SIZE }];
     let res = sys::prog_load(&mut ProgLoad {
@@ -297,6 +307,8 @@ fn load(
         prog_name: &name,
         expected_attach_type: attach,
         attach_btf_id,
+        prog_btf_fd: btf_fd.as_ref().map_or(0, |fd| fd.as_raw_fd() as u32),
+        func_info: &func_info,
     });
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
     Ok((res.map(drop), String::from_utf8_lossy(&log[..end]).into_owned()))

@@ -8,8 +8,13 @@
 //!
 //! ```text
 //! cargo run --release -p bpfemu-hostcmp -- scenarios/verifier/*.scn [--details]
+//! cargo run --release -p bpfemu-hostcmp -- --verifier-bench
 //! ```
+//!
+//! `--verifier-bench` loads the verifier benchmark's programs into both
+//! and prints the statistics lines' numbers side by side.
 
+mod bench;
 mod corpus;
 mod sys;
 
@@ -22,8 +27,11 @@ use std::process::ExitCode;
 #[command(about = "Load bpfemu's verifier corpus into the host kernel and compare")]
 struct Args {
     /// Corpus files (scenarios/verifier/*.scn).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "verifier_bench")]
     files: Vec<PathBuf>,
+    /// Compare the verifier benchmark's state counts instead.
+    #[arg(long)]
+    verifier_bench: bool,
     /// The host's kernel BTF (attach targets and kfuncs by name).
     #[arg(long, default_value = "/sys/kernel/btf/vmlinux")]
     btf: PathBuf,
@@ -76,6 +84,9 @@ fn detail(c: &Case) -> String {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.verifier_bench {
+        return if bench::run() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
     let btf = match std::fs::read(&args.btf)
         .map_err(|e| e.to_string())
         .and_then(|b| bpfemu_btf::decode(&b).map_err(|e| format!("{e:?}")))

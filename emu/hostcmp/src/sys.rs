@@ -9,6 +9,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_BTF_LOAD: libc::c_long = 18;
 
 /// `union bpf_attr` up to `log_true_size` (the end of the `BPF_PROG_LOAD`
 /// struct in 6.x): large enough for both commands here.
@@ -29,7 +30,14 @@ pub struct ProgLoad<'a> {
     pub prog_name: &'a [u8],
     pub expected_attach_type: u32,
     pub attach_btf_id: u32,
+    /// A BTF descriptor (0: none) and the `bpf_func_info` records of the
+    /// program's functions in it (8 bytes each).
+    pub prog_btf_fd: u32,
+    pub func_info: &'a [u8],
 }
+
+/// Size of one `struct bpf_func_info` (`insn_off`, `type_id`).
+const FUNC_INFO_REC_SIZE: u32 = 8;
 
 fn put32(a: &mut [u8; ATTR_SIZE], off: usize, v: u32) {
     a[off..off + 4].copy_from_slice(&v.to_ne_bytes());
@@ -51,8 +59,9 @@ fn sys_bpf(cmd: libc::c_long, attr: &mut [u8]) -> Result<OwnedFd, i32> {
     let size = libc::c_uint::try_from(attr.len()).map_err(|_| libc::E2BIG)?;
     // SAFETY: `attr` is a live, writable buffer of `size` bytes for the
     // whole call. The pointers stored in it come from the borrows of
-    // `prog_load`'s argument (instructions, license, name, log), which are
-    // alive until that function returns, after this call.
+    // `prog_load`'s argument (instructions, license, name, log, func_info)
+    // or `btf_load`'s (BTF data), which are alive until that function
+    // returns, after this call.
     let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), size) };
     if r < 0 {
         return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
@@ -89,8 +98,27 @@ pub fn prog_load(p: &mut ProgLoad<'_>) -> Result<OwnedFd, i32> {
     put32(&mut a, 44, p.prog_flags);
     put_name(&mut a, 48, p.prog_name);
     put32(&mut a, 68, p.expected_attach_type);
+    if p.prog_btf_fd != 0 {
+        put32(&mut a, 72, p.prog_btf_fd);
+    }
+    if !p.func_info.is_empty() {
+        let recs = p.func_info.len() / FUNC_INFO_REC_SIZE as usize;
+        put32(&mut a, 76, FUNC_INFO_REC_SIZE);
+        put64(&mut a, 80, p.func_info.as_ptr() as u64);
+        put32(&mut a, 88, u32::try_from(recs).map_err(|_| libc::E2BIG)?);
+    }
     put32(&mut a, 108, p.attach_btf_id);
     sys_bpf(BPF_PROG_LOAD, &mut a[..])
+}
+
+/// `BPF_BTF_LOAD` of raw BTF `data` (no log): the BTF's descriptor, or
+/// the errno. Offsets: `btf` 0, `btf_size` 16 (include/uapi/linux/bpf.h).
+pub fn btf_load(data: &[u8]) -> Result<OwnedFd, i32> {
+    let mut a = [0u8; ATTR_SIZE];
+    put64(&mut a, 0, data.as_ptr() as u64);
+    put32(&mut a, 16, u32::try_from(data.len()).map_err(|_| libc::E2BIG)?);
+    // The attribute ends after `btf_token_fd` (40 bytes).
+    sys_bpf(BPF_BTF_LOAD, &mut a[..40])
 }
 
 #[cfg(test)]
@@ -110,6 +138,8 @@ mod tests {
             prog_name: b"x",
             expected_attach_type: 0,
             attach_btf_id: 0,
+            prog_btf_fd: 0,
+            func_info: &[],
         };
         assert_eq!(prog_load(&mut p).err(), Some(libc::EINVAL));
         p.insns = &[0; 8];

@@ -104,8 +104,9 @@ pub struct Stats {
     pub max_states_per_insn: u32,
     pub total_states: u32,
     pub peak_states: u32,
-    /// `longest_mark_read_walk`: the most kept states one read mark walk
-    /// reached (stack slots only, see [`stack_live`]).
+    /// The most kept states one read mark walk reached (stack slots
+    /// only, see [`stack_live`]); the log prints 0 for it, as Linux 6.18
+    /// does for `longest_mark_read_walk`.
     pub mark_read: u32,
 }
 
@@ -152,8 +153,9 @@ pub struct CtxRecord {
 pub struct InsnAux {
     /// Reached by some path (`seen`).
     pub seen: bool,
-    /// Preceded by a state-pruning point (`prune_point`): jump targets
-    /// and the instructions after jumps and calls.
+    /// A state-pruning point (`prune_point`), as `visit_insn()` marks
+    /// them: conditional jumps, jump targets, the instructions after
+    /// calls, subprogram calls and function-address loads.
     pub prune_point: bool,
     /// A call of a helper that runs a callback synchronously
     /// (`calls_callback`, `bpf_loop` and `bpf_for_each_map_elem`): also a
@@ -207,6 +209,10 @@ pub struct ChainEntry {
     pub idx: usize,
     /// Its stack-slot liveness marks ([`stack_live`]).
     pub live: stack_live::StackLive,
+    /// Evicted from its instruction's list while paths below it were
+    /// unfinished (`in_free_list`): it still counts towards
+    /// `peak_states` until they are (`maybe_free_verifier_state()`).
+    pub in_free_list: bool,
 }
 
 /// A state kept at a prune point (`struct bpf_verifier_state_list`).
@@ -326,32 +332,44 @@ impl<'a, 'l> Verifier<'a, 'l> {
             slot_to_insn[*at] = i;
         }
         let mut aux = vec![InsnAux::default(); len];
+        // The prune points of visit_insn() / visit_func_call_insn() /
+        // push_insn() in kernel/bpf/verifier.c: a conditional jump and its
+        // branch target, the target of a `goto`, the instruction after a
+        // call (and the call itself when it enters a subprogram), a
+        // `BPF_PSEUDO_FUNC` load and the instruction after it, a
+        // callback-calling helper call.
+        let mut points = Vec::new();
+        let mut mark = |i: usize| points.push(i);
         for (at, ins) in &prog {
             let next = at + ins.slots();
+            let target = ins.jump_offset().map(|off| (*at as i64 + 1 + i64::from(off)) as usize);
             match ins {
-                Instruction::Ja { .. } | Instruction::Jmp { .. } => {
-                    if let Some(off) = ins.jump_offset() {
-                        let t = (*at as i64 + 1 + i64::from(off)) as usize;
-                        if t < len {
-                            aux[t].prune_point = true;
-                        }
-                    }
-                    if next < len {
-                        aux[next].prune_point = true;
-                    }
+                Instruction::Ja { .. } => target.into_iter().for_each(&mut mark),
+                Instruction::Jmp { .. } => {
+                    mark(*at);
+                    target.into_iter().for_each(&mut mark);
                 }
                 Instruction::Call(t) => {
-                    if next < len {
-                        aux[next].prune_point = true;
-                    }
-                    if let bpfemu_isa::CallTarget::Helper(id) = t
-                        && crate::proto::is_sync_callback_helper(*id)
-                    {
-                        aux[*at].prune_point = true;
-                        aux[*at].calls_callback = true;
+                    mark(next);
+                    match t {
+                        bpfemu_isa::CallTarget::Local(_) => mark(*at),
+                        bpfemu_isa::CallTarget::Helper(id) if crate::proto::is_sync_callback_helper(*id) => {
+                            mark(*at);
+                            aux[*at].calls_callback = true;
+                        }
+                        _ => {}
                     }
                 }
+                Instruction::LdImm64 { src: bpfemu_isa::LdImm64::Func(_), .. } => {
+                    mark(*at);
+                    mark(next);
+                }
                 _ => {}
+            }
+        }
+        for i in points {
+            if let Some(a) = aux.get_mut(i) {
+                a.prune_point = true;
             }
         }
         let live_in = live::compute(&prog, len);
@@ -415,6 +433,9 @@ impl<'a, 'l> Verifier<'a, 'l> {
             c.branches = c.branches.saturating_sub(1);
             if c.branches != 0 {
                 break;
+            }
+            if std::mem::take(&mut c.in_free_list) {
+                self.cur_states = self.cur_states.saturating_sub(1);
             }
             at = c.parent;
         }
@@ -681,7 +702,11 @@ pub fn verify(input: &VerifyInput<'_>, log: &mut VerifierLog) -> Result<VerifyOu
             stats.max_states_per_insn,
             stats.total_states,
             stats.peak_states,
-            stats.mark_read,
+            // `longest_mark_read_walk`: Linux 6.18 replaced the parentage
+            // chain walks of `mark_reg_read()` by a path-insensitive
+            // liveness analysis and never updates it, so its logs say
+            // `mark_read 0`; bpfemu's own walk count stays in `Stats`.
+            0,
         );
         v.log.line(&line);
     }

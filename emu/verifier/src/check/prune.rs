@@ -29,9 +29,16 @@
 //!   ([`super::live`]); stack slots no path from the old state reads are
 //!   ignored as in the kernel ([`super::stack_live`]), with a few more
 //!   kinds of access counted as reads;
-//! * a state is kept under the kernel's heuristic (at least 2 jumps and 8
-//!   instructions since the last one), and dropped after missing too
-//!   often (`miss_cnt > hit_cnt * 3 + 3`).
+//! * a state is kept under the kernel's heuristics (at least 2 jumps and 8
+//!   instructions since the last one; inside a loop, where a state of the
+//!   current path is at the same instruction, 20 jumps or 100
+//!   instructions), and dropped after missing too often (`miss_cnt >
+//!   hit_cnt * 3 + 3`, misses counted only when a state is to be added);
+//!   `max_states_per_insn` counts the states looked at before adding one.
+//!   Bpfemu keeps one list per instruction where the kernel hashes
+//!   (instruction, callsite) into `prog->len` buckets, so in programs with
+//!   subprograms the kernel's `max_states_per_insn` can count states of
+//!   other instructions that share a bucket.
 
 use super::stack_live::StackLive;
 use super::{EINVAL, Explored, VResult, Verifier};
@@ -334,13 +341,20 @@ impl Verifier<'_, '_> {
         // (`force_new_state`): the runs of its callback converge against
         // those.
         let calls_callback = self.aux[idx].calls_callback;
+        let force_new_state = calls_callback;
+        let jmps = self.jmps_processed - self.prev_jmps_processed;
+        let insns = self.stats.insn_processed - self.prev_insn_processed;
+        // Not before 2 jumps and 8 instructions since the last state.
+        let mut add_new_state = force_new_state || (jmps >= 2 && insns >= 8);
         let list = self.explored_at[idx].clone();
         let mut evict = Vec::new();
+        let mut states_cnt = 0usize;
         for &id in &list {
             let Some(e) = &self.explored[id] else { continue };
+            states_cnt += 1;
             let on_path = self.chain.get(id).is_some_and(|c| c.branches > 0);
             let hit = if on_path {
-                if calls_callback {
+                let hit = if calls_callback {
                     // Another run of the callback from a state the
                     // earlier one at this call covers adds nothing: the
                     // walk from that one explores it.
@@ -353,7 +367,13 @@ impl Verifier<'_, '_> {
                         return Err(e);
                     }
                     false
+                };
+                // Inside a loop, keep a state only every 20 jumps or 100
+                // instructions: the iterations differ anyway.
+                if !hit && !force_new_state && jmps < 20 && insns < 100 {
+                    add_new_state = false;
                 }
+                hit
             } else {
                 // Finished (no path below it pending): its read marks are
                 // complete.
@@ -369,25 +389,34 @@ impl Verifier<'_, '_> {
                 self.propagate_stack_liveness(id, on_path);
                 return Ok(true);
             }
+            // A miss counts only when a state is to be added here, so that
+            // the iterations of a loop do not evict the earlier ones.
             // Checkpoints at a callback call stay longer on the path
             // (`n = 64` for force checkpoints in the kernel).
             let n = if calls_callback && on_path { 64 } else { 3 };
             if let Some(e) = self.explored[id].as_mut() {
-                e.miss += 1;
+                if add_new_state {
+                    e.miss += 1;
+                }
                 if e.miss > e.hit * n + n {
                     evict.push(id);
                 }
             }
         }
+        // An evicted state is freed at once when no path below it is
+        // pending, else when the last one finishes (it counts towards
+        // `peak_states` until then, as the kernel's free list does).
         for id in evict {
             self.explored[id] = None;
             self.explored_at[idx].retain(|&x| x != id);
-            self.cur_states = self.cur_states.saturating_sub(1);
+            match self.chain.get_mut(id) {
+                Some(c) if c.branches > 0 => c.in_free_list = true,
+                _ => self.cur_states = self.cur_states.saturating_sub(1),
+            }
         }
-        let add = (calls_callback
-            || (self.jmps_processed - self.prev_jmps_processed >= 2
-                && self.stats.insn_processed - self.prev_insn_processed >= 8))
-            && (self.input.opts.bpf_capable || self.explored_at[idx].len() < COMPLEXITY_LIMIT_STATES);
+        // The states looked at, before the new one.
+        self.stats.max_states_per_insn = self.stats.max_states_per_insn.max(states_cnt as u32);
+        let add = add_new_state && (self.input.opts.bpf_capable || states_cnt <= COMPLEXITY_LIMIT_STATES);
         if add {
             self.prev_jmps_processed = self.jmps_processed;
             self.prev_insn_processed = self.stats.insn_processed;
@@ -405,13 +434,12 @@ impl Verifier<'_, '_> {
                     frames: self.cur.frames.len(),
                     ..StackLive::default()
                 },
+                in_free_list: false,
             });
             self.cur_parent = Some(id);
             self.stats.total_states += 1;
             self.cur_states += 1;
             self.stats.peak_states = self.stats.peak_states.max(self.cur_states);
-            let n = self.explored_at[idx].len() as u32;
-            self.stats.max_states_per_insn = self.stats.max_states_per_insn.max(n);
         }
         Ok(false)
     }

@@ -42,10 +42,11 @@
 //! for dynptr and iterator slots, so `stacksafe()` never skips a slot that
 //! holds one of those in either state.
 //!
-//! The `mark_read` statistic is the kernel's `longest_mark_read_walk`: the
-//! most kept states one walk marked. The kernel's walks include register
-//! reads; here register liveness is static ([`super::live`]), so only
-//! stack walks count and the figure can be lower than the kernel's.
+//! The `mark_read` statistic counts the most kept states one walk marked
+//! (the old kernels' `longest_mark_read_walk`, which also counted register
+//! reads). Linux 6.18 computes stack liveness path-insensitively and no
+//! longer walks parentage chains, so its log always says `mark_read 0`;
+//! bpfemu's log does the same and the count is only in `Stats`.
 
 use super::Verifier;
 use crate::state::{MAX_CALL_FRAMES, SlotType, StackSlot};
