@@ -244,13 +244,13 @@ impl Verifier<'_, '_> {
         Ok(())
     }
 
-    /// `*(size *)(dst + off) = imm`.
+    /// `*(size *)(dst + off) = imm` (do_check, `BPF_ST`). Since Linux 6.3
+    /// a store of an immediate into the ctx is checked like `BPF_STX`
+    /// (the ctx write rules of the program type) and recorded for the ctx
+    /// rewrite (`save_aux_ptr_type()`), no longer refused.
     pub(crate) fn check_st(&mut self, size: Size, dst: usize, off: i16, imm: i32) -> VResult<()> {
         self.check_reg_read(dst)?;
-        if self.reg(dst).typ == RegType::Ctx {
-            let t = reg_type_str(self.reg(dst));
-            return Err(self.reject(EACCES, format!("BPF_ST stores into R{dst} {t} is not allowed")));
-        }
+        self.last_ctx = None;
         self.check_mem_access(
             dst,
             off.into(),
@@ -261,7 +261,7 @@ impl Verifier<'_, '_> {
             false,
             false,
         )?;
-        Ok(())
+        self.save_ptr_kind(dst)
     }
 
     /// `*(size *)(dst + off) = src`.
