@@ -115,6 +115,7 @@ impl Verifier<'_, '_> {
             self.check_func_arg(arg, &mut meta, fp)?;
         }
         self.record_func_map(&meta, func_id)?;
+        self.record_func_key(&meta, func_id)?;
         if meta.release_regno != 0 {
             let dynptr = matches!(fp.args[meta.release_regno - 1], ArgType::PtrToDynptr { .. });
             let ok = if dynptr {
@@ -260,6 +261,23 @@ impl Verifier<'_, '_> {
         );
         if writes && meta.map.and_then(|m| self.map_ref_info(m)).is_some_and(|m| m.rdonly_prog) {
             return self.fail(EACCES, "write into map forbidden");
+        }
+        Ok(())
+    }
+
+    /// `record_func_key()`: a tail call's map must be a program array,
+    /// checked before `check_map_func_compatibility()` (so the message is
+    /// this one, not "cannot pass map_type"), `EINVAL` since the commit
+    /// "bpf: Avoid warning on unexpected map for tail call" (in 6.18). The
+    /// kernel prints it without a newline, so the next log text follows
+    /// on the same line.
+    fn record_func_key(&mut self, meta: &ArgMeta, func_id: i32) -> VResult<()> {
+        if func_id != id::TAIL_CALL {
+            return Ok(());
+        }
+        let prog_array = meta.map.and_then(|m| self.map_ref_info(m)).map(|m| m.map_type);
+        if prog_array != Some(map_type::PROG_ARRAY) {
+            return Err(self.reject_unterminated(EINVAL, "expected prog array map for tail call"));
         }
         Ok(())
     }

@@ -930,7 +930,7 @@ impl Verifier<'_, '_> {
             }
             (Access::Read, false) => self.stack_read_fixed(f, min_off, size_u, sx, want).map(Some),
             (Access::Read, true) => {
-                self.stack_range_initialized(regno, reg, f, min_off, max_off, "")?;
+                self.stack_range_initialized(regno, reg, f, min_off, max_off)?;
                 Ok(Some(RegState {
                     var: coerce(&ScalarBounds::unknown(), size_u, sx),
                     ..RegState::unknown_scalar()
@@ -1102,8 +1102,9 @@ impl Verifier<'_, '_> {
     }
 
     /// `check_stack_range_initialized()`: every byte of `[min_off,
-    /// max_off)` may be read (`extra` is `""` for direct reads, `" indirect"`
-    /// for helpers).
+    /// max_off)` may be read. One wording for direct and helper reads:
+    /// Linux 6.14 dropped the " indirect" of helper accesses ("bpf:
+    /// verifier: Refactor helper access type tracking").
     fn stack_range_initialized(
         &mut self,
         regno: usize,
@@ -1111,7 +1112,6 @@ impl Verifier<'_, '_> {
         f: usize,
         min_off: i64,
         max_off: i64,
-        extra: &str,
     ) -> VResult<()> {
         let allow = self.input.opts.allow_ptr_leaks;
         self.mark_stack_range_read(f, min_off, max_off);
@@ -1131,13 +1131,13 @@ impl Verifier<'_, '_> {
                 if reg.var.const_value().is_some() {
                     return Err(self.reject(
                         EACCES,
-                        format!("invalid{extra} read from stack R{regno} off {min_off}+{at} size {size}"),
+                        format!("invalid read from stack R{regno} off {min_off}+{at} size {size}"),
                     ));
                 }
                 let t = tnum_str(&reg.var);
                 return Err(self.reject(
                     EACCES,
-                    format!("invalid{extra} read from stack R{regno} var_off {t}+{at} size {size}"),
+                    format!("invalid read from stack R{regno} var_off {t}+{at} size {size}"),
                 ));
             }
         }
@@ -1154,6 +1154,12 @@ impl Verifier<'_, '_> {
         access: Access,
         uninit: bool,
     ) -> VResult<()> {
+        // `check_stack_range_initialized()` starts with the size (a
+        // zero size that is allowed never gets here, see
+        // `check_helper_mem`).
+        if size == 0 {
+            return Err(self.reject(EACCES, "invalid zero-sized read"));
+        }
         if reg.frameno as usize >= self.cur.frames.len() {
             return Err(self.reject(EINVAL, format!("R{regno} points to the stack of a returned frame")));
         }
@@ -1172,7 +1178,7 @@ impl Verifier<'_, '_> {
             // be part of a dynptr.
             self.check_raw_write_no_dynptr(f, min_off, max_off)?;
         } else {
-            self.stack_range_initialized(regno, reg, f, min_off, max_off, " indirect")?;
+            self.stack_range_initialized(regno, reg, f, min_off, max_off)?;
         }
         if access == Access::Write || uninit {
             for o in min_off..max_off {

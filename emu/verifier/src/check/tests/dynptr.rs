@@ -88,7 +88,7 @@ fn dynptr_slots_are_protected() {
     reject(&prog(&[RESERVE, "r0 = *(u64 *)(r10 -16)\n", SUBMIT]), "invalid read from stack off -16+0 size 8");
     // A helper reading them as memory.
     let out = "r1 = map[fd:4]\nr2 = r10\nr2 += -16\nr3 = 16\nr4 = 0\ncall bpf_ringbuf_output#130\n";
-    reject(&prog(&[RESERVE, out, SUBMIT]), "invalid indirect read from stack R2 off -16+0 size 16");
+    reject(&prog(&[RESERVE, out, SUBMIT]), "invalid read from stack R2 off -16+0 size 16");
     // Overwriting a referenced dynptr, whole or in part.
     let e =
         reject(&prog(&[RESERVE, "*(u64 *)(r10 -8) = r0\n", SUBMIT]), "cannot overwrite referenced dynptr");
