@@ -49,6 +49,7 @@
 //!   `bpf_snprintf`'s format string is not parsed at load time.
 
 use super::args::{ArgMeta, EACCES, EFAULT, ENOTSUPP, reg_is_null};
+use super::fmt::reg_type_str;
 use super::{VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
@@ -149,7 +150,16 @@ impl Verifier<'_, '_> {
                 }
             }
             id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
-            id::DYNPTR_WRITE => self.dynptr_write_stack(&meta)?,
+            id::DYNPTR_FROM_MEM => {
+                // `check_helper_call()`: the data of a local dynptr must be
+                // a map value (whatever the argument type accepts); the
+                // whole type is compared, flags included.
+                let r1 = self.arg_reg(1);
+                if r1.typ != RegType::MapValue || r1.flags != crate::state::RegFlags::default() {
+                    let t = reg_type_str(&r1);
+                    return self.fail(EACCES, format!("Unsupported reg type {t} for bpf_dynptr_from_mem data"));
+                }
+            }
             id::GET_FUNC_IP => {
                 if let Err(msg) = self.input.prog_type.check_get_func_ip() {
                     return self.fail(ENOTSUPP, msg);
