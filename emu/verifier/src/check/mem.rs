@@ -762,9 +762,11 @@ impl Verifier<'_, '_> {
             ));
         }
         if reg.range < 0 || !mem_ok(off, size, u64::try_from(reg.range).unwrap_or(0)) {
+            // `__check_mem_access()` prints the access offset (the
+            // pointer's fixed offset included) twice, not `reg->off`.
             let m = format!(
-                "invalid access to packet, off={off} size={size}, R{regno}(id={},off={},r={})",
-                reg.id, reg.off, reg.range
+                "invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={})",
+                reg.id, reg.range
             );
             return Err(self.reject2(EACCES, m, format!("R{regno} offset is outside of the packet")));
         }

@@ -134,7 +134,7 @@ fn packet_access() {
     }
     reject(
         &format!("{PKT}if r4 > r3 goto out\nr0 = *(u16 *)(r2 +13)\nout: r0 = 0\nexit"),
-        "invalid access to packet, off=13 size=2, R2(id=0,off=0,r=14)",
+        "invalid access to packet, off=13 size=2, R2(id=0,off=13,r=14)",
     );
     reject(
         &format!("{PKT}r0 = *(u8 *)(r2 +0)\nexit"),
