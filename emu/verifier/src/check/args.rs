@@ -488,7 +488,8 @@ impl<'a> Verifier<'a, '_> {
             return self.fail(EFAULT, "verifier internal error: map value without a map");
         };
         if !map.has_btf {
-            return self.fail(EINVAL, format!("map '{}' has to have BTF in order to use bpf_timer", map.name));
+            return self
+                .fail(EINVAL, format!("map '{}' has to have BTF in order to use bpf_timer", map.name));
         }
         let Some(timer_off) = map.timer_off else {
             return self.fail(EINVAL, format!("map '{}' has no valid bpf_timer", map.name));

@@ -157,7 +157,8 @@ impl Verifier<'_, '_> {
                 let r1 = self.arg_reg(1);
                 if r1.typ != RegType::MapValue || r1.flags != crate::state::RegFlags::default() {
                     let t = reg_type_str(&r1);
-                    return self.fail(EACCES, format!("Unsupported reg type {t} for bpf_dynptr_from_mem data"));
+                    return self
+                        .fail(EACCES, format!("Unsupported reg type {t} for bpf_dynptr_from_mem data"));
                 }
             }
             id::GET_FUNC_IP => {

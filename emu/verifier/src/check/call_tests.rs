@@ -407,7 +407,8 @@ fn ctx_argument_must_be_unmodified() {
     // `record_func_key()` speaks first, with no newline of its own.
     rejects(r, EINVAL, "expected prog array map for tail call");
     // The other direction stays `check_map_func_compatibility()`'s.
-    let src = "r1 = map[fd:0]\nr2 = r10\nr2 += -8\n*(u64 *)(r10 -8) = 0\ncall bpf_map_lookup_elem#1\nr0 = 0\nexit";
+    let src =
+        "r1 = map[fd:0]\nr2 = r10\nr2 += -8\n*(u64 *)(r10 -8) = 0\ncall bpf_map_lookup_elem#1\nr0 = 0\nexit";
     rejects(run(src, &[pa]), EINVAL, "cannot pass map_type 3 into func bpf_map_lookup_elem#1");
 }
 
