@@ -122,6 +122,7 @@ impl Kernel {
             now_ns: self.sim.clock.now(),
             boot_ns: self.sim.clock.boot_ns(),
             coarse_ns: self.sim.clock.coarse_ns(),
+            jiffies: self.sim.clock.jiffies(),
             pid_tgid: task.map_or(0, |t| t.pid_tgid()),
             uid_gid: task.map_or(0, |t| t.uid_gid()),
             comm: task.map_or([0; 16], |t| *t.comm.raw()),

@@ -56,6 +56,8 @@ pub struct RunCtx {
     pub boot_ns: u64,
     /// `ktime_get_coarse_ns()`: time at the last tick.
     pub coarse_ns: u64,
+    /// `get_jiffies_64()`: ticks since boot, from `INITIAL_JIFFIES`.
+    pub jiffies: u64,
     /// `bpf_get_current_pid_tgid()`: tgid in the upper 32 bits, pid below.
     pub pid_tgid: u64,
     /// `bpf_get_current_uid_gid()`: gid in the upper 32 bits, uid below.
@@ -175,6 +177,7 @@ impl RunCtx {
             now_ns: 0,
             boot_ns: 0,
             coarse_ns: 0,
+            jiffies: 0,
             pid_tgid: 0,
             uid_gid: 0,
             comm: [0; 16],

@@ -90,7 +90,8 @@ submit:
 ";
 
 /// A local dynptr over the array's value: write at 8, read back into the
-/// stack, and over a stack buffer: write then read. r0 = the sum read.
+/// stack; a second one over the same value: write 7 at 8, read back, and
+/// the value's second word loaded directly. r0 = the sum read.
 const LOCAL: &str = "
     *(u32 *)(r10 -4) = 0
     r2 = r10
@@ -100,6 +101,7 @@ const LOCAL: &str = "
     if r0 != 0 goto found
     exit
 found:
+    r7 = r0
     r1 = r0
     r2 = 16
     r3 = 0
@@ -124,10 +126,7 @@ found:
     r5 = 0
     call bpf_dynptr_read#201
     r6 = *(u64 *)(r10 -40)
-    *(u64 *)(r10 -64) = 0
-    *(u64 *)(r10 -56) = 0
-    r1 = r10
-    r1 += -64
+    r1 = r7
     r2 = 16
     r3 = 0
     r4 = r10
@@ -152,7 +151,7 @@ found:
     call bpf_dynptr_read#201
     r0 = *(u64 *)(r10 -40)
     r0 += r6
-    r1 = *(u64 *)(r10 -56)
+    r1 = *(u64 *)(r7 +8)
     r0 += r1
     exit
 ";
@@ -176,8 +175,8 @@ fn local_dynptrs_on_every_engine() {
     for (jit, paranoid) in ENGINES {
         let mut k = setup(jit, paranoid);
         let fd = load(&mut k, LOCAL);
-        // 5 read back from the value, 7 from the stack buffer, and the
-        // stack buffer's second word as written through the dynptr (7).
+        // 5 read back through the first dynptr, then 7 through the
+        // second, and the value's second word as it last wrote it (7).
         assert_eq!(run(&mut k, fd), 19, "jit={jit} paranoid={paranoid}");
         assert!(k.take_soundness_violations().is_empty(), "jit={jit} paranoid={paranoid}");
     }

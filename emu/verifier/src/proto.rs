@@ -200,6 +200,7 @@ pub mod id {
     pub const PROBE_READ_KERNEL: i32 = 113;
     pub const PROBE_READ_USER_STR: i32 = 114;
     pub const PROBE_READ_KERNEL_STR: i32 = 115;
+    pub const JIFFIES64: i32 = 118;
     pub const SK_ASSIGN: i32 = 124;
     pub const KTIME_GET_BOOT_NS: i32 = 125;
     pub const RINGBUF_OUTPUT: i32 = 130;
@@ -280,6 +281,8 @@ pub static PROTOS: &[FuncProto] = &[
         [MEM_UNINIT, ConstSizeOrZero, Anything], gpl_only: true),
     proto!(id::PROBE_READ_KERNEL_STR, "probe_read_kernel_str", Integer,
         [MEM_UNINIT, ConstSizeOrZero, Anything], gpl_only: true),
+    // kernel/bpf/helpers.c `bpf_jiffies64_proto`.
+    proto!(id::JIFFIES64, "jiffies64", Integer, []),
     // `bpf_sk_lookup_assign_proto` (the sk_lookup flavour; tc's
     // `bpf_sk_assign_proto` is not emulated).
     proto!(id::SK_ASSIGN, "sk_assign", Integer, [PtrToCtx, PtrToSocketOrNull, Anything]),

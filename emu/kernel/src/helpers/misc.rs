@@ -1,5 +1,6 @@
 //! Time, randomness, CPU and task helpers (kernel/bpf/helpers.c):
 //! `bpf_ktime_get_ns`, `bpf_ktime_get_boot_ns`, `bpf_ktime_get_coarse_ns`,
+//! `bpf_jiffies64`,
 //! `bpf_get_prandom_u32`, `bpf_get_smp_processor_id`,
 //! `bpf_get_numa_node_id`, `bpf_get_current_pid_tgid`,
 //! `bpf_get_current_uid_gid`, `bpf_get_current_comm`.
@@ -28,6 +29,11 @@ pub extern "C" fn ktime_get_boot_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u
 /// `u64 bpf_ktime_get_coarse_ns(void)`.
 pub extern "C" fn ktime_get_coarse_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     runctx::with(|c| c.coarse_ns).unwrap_or(0)
+}
+
+/// `u64 bpf_jiffies64(void)`: `get_jiffies_64()` as of the run's start.
+pub extern "C" fn jiffies64(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    runctx::with(|c| c.jiffies).unwrap_or(0)
 }
 
 /// `u32 bpf_get_prandom_u32(void)`: the next value of the CPU's stream.

@@ -17,7 +17,7 @@
 //! (14), get_current_uid_gid (15), get_current_comm (16), get_numa_node_id
 //! (42), map_push/pop/peek_elem (87–89, `-EINVAL` until queue/stack maps
 //! exist), spin_lock / spin_unlock (93/94), probe_read_user /
-//! probe_read_kernel / _str (112–115), ktime_get_boot_ns (125),
+//! probe_read_kernel / _str (112–115), jiffies64 (118), ktime_get_boot_ns (125),
 //! ktime_get_coarse_ns (160), for_each_map_elem (164), snprintf (165),
 //! loop (181), ringbuf_output / reserve / submit / discard / query
 //! (130–134, [`ringbuf`]), perf_event_output (25, [`perf_output`]),
@@ -85,6 +85,7 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::PROBE_READ_USER_STR, probe::probe_read_user_str),
     (id::PROBE_READ_KERNEL_STR, probe::probe_read_kernel_str),
     (id::SK_ASSIGN, sk_assign::sk_assign),
+    (id::JIFFIES64, misc::jiffies64),
     (id::KTIME_GET_BOOT_NS, misc::ktime_get_boot_ns),
     (id::KTIME_GET_COARSE_NS, misc::ktime_get_coarse_ns),
     (id::SNPRINTF, trace::snprintf),

@@ -130,6 +130,7 @@ fn ctx() -> RunCtx {
     c.now_ns = 1_234_567_891_000;
     c.boot_ns = 2_000_000_000;
     c.coarse_ns = 1_234_000_000_000;
+    c.jiffies = 0x1_0000_0000 - 75_000 + 308_500;
     c.pid_tgid = (100 << 32) | 101;
     c.uid_gid = (1000 << 32) | 1001;
     c.comm[..4].copy_from_slice(b"curl");
@@ -152,6 +153,7 @@ fn clocks_cpu_and_task_come_from_the_run_context() {
         assert_eq!(call(misc::ktime_get_ns, [0; 5]), 1_234_567_891_000);
         assert_eq!(call(misc::ktime_get_boot_ns, [0; 5]), 2_000_000_000);
         assert_eq!(call(misc::ktime_get_coarse_ns, [0; 5]), 1_234_000_000_000);
+        assert_eq!(call(misc::jiffies64, [0; 5]), 0x1_0000_0000 - 75_000 + 308_500);
         assert_eq!(call(misc::get_smp_processor_id, [0; 5]), 2);
         assert_eq!(call(misc::get_numa_node_id, [0; 5]), 0);
         assert_eq!(call(misc::get_current_pid_tgid, [0; 5]), (100 << 32) | 101);

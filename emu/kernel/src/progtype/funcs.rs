@@ -1,13 +1,16 @@
 //! Which helpers a program type may call: the `get_func_proto` chains of
 //! the kernel, reduced to the helpers bpfemu has prototypes for.
 //!
-//! - `bpf_base_func_proto()` (kernel/bpf/helpers.c, Linux 6.10 and
+//! - `bpf_base_func_proto()` (kernel/bpf/helpers.c, Linux 6.16 and
 //!   later): a first group for every loader (map operations, prandom,
 //!   cpu/numa ids, tail call, ktime ns/boot, ring buffer,
-//!   `get_current_pid_tgid`), a second for `CAP_BPF` (spin locks,
-//!   `bpf_loop`, `bpf_for_each_map_elem`, ring buffer dynptrs, the
-//!   dynptr helpers), a third for
-//!   `CAP_PERFMON` (trace_printk, snprintf, probe_read_{user,kernel}{,_str});
+//!   `get_current_pid_tgid` (6.10), `get_current_uid_gid` (6.16)), a
+//!   second for `CAP_BPF` (spin locks, `bpf_jiffies64`, `bpf_loop`,
+//!   `bpf_for_each_map_elem`, ring buffer dynptrs, the dynptr helpers), a
+//!   third for `CAP_PERFMON` (trace_printk, `get_current_comm` (6.16),
+//!   snprintf, probe_read_{user,kernel}{,_str}). 6.16's "bpf: Allow some
+//!   trace helpers for all prog types" moved `get_current_uid_gid` and
+//!   `get_current_comm` there from the tracing and cgroup chains;
 //! - `bpf_sk_base_func_proto()` (net/core/filter.c): the base plus
 //!   `ktime_get_coarse_ns` — the chain of socket filters, flow dissectors,
 //!   sk_lookup, tc and XDP programs;
@@ -78,6 +81,7 @@ pub fn base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
             | id::RINGBUF_DISCARD
             | id::RINGBUF_QUERY
             | id::GET_CURRENT_PID_TGID
+            | id::GET_CURRENT_UID_GID
     );
     let bpf = matches!(
         func,
@@ -92,10 +96,12 @@ pub fn base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
             | id::DYNPTR_READ
             | id::DYNPTR_WRITE
             | id::DYNPTR_DATA
+            | id::JIFFIES64
     );
     let perfmon = matches!(
         func,
         id::TRACE_PRINTK
+            | id::GET_CURRENT_COMM
             | id::SNPRINTF
             | id::PROBE_READ_USER
             | id::PROBE_READ_KERNEL
@@ -125,12 +131,12 @@ pub fn sk_base(func: i32, caps: Caps) -> Option<&'static FuncProto> {
     }
 }
 
-/// `bpf_tracing_func_proto()`.
+/// `bpf_tracing_func_proto()` (`get_current_uid_gid` and
+/// `get_current_comm` come from the base set since 6.16; loading a tracing
+/// program takes `CAP_PERFMON` anyway).
 pub fn tracing(func: i32, caps: Caps) -> Option<&'static FuncProto> {
     match func {
         id::GET_CURRENT_PID_TGID
-        | id::GET_CURRENT_UID_GID
-        | id::GET_CURRENT_COMM
         | id::TRACE_PRINTK
         | id::PERF_EVENT_OUTPUT
         | id::PROBE_READ_USER
@@ -188,12 +194,15 @@ mod tests {
         assert!(base(id::TRACE_PRINTK, Caps::ROOT).is_some());
         assert!(base(id::LOOP, Caps::NONE).is_none());
         assert!(base(id::FOR_EACH_MAP_ELEM, Caps::ROOT).is_some());
-        // pid_tgid is in the base set; the other current-task helpers are
-        // for tracing programs.
+        // pid_tgid and uid_gid are in the open base set, comm needs
+        // CAP_PERFMON, jiffies64 CAP_BPF (6.16+).
         assert!(base(id::GET_CURRENT_PID_TGID, Caps::NONE).is_some());
-        assert!(base(id::GET_CURRENT_UID_GID, Caps::ROOT).is_none());
-        assert!(base(id::GET_CURRENT_COMM, Caps::ROOT).is_none());
-        assert!(tracing(id::GET_CURRENT_UID_GID, Caps::NONE).is_some());
+        assert!(base(id::GET_CURRENT_UID_GID, Caps::NONE).is_some());
+        assert!(base(id::GET_CURRENT_COMM, Caps::ROOT).is_some());
+        assert!(base(id::GET_CURRENT_COMM, Caps { bpf: true, perfmon: false }).is_none());
+        assert!(base(id::JIFFIES64, Caps::ROOT).is_some());
+        assert!(base(id::JIFFIES64, Caps::NONE).is_none());
+        assert!(tracing(id::GET_CURRENT_UID_GID, Caps::ROOT).is_some());
         // Coarse time: socket programs yes, tracing no.
         assert!(sk_base(id::KTIME_GET_COARSE_NS, Caps::NONE).is_some());
         assert!(tracing(id::KTIME_GET_COARSE_NS, Caps::ROOT).is_none());

@@ -519,7 +519,11 @@ mod tests {
         let f = sf();
         assert!(f.func_proto(id::MAP_LOOKUP_ELEM).is_some());
         assert!(f.func_proto(id::KTIME_GET_COARSE_NS).is_some());
-        assert!(f.func_proto(id::GET_CURRENT_UID_GID).is_none());
+        // Base helpers since 6.16 (uid_gid for all, comm with CAP_PERFMON).
+        assert!(f.func_proto(id::GET_CURRENT_UID_GID).is_some());
+        assert!(f.func_proto(id::GET_CURRENT_COMM).is_some());
+        assert!(f.func_proto(id::JIFFIES64).is_some());
+        assert!(SocketFilter { caps: Caps::NONE }.func_proto(id::GET_CURRENT_COMM).is_none());
         assert!(f.func_proto(id::GET_CURRENT_PID_TGID).is_some());
         assert!(f.func_proto(id::PERF_EVENT_OUTPUT).is_none());
         assert!(SocketFilter { caps: Caps::NONE }.func_proto(id::TRACE_PRINTK).is_none());

@@ -11,8 +11,10 @@
 //! - [`CgroupDevice`] (kernel/bpf/cgroup.c `cgroup_dev_is_valid_access()`):
 //!   `struct bpf_cgroup_dev_ctx` (`access_type`, `major`, `minor`), read
 //!   only; `access_type` in narrow loads, the others as whole `u32`s.
-//!   Helpers: the cgroup ones (`get_current_uid_gid`, `get_current_comm`)
-//!   then `bpf_base_func_proto()`. Return value 0 or 1.
+//!   Helpers: `bpf_base_func_proto()` (which has held the former cgroup
+//!   ones, `get_current_uid_gid` and `get_current_comm`, since 6.16's
+//!   "bpf: Allow some trace helpers for all prog types"). Return value 0
+//!   or 1.
 
 use super::funcs::{Caps, base, tracing};
 use super::{narrow, narrow_ok, scalar};
@@ -91,10 +93,7 @@ impl ProgTypeOps for CgroupDevice {
     }
 
     fn func_proto(&self, func: i32) -> Option<&'static FuncProto> {
-        match func {
-            id::GET_CURRENT_UID_GID | id::GET_CURRENT_COMM => tracing(func, self.caps),
-            _ => base(func, self.caps),
-        }
+        base(func, self.caps)
     }
 
     fn ctx_access(&self, off: i32, size: u32, access: Access) -> Option<CtxAccess> {
@@ -139,7 +138,8 @@ mod tests {
         assert_eq!(m.ctx_access(16, 4, Write), None);
         assert_eq!(m.ctx_access(80, 4, Read), None);
         assert!(m.func_proto(id::GET_CURRENT_UID_GID).is_some());
-        assert!(m.func_proto(id::GET_CURRENT_COMM).is_none());
+        // In the base set since 6.16 (CAP_PERFMON).
+        assert!(m.func_proto(id::GET_CURRENT_COMM).is_some());
         assert!(m.func_proto(id::KTIME_GET_COARSE_NS).is_none());
     }
 

@@ -1,12 +1,9 @@
 //! The generator's dynptr snippets: a local dynptr (`bpf_dynptr_from_mem`)
 //! at `fp-208` (the free 16 bytes between the update-value buffer and the
-//! probe_read buffer) over the zeroed scratch area, over the spill slots,
-//! or over a map value; reads and writes through it at constant or
-//! variable offsets (runtime `-E2BIG` beyond it), and `bpf_dynptr_data`
-//! slices of map values. Writing through a dynptr over the spill slots
-//! must make a pointer spilled there plain data for the verifier: the
-//! snippet spills the ctx pointer there first, and (as a mistake) keeps
-//! believing it is still a pointer.
+//! probe_read buffer) over a map value, the only memory the kernel takes
+//! for it (`check_helper_call()`); reads and writes through it at
+//! constant or variable offsets (runtime `-E2BIG` beyond it), and
+//! `bpf_dynptr_data` slices of the value.
 
 use super::*;
 
@@ -19,16 +16,7 @@ const DYNPTR: i32 = -208;
 
 impl Gen {
     pub(super) fn dynptr(&mut self) {
-        match self.d.below(3) {
-            0 => {
-                self.a.mov(1, FP);
-                self.a.addi(1, -64);
-                self.dynptr_from_mem(64);
-                self.dynptr_ops();
-            }
-            1 => self.dynptr_over_spills(),
-            _ => self.dynptr_value(),
-        }
+        self.dynptr_value();
     }
 
     /// `bpf_dynptr_from_mem(r1, len, flags, fp-208)`.
@@ -92,30 +80,6 @@ impl Gen {
                 let dst = self.dst_scalar();
                 self.a.mov(dst, 0);
             }
-        }
-    }
-
-    /// A dynptr over the spill slots `[-128, -64)`: the ctx pointer spilled
-    /// at fp-72 afterwards is overwritten by a write through it.
-    fn dynptr_over_spills(&mut self) {
-        self.a.mov(1, FP);
-        self.a.addi(1, -128);
-        self.dynptr_from_mem(64);
-        // The helper's view of the memory: no spill survives.
-        self.spills.clear();
-        self.a.stx(Size::DW, FP, CTX, -72);
-        self.spills.insert(-72, Spill::Ctx);
-        self.a.mov(1, FP);
-        self.a.addi(1, DYNPTR);
-        let o = self.d.pick(&[56, 48, 0]);
-        self.a.movi(2, o);
-        self.a.mov(3, FP);
-        self.a.addi(3, -64);
-        self.a.movi(4, 8);
-        self.a.movi(5, 0);
-        self.a.call(HELPER_DYNPTR_WRITE);
-        if !self.mistake("ctx spill overwritten through a dynptr still used") {
-            self.spills.remove(&-72);
         }
     }
 

@@ -162,6 +162,15 @@ impl<'a> Verifier<'a, '_> {
         if reg.typ.is_pkt_pointer() && !(self.input.prog_type.packet_access().0 && fp.pkt_access) {
             return self.fail(EACCES, "helper access to the packet is not allowed");
         }
+        if matches!(at, ArgType::PtrToMapValue | ArgType::PtrToUninitMapValue) && self.sockmap_arg(meta) {
+            // `resolve_map_arg_type()`: the value of a sockmap / sockhash
+            // update is a socket (`ARG_PTR_TO_BTF_ID_SOCK_COMMON`); no
+            // other value argument fits these maps.
+            if at == ArgType::PtrToUninitMapValue {
+                return self.fail(EINVAL, "invalid arg_type for sockmap/sockhash");
+            }
+            return self.check_reg_type(regno, &reg, ArgType::PtrToSockCommonRelease);
+        }
         let null_ok = reg_is_null(&reg) && arg_may_be_null(at);
         if !null_ok {
             self.check_reg_type(regno, &reg, at)?;
@@ -258,6 +267,14 @@ impl<'a> Verifier<'a, '_> {
             | ArgType::Anything => {}
         }
         Ok(())
+    }
+
+    /// The map argument already seen is a sockmap or a sockhash.
+    fn sockmap_arg(&self, meta: &ArgMeta) -> bool {
+        use crate::env::map_type;
+        meta.map
+            .and_then(|m| self.map_ref_info(m))
+            .is_some_and(|m| matches!(m.map_type, map_type::SOCKMAP | map_type::SOCKHASH))
     }
 
     /// `check_reg_type()`: the register's type is one the argument takes.
@@ -407,12 +424,13 @@ impl<'a> Verifier<'a, '_> {
 
     /// `process_spin_lock()`: the pointer is exactly the map value's
     /// `bpf_spin_lock` of a map with BTF; locks and unlocks pair up.
-    /// Failures are `EACCES` as Linux 6.1's `check_func_arg()` reports
-    /// them (6.2 passes `process_spin_lock()`'s own `EINVAL` through).
+    /// Every failure is `EINVAL` (`check_func_arg()` passes it through
+    /// since 6.2, "bpf: Propagate errors from process_* checks"), with
+    /// mainline's wording ("has no valid", "that is at").
     fn process_spin_lock(&mut self, regno: usize, reg: &RegState, is_lock: bool) -> VResult<()> {
         let Some(off) = Self::const_map_off(reg) else {
             return self.fail(
-                EACCES,
+                EINVAL,
                 format!(
                     "R{regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset"
                 ),
@@ -423,13 +441,16 @@ impl<'a> Verifier<'a, '_> {
         };
         if !map.has_btf {
             return self
-                .fail(EACCES, format!("map '{}' has to have BTF in order to use bpf_spin_lock", map.name));
+                .fail(EINVAL, format!("map '{}' has to have BTF in order to use bpf_spin_lock", map.name));
         }
         let Some(lock_off) = map.spin_lock_off else {
-            return self.fail(EACCES, format!("map '{}' doesn't have 'struct bpf_spin_lock'", map.name));
+            return self.fail(EINVAL, format!("map '{}' has no valid bpf_spin_lock", map.name));
         };
         if i64::from(lock_off) != off {
-            return self.fail(EACCES, format!("off {off} doesn't point to 'struct bpf_spin_lock'"));
+            return self.fail(
+                EINVAL,
+                format!("off {off} doesn't point to 'struct bpf_spin_lock' that is at {lock_off}"),
+            );
         }
         // The kernel identifies the locked object by the pointer's id
         // (kept after the null check for maps with a lock); a pointer
@@ -437,39 +458,45 @@ impl<'a> Verifier<'a, '_> {
         let key = if reg.id != 0 { reg.id } else { 0x8000_0000 | reg.map << 1 | u32::from(reg.inner_map) };
         if is_lock {
             if self.cur.active_lock != 0 {
-                return self.fail(EACCES, "Locking two bpf_spin_locks are not allowed");
+                return self.fail(EINVAL, "Locking two bpf_spin_locks are not allowed");
             }
             self.cur.active_lock = key;
         } else {
             if self.cur.active_lock == 0 {
-                return self.fail(EACCES, "bpf_spin_unlock without taking a lock");
+                return self.fail(EINVAL, "bpf_spin_unlock without taking a lock");
             }
             if self.cur.active_lock != key {
-                return self.fail(EACCES, "bpf_spin_unlock of different lock");
+                return self.fail(EINVAL, "bpf_spin_unlock of different lock");
             }
             self.cur.active_lock = 0;
         }
         Ok(())
     }
 
-    /// `process_timer_func()`: the pointer is exactly the map value's
-    /// `bpf_timer`; the map becomes the call's map.
+    /// `process_timer_func()` (`check_map_field_pointer()` for
+    /// `BPF_TIMER` in 6.18): the pointer is exactly the map value's
+    /// `bpf_timer` of a map with BTF; the map becomes the call's map.
+    /// Failures are `EINVAL`.
     fn process_timer_func(&mut self, regno: usize, reg: &RegState, meta: &mut ArgMeta) -> VResult<()> {
         let Some(off) = Self::const_map_off(reg) else {
             return self.fail(
-                EACCES,
+                EINVAL,
                 format!("R{regno} doesn't have constant offset. bpf_timer has to be at the constant offset"),
             );
         };
         let Some(map) = self.reg_map(reg) else {
             return self.fail(EFAULT, "verifier internal error: map value without a map");
         };
+        if !map.has_btf {
+            return self
+                .fail(EINVAL, format!("map '{}' has to have BTF in order to use bpf_timer", map.name));
+        }
         let Some(timer_off) = map.timer_off else {
-            return self.fail(EACCES, format!("map '{}' doesn't have 'struct bpf_timer'", map.name));
+            return self.fail(EINVAL, format!("map '{}' has no valid bpf_timer", map.name));
         };
         if i64::from(timer_off) != off {
             return self.fail(
-                EACCES,
+                EINVAL,
                 format!("off {off} doesn't point to 'struct bpf_timer' that is at {timer_off}"),
             );
         }

@@ -49,6 +49,7 @@
 //!   `bpf_snprintf`'s format string is not parsed at load time.
 
 use super::args::{ArgMeta, EACCES, EFAULT, ENOTSUPP, reg_is_null};
+use super::fmt::reg_type_str;
 use super::{VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::env::{Access, KfuncArg, KfuncRet, PseudoKind, map_type};
@@ -115,6 +116,7 @@ impl Verifier<'_, '_> {
             self.check_func_arg(arg, &mut meta, fp)?;
         }
         self.record_func_map(&meta, func_id)?;
+        self.record_func_key(&meta, func_id)?;
         if meta.release_regno != 0 {
             let dynptr = matches!(fp.args[meta.release_regno - 1], ArgType::PtrToDynptr { .. });
             let ok = if dynptr {
@@ -148,7 +150,17 @@ impl Verifier<'_, '_> {
                 }
             }
             id::FOR_EACH_MAP_ELEM => self.push_callback(func_id, &meta)?,
-            id::DYNPTR_WRITE => self.dynptr_write_stack(&meta)?,
+            id::DYNPTR_FROM_MEM => {
+                // `check_helper_call()`: the data of a local dynptr must be
+                // a map value (whatever the argument type accepts); the
+                // whole type is compared, flags included.
+                let r1 = self.arg_reg(1);
+                if r1.typ != RegType::MapValue || r1.flags != crate::state::RegFlags::default() {
+                    let t = reg_type_str(&r1);
+                    return self
+                        .fail(EACCES, format!("Unsupported reg type {t} for bpf_dynptr_from_mem data"));
+                }
+            }
             id::GET_FUNC_IP => {
                 if let Err(msg) = self.input.prog_type.check_get_func_ip() {
                     return self.fail(ENOTSUPP, msg);
@@ -260,6 +272,23 @@ impl Verifier<'_, '_> {
         );
         if writes && meta.map.and_then(|m| self.map_ref_info(m)).is_some_and(|m| m.rdonly_prog) {
             return self.fail(EACCES, "write into map forbidden");
+        }
+        Ok(())
+    }
+
+    /// `record_func_key()`: a tail call's map must be a program array,
+    /// checked before `check_map_func_compatibility()` (so the message is
+    /// this one, not "cannot pass map_type"), `EINVAL` since the commit
+    /// "bpf: Avoid warning on unexpected map for tail call" (in 6.18). The
+    /// kernel prints it without a newline, so the next log text follows
+    /// on the same line.
+    fn record_func_key(&mut self, meta: &ArgMeta, func_id: i32) -> VResult<()> {
+        if func_id != id::TAIL_CALL {
+            return Ok(());
+        }
+        let prog_array = meta.map.and_then(|m| self.map_ref_info(m)).map(|m| m.map_type);
+        if prog_array != Some(map_type::PROG_ARRAY) {
+            return Err(self.reject_unterminated(EINVAL, "expected prog array map for tail call"));
         }
         Ok(())
     }

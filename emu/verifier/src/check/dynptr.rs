@@ -21,10 +21,9 @@
 //! program can neither read nor forge one: the helpers trust its bytes
 //! once the program is verified.
 //!
-//! Emulator addition (not in the kernel): a dynptr over stack memory
-//! records the frame of that memory (`DynptrInfo::mem_frame`), and so do
-//! its slices; when that frame returns they are destroyed, as a stack
-//! pointer into a returned frame is ([`Verifier::scrub_dead_dynptrs`]).
+//! A local dynptr's memory is a map value (`check_helper_call()` refuses
+//! any other for `bpf_dynptr_from_mem`), so no dynptr or slice points
+//! into a stack.
 
 use super::args::{ArgMeta, EACCES};
 use super::{VResult, Verifier};
@@ -144,7 +143,7 @@ impl Verifier<'_, '_> {
                 )?;
             }
             self.last_stack_slot = saved;
-            return self.mark_stack_slots_dynptr(&reg, kind, meta);
+            return self.mark_stack_slots_dynptr(&reg, kind);
         }
         if let Ok((f, spi)) = self.dynptr_get_spi(&reg) {
             self.mark_dynptr_read(f, spi);
@@ -163,27 +162,15 @@ impl Verifier<'_, '_> {
     }
 
     /// `mark_dynptr_read()`: both slots of the dynptr at `spi` are read
-    /// (liveness, [`super::stack_live`]); for a dynptr over stack memory
-    /// also every slot it may reach, which `bpf_dynptr_read` copies.
+    /// (liveness, [`super::stack_live`]).
     fn mark_dynptr_read(&mut self, f: usize, spi: usize) {
         self.mark_stack_read(f, spi);
         self.mark_stack_read(f, spi.wrapping_sub(1));
-        let d = self.cur.frames[f].stack.get(spi).map(|s| s.spilled.dynptr);
-        if let Some(d) =
-            d.filter(|d| d.mem_frame != 0 && self.cur.frames[f].stack[spi].slot_type[0] == SlotType::Dynptr)
-        {
-            self.mark_stack_range_read((d.mem_frame - 1) as usize, i64::from(d.mem_lo), i64::from(d.mem_hi));
-        }
     }
 
     /// `mark_stack_slots_dynptr()`: the two slots become a dynptr of
     /// `kind`; a ring-buffer dynptr acquires a reference.
-    fn mark_stack_slots_dynptr(
-        &mut self,
-        reg: &RegState,
-        kind: DynptrKind,
-        meta: &mut ArgMeta,
-    ) -> VResult<()> {
+    fn mark_stack_slots_dynptr(&mut self, reg: &RegState, kind: DynptrKind) -> VResult<()> {
         let Ok((f, spi)) = self.dynptr_get_spi(reg) else {
             return self.fail(super::args::EFAULT, "verifier internal error: dynptr slots not allocated");
         };
@@ -191,15 +178,7 @@ impl Verifier<'_, '_> {
         // refused a referenced one (destroy_if_dynptr_stack_slot()).
         let id = self.new_id();
         let ref_obj_id = if kind == DynptrKind::Ringbuf { self.acquire_reference() } else { 0 };
-        let mut info = DynptrInfo { kind, first_slot: true, mem_frame: 0, mem_lo: 0, mem_hi: 0 };
-        // bpf_dynptr_from_mem's memory is r1, its size r2.
-        let mem = self.arg_reg(1);
-        if kind == DynptrKind::Local && mem.typ == RegType::Stack {
-            info.mem_frame = mem.frameno + 1;
-            info.mem_lo = (i64::from(mem.off) + mem.var.smin).clamp(-512, 0) as i32;
-            let hi = i64::from(mem.off) + mem.var.smax + meta.msize_max.min(512) as i64;
-            info.mem_hi = hi.clamp(-512, 0) as i32;
-        }
+        let info = DynptrInfo { kind, first_slot: true };
         let stack = &mut self.cur.frames[f].stack;
         for (s, first) in [(spi, true), (spi - 1, false)] {
             let slot = &mut stack[s];
@@ -261,84 +240,21 @@ impl Verifier<'_, '_> {
         Ok(())
     }
 
-    /// `bpf_dynptr_write` through a dynptr over stack memory (emulator
-    /// addition): the helper may write any byte the dynptr reaches, so
-    /// that range is checked and marked as a helper's write of
-    /// uninitialised memory would be (no dynptr there, spilled registers
-    /// become `STACK_MISC`).
-    pub(super) fn dynptr_write_stack(&mut self, meta: &ArgMeta) -> VResult<()> {
-        let Some((f, spi)) = meta.dynptr else { return Ok(()) };
-        let d = self.cur.frames[f].stack[spi].spilled.dynptr;
-        if d.mem_frame == 0 {
-            return Ok(());
-        }
-        let mf = (d.mem_frame - 1) as usize;
-        let (lo, hi) = (i64::from(d.mem_lo), i64::from(d.mem_hi));
-        self.check_raw_write_no_dynptr(mf, lo, hi)?;
-        for o in lo..hi {
-            let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
-            let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
-            if let Some(slot) = self.cur.frames.get_mut(mf).and_then(|fr| fr.stack.get_mut(spi)) {
-                if slot.slot_type.contains(&SlotType::Spill) {
-                    for t in slot.slot_type.iter_mut() {
-                        if *t == SlotType::Spill {
-                            *t = SlotType::Misc;
-                        }
-                    }
-                    slot.spilled = RegState::not_init();
-                }
-                slot.set_byte(i, SlotType::Misc);
-            }
-        }
-        Ok(())
-    }
-
     /// r0 of `bpf_dynptr_data`: `mem_or_null` of the constant size, a
     /// slice of the dynptr argument (its `dynptr_id`, its reference for
-    /// `release_reference()`). A slice of stack memory would let the
-    /// program change stack bytes behind the verifier's back (a spilled
-    /// pointer, a dynptr): refused (emulator restriction).
+    /// `release_reference()`).
     pub(super) fn dynptr_slice(&mut self, meta: &ArgMeta) -> VResult<RegState> {
         let Some((f, spi)) = meta.dynptr else {
             return self.fail(super::args::EFAULT, "verifier internal error: no dynptr in bpf_dynptr_data()");
         };
         let d = self.cur.frames[f].stack[spi].spilled.clone();
-        if d.dynptr.mem_frame != 0 {
-            return self
-                .fail(EINVAL, "bpfemu: bpf_dynptr_data() of a dynptr over stack memory is not supported");
-        }
         let mut r = RegState::pointer(RegType::Mem);
         r.mem_size = meta.mem_size;
         r.flags.maybe_null = true;
         r.id = self.new_id();
         r.ref_obj_id = d.ref_obj_id;
         r.dynptr_id = d.id;
-        r.dynptr.mem_frame = d.dynptr.mem_frame;
         Ok(r)
-    }
-
-    /// Emulator addition: frame `frameno` returned, so every dynptr over
-    /// its stack memory, and every slice of such memory, is destroyed
-    /// (slices become `NOT_INIT`, like stack pointers into the frame).
-    pub(super) fn scrub_dead_dynptrs(&mut self, frameno: u32) {
-        let dead = |d: &DynptrInfo| d.mem_frame != 0 && d.mem_frame > frameno;
-        let st = &mut self.cur;
-        for f in 0..st.frames.len() {
-            for spi in 0..st.frames[f].stack.len() {
-                let s = &st.frames[f].stack[spi];
-                if s.slot_type[0] == SlotType::Dynptr
-                    && s.spilled.dynptr.first_slot
-                    && dead(&s.spilled.dynptr)
-                {
-                    invalidate_dynptr(st, f, spi);
-                }
-            }
-        }
-        super::jmp::for_each_reg(st, |r| {
-            if r.typ == RegType::Mem && dead(&r.dynptr) {
-                *r = RegState::not_init();
-            }
-        });
     }
 }
 

@@ -129,7 +129,6 @@ impl Verifier<'_, '_> {
             return Ok(None);
         };
         self.scrub_dead_frame_pointers(popped.frameno);
-        self.scrub_dead_dynptrs(popped.frameno);
         if !in_callback {
             self.cur.cur_mut().regs[0] = r0;
             self.mark_reg_written(0);

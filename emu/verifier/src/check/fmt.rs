@@ -37,7 +37,15 @@ pub fn reg_type_str(r: &RegState) -> String {
         (true, RegType::BtfId) => "or_null_",
         (true, _) => "_or_null",
     };
-    format!("{prefix}{}{postfix}", r.typ.kernel_name())
+    // An unchecked map-in-map lookup result is a map pointer here but
+    // `PTR_TO_MAP_VALUE_OR_NULL` in the kernel until its NULL check
+    // (`mark_ptr_not_null_reg()` makes it `CONST_PTR_TO_MAP`): name it so.
+    let name = if r.typ == RegType::ConstMapPtr && r.flags.maybe_null {
+        RegType::MapValue.kernel_name()
+    } else {
+        r.typ.kernel_name()
+    };
+    format!("{prefix}{name}{postfix}")
 }
 
 fn map_of<'m>(maps: &'m [MapInfo], r: &RegState) -> Option<&'m MapInfo> {

@@ -244,13 +244,13 @@ impl Verifier<'_, '_> {
         Ok(())
     }
 
-    /// `*(size *)(dst + off) = imm`.
+    /// `*(size *)(dst + off) = imm` (do_check, `BPF_ST`). Since Linux 6.3
+    /// a store of an immediate into the ctx is checked like `BPF_STX`
+    /// (the ctx write rules of the program type) and recorded for the ctx
+    /// rewrite (`save_aux_ptr_type()`), no longer refused.
     pub(crate) fn check_st(&mut self, size: Size, dst: usize, off: i16, imm: i32) -> VResult<()> {
         self.check_reg_read(dst)?;
-        if self.reg(dst).typ == RegType::Ctx {
-            let t = reg_type_str(self.reg(dst));
-            return Err(self.reject(EACCES, format!("BPF_ST stores into R{dst} {t} is not allowed")));
-        }
+        self.last_ctx = None;
         self.check_mem_access(
             dst,
             off.into(),
@@ -261,7 +261,7 @@ impl Verifier<'_, '_> {
             false,
             false,
         )?;
-        Ok(())
+        self.save_ptr_kind(dst)
     }
 
     /// `*(size *)(dst + off) = src`.
@@ -762,9 +762,11 @@ impl Verifier<'_, '_> {
             ));
         }
         if reg.range < 0 || !mem_ok(off, size, u64::try_from(reg.range).unwrap_or(0)) {
+            // `__check_mem_access()` prints the access offset (the
+            // pointer's fixed offset included) twice, not `reg->off`.
             let m = format!(
-                "invalid access to packet, off={off} size={size}, R{regno}(id={},off={},r={})",
-                reg.id, reg.off, reg.range
+                "invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={})",
+                reg.id, reg.range
             );
             return Err(self.reject2(EACCES, m, format!("R{regno} offset is outside of the packet")));
         }
@@ -930,7 +932,7 @@ impl Verifier<'_, '_> {
             }
             (Access::Read, false) => self.stack_read_fixed(f, min_off, size_u, sx, want).map(Some),
             (Access::Read, true) => {
-                self.stack_range_initialized(regno, reg, f, min_off, max_off, "")?;
+                self.stack_range_initialized(regno, reg, f, min_off, max_off)?;
                 Ok(Some(RegState {
                     var: coerce(&ScalarBounds::unknown(), size_u, sx),
                     ..RegState::unknown_scalar()
@@ -1102,8 +1104,9 @@ impl Verifier<'_, '_> {
     }
 
     /// `check_stack_range_initialized()`: every byte of `[min_off,
-    /// max_off)` may be read (`extra` is `""` for direct reads, `" indirect"`
-    /// for helpers).
+    /// max_off)` may be read. One wording for direct and helper reads:
+    /// Linux 6.14 dropped the " indirect" of helper accesses ("bpf:
+    /// verifier: Refactor helper access type tracking").
     fn stack_range_initialized(
         &mut self,
         regno: usize,
@@ -1111,7 +1114,6 @@ impl Verifier<'_, '_> {
         f: usize,
         min_off: i64,
         max_off: i64,
-        extra: &str,
     ) -> VResult<()> {
         let allow = self.input.opts.allow_ptr_leaks;
         self.mark_stack_range_read(f, min_off, max_off);
@@ -1131,13 +1133,13 @@ impl Verifier<'_, '_> {
                 if reg.var.const_value().is_some() {
                     return Err(self.reject(
                         EACCES,
-                        format!("invalid{extra} read from stack R{regno} off {min_off}+{at} size {size}"),
+                        format!("invalid read from stack R{regno} off {min_off}+{at} size {size}"),
                     ));
                 }
                 let t = tnum_str(&reg.var);
                 return Err(self.reject(
                     EACCES,
-                    format!("invalid{extra} read from stack R{regno} var_off {t}+{at} size {size}"),
+                    format!("invalid read from stack R{regno} var_off {t}+{at} size {size}"),
                 ));
             }
         }
@@ -1154,6 +1156,12 @@ impl Verifier<'_, '_> {
         access: Access,
         uninit: bool,
     ) -> VResult<()> {
+        // `check_stack_range_initialized()` starts with the size (a
+        // zero size that is allowed never gets here, see
+        // `check_helper_mem`).
+        if size == 0 {
+            return Err(self.reject(EACCES, "invalid zero-sized read"));
+        }
         if reg.frameno as usize >= self.cur.frames.len() {
             return Err(self.reject(EINVAL, format!("R{regno} points to the stack of a returned frame")));
         }
@@ -1172,7 +1180,7 @@ impl Verifier<'_, '_> {
             // be part of a dynptr.
             self.check_raw_write_no_dynptr(f, min_off, max_off)?;
         } else {
-            self.stack_range_initialized(regno, reg, f, min_off, max_off, " indirect")?;
+            self.stack_range_initialized(regno, reg, f, min_off, max_off)?;
         }
         if access == Access::Write || uninit {
             for o in min_off..max_off {

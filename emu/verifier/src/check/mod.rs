@@ -424,6 +424,15 @@ impl<'a, 'l> Verifier<'a, 'l> {
         VerifyError { errno, msg }
     }
 
+    /// [`Self::reject`] for the few kernel messages `verbose()`d without
+    /// a final newline: the log's next text (the statistics line) is
+    /// glued to them, as in the kernel's log.
+    pub fn reject_unterminated(&mut self, errno: i32, msg: impl Into<String>) -> VerifyError {
+        let msg = msg.into();
+        self.log.write(&msg);
+        VerifyError { errno, msg }
+    }
+
     /// The current path ended: its ancestors have one unfinished path
     /// less (`update_branch_counts()`).
     fn finish_path(&mut self) {

@@ -34,9 +34,8 @@
 //!
 //! What counts as a read, on the conservative side of the kernel:
 //! loads (fixed and variable offset), atomics, helper and global-function
-//! memory arguments that are read, dynptr arguments (both slots, and for a
-//! dynptr over stack memory every slot it may reach: `bpf_dynptr_read`
-//! copies them), and — unlike the kernel — a store of fewer than 8 bytes
+//! memory arguments that are read, dynptr arguments (both slots), and —
+//! unlike the kernel — a store of fewer than 8 bytes
 //! (its checks depend on the slot: "attempt to corrupt spilled pointer on
 //! stack"). Writes that depend on what a slot holds otherwise only do so
 //! for dynptr and iterator slots, so `stacksafe()` never skips a slot that

@@ -112,8 +112,7 @@ pub enum DynptrKind {
     /// `BPF_DYNPTR_TYPE_INVALID`: not a dynptr.
     #[default]
     Invalid,
-    /// `BPF_DYNPTR_TYPE_LOCAL`: over a map value or stack memory
-    /// (`bpf_dynptr_from_mem`).
+    /// `BPF_DYNPTR_TYPE_LOCAL`: over a map value (`bpf_dynptr_from_mem`).
     Local,
     /// `BPF_DYNPTR_TYPE_RINGBUF`: a ring-buffer record
     /// (`bpf_ringbuf_reserve_dynptr`), a reference until submitted or
@@ -143,15 +142,6 @@ pub struct DynptrInfo {
     /// 16-byte `struct bpf_dynptr` begins (the lower address; the other
     /// slot is `spi - 1`).
     pub first_slot: bool,
-    /// Emulator addition: when the memory behind the dynptr (or the
-    /// slice) is a stack, its frame number plus one (0: not stack
-    /// memory). That frame's return invalidates both, so no dynptr or
-    /// slice outlives the stack it points into.
-    pub mem_frame: u32,
-    /// With `mem_frame`: the bytes `[mem_lo, mem_hi)` from that frame's
-    /// fp the dynptr may reach (a helper writing through it writes there).
-    pub mem_lo: i32,
-    pub mem_hi: i32,
 }
 
 /// One register's abstract value.
@@ -187,8 +177,7 @@ pub struct RegState {
     pub frameno: u32,
     /// `PTR_TO_FUNC`: the callee's first slot.
     pub subprog: u32,
-    /// `STACK_DYNPTR` slots: the dynptr; `PTR_TO_MEM` slices: where the
-    /// memory lives ([`DynptrInfo::mem_frame`]).
+    /// `STACK_DYNPTR` slots: the dynptr.
     pub dynptr: DynptrInfo,
     /// A slice from `bpf_dynptr_data`: the id of its dynptr
     /// (`dynptr_id`); destroying the dynptr invalidates the slice.
@@ -215,13 +204,7 @@ impl RegState {
             btf_id: 0,
             frameno: 0,
             subprog: 0,
-            dynptr: DynptrInfo {
-                kind: DynptrKind::Invalid,
-                first_slot: false,
-                mem_frame: 0,
-                mem_lo: 0,
-                mem_hi: 0,
-            },
+            dynptr: DynptrInfo { kind: DynptrKind::Invalid, first_slot: false },
             dynptr_id: 0,
             live: Liveness::default(),
             precise: false,

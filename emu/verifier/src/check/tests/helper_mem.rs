@@ -30,13 +30,13 @@ fn stack_arguments() {
     // helper that writes first, which initialises it.
     let log = with_r2(unpriv(), fp(-8), |v| {
         let e = v.check_helper_mem(2, 8, Access::Read, false, false).unwrap_err();
-        assert_eq!(e.msg, "invalid indirect read from stack R2 off -8+0 size 8");
+        assert_eq!(e.msg, "invalid read from stack R2 off -8+0 size 8");
         v.check_helper_mem(2, 8, Access::Write, true, false).unwrap();
         assert!(v.cur.cur().stack[0].slot_type.iter().all(|t| *t == SlotType::Misc));
         v.check_helper_mem(2, 8, Access::Read, false, false).unwrap();
         assert_eq!(v.stack_depth, vec![8]);
     });
-    assert!(log.contains("invalid indirect read"), "{log}");
+    assert!(log.contains("invalid read from stack"), "{log}");
     with_r2(VerifyOptions::default(), fp(-8), |v| {
         let e = v.check_helper_mem(2, 16, Access::Read, false, false).unwrap_err();
         assert_eq!(e.msg, "invalid read from stack R2 off=-8 size=16");
@@ -70,7 +70,7 @@ fn spilled_pointers_are_clobbered_by_helper_writes() {
         slot.stack[0].spilled = ctx;
         slot.stack[0].slot_type = [SlotType::Spill; 8];
         let e = v.check_helper_mem(2, 8, Access::Read, false, false).unwrap_err();
-        assert_eq!(e.msg, "invalid indirect read from stack R2 off -8+0 size 8");
+        assert_eq!(e.msg, "invalid read from stack R2 off -8+0 size 8");
     });
 }
 

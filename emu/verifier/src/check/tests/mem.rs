@@ -90,7 +90,15 @@ fn ctx_access() {
     );
     reject("r0 = *(u32 *)(r1 +24)\nexit", "invalid bpf_context access off=24 size=4");
     reject("r0 = 0\n*(u32 *)(r1 +20) = r0\nexit", "invalid bpf_context access off=20 size=4");
-    reject("*(u32 *)(r1 +0) = 1\nr0 = 0\nexit", "BPF_ST stores into R1 ctx is not allowed");
+    // Since Linux 6.3 `BPF_ST` into the ctx follows the `BPF_STX` rules
+    // and is recorded for the rewrite as well.
+    let st = accept("*(u32 *)(r1 +0) = 1\nr0 = 0\nexit");
+    assert_eq!(st.ctx_accesses, [(0, rec(0, true))]);
+    reject("*(u32 *)(r1 +20) = 1\nr0 = 0\nexit", "invalid bpf_context access off=20 size=4");
+    reject(
+        "r2 = *(u32 *)(r1 +0)\nif r2 == 0 goto l\nr1 = r10\nr1 += -8\nl:\n*(u32 *)(r1 +0) = 1\nr0 = 0\nexit",
+        "same insn cannot be used with different pointers",
+    );
     reject_with("r2 = r10\n*(u64 *)(r1 +0) = r2\nr0 = 0\nexit", unpriv(), "R2 leaks addr into ctx");
 }
 
@@ -126,7 +134,7 @@ fn packet_access() {
     }
     reject(
         &format!("{PKT}if r4 > r3 goto out\nr0 = *(u16 *)(r2 +13)\nout: r0 = 0\nexit"),
-        "invalid access to packet, off=13 size=2, R2(id=0,off=0,r=14)",
+        "invalid access to packet, off=13 size=2, R2(id=0,off=13,r=14)",
     );
     reject(
         &format!("{PKT}r0 = *(u8 *)(r2 +0)\nexit"),

@@ -349,7 +349,7 @@ proptest! {
 #[test]
 fn interpreter_catches_out_of_bounds() {
     let src = format!("{PROLOGUE}if r9 > r4 goto +1\nr0 = *(u8 *)(r3 +8)\nr0 = 0\nexit");
-    reject(&src, "invalid access to packet, off=8 size=1, R3(id=0,off=0,r=8)");
+    reject(&src, "invalid access to packet, off=8 size=1, R3(id=0,off=8,r=8)");
     let insns = bpfemu_isa::asm::kernel::assemble(&src).unwrap();
     let decoded = bpfemu_isa::decode_program(&insns).unwrap();
     let mut mem = Mem::new(1, 8, 0, false);

@@ -64,7 +64,7 @@ fn helper_read_is_live() {
          r8 += 1\ngoto j\na: r8 = 0\nj: r2 = r10\nr2 += -8\nr1 = map[fd:0]\ncall bpf_map_lookup_elem#1\n\
          r0 = 0\nexit",
         unpriv(),
-        "invalid indirect read from stack R2 off -8+0 size 4",
+        "invalid read from stack R2 off -8+0 size 4",
     );
 }
 

@@ -140,3 +140,24 @@ fn btf_loads_are_guarded_and_jumps_follow() {
     let st = [Insn::new(bpfemu_isa::opcode::BPF_STX | BPF_MEM | BPF_DW, 1, 2, 0, 0), EXIT];
     assert_eq!(patch_accesses(&st, &[], None, &[0]).unwrap_err().msg, "bpf verifier is misconfigured");
 }
+
+#[test]
+fn immediate_stores_into_the_ctx() {
+    // Linux 6.3+ lets `BPF_ST` write the ctx (`convert_ctx_accesses()`
+    // treats it as `BPF_STX`): `*(u32 *)(r1 + mark) = 7`, then a load of
+    // `data` that grows, so the store keeps its place and the rest moves.
+    use bpfemu_isa::opcode::{BPF_ST, BPF_STX};
+    let st = Insn::new(BPF_ST | BPF_MEM | BPF_W, 1, 0, off::MARK as i16, 7);
+    let stx = Insn::new(BPF_STX | BPF_MEM | BPF_W, 1, 2, off::CB as i16, 0);
+    let p = [st, stx, ldx(BPF_W, 2, 1, off::DATA as i16), EXIT];
+    let w = |o: usize| CtxRecord { write: true, ..rec(o as i32, 4, 0, CtxField::Scalar) };
+    let acc = [(0, w(off::MARK)), (1, w(off::CB)), (2, rec(off::DATA as i32, 4, 0, CtxField::Packet))];
+    let r = convert_ctx_accesses(&p, &acc, CtxConv::SkBuff).unwrap();
+    assert_eq!(r.insns, [st, stx, ldx(BPF_DW, 2, 1, kern::SKB_DATA as i16), EXIT]);
+    // A record that calls the store a read does not fit it.
+    let bad = [(0, rec(off::MARK as i32, 4, 0, CtxField::Scalar))];
+    assert_eq!(convert_ctx_accesses(&p, &bad, CtxConv::SkBuff).unwrap_err(), misconfigured());
+    // Nor does one of another size.
+    let bad = [(0, CtxRecord { write: true, ..rec(off::MARK as i32, 2, 0, CtxField::Scalar) })];
+    assert!(convert_ctx_accesses(&p, &bad, CtxConv::SkBuff).is_err());
+}
