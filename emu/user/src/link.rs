@@ -128,7 +128,15 @@ impl Program {
         flags: u32,
     ) -> Result<Link> {
         let fd = prog_fd(self)?;
-        let attr = LinkCreateAttr { prog_fd: fd, target_fd, attach_type, flags, target_btf_id: 0 };
+        let attr = LinkCreateAttr {
+            prog_fd: fd,
+            target_fd,
+            attach_type,
+            flags,
+            target_btf_id: 0,
+            iter_info: None,
+            iter_info_len: 0,
+        };
         seam.bpf(BpfAttr::LinkCreate(attr))
             .map(|l| Link::from_fd(l as i32))
             .map_err(|e| Error::sys(format!("prog '{}': BPF_LINK_CREATE", self.name()), e))

@@ -99,13 +99,13 @@ pub fn ops_for(
         T::StructOps => {
             Box::new(struct_ops::StructOps::new(target?, expected_attach_type, crate::vmlinux::shared())?)
         }
-        T::Tracing | T::Lsm => Box::new(btf_tracing::BtfTracing {
-            lsm: prog_type == T::Lsm,
+        T::Tracing | T::Lsm => Box::new(btf_tracing::BtfTracing::new(
+            prog_type == T::Lsm,
             caps,
-            attach: expected_attach_type,
-            target: target?.clone(),
-            btf: crate::vmlinux::shared(),
-        }),
+            expected_attach_type,
+            target?.clone(),
+            crate::vmlinux::shared(),
+        )),
         _ => return None,
     };
     Some(crate::kfuncs::ops::with_kfuncs(prog_type, ops))

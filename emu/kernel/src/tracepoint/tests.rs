@@ -187,6 +187,8 @@ fn open_checks_and_link_info() {
             attach_type: at.raw(),
             flags: 0,
             target_btf_id: 0,
+            iter_info: None,
+            iter_info_len: 0,
         }))
     };
     assert!(create(&mut k, tpbtf, AttachType::TraceRawTp).is_ok());

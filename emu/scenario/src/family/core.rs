@@ -727,6 +727,8 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                     attach_type,
                     flags: p.int("flags").unwrap_or(0) as u32,
                     target_btf_id: 0,
+                    iter_info: None,
+                    iter_info_len: 0,
                 };
                 r.k.bpf(BpfAttr::LinkCreate(attr))
             })();
