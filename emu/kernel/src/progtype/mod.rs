@@ -25,7 +25,7 @@
 //! ([`struct_ops`]). Not supported yet (refused at load,
 //! [`check_load`]): `BPF_LSM_CGROUP` programs, tracing programs with
 //! targets in BPF programs (`attach_prog_fd`), iterator
-//! programs (no targets), and the other
+//! targets other than `bpf_map` ([`crate::iter`]), and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 
