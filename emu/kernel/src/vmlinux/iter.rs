@@ -89,7 +89,6 @@ pub fn describe_all(b: &mut VmlinuxBuilder) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use bpfemu_btf::{BtfKind, Kind};
 
     #[test]
