@@ -621,6 +621,25 @@ typedef void (*btf_trace_bpf_test_finish)(void *, int *);
 
 typedef void (*btf_trace_bpf_trace_printk)(void *, const char *);
 
+struct seq_file {};
+
+struct bpf_iter_meta {
+	union {
+		struct seq_file *seq;
+	};
+	u64 session_id;
+	u64 seq_num;
+};
+
+struct bpf_iter__bpf_map {
+	union {
+		struct bpf_iter_meta *meta;
+	};
+	union {
+		struct bpf_map *map;
+	};
+};
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

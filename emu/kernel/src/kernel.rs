@@ -78,6 +78,7 @@ impl Kernel {
         crate::net::link::register(&mut k);
         crate::trampoline::tramp::register(&mut k);
         crate::tracepoint::link::register(&mut k);
+        crate::iter::link::register(&mut k);
         k
     }
 
@@ -138,6 +139,7 @@ impl Kernel {
             switcher: None,
             raw_tps: Some(self.raw_tps.clone()),
             probe_active: Vec::new(),
+            seq: None,
         }
     }
 }

@@ -31,6 +31,7 @@
 pub mod bpf;
 pub mod errno;
 pub mod helpers;
+pub mod iter;
 pub mod kernel;
 pub mod kfuncs;
 pub mod lsm;

@@ -108,6 +108,10 @@ pub struct RunCtx {
     /// nesting on this CPU (their `prog->active` is set): a tracepoint
     /// fired inside skips them (`recursion_misses`).
     pub probe_active: Vec<u32>,
+    /// The seq_file buffer an iterator program prints into
+    /// (`bpf_seq_printf`, `bpf_seq_write`), during the runs of an
+    /// iterator read ([`crate::iter::seq`]).
+    pub seq: Option<crate::iter::seq::SeqBuf>,
 }
 
 /// Interleaves a run with work on other simulated CPUs: a `concurrent`
@@ -193,6 +197,7 @@ impl RunCtx {
             switcher: None,
             raw_tps: None,
             probe_active: Vec::new(),
+            seq: None,
         }
     }
 

@@ -101,6 +101,15 @@ impl Link {
         Ok(())
     }
 
+    /// `bpf_iter_create()`: `BPF_ITER_CREATE` of this iterator link; the
+    /// new iterator fd (read it with `Kernel::iter_read`).
+    pub fn iter_create(&self, seam: &mut impl Seam) -> Result<i32> {
+        let fd = self.live_fd()?;
+        seam.bpf(BpfAttr::IterCreate { link_fd: fd, flags: 0 })
+            .map(|f| f as i32)
+            .map_err(|e| Error::sys("BPF_ITER_CREATE", e))
+    }
+
     /// `bpf_link__update_program()`: `BPF_LINK_UPDATE`.
     pub fn update_program(&mut self, seam: &mut impl Seam, prog: &Program) -> Result<()> {
         let fd = self.live_fd()?;
@@ -128,7 +137,15 @@ impl Program {
         flags: u32,
     ) -> Result<Link> {
         let fd = prog_fd(self)?;
-        let attr = LinkCreateAttr { prog_fd: fd, target_fd, attach_type, flags, target_btf_id: 0 };
+        let attr = LinkCreateAttr {
+            prog_fd: fd,
+            target_fd,
+            attach_type,
+            flags,
+            target_btf_id: 0,
+            iter_info: None,
+            iter_info_len: 0,
+        };
         seam.bpf(BpfAttr::LinkCreate(attr))
             .map(|l| Link::from_fd(l as i32))
             .map_err(|e| Error::sys(format!("prog '{}': BPF_LINK_CREATE", self.name()), e))
@@ -152,6 +169,13 @@ impl Program {
         self.attach_link(seam, 0, self.expected_attach_type(), 0)
     }
 
+    /// `bpf_program__attach_iter()` without options: `BPF_LINK_CREATE`
+    /// with `BPF_TRACE_ITER` and no link info (`iter/<target>` sections;
+    /// the `bpf_map` target takes none).
+    pub fn attach_iter(&self, seam: &mut impl Seam) -> Result<Link> {
+        self.attach_link(seam, 0, crate::sec_def::TRACE_ITER, 0)
+    }
+
     /// `bpf_program__attach_raw_tracepoint()`: `BPF_RAW_TRACEPOINT_OPEN`
     /// of tracepoint `tp_name` (raw_tracepoint programs).
     pub fn attach_raw_tracepoint(&self, seam: &mut impl Seam, tp_name: &str) -> Result<Link> {
@@ -170,6 +194,7 @@ impl Program {
     pub fn attach(&self, seam: &mut impl Seam) -> Result<Link> {
         match self.sec_def().map(|d| d.attach) {
             Some(AutoAttach::Trace | AutoAttach::Lsm) => self.attach_trace(seam),
+            Some(AutoAttach::Iter) => self.attach_iter(seam),
             Some(AutoAttach::RawTracepoint) if raw_tp_name(self.section()).is_some() => {
                 let name = raw_tp_name(self.section()).unwrap_or_default().to_owned();
                 self.attach_raw_tracepoint(seam, &name)

@@ -79,8 +79,9 @@ pub enum ArgType {
     /// `ARG_PTR_TO_SPIN_LOCK`: the `bpf_spin_lock` field of a map value or
     /// allocated object.
     PtrToSpinLock,
-    /// `ARG_PTR_TO_BTF_ID` (optionally `PTR_MAYBE_NULL`).
-    PtrToBtfId { maybe_null: bool },
+    /// `ARG_PTR_TO_BTF_ID` (optionally `PTR_MAYBE_NULL`), with the
+    /// struct its `arg_btf_id` names (`None`: any kernel type).
+    PtrToBtfId { maybe_null: bool, btf_struct: Option<&'static str> },
     /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a record from
     /// `bpf_ringbuf_reserve`, released by the call.
     PtrToRingbufMemRelease,
@@ -203,6 +204,8 @@ pub mod id {
     pub const JIFFIES64: i32 = 118;
     pub const SK_ASSIGN: i32 = 124;
     pub const KTIME_GET_BOOT_NS: i32 = 125;
+    pub const SEQ_PRINTF: i32 = 126;
+    pub const SEQ_WRITE: i32 = 127;
     pub const RINGBUF_OUTPUT: i32 = 130;
     pub const RINGBUF_RESERVE: i32 = 131;
     pub const RINGBUF_SUBMIT: i32 = 132;
@@ -235,6 +238,8 @@ pub fn is_sync_callback_helper(func_id: i32) -> bool {
 }
 
 const MEM_RO: ArgType = PtrToMem(MemFlags::RDONLY);
+/// `ARG_PTR_TO_BTF_ID` with `arg1_btf_id = &btf_seq_file_ids[0]`.
+const SEQ_FILE: ArgType = ArgType::PtrToBtfId { maybe_null: false, btf_struct: Some("seq_file") };
 const MEM_UNINIT: ArgType = PtrToMem(MemFlags::UNINIT);
 /// `ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT`.
 const DYNPTR_LOCAL_UNINIT: ArgType = PtrToDynptr { kind: DynptrKind::Local, uninit: true, release: false };
@@ -287,6 +292,11 @@ pub static PROTOS: &[FuncProto] = &[
     // `bpf_sk_assign_proto` is not emulated).
     proto!(id::SK_ASSIGN, "sk_assign", Integer, [PtrToCtx, PtrToSocketOrNull, Anything]),
     proto!(id::KTIME_GET_BOOT_NS, "ktime_get_boot_ns", Integer, []),
+    // kernel/trace/bpf_trace.c, for iterator programs only
+    // (`tracing_prog_func_proto()` with `BPF_TRACE_ITER`).
+    proto!(id::SEQ_PRINTF, "seq_printf", Integer,
+        [SEQ_FILE, MEM_RO, ConstSize, PtrToMem(MemFlags::RDONLY_OR_NULL), ConstSizeOrZero], gpl_only: true),
+    proto!(id::SEQ_WRITE, "seq_write", Integer, [SEQ_FILE, MEM_RO, ConstSizeOrZero], gpl_only: true),
     proto!(id::RINGBUF_OUTPUT, "ringbuf_output", Integer, [ConstMapPtr, MEM_RO, ConstSizeOrZero, Anything]),
     proto!(
         id::RINGBUF_RESERVE,

@@ -99,6 +99,10 @@ pub struct LinkCreateAttr {
     pub attach_type: u32,
     pub flags: u32,
     pub target_btf_id: u32,
+    /// `iter_info` (`union bpf_iter_link_info` bytes; `None` is a NULL
+    /// pointer) and `iter_info_len` of an iterator link.
+    pub iter_info: Option<Vec<u8>>,
+    pub iter_info_len: u32,
 }
 
 /// `BPF_OBJ_GET_INFO_BY_FD` results.
@@ -304,6 +308,11 @@ pub enum BpfAttr<'a> {
         prog_fd: i32,
         cookie: u64,
     },
+    /// `BPF_ITER_CREATE` (`attr->iter_create`).
+    IterCreate {
+        link_fd: i32,
+        flags: u32,
+    },
 }
 
 impl BpfAttr<'_> {
@@ -342,6 +351,7 @@ impl BpfAttr<'_> {
             BpfAttr::LinkUpdate { .. } => BpfCmd::LinkUpdate,
             BpfAttr::LinkDetach { .. } => BpfCmd::LinkDetach,
             BpfAttr::RawTracepointOpen { .. } => BpfCmd::RawTracepointOpen,
+            BpfAttr::IterCreate { .. } => BpfCmd::IterCreate,
         }
     }
 }

@@ -27,6 +27,10 @@ pub enum LinkInfoExtra {
     RawTracepoint {
         tp_name: String,
     },
+    /// `info->iter.target_name`.
+    Iter {
+        target_name: String,
+    },
 }
 
 /// Per-type link operations (`struct bpf_link_ops`).

@@ -78,7 +78,9 @@ impl Kernel {
             // A pin's map reference has no access mode of its own.
             Ok(Obj::Map(u)) => Obj::Map(MapUref::new(u.map().clone())),
             Ok(o @ (Obj::Prog(_) | Obj::Link(_))) => o,
-            Ok(Obj::Btf(_) | Obj::Netns(_) | Obj::Socket(_)) | Err(_) => return Err(Errno::EINVAL),
+            Ok(Obj::Btf(_) | Obj::Netns(_) | Obj::Socket(_) | Obj::Iter(_)) | Err(_) => {
+                return Err(Errno::EINVAL);
+            }
         };
         self.bpffs.pin(pathname, obj)?;
         Ok(0)
@@ -170,7 +172,7 @@ impl Kernel {
         info: &mut Option<ObjInfo>,
     ) -> Result<i64, Errno> {
         let obj = self.sim.procs.files(self.user)?.object(bpf_fd)?;
-        if let Obj::Netns(_) | Obj::Socket(_) = obj {
+        if let Obj::Netns(_) | Obj::Socket(_) | Obj::Iter(_) = obj {
             return Err(Errno::EINVAL);
         }
         *info = Some(match obj {
@@ -213,7 +215,7 @@ impl Kernel {
                 kernel_btf: b.kernel_btf,
                 data: b.data.clone(),
             }),
-            Obj::Netns(_) | Obj::Socket(_) => return Err(Errno::EINVAL),
+            Obj::Netns(_) | Obj::Socket(_) | Obj::Iter(_) => return Err(Errno::EINVAL),
         });
         Ok(0)
     }
@@ -266,7 +268,7 @@ impl Kernel {
                 v
             }
             Obj::Btf(b) => vec![kv("btf_id", b.id)],
-            Obj::Netns(_) | Obj::Socket(_) => Vec::new(),
+            Obj::Netns(_) | Obj::Socket(_) | Obj::Iter(_) => Vec::new(),
         })
     }
 }

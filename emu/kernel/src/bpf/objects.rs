@@ -86,6 +86,8 @@ pub enum Obj {
     Netns(crate::net::netns::NetRef),
     /// A socket (listening TCP or unconnected UDP): it holds its namespace.
     Socket(Arc<crate::net::sk_lookup::Sock>),
+    /// An iterator file (`BPF_ITER_CREATE`): read it to run the program.
+    Iter(Arc<crate::iter::seq::IterFile>),
 }
 
 impl Obj {
@@ -98,6 +100,7 @@ impl Obj {
             Obj::Btf(_) => "btf",
             Obj::Netns(_) => "netns",
             Obj::Socket(_) => "socket",
+            Obj::Iter(_) => "bpf_iter",
         }
     }
 

@@ -278,6 +278,20 @@ impl Kernel {
         regions: &[MemRegion<'_>],
         probe: bool,
     ) -> Result<u64, VmError> {
+        self.run_prog_with_seq(prog, args, regions, probe, None).0
+    }
+
+    /// [`Kernel::run_prog_as`] with `seq` as the run's seq_file buffer
+    /// (an iterator program's run: `bpf_seq_printf` prints into it);
+    /// the buffer as the run left it.
+    pub(crate) fn run_prog_with_seq(
+        &mut self,
+        prog: &Arc<Prog>,
+        args: &[u64],
+        regions: &[MemRegion<'_>],
+        probe: bool,
+        seq: Option<crate::iter::seq::SeqBuf>,
+    ) -> (Result<u64, VmError>, Option<crate::iter::seq::SeqBuf>) {
         let paranoid = self.paranoid();
         let fast = prog.verified && !paranoid;
         let tasks = crate::kfuncs::task::TaskTable::for_prog(prog, &self.sim.procs);
@@ -296,10 +310,12 @@ impl Kernel {
         }
         rctx.maps = maps.to_vec();
         rctx.tasks = tasks.clone();
+        rctx.seq = seq;
         for r in &all {
             rctx.add_region(r.start(), r.len(), r.is_writable());
         }
-        let (result, ctx) = crate::runctx::enter(rctx, || exec(prog, args, &all, fast));
+        let (result, mut ctx) = crate::runctx::enter(rctx, || exec(prog, args, &all, fast));
+        let seq = ctx.seq.take();
         self.trace_pipe.extend(ctx.trace);
         prog.account_run(Self::prog_run_cost(prog));
         if paranoid
@@ -312,7 +328,7 @@ impl Kernel {
                 error: error.clone(),
             });
         }
-        result
+        (result, seq)
     }
 
     /// The virtual duration one run of `prog` is charged.

@@ -58,6 +58,7 @@ impl Kernel {
             }
             A::LinkDetach { link_fd } => self.link_detach(link_fd),
             A::RawTracepointOpen { name, prog_fd, cookie } => self.raw_tracepoint_open(name, prog_fd, cookie),
+            A::IterCreate { link_fd, flags } => self.iter_create(link_fd, flags),
         }
     }
 }

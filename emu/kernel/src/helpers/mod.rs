@@ -18,6 +18,7 @@
 //! (42), map_push/pop/peek_elem (87–89, `-EINVAL` until queue/stack maps
 //! exist), spin_lock / spin_unlock (93/94), probe_read_user /
 //! probe_read_kernel / _str (112–115), jiffies64 (118), ktime_get_boot_ns (125),
+//! seq_printf (126), seq_write (127),
 //! ktime_get_coarse_ns (160), for_each_map_elem (164), snprintf (165),
 //! loop (181), ringbuf_output / reserve / submit / discard / query
 //! (130–134, [`ringbuf`]), perf_event_output (25, [`perf_output`]),
@@ -43,6 +44,7 @@ pub mod printf;
 pub mod probe;
 pub mod proto;
 pub mod ringbuf;
+pub mod seq;
 pub mod sk_assign;
 pub mod skb;
 pub mod trace;
@@ -87,6 +89,8 @@ pub const HELPERS: &[(i32, HelperFn)] = &[
     (id::SK_ASSIGN, sk_assign::sk_assign),
     (id::JIFFIES64, misc::jiffies64),
     (id::KTIME_GET_BOOT_NS, misc::ktime_get_boot_ns),
+    (id::SEQ_PRINTF, seq::seq_printf),
+    (id::SEQ_WRITE, seq::seq_write),
     (id::KTIME_GET_COARSE_NS, misc::ktime_get_coarse_ns),
     (id::SNPRINTF, trace::snprintf),
     (id::RINGBUF_OUTPUT, ringbuf::ringbuf_output),

@@ -95,6 +95,11 @@ pub fn image(attr: &BpfAttr<'_>) -> AttrImage {
             put32(&mut b, 0, *target_fd as u32);
         }
         A::LinkUpdate { link_fd, .. } | A::LinkDetach { link_fd } => put32(&mut b, 0, *link_fd as u32),
+        // `iter_create`: `link_fd` at 0, `flags` at 4.
+        A::IterCreate { link_fd, flags } => {
+            put32(&mut b, 0, *link_fd as u32);
+            put32(&mut b, 4, *flags);
+        }
         // `raw_tracepoint`: the name pointer (0 here, as every user
         // pointer), `prog_fd` at 8, `cookie` at 16.
         A::RawTracepointOpen { prog_fd, cookie, .. } => {

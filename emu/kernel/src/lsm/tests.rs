@@ -45,6 +45,8 @@ fn link(k: &mut Kernel, fd: i32) -> Result<i32, Errno> {
         attach_type: AttachType::LsmMac.raw(),
         flags: 0,
         target_btf_id: 0,
+        iter_info: None,
+        iter_info_len: 0,
     };
     k.bpf(BpfAttr::LinkCreate(a)).map(|fd| fd as i32)
 }

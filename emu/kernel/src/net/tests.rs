@@ -55,6 +55,8 @@ fn link(k: &mut Kernel, p: i32, ns: i32) -> Result<i32, Errno> {
         attach_type: FD,
         flags: 0,
         target_btf_id: 0,
+        iter_info: None,
+        iter_info_len: 0,
     }))
     .map(|fd| fd as i32)
 }
@@ -250,6 +252,8 @@ fn link_detach_forces_defunct_and_netns_fd_errors() {
                 attach_type: a,
                 flags: 0,
                 target_btf_id: 0,
+                iter_info: None,
+                iter_info_len: 0,
             }))
             .unwrap(),
         );
@@ -260,7 +264,9 @@ fn link_detach_forces_defunct_and_netns_fd_errors() {
             target_fd: ns,
             attach_type: a,
             flags: 0,
-            target_btf_id: 0
+            target_btf_id: 0,
+            iter_info: None,
+            iter_info_len: 0
         })),
         Err(Errno::E2BIG)
     );

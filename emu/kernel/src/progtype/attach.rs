@@ -12,9 +12,10 @@
 //! function ([`crate::trampoline::targets`]); sleepable programs and
 //! fmod_ret need the function in the fmodret id set (`KF_SLEEPABLE` for
 //! sleepable), as nothing in the emulated kernel is on the error-injection
-//! list nor named `security_*`. The emulated vmlinux has no `bpf_iter_*`
-//! targets, so iterator programs fail the way the kernel's checks fail
-//! for such ids. Raw tracepoint BTF programs (tp_btf) take the
+//! list nor named `security_*`. Iterator programs (`BPF_TRACE_ITER`)
+//! take a FUNC named `bpf_iter_<target>` of a registered target
+//! ([`crate::iter`]: `bpf_iter_bpf_map`; `bpf_iter_prog_supported()`:
+//! another name is `EINVAL` without a log line). Raw tracepoint BTF programs (tp_btf) take the
 //! `btf_trace_*` typedefs of the emulated tracepoints
 //! ([`crate::tracepoint`]). LSM
 //! programs attach to the `bpf_lsm_*` hooks of [`crate::lsm`] (which have
@@ -198,9 +199,14 @@ pub fn check_attach_target(btf: &Btf, t: &LoadTarget) -> Result<AttachTarget, Re
                 return Err(not_func());
             }
             let proto = proto_of(&ty.kind)?;
-            distill_func_proto(btf, proto, &tname)?;
-            // bpf_iter_prog_supported(): no iterator target is registered.
-            Err(quiet(Errno::EINVAL))
+            let model = distill_func_proto(btf, proto, &tname)?;
+            // check_attach_btf_id() → bpf_iter_prog_supported(): the
+            // `bpf_iter_` prefix and a registered target, else EINVAL
+            // without a log line.
+            if crate::iter::target_of_func(&tname).is_none() {
+                return Err(quiet(Errno::EINVAL));
+            }
+            Ok(AttachTarget { btf_id, name: tname, proto, model, note: None })
         }
         Some(A::ModifyReturn | A::LsmMac | A::LsmCgroup | A::TraceFentry | A::TraceFexit) => {
             if !is_func {

@@ -66,7 +66,7 @@
 //! (`bpf_lsm_is_trusted()`), void hooks (none is emulated).
 
 use super::attach::{AttachTarget, MAX_BPF_FUNC_ARGS, type_str};
-use super::funcs::{Caps, lsm, tracing, trampoline};
+use super::funcs::{Caps, iter, lsm, tracing, trampoline};
 use super::scalar;
 use crate::uapi::AttachType;
 use bpfemu_btf::{Btf, Kind, TypeId};
@@ -84,6 +84,8 @@ pub struct BtfTracing {
     pub target: AttachTarget,
     /// The target's BTF (vmlinux).
     pub btf: Arc<Btf>,
+    /// `prog->aux->ctx_arg_info` (iterator programs: their target's).
+    pub ctx_arg_info: Vec<(u32, CtxField)>,
 }
 
 /// `__btf_name_by_offset()`: "(anon)" for no name.
@@ -254,15 +256,44 @@ impl BtfCtx<'_> {
 }
 
 impl BtfTracing {
-    /// The ctx facts of a tracing program: its arguments are not trusted
-    /// (`prog_args_trusted()` is false for fentry/fexit/fmod_ret).
+    /// The rules of a program attached to `target`; an iterator program
+    /// (`BPF_TRACE_ITER`) gets its target's `ctx_arg_info`
+    /// (`bpf_iter_prog_supported()` → `bpf_prog_ctx_arg_info_init()`).
+    pub fn new(
+        lsm: bool,
+        caps: Caps,
+        attach: Option<AttachType>,
+        target: AttachTarget,
+        btf: Arc<Btf>,
+    ) -> Self {
+        let mut ctx_arg_info = Vec::new();
+        if !lsm
+            && attach == Some(AttachType::TraceIter)
+            && let Some(t) = crate::iter::target_of_func(&target.name)
+        {
+            for &(off, sname, maybe_null) in t.ctx_arg_info {
+                if let Some(btf_id) = crate::vmlinux::struct_id(&btf, sname) {
+                    ctx_arg_info.push((off, CtxField::BtfId { btf_id, maybe_null, trusted: true }));
+                }
+            }
+        }
+        BtfTracing { lsm, caps, attach, target, btf, ctx_arg_info }
+    }
+
+    fn is_iter(&self) -> bool {
+        !self.lsm && self.attach == Some(AttachType::TraceIter)
+    }
+
+    /// The ctx facts of a tracing program: its arguments are trusted for
+    /// tp_btf and iterators only (`prog_args_trusted()`), not for
+    /// fentry/fexit/fmod_ret.
     fn ctx(&self) -> BtfCtx<'_> {
         BtfCtx {
             btf: &self.btf,
             target: &self.target,
             attach: self.attach,
-            args_trusted: false,
-            ctx_arg_info: &[],
+            args_trusted: self.is_iter(),
+            ctx_arg_info: &self.ctx_arg_info,
         }
     }
 }
@@ -282,6 +313,7 @@ impl ProgTypeOps for BtfTracing {
             Some(AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn) => {
                 trampoline(id, self.caps)
             }
+            Some(AttachType::TraceIter) => iter(id, self.caps),
             _ => tracing(id, self.caps),
         }
     }
@@ -319,6 +351,8 @@ impl ProgTypeOps for BtfTracing {
         }
         match self.attach {
             Some(AttachType::TraceFentry | AttachType::TraceFexit) => Some((0, 0)),
+            // BPF_TRACE_ITER keeps check_return_code()'s default [0, 1].
+            Some(AttachType::TraceIter) => Some((0, 1)),
             _ => None,
         }
     }
@@ -349,13 +383,7 @@ mod tests {
             gpl_compatible: true,
         };
         let target = check_load(&t).unwrap().unwrap();
-        BtfTracing {
-            lsm: false,
-            caps: Caps::ROOT,
-            attach: Some(attach),
-            target,
-            btf: crate::vmlinux::shared(),
-        }
+        BtfTracing::new(false, Caps::ROOT, Some(attach), target, crate::vmlinux::shared())
     }
 
     fn msg(p: &BtfTracing, off: i32, size: u32) -> String {
@@ -403,13 +431,13 @@ mod tests {
             gpl_compatible: true,
         };
         let target = check_load(&t).unwrap().unwrap();
-        let p = BtfTracing {
-            lsm: false,
-            caps: Caps::ROOT,
-            attach: Some(AttachType::TraceRawTp),
+        let p = BtfTracing::new(
+            false,
+            Caps::ROOT,
+            Some(AttachType::TraceRawTp),
             target,
-            btf: crate::vmlinux::shared(),
-        };
+            crate::vmlinux::shared(),
+        );
         // Slot 0 is `int *err`: a scalar (pointer to int).
         assert_eq!(p.ctx_access_logged(0, 8, Read), (scalar(), None));
         assert_eq!(msg(&p, 0, 4), "func 'bpf_test_finish' size 4 must be 8");

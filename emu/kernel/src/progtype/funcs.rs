@@ -27,7 +27,9 @@
 //! - `tracing_prog_func_proto()` (kernel/trace/bpf_trace.c) for programs
 //!   with a trampoline (`bpf_prog_has_trampoline()`: fentry, fexit,
 //!   fmod_ret): `bpf_get_func_arg`, `bpf_get_func_ret`,
-//!   `bpf_get_func_arg_cnt` on top ([`trampoline`]).
+//!   `bpf_get_func_arg_cnt` on top ([`trampoline`]); for iterators
+//!   (`BPF_TRACE_ITER`), `bpf_seq_printf` and `bpf_seq_write` on top
+//!   ([`iter`]).
 //!
 //! A helper bpfemu does not implement (`implemented == false` in
 //! [`bpfemu_verifier::proto::PROTOS`]) is never returned, so a program
@@ -160,6 +162,18 @@ pub fn trampoline(func: i32, caps: Caps) -> Option<&'static FuncProto> {
     }
 }
 
+/// `tracing_prog_func_proto()` of an iterator program
+/// (`BPF_TRACE_ITER`): `bpf_seq_printf` and `bpf_seq_write` (offered to
+/// no other program), then [`tracing`]. `bpf_seq_printf_btf` and the
+/// target's own helpers (`bpf_iter_get_func_proto()`; the `bpf_map`
+/// target has none) are not emulated.
+pub fn iter(func: i32, caps: Caps) -> Option<&'static FuncProto> {
+    match func {
+        id::SEQ_PRINTF | id::SEQ_WRITE => implemented(func),
+        _ => tracing(func, caps),
+    }
+}
+
 /// `bpf_lsm_func_proto()` (kernel/bpf/bpf_lsm.c) of a `BPF_LSM_MAC`
 /// program (`trampoline`: `bpf_prog_has_trampoline()`, true for
 /// `BPF_LSM_MAC`): `bpf_spin_lock` / `bpf_spin_unlock` whatever the
@@ -230,5 +244,12 @@ mod tests {
         assert!(lsm(id::GET_FUNC_ARG, Caps::NONE, true).is_some());
         assert!(lsm(id::GET_FUNC_ARG, Caps::NONE, false).is_none());
         assert!(lsm(id::MAP_LOOKUP_ELEM, Caps::NONE, true).is_some());
+        // The seq helpers: iterators only.
+        for f in [id::SEQ_PRINTF, id::SEQ_WRITE] {
+            assert!(iter(f, Caps::NONE).is_some());
+            assert!(tracing(f, Caps::ROOT).is_none());
+            assert!(trampoline(f, Caps::ROOT).is_none());
+        }
+        assert!(iter(id::TRACE_PRINTK, Caps::ROOT).is_some());
     }
 }

@@ -25,7 +25,7 @@
 //! ([`struct_ops`]). Not supported yet (refused at load,
 //! [`check_load`]): `BPF_LSM_CGROUP` programs, tracing programs with
 //! targets in BPF programs (`attach_prog_fd`), iterator
-//! programs (no targets), and the other
+//! targets other than `bpf_map` ([`crate::iter`]), and the other
 //! cgroup types, lwt_seg6local, sock_ops, lirc, writable raw tracepoint
 //! and netfilter types.
 
@@ -99,13 +99,13 @@ pub fn ops_for(
         T::StructOps => {
             Box::new(struct_ops::StructOps::new(target?, expected_attach_type, crate::vmlinux::shared())?)
         }
-        T::Tracing | T::Lsm => Box::new(btf_tracing::BtfTracing {
-            lsm: prog_type == T::Lsm,
+        T::Tracing | T::Lsm => Box::new(btf_tracing::BtfTracing::new(
+            prog_type == T::Lsm,
             caps,
-            attach: expected_attach_type,
-            target: target?.clone(),
-            btf: crate::vmlinux::shared(),
-        }),
+            expected_attach_type,
+            target?.clone(),
+            crate::vmlinux::shared(),
+        )),
         _ => return None,
     };
     Some(crate::kfuncs::ops::with_kfuncs(prog_type, ops))

@@ -402,6 +402,8 @@ pub struct LinkJson {
     pub attach_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tp_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
 }
 
 fn link_type_str(t: LinkType) -> String {
@@ -419,6 +421,7 @@ fn link_json(l: &Link) -> LinkJson {
         netns_ino: None,
         attach_type: None,
         tp_name: None,
+        target_name: None,
     };
     match l.ops.fill_info(l) {
         LinkInfoExtra::None => j.attach_type = l.attach_type.map(|t| t.name().to_owned()),
@@ -427,6 +430,7 @@ fn link_json(l: &Link) -> LinkJson {
             j.attach_type = Some(attach_type.name().to_owned());
         }
         LinkInfoExtra::RawTracepoint { tp_name } => j.tp_name = Some(tp_name),
+        LinkInfoExtra::Iter { target_name } => j.target_name = Some(target_name),
     }
     j
 }
@@ -444,6 +448,9 @@ fn link_plain(l: &Link, out: &mut String) {
         }
         LinkInfoExtra::RawTracepoint { tp_name } => {
             let _ = write!(out, "\n\ttp '{tp_name}'");
+        }
+        LinkInfoExtra::Iter { target_name } => {
+            let _ = write!(out, "\n\ttarget_name {target_name}");
         }
     }
     out.push('\n');

@@ -175,6 +175,8 @@ impl Kernel {
                         attach_type: prog.expected_attach_type.map_or(0, |a| a.raw()),
                         flags: 0,
                         target_btf_id: 0,
+                        iter_info: None,
+                        iter_info_len: 0,
                     };
                     return self.link_create(&attr);
                 }

@@ -66,6 +66,8 @@ mod runs {
             attach_type: attach.raw(),
             flags: 0,
             target_btf_id: 0,
+            iter_info: None,
+            iter_info_len: 0,
         }))
     }
 
@@ -146,6 +148,8 @@ mod runs {
             attach_type: AttachType::TraceFexit.raw(),
             flags: 0,
             target_btf_id: 5,
+            iter_info: None,
+            iter_info_len: 0,
         }));
         assert_eq!(with_target, Err(Errno::EINVAL));
     }

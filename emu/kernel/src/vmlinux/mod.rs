@@ -36,13 +36,16 @@
 //! the bpf syscall with `union bpf_attr`, `struct bpf_prog`, `struct
 //! bpf_token` and `fmode_t` ([`lsm`]: attach targets of LSM programs),
 //! then the `btf_trace_<name>` typedefs of the emulated tracepoints
-//! ([`tracepoints`]: targets of tp_btf programs).
+//! ([`tracepoints`]: targets of tp_btf programs), then `struct seq_file`,
+//! `struct bpf_iter_meta`, `struct bpf_iter__bpf_map` and the FUNC
+//! `bpf_iter_bpf_map` ([`iter`]: the target of iterator programs).
 //! Not emulated: other functions (FUNC/FUNC_PROTO of other attach
 //! targets), the other enums, and everything else of the real vmlinux.
 //! Unnamed padding bitfields of the uapi headers (`__u32 :24;` in
 //! `__sk_buff`, `__u16 :16;` in `bpf_sock`) are left out, as pahole does.
 
 pub mod c;
+pub mod iter;
 pub mod lsm;
 pub mod net;
 pub mod regs;
@@ -255,6 +258,8 @@ pub fn vmlinux_btf() -> Btf {
     lsm::describe_all(&mut b);
     // The tracepoints' `btf_trace_*` typedefs (tp_btf targets), last.
     tracepoints::describe_all(&mut b);
+    // The bpf_map iterator target's types and FUNC, after those.
+    iter::describe_all(&mut b);
     b.finish()
 }
 

@@ -191,6 +191,7 @@ pub static FAMILY: Family = Family {
                 ("netns_ino", K::Int),
                 ("attach_type", K::Text),
                 ("tp_name", K::Text),
+                ("target_name", K::Text),
             ],
             usage: "info OBJ => FIELD=VALUE ...   (BPF_OBJ_GET_INFO_BY_FD)",
         },
@@ -235,6 +236,20 @@ pub static FAMILY: Family = Family {
             keys: &[("prog", K::Name(O::Prog), true), ("tp", K::Text, false), ("cookie", K::Int, false)],
             fields: MAP_FIELDS,
             usage: "raw_tp NAME prog=PROG [tp=TRACEPOINT] [cookie=N]   (BPF_RAW_TRACEPOINT_OPEN; no tp=: a NULL name)",
+        },
+        Spec {
+            name: "iter",
+            pos: &[("iterator name", K::NewName(O::Any))],
+            keys: &[("link", K::Name(O::Link), true), ("flags", K::Int, false)],
+            fields: &[("fd", K::Int)],
+            usage: "iter NAME link=LINK [flags=N]   (BPF_ITER_CREATE)",
+        },
+        Spec {
+            name: "iter_read",
+            pos: &[("iterator name", K::Name(O::Any))],
+            keys: &[("size", K::Int, false)],
+            fields: &[("text", K::Text), ("reads", K::Int)],
+            usage: "iter_read ITER [size=N]   (read() in chunks of N bytes (default 4096) until the end; text = all bytes)",
         },
         Spec {
             name: "link_update",
@@ -727,6 +742,8 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
                     attach_type,
                     flags: p.int("flags").unwrap_or(0) as u32,
                     target_btf_id: 0,
+                    iter_info: None,
+                    iter_info_len: 0,
                 };
                 r.k.bpf(BpfAttr::LinkCreate(attr))
             })();
@@ -740,6 +757,28 @@ pub fn exec(r: &mut Runner, p: &Planned) -> Option<Outcome> {
             })();
             r.bind(p.name(0), res)
         }
+        "iter" => {
+            let res = (|| {
+                let link_fd = r.fd(p.text("link").unwrap_or(""))?;
+                let flags = p.int("flags").unwrap_or(0) as u32;
+                r.k.bpf(BpfAttr::IterCreate { link_fd, flags })
+            })();
+            r.bind(p.name(0), res)
+        }
+        "iter_read" => (|| {
+            let fd = r.fd(p.name(0))?;
+            let size = p.int("size").unwrap_or(4096).max(1) as usize;
+            let (mut text, mut reads) = (Vec::new(), 0i64);
+            loop {
+                let b = r.k.iter_read(fd, size)?;
+                reads += 1;
+                if b.is_empty() {
+                    break;
+                }
+                text.extend(b);
+            }
+            ok(vec![("text", Val::Text(String::from_utf8_lossy(&text).into_owned())), ("reads", int(reads))])
+        })(),
         "link_update" => (|| {
             let link_fd = r.fd(p.name(0))?;
             let new_prog_fd = r.fd(p.text("prog").unwrap_or(""))?;
@@ -1067,8 +1106,14 @@ fn info(r: &mut Runner, p: &Planned) -> Outcome {
                 f.push(("netns_ino", int(netns_ino)));
                 f.push(("attach_type", Val::Text(attach_type.name().into())));
             }
-            if let bpfemu_kernel::bpf::link::LinkInfoExtra::RawTracepoint { tp_name } = l.extra {
-                f.push(("tp_name", Val::Text(tp_name)));
+            match l.extra {
+                bpfemu_kernel::bpf::link::LinkInfoExtra::RawTracepoint { tp_name } => {
+                    f.push(("tp_name", Val::Text(tp_name)));
+                }
+                bpfemu_kernel::bpf::link::LinkInfoExtra::Iter { target_name } => {
+                    f.push(("target_name", Val::Text(target_name)));
+                }
+                _ => {}
             }
             ok(f)
         }

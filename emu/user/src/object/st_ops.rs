@@ -204,6 +204,8 @@ impl Object {
             attach_type: ATTACH_STRUCT_OPS,
             flags: 0,
             target_btf_id: 0,
+            iter_info: None,
+            iter_info_len: 0,
         };
         seam.bpf(BpfAttr::LinkCreate(attr))
             .map(|fd| Link::from_fd(fd as i32))

@@ -12,8 +12,8 @@
 //! (the map, the released register, the reference, the callback, the
 //! allocation size) is collected in [`ArgMeta`].
 //!
-//! Not emulated: `arg_btf_id` (a `PTR_TO_BTF_ID` argument accepts any
-//! kernel type), `MEM_FIXED_SIZE` arguments (no helper in the table has
+//! `arg_btf_id` is compared by struct name (`btf_struct_ids_match()`
+//! without its walk into first members). Not emulated: `MEM_FIXED_SIZE` arguments (no helper in the table has
 //! one), sockmap value types (program-side sockmap updates are refused),
 //! alignment of `ARG_PTR_TO_INT/LONG` (the
 //! emulated helpers write unaligned values safely). Dynptr arguments are
@@ -106,7 +106,7 @@ fn arg_may_be_null(at: ArgType) -> bool {
     match at {
         ArgType::PtrToMem(f) => f.maybe_null,
         ArgType::PtrToCtxOrNull | ArgType::PtrToStackOrNull | ArgType::PtrToSocketOrNull => true,
-        ArgType::PtrToBtfId { maybe_null } => maybe_null,
+        ArgType::PtrToBtfId { maybe_null, .. } => maybe_null,
         _ => false,
     }
 }
@@ -300,10 +300,28 @@ impl<'a> Verifier<'a, '_> {
                 _ => true,
             };
         if ok {
-            return Ok(());
+            return self.check_arg_btf_id(regno, reg, at);
         }
         let got = if sockmap_unchecked { "map_value_or_null".to_string() } else { reg_type_str(reg) };
         self.fail(EACCES, format!("R{regno} type={got} expected={expected}"))
+    }
+
+    /// The `arg_btf_id` part of `check_reg_type()` for `PTR_TO_BTF_ID`:
+    /// the register must point at the struct the prototype names
+    /// (`btf_struct_ids_match()`, here by name at offset 0: no emulated
+    /// helper's struct is embedded first in another) — "R1 is of type T
+    /// but S is expected" (`EACCES`).
+    fn check_arg_btf_id(&mut self, regno: usize, reg: &RegState, at: ArgType) -> VResult<()> {
+        let ArgType::PtrToBtfId { btf_struct: Some(want), .. } = at else { return Ok(()) };
+        if reg.typ != RegType::BtfId {
+            return Ok(());
+        }
+        let got = self.input.prog_type.btf_type_name(reg.btf_id);
+        if got.as_deref() == Some(want) && reg.off == 0 {
+            return Ok(());
+        }
+        let got = got.unwrap_or_else(|| format!("btf_id {}", reg.btf_id));
+        self.fail(EACCES, format!("R{regno} is of type {got} but {want} is expected"))
     }
 
     /// `check_func_arg_reg_off()`: pointers whose fixed offset the helper
