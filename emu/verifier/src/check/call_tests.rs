@@ -402,7 +402,7 @@ fn ctx_argument_must_be_unmodified() {
         EACCES,
         "dereference of modified ctx ptr R1 off=8 disallowed",
     );
-    accepts(run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", &[pa.clone()]));
+    accepts(run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", std::slice::from_ref(&pa)));
     let r = run("r2 = map[fd:0]\nr3 = 0\ncall bpf_tail_call#12\nr0 = 0\nexit", &[hash()]);
     // `record_func_key()` speaks first, with no newline of its own.
     rejects(r, EINVAL, "expected prog array map for tail call");
