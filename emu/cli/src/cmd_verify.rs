@@ -6,7 +6,8 @@
 //! `bpfemu asm` reads) or raw instruction bytes (as `bpfemu exec` reads).
 //! Maps it names as `map[fd:N]` are created first from `--map` flags, in
 //! order, at fds 3, 4, ... (the first fds a fresh process hands out), so the
-//! first `--map` is `map[fd:3]`. ELF objects need the loader (issue 7).
+//! first `--map` is `map[fd:3]`. A BPF ELF object goes through the
+//! emulated libbpf instead, each program on its own ([`crate::verify_obj`]).
 //!
 //! Like `bpftool prog load`, which prints the kernel's log when the load
 //! fails (and with `-d` on success).
@@ -30,16 +31,18 @@ const FIRST_FD: i32 = 3;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Program: assembly (`.s`/`.asm` kernel syntax, `.ubpf`) or raw instruction bytes.
+    /// Program: assembly (`.s`/`.asm` kernel syntax, `.ubpf`), raw instruction bytes,
+    /// or a BPF ELF object (`clang -target bpf -c`; every program, or `--prog`).
     pub file: PathBuf,
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: InputFormat,
     /// Program type, as bpftool names it (`syscall`, `socket_filter`, `xdp`, ...);
     /// syscall programs load sleepable, as libbpf loads `SEC("syscall")`.
-    #[arg(long = "type", default_value = "syscall")]
-    pub prog_type: String,
-    /// Program of an ELF object to verify (ELF objects need the loader, issue 7).
+    /// Default `syscall`; an ELF object's programs take theirs from `SEC()`.
+    #[arg(long = "type")]
+    pub prog_type: Option<String>,
+    /// Program of an ELF object to verify, by function name (default: all of them).
     #[arg(long)]
     pub prog: Option<String>,
     /// Log level: 1 prints the failing path, 2 every instruction with its state.
@@ -97,21 +100,23 @@ fn prog_type(name: &str) -> Result<ProgType> {
     })
 }
 
-/// N of the log's `processed N insns` line.
-fn processed(log: &str) -> Option<u64> {
-    log.lines().rev().find_map(|l| l.strip_prefix("processed ")?.split(' ').next()?.parse().ok())
-}
-
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let shown = a.file.display();
     let head = std::fs::read(&a.file).with_context(|| format!("cannot read {shown}"))?;
+    let log_level = a.log_level | if a.stats { BPF_LOG_STATS } else { 0 };
     if head.starts_with(b"\x7fELF") {
-        bail!("{shown}: ELF objects need the loader (issue 7)");
+        if let Some(t) = &a.prog_type {
+            bail!("--type {t}: an ELF object's programs take their type from SEC()");
+        }
+        if let Some(m) = a.maps.first() {
+            bail!("--map {m}: an ELF object's maps come from the object");
+        }
+        return crate::verify_obj::verify_object(&a.file, a.prog.as_deref(), log_level);
     }
     if let Some(p) = &a.prog {
         bail!("--prog {p}: selects a program of an ELF object, and {shown} is not one");
     }
-    let ptype = prog_type(&a.prog_type)?;
+    let ptype = prog_type(a.prog_type.as_deref().unwrap_or("syscall"))?;
     let specs = a.maps.iter().map(|m| parse_map(m)).collect::<Result<Vec<_>>>()?;
     let insns = load_program(&a.file, a.format)?.insns;
 
@@ -154,29 +159,14 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         insns: &insns,
         license: "GPL",
         prog_flags: bpfemu_kernel::bpf::load::default_prog_flags(ptype),
-        log_level: a.log_level | if a.stats { BPF_LOG_STATS } else { 0 },
+        log_level,
         log: Some(&mut log),
         log_size: LOG_SIZE,
         ..Default::default()
     };
-    let result = k.bpf(BpfAttr::ProgLoad(attr));
-    print!("{log}");
-    if !log.is_empty() && !log.ends_with('\n') {
-        println!();
-    }
-    match result {
-        Ok(_) => {
-            match processed(&log) {
-                Some(n) => println!("verified: {n} insns processed"),
-                None => println!("verified (the log has no 'processed N insns' line)"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            println!("rejected: {} (-{}): {}", e.name(), e.raw(), e.message());
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    let result = k.bpf(BpfAttr::ProgLoad(attr)).map(|_| ());
+    let ok = crate::verify_obj::report(&log, result);
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 #[cfg(test)]
@@ -199,8 +189,8 @@ mod tests {
     fn processed_line() {
         let log = "0: (b7) r0 = 0\nprocessed 2 insns (limit 1000000) max_states_per_insn 0 \
                    total_states 0 peak_states 0 mark_read 0\n";
-        assert_eq!(processed(log), Some(2));
-        assert_eq!(processed("nothing"), None);
+        assert_eq!(crate::verify_obj::processed(log), Some(2));
+        assert_eq!(crate::verify_obj::processed("nothing"), None);
     }
 
     #[test]

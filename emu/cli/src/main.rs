@@ -16,6 +16,7 @@ mod cmd_run;
 mod cmd_test;
 mod cmd_verify;
 mod input;
+mod verify_obj;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -107,11 +107,22 @@ fn level_two_prints_every_instruction_and_raw_bytes_are_accepted() {
 }
 
 #[test]
-fn elf_objects_and_bad_flags_are_clear_errors() {
+fn bad_objects_and_bad_flags_are_clear_errors() {
     let elf = tmp("x.o", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
     let o = bpfemu(&["verify", &elf]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("ELF objects need the loader (issue 7)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("malformed BPF object"), "{}", stderr(&o));
+    let maps = "guest-progs/obj/maps.bpf.o";
+    let o = bpfemu(&["verify", maps, "--prog", "nosuch"]);
+    assert!(
+        stderr(&o).contains("no such program in guest-progs/obj/maps.bpf.o (programs: hash_update,"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bpfemu(&["verify", maps, "--type", "xdp"]);
+    assert!(stderr(&o).contains("take their type from SEC()"), "{}", stderr(&o));
+    let o = bpfemu(&["verify", maps, "--map", "hash:4:8:1"]);
+    assert!(stderr(&o).contains("maps come from the object"), "{}", stderr(&o));
 
     let f = tmp("ok.s", b"r0 = 0\nexit\n");
     let o = bpfemu(&["verify", &f, "--prog", "xdp_main"]);
@@ -130,4 +141,36 @@ fn stats_adds_the_stack_depth_line() {
     assert_eq!(last_line(&out), "verified: 3 insns processed", "{out}");
     let out = stdout(&bpfemu(&["verify", &f]));
     assert!(!out.contains("stack depth"), "{out}");
+}
+
+#[test]
+fn every_program_of_an_elf_object_is_verified_on_its_own() {
+    let o = bpfemu(&["verify", "guest-progs/obj/maps.bpf.o"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("== hash_lookup ==\n"), "{out}");
+    assert_eq!(out.matches("verified: ").count(), 8, "{out}");
+    assert_eq!(last_line(&out), "8 programs: 8 verified, 0 not", "{out}");
+}
+
+#[test]
+fn one_program_of_an_elf_object_with_its_source_lines() {
+    let o = bpfemu(&["verify", "guest-progs/obj/maps.bpf.o", "--prog", "hash_lookup", "--log-level", "2"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("== hash_lookup =="), "one program has no header: {out}");
+    // The object's .BTF.ext line table: the kernel prints `; SOURCE @ FILE:LINE`.
+    assert!(out.contains("; int hash_lookup(struct map_op *op) @ maps.bpf.c:"), "{out}");
+    assert!(out.contains("call bpf_map_lookup_elem#1"), "{out}");
+    assert!(last_line(&out).starts_with("verified: "), "{out}");
+}
+
+#[test]
+fn a_program_that_cannot_load_alone_says_why() {
+    // An freplace program needs its target program's fd (libbpf's
+    // bpf_program__set_attach_target): not a verifier verdict.
+    let o = bpfemu(&["verify", "guest-progs/obj/freplace.bpf.o"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("not loaded: program 'new_clamp_add'"), "{out}");
 }

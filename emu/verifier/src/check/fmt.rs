@@ -94,7 +94,13 @@ pub fn reg_repr(v: &Verifier<'_, '_>, r: &RegState, cur_frame: u32) -> String {
         parts.push(format!("off={}", r.off));
     }
     if r.typ.is_pkt_pointer() {
-        parts.push(format!("r={}", r.range));
+        // `verbose_unum()` of the int: the negative pkt_end marks print
+        // as large hex numbers (`r=0xfffffffffffffffe`).
+        if r.range >= 0 {
+            parts.push(format!("r={}", r.range));
+        } else {
+            parts.push(format!("r={:#x}", i64::from(r.range) as u64));
+        }
     }
     if r.typ == RegType::Mem {
         parts.push(format!("sz={}", r.mem_size));
@@ -118,7 +124,14 @@ pub fn reg_repr(v: &Verifier<'_, '_>, r: &RegState, cur_frame: u32) -> String {
 
 fn slot_repr(v: &Verifier<'_, '_>, s: &crate::state::StackSlot, cur_frame: u32) -> String {
     if s.is_spilled_reg() {
-        return reg_repr(v, &s.spilled, cur_frame);
+        // A narrow spill: the bytes above it first, as the kernel's
+        // slot_type[] lists them (highest address first), e.g. `????0`.
+        let above: String = (0..BPF_REG_SIZE)
+            .rev()
+            .take_while(|&i| s.byte(i) != SlotType::Spill)
+            .map(|i| s.byte(i).log_char())
+            .collect();
+        return format!("{above}{}", reg_repr(v, &s.spilled, cur_frame));
     }
     (0..BPF_REG_SIZE).rev().map(|i| s.byte(i).log_char()).collect()
 }

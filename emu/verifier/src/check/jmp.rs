@@ -19,6 +19,11 @@ use bpfemu_isa::{JmpOp, Source, Width};
 
 use super::mem::MAX_PACKET_OFF;
 
+/// `range` of a packet pointer known to be at `pkt_end` (`AT_PKT_END`).
+pub(crate) const AT_PKT_END: i32 = -1;
+/// `range` of a packet pointer known to be past `pkt_end` (`BEYOND_PKT_END`).
+pub(crate) const BEYOND_PKT_END: i32 = -2;
+
 /// Calls `f` on every register and spilled register of every frame.
 pub(crate) fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
     for fr in st.frames.iter_mut() {
@@ -104,7 +109,8 @@ impl Verifier<'_, '_> {
         {
             mark_ptr_or_null(&mut other, &dst, op == JmpOp::Eq);
             mark_ptr_or_null(&mut self.cur, &dst, op == JmpOp::Ne);
-        } else if !(s_idx.is_some() && self.try_match_pkt_pointers(width, op, &dst, &src_reg, &mut other))
+        } else if !(s_idx.is_some()
+            && self.try_match_pkt_pointers(width, op, (d, s_idx.unwrap_or(d)), &dst, &src_reg, &mut other))
             && self.is_pointer_value(d)
         {
             return Err(self.reject(EACCES, format!("R{d} pointer comparison prohibited")));
@@ -118,12 +124,17 @@ impl Verifier<'_, '_> {
         Ok(if this_dead { Step::Done } else { Step::Next })
     }
 
-    /// Packet pointers compared with `pkt_end` (or meta with data):
-    /// `other` is the taken side, `self.cur` the fall-through.
+    /// `try_match_pkt_pointers()`: packet pointers compared with
+    /// `pkt_end` (or meta with data). `other` is the taken side,
+    /// `self.cur` the fall-through. The side where the moving pointer is
+    /// below the end proves its bytes (`find_good_pkt_pointers()`, one
+    /// more for a strict `<`); the side where it is at or beyond the end
+    /// marks it so (`mark_pkt_end()`) for later comparisons.
     fn try_match_pkt_pointers(
         &mut self,
         width: Width,
         op: JmpOp,
+        regs: (usize, usize),
         dst: &RegState,
         src: &RegState,
         other: &mut VerifierState,
@@ -133,32 +144,49 @@ impl Verifier<'_, '_> {
         }
         let init_pkt =
             |r: &RegState| r.typ == RegType::Packet && r.off == 0 && r.var.const_value() == Some(0);
-        // Which operand is the moving pointer, and whether it is on the left.
-        let (ptr, ptr_left) = if (dst.typ == RegType::Packet && src.typ == RegType::PacketEnd)
+        // The moving pointer, its register, and whether it is on the left.
+        let (ptr, regno, ptr_left) = if (dst.typ == RegType::Packet && src.typ == RegType::PacketEnd)
             || (dst.typ == RegType::PacketMeta && init_pkt(src))
         {
-            (dst, true)
+            (dst, regs.0, true)
         } else if (dst.typ == RegType::PacketEnd && src.typ == RegType::Packet)
             || (init_pkt(dst) && src.typ == RegType::PacketMeta)
         {
-            (src, false)
+            (src, regs.1, false)
         } else {
             return false;
         };
-        // The relation that holds on the taken side, from ptr's point of
-        // view: Some(true) = ptr below (or at) the end.
-        let below_when_taken = match (op, ptr_left) {
-            (JmpOp::Lt | JmpOp::Le, true) | (JmpOp::Gt | JmpOp::Ge, false) => true,
-            (JmpOp::Gt | JmpOp::Ge, true) | (JmpOp::Lt | JmpOp::Le, false) => false,
+        // The comparison from the moving pointer's side: ptr OP end.
+        let op = if ptr_left { op } else { flip(op) };
+        // (taken side is below, strict) for the "below" relation.
+        let (below_taken, strict_below) = match op {
+            JmpOp::Lt => (true, true),
+            JmpOp::Le => (true, false),
+            JmpOp::Gt => (false, false),
+            JmpOp::Ge => (false, true),
             _ => return false,
         };
         let ptr = ptr.clone();
-        if below_when_taken {
-            find_good_pkt_pointers(other, &ptr);
+        // Above the end: strictly beyond when below was not strict.
+        let beyond = !strict_below;
+        if below_taken {
+            find_good_pkt_pointers(other, &ptr, strict_below);
+            mark_pkt_end(&mut self.cur, regno, beyond);
         } else {
-            find_good_pkt_pointers(&mut self.cur, &ptr);
+            find_good_pkt_pointers(&mut self.cur, &ptr, strict_below);
+            mark_pkt_end(other, regno, beyond);
         }
         true
+    }
+}
+
+/// `mark_pkt_end()`: the pointer in `regno` is at (`AT_PKT_END`) or
+/// beyond (`BEYOND_PKT_END`) the packet's end; packet meta pointers are
+/// not marked, as in the kernel.
+fn mark_pkt_end(st: &mut VerifierState, regno: usize, beyond: bool) {
+    let r = &mut st.cur_mut().regs[regno];
+    if r.typ == RegType::Packet {
+        r.range = if beyond { BEYOND_PKT_END } else { AT_PKT_END };
     }
 }
 
@@ -196,19 +224,76 @@ fn linked_regs(st: &VerifierState, dst: &RegState, src: Option<&RegState>) -> (u
     (mask, other)
 }
 
-/// `is_branch_taken()` for any operands: scalars by their bounds, a
-/// non-null pointer against zero, otherwise unknown.
+/// `reg_not_null()` (Linux 6.18): the pointer types that can never be
+/// NULL. Packet, stack and ctx pointers are not among them, so comparing
+/// one with zero explores both branches, as the kernel does.
+fn reg_not_null(r: &RegState) -> bool {
+    if !r.typ.is_pointer() || r.flags.maybe_null {
+        return false;
+    }
+    match r.typ {
+        RegType::Sock | RegType::MapValue | RegType::MapKey | RegType::ConstMapPtr => true,
+        RegType::BtfId => r.flags.trusted,
+        RegType::Mem => !r.flags.untrusted,
+        _ => false,
+    }
+}
+
+/// `is_pkt_ptr_branch_taken()`: a packet pointer known to be at or beyond
+/// `pkt_end` (a negative `range`, [`AT_PKT_END`] / [`BEYOND_PKT_END`])
+/// compared with `pkt_end` again.
+fn pkt_ptr_branch_taken(dst: &RegState, src: &RegState, op: JmpOp) -> Branch {
+    let (pkt, op) = if src.typ == RegType::PacketEnd {
+        (dst, op)
+    } else if dst.typ == RegType::PacketEnd {
+        (src, flip(op))
+    } else {
+        return Branch::Unknown;
+    };
+    if pkt.range >= 0 {
+        return Branch::Unknown;
+    }
+    let decided = |taken: bool| if taken { Branch::Taken } else { Branch::NotTaken };
+    match op {
+        JmpOp::Le | JmpOp::Gt if pkt.range == BEYOND_PKT_END => decided(op == JmpOp::Gt),
+        JmpOp::Lt | JmpOp::Ge => decided(op == JmpOp::Ge),
+        _ => Branch::Unknown,
+    }
+}
+
+/// The comparison with its operands swapped (`flip_opcode()`).
+fn flip(op: JmpOp) -> JmpOp {
+    match op {
+        JmpOp::Gt => JmpOp::Lt,
+        JmpOp::Lt => JmpOp::Gt,
+        JmpOp::Ge => JmpOp::Le,
+        JmpOp::Le => JmpOp::Ge,
+        JmpOp::SGt => JmpOp::SLt,
+        JmpOp::SLt => JmpOp::SGt,
+        JmpOp::SGe => JmpOp::SLe,
+        JmpOp::SLe => JmpOp::SGe,
+        other => other,
+    }
+}
+
+/// `is_branch_taken()` for any operands: scalars by their bounds, two
+/// packet pointers by `pkt_end` marks, a never-NULL pointer against the
+/// constant zero, otherwise unknown.
 fn branch_taken(dst: &RegState, src: &RegState, op: JmpOp, width: Width) -> Branch {
     if dst.is_scalar() && src.is_scalar() {
         return is_branch_taken(&dst.var, &src.var, op, width);
     }
-    let zero = |r: &RegState| r.is_scalar() && r.const_value() == Some(0);
-    // Kernel objects reached through untrusted pointers may be NULL
-    // (`reg_not_null()`): only trusted BTF pointers count.
-    let not_null = |r: &RegState| {
-        r.typ.is_pointer() && !r.flags.maybe_null && (r.typ != RegType::BtfId || r.flags.trusted)
+    if dst.typ.is_pkt_pointer_any() && src.typ.is_pkt_pointer_any() && width == Width::W64 {
+        return pkt_ptr_branch_taken(dst, src, op);
+    }
+    let zero = |r: &RegState| {
+        r.is_scalar()
+            && match width {
+                Width::W64 => r.var.const_value() == Some(0),
+                Width::W32 => r.var.var_off.subreg_is_const() && r.var.var_off.subreg().value == 0,
+            }
     };
-    if width == Width::W64 && ((not_null(dst) && zero(src)) || (zero(dst) && not_null(src))) {
+    if (reg_not_null(dst) && zero(src)) || (zero(dst) && reg_not_null(src)) {
         return match op {
             JmpOp::Eq => Branch::NotTaken,
             JmpOp::Ne => Branch::Taken,
@@ -262,15 +347,16 @@ fn mark_ptr_or_null(st: &mut VerifierState, reg: &RegState, is_null: bool) {
 }
 
 /// `find_good_pkt_pointers()`: `ptr <= pkt_end` proves `ptr.off` bytes
-/// from the base shared by the id.
-fn find_good_pkt_pointers(st: &mut VerifierState, ptr: &RegState) {
-    if ptr.off <= 0 {
+/// from the base shared by the id, `ptr < pkt_end` one more
+/// (`range_right_open`).
+fn find_good_pkt_pointers(st: &mut VerifierState, ptr: &RegState, right_open: bool) {
+    if ptr.off < 0 || (ptr.off == 0 && right_open) {
         return;
     }
     if ptr.var.umax > MAX_PACKET_OFF || ptr.var.umax + ptr.off as u64 > MAX_PACKET_OFF {
         return;
     }
-    let (typ, id, range) = (ptr.typ, ptr.id, ptr.off);
+    let (typ, id, range) = (ptr.typ, ptr.id, ptr.off + i32::from(right_open));
     for_each_reg(st, |x| {
         if x.typ == typ && x.id == id {
             x.range = x.range.max(range);

@@ -7,12 +7,14 @@
 //!
 //! A backward dataflow over the instructions of every subprogram:
 //! `live_in = uses ∪ (live_out \ defs)`, `live_out` the union over the
-//! successors. It is an over-approximation (some registers the kernel
-//! would find dead stay live), which is sound: only precision is lost.
-//! Calls read r1-r5 and write r0-r5 (the helper's actual argument count is
-//! not consulted), `exit` reads r0; the frame pointer is always live. Stack
-//! slots are not covered here: their liveness is dynamic, as in the kernel
-//! ([`super::stack_live`]).
+//! successors. The uses and definitions are those of the kernel's
+//! `compute_insn_live_regs()` (Linux 6.15+, whose result 6.18 also uses
+//! for pruning): a helper or kfunc call reads as many argument registers
+//! as its prototype has parameters (`get_call_summary()`; r1-r5 for
+//! bpf2bpf calls and helpers the program type may not call) and writes
+//! r0-r5; `exit` reads r0; a legacy packet load (`LD_ABS`/`LD_IND`)
+//! reads every register. The frame pointer is always live. Stack slots
+//! are not covered here: their liveness is dynamic ([`super::stack_live`]).
 
 use bpfemu_isa::{AtomicOp, CallTarget, Instruction, Source};
 
@@ -20,6 +22,7 @@ const R0: u16 = 1;
 const ARGS: u16 = 0b11_1110;
 const CALLER_SAVED: u16 = 0b11_1111;
 const FP: u16 = 1 << 10;
+const ALL: u16 = 0x7ff;
 
 fn bit(r: bpfemu_isa::Reg) -> u16 {
     1 << r.idx()
@@ -32,8 +35,9 @@ fn src_bit(s: Source) -> u16 {
     }
 }
 
-/// `(uses, defs)` of one instruction.
-fn uses_defs(ins: &Instruction) -> (u16, u16) {
+/// `(uses, defs)` of one instruction; `params` gives the parameter count
+/// of a helper or kfunc call when its prototype is known.
+fn uses_defs(ins: &Instruction, params: &dyn Fn(&Instruction) -> Option<u8>) -> (u16, u16) {
     use Instruction::*;
     match *ins {
         Alu { op: bpfemu_isa::AluOp::Mov | bpfemu_isa::AluOp::MovSx(_), dst, src, .. } => {
@@ -44,10 +48,14 @@ fn uses_defs(ins: &Instruction) -> (u16, u16) {
         Ja { .. } => (0, 0),
         Jmp { dst, src, .. } => (bit(dst) | src_bit(src), 0),
         Call(CallTarget::Reg(r)) => (ARGS | bit(r), CALLER_SAVED),
-        Call(_) => (ARGS, CALLER_SAVED),
+        Call(_) => match params(ins) {
+            // GENMASK(num_params, 1)
+            Some(n) => (((1u16 << (n.min(5) + 1)) - 1) & !R0, CALLER_SAVED),
+            None => (ARGS, CALLER_SAVED),
+        },
         Exit => (R0, 0),
         LdImm64 { dst, .. } => (0, bit(dst)),
-        LdPacket { src, .. } => (1 << 6 | src.map_or(0, bit), CALLER_SAVED),
+        LdPacket { .. } => (ALL, 0),
         Ldx { dst, src, .. } => (bit(src), bit(dst)),
         St { dst, .. } => (bit(dst), 0),
         Stx { dst, src, .. } => (bit(dst) | bit(src), 0),
@@ -68,9 +76,13 @@ fn uses_defs(ins: &Instruction) -> (u16, u16) {
 
 /// `live_in` for every slot of a program of `len` slots (0 for the second
 /// half of a `ld_imm64`).
-pub(crate) fn compute(prog: &[(usize, Instruction)], len: usize) -> Vec<u16> {
+pub(crate) fn compute(
+    prog: &[(usize, Instruction)],
+    len: usize,
+    params: &dyn Fn(&Instruction) -> Option<u8>,
+) -> Vec<u16> {
     let mut live = vec![0u16; len];
-    let ud: Vec<(u16, u16)> = prog.iter().map(|(_, i)| uses_defs(i)).collect();
+    let ud: Vec<(u16, u16)> = prog.iter().map(|(_, i)| uses_defs(i, params)).collect();
     let mut changed = true;
     while changed {
         changed = false;
@@ -118,10 +130,37 @@ mod tests {
                 })
                 .collect()
         };
-        let l = compute(&prog, 7);
+        let l = compute(&prog, 7, &|_| None);
         assert_eq!(l[0], FP | 1 << 1);
         assert_eq!(l[2], FP | 1 << 2 | 1 << 3);
         assert_eq!(l[5], FP);
         assert_eq!(l[4], FP | R0);
+    }
+
+    #[test]
+    fn calls_read_their_parameters_only() {
+        let prog: Vec<(usize, Instruction)> = bpfemu_isa::asm::kernel::assemble_instructions(
+            "r1 = 1\nr2 = 2\nr3 = 3\nr5 = 5\ncall 12\nr0 = 0\nexit",
+        )
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, i))| (k, i))
+        .collect();
+        // bpf_tail_call takes three arguments: r5 is dead before it.
+        let l = compute(&prog, 7, &|_| Some(3));
+        assert_eq!(l[4], FP | 0b1110);
+        // Without a prototype every argument register is read.
+        let l = compute(&prog, 7, &|_| None);
+        assert_eq!(l[4], FP | ARGS);
+        // A legacy packet load reads everything.
+        let prog: Vec<(usize, Instruction)> =
+            bpfemu_isa::asm::kernel::assemble_instructions("r0 = *(u8 *)skb[0]\nexit")
+                .unwrap()
+                .into_iter()
+                .enumerate()
+                .map(|(k, (_, i))| (k, i))
+                .collect();
+        assert_eq!(compute(&prog, 2, &|_| None)[0], ALL);
     }
 }

@@ -22,7 +22,7 @@ use super::fmt::{reg_type_str, tnum_str};
 use super::{COMPLEXITY_LIMIT_JMP_SEQ, CtxRecord, EACCES, Pending, VResult, Verifier};
 use crate::bounds::ScalarBounds;
 use crate::env::{Access, CtxField};
-use crate::errno::{E2BIG, EINVAL};
+use crate::errno::{E2BIG, EINVAL, EPERM};
 use crate::state::{BPF_REG_SIZE, MAX_BPF_STACK, RegState, RegType, SlotType, StackSlot};
 use bpfemu_isa::{AtomicOp, Size};
 
@@ -786,20 +786,36 @@ impl Verifier<'_, '_> {
         sx: bool,
     ) -> VResult<Option<RegState>> {
         let tname = self.input.prog_type.btf_type_name(reg.btf_id).unwrap_or_default();
-        if reg.flags.user {
-            return Err(self.reject(EACCES, format!("R{regno} is ptr_{tname} access user memory: off={off}")));
+        // The kernel's order: privileges, license, variable offset, then
+        // the offset's sign and the pointer's address space. Every BTF id
+        // bpfemu's verifier tracks is a vmlinux one (`btf_is_kernel()`).
+        if !self.input.opts.allow_ptr_leaks {
+            return Err(self.reject(
+                EPERM,
+                format!("'struct {tname}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN"),
+            ));
         }
-        if off < 0 {
-            return Err(
-                self.reject(EACCES, format!("R{regno} is ptr_{tname} invalid negative access: off={off}"))
-            );
+        if !self.input.opts.gpl_compatible {
+            return Err(self.reject(
+                EINVAL,
+                format!("Cannot access kernel 'struct {tname}' from non-GPL compatible program"),
+            ));
         }
-        if reg.var.const_value() != Some(0) {
+        let Some(var) = reg.var.const_value() else {
             let t = tnum_str(&reg.var);
             return Err(self.reject(
                 EACCES,
                 format!("R{regno} is ptr_{tname} invalid variable offset: off={off}, var_off={t}"),
             ));
+        };
+        let off = off.saturating_add(var as i64);
+        if off < 0 {
+            return Err(
+                self.reject(EACCES, format!("R{regno} is ptr_{tname} invalid negative access: off={off}"))
+            );
+        }
+        if reg.flags.user {
+            return Err(self.reject(EACCES, format!("R{regno} is ptr_{tname} access user memory: off={off}")));
         }
         if let Store::Reg(r) = store
             && self.reg(r).typ.is_pointer()
@@ -979,27 +995,47 @@ impl Verifier<'_, '_> {
             }
         }
         let bpf_capable = self.input.opts.bpf_capable;
+        let allow_uninit = self.input.opts.allow_ptr_leaks;
         let slot = &mut self.cur.frames[f].stack[spi];
         match val {
-            Some(v) if size == BPF_REG_SIZE => {
-                // in_slot is 0: stack accesses are size-aligned.
-                slot.spilled = v;
-                slot.slot_type = [SlotType::Spill; BPF_REG_SIZE];
-            }
-            Some(v) if in_slot == 0 && v.is_scalar() && bpf_capable && v.const_value() != Some(0) => {
-                // A narrow spill of a scalar keeps its bounds for a fill of
-                // the same bytes (`save_register_state()` with a size).
+            // A scalar (or a `BPF_ST` immediate) stored at the start of
+            // a slot is a spill of that size with CAP_BPF, zero included
+            // (Linux 6.8+ "track aligned STACK_ZERO cases as imprecise
+            // spilled registers"); `save_register_state()` turns the
+            // other bytes to `STACK_MISC` unless zero, or uninitialised
+            // and readable anyway.
+            Some(v) if in_slot == 0 && v.is_scalar() && bpf_capable => {
                 scrub(slot);
                 slot.spilled = v;
-                for i in 0..size {
-                    slot.set_byte(i, SlotType::Spill);
+                for i in 0..BPF_REG_SIZE {
+                    let t = if i < size {
+                        SlotType::Spill
+                    } else {
+                        match slot.byte(i) {
+                            SlotType::Zero => SlotType::Zero,
+                            SlotType::Invalid if allow_uninit => SlotType::Invalid,
+                            _ => SlotType::Misc,
+                        }
+                    };
+                    slot.set_byte(i, t);
                 }
+            }
+            Some(v) if v.typ.is_pointer() => {
+                // in_slot is 0: stack accesses are size-aligned, and
+                // pointers are spilled whole (checked above).
+                slot.spilled = v;
+                slot.slot_type = [SlotType::Spill; BPF_REG_SIZE];
             }
             v => {
                 let zero = v.is_some_and(|v| v.const_value() == Some(0));
                 scrub(slot);
                 for i in in_slot..in_slot + size {
                     slot.set_byte(i, if zero { SlotType::Zero } else { SlotType::Misc });
+                }
+                // `STACK_ZERO` is not followed by backtracking: the
+                // register that wrote it must stay exactly zero.
+                if zero && let Store::Reg(r) = store {
+                    self.mark_precise(1 << r);
                 }
             }
         }
@@ -1085,10 +1121,12 @@ impl Verifier<'_, '_> {
         }
         let allow_uninit = self.input.opts.allow_ptr_leaks;
         let mut zeros = 0;
+        let mut spills = 0;
         for i in 0..size {
             match slot.byte(in_slot + i) {
                 SlotType::Zero => zeros += 1,
-                SlotType::Misc | SlotType::Spill => {}
+                SlotType::Spill => spills += 1,
+                SlotType::Misc => {}
                 SlotType::Invalid if allow_uninit => {}
                 _ => {
                     return Err(
@@ -1097,7 +1135,10 @@ impl Verifier<'_, '_> {
                 }
             }
         }
-        if zeros == size {
+        // Bytes of a spilled zero read otherwise than as a fill of the
+        // spill are still zero (Linux 6.8+ "preserve constant zero when
+        // doing partial register restore").
+        if zeros == size || (spills == size && slot.spilled.const_value() == Some(0)) {
             return Ok(RegState::constant(0));
         }
         Ok(unknown())

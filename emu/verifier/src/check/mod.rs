@@ -372,7 +372,19 @@ impl<'a, 'l> Verifier<'a, 'l> {
                 a.prune_point = true;
             }
         }
-        let live_in = live::compute(&prog, len);
+        let ops = input.prog_type;
+        let params = |ins: &Instruction| -> Option<u8> {
+            match ins {
+                Instruction::Call(bpfemu_isa::CallTarget::Helper(id)) => ops.func_proto(*id).map(|p| {
+                    p.args.iter().take_while(|a| **a != crate::proto::ArgType::DontCare).count() as u8
+                }),
+                Instruction::Call(bpfemu_isa::CallTarget::Kfunc { btf_id, btf_fd_idx: 0 }) => {
+                    ops.kfunc(*btf_id as u32).map(|k| k.args.len() as u8)
+                }
+                _ => None,
+            }
+        };
+        let live_in = live::compute(&prog, len, &params);
         let nsub = cfg.subprogs.len();
         Verifier {
             input,

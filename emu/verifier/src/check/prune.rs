@@ -163,7 +163,14 @@ fn regsafe(old: &RegState, cur: &RegState, ids: &mut IdMap, exact: Exact) -> boo
             }
             match old.typ {
                 RegType::Packet | RegType::PacketMeta => {
-                    cur.range >= old.range && bounds_within(&old.var, &cur.var)
+                    // At least the old range; the at/beyond-`pkt_end`
+                    // marks (negative) only match themselves.
+                    let range_ok = if old.range < 0 || cur.range < 0 {
+                        old.range == cur.range
+                    } else {
+                        cur.range >= old.range
+                    };
+                    range_ok && bounds_within(&old.var, &cur.var)
                 }
                 RegType::MapValue | RegType::MapKey | RegType::Mem | RegType::BtfId => {
                     bounds_within(&old.var, &cur.var)

@@ -72,6 +72,11 @@ impl RegType {
     pub fn is_pkt_pointer(self) -> bool {
         matches!(self, RegType::Packet | RegType::PacketMeta)
     }
+
+    /// `reg_is_pkt_pointer_any()`: packet, packet meta or packet end.
+    pub fn is_pkt_pointer_any(self) -> bool {
+        matches!(self, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
+    }
 }
 
 /// Type flags (`enum bpf_type_flag`) the emulator tracks.

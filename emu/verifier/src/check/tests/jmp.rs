@@ -79,6 +79,15 @@ fn btf_pointers() {
         &format!("{t}r0 = *(u32 *)(r2 -4)\nout: r0 = 0\nexit"),
         "R2 is ptr_task invalid negative access: off=-4",
     );
+    // check_ptr_to_btf_access(): kernel structs are for CAP_PERFMON and
+    // for GPL-compatible programs only, checked before the offset.
+    let load = format!("{t}r0 = *(u32 *)(r2 -4)\nout: r0 = 0\nexit");
+    let (r, log) = run_with(&load, VerifyOptions { allow_ptr_leaks: false, ..VerifyOptions::default() }, 1);
+    assert_eq!(r.unwrap_err().errno, crate::errno::EPERM, "{log}");
+    assert!(log.contains("'struct task' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN"), "{log}");
+    let (r, log) = run_with(&load, VerifyOptions { gpl_compatible: false, ..VerifyOptions::default() }, 1);
+    assert_eq!(r.unwrap_err().errno, crate::errno::EINVAL, "{log}");
+    assert!(log.contains("Cannot access kernel 'struct task' from non-GPL compatible program"), "{log}");
     // An untrusted pointer may be NULL: the comparison is not decided.
     let (r, log) = run_with(
         &format!("{t}r3 = *(u64 *)(r2 +8)\nif r3 != 0 goto out\nr0 = 1\nexit\nout: r0 = 0\nexit"),
@@ -92,9 +101,12 @@ fn btf_pointers() {
 #[test]
 fn null_checks() {
     let src = |body: &str| format!("r2 = *(u32 *)(r1 +8)\n{body}");
-    // Only pointers the mock marks maybe-null come from ctx as BtfId; use a
-    // spilled copy of a non-null pointer compared with 0: decided.
+    // A packet pointer compared with 0 is not decided: packets are not
+    // among reg_not_null()'s types, so both branches are walked.
     let o = accept(&src("if r2 == 0 goto out\nr0 = 0\nexit\nout: r0 = 1\nexit"));
+    assert_eq!(o.stats.insn_processed, 6);
+    // A map pointer never is NULL (6.16+: CONST_PTR_TO_MAP): decided.
+    let o = accept("r2 = map[fd:0]\nif r2 == 0 goto out\nr0 = 0\nexit\nout: r0 = 1\nexit");
     assert_eq!(o.stats.insn_processed, 4);
 }
 
