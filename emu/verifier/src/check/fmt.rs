@@ -48,7 +48,7 @@ pub fn reg_type_str(r: &RegState) -> String {
     format!("{prefix}{name}{postfix}")
 }
 
-fn map_of<'m>(maps: &'m [MapInfo], r: &RegState) -> Option<&'m MapInfo> {
+pub(crate) fn map_of<'m>(maps: &'m [MapInfo], r: &RegState) -> Option<&'m MapInfo> {
     let m = maps.get(r.map as usize)?;
     if r.inner_map { m.inner.as_deref() } else { Some(m) }
 }

@@ -107,8 +107,9 @@ impl Verifier<'_, '_> {
             && src_reg.const_value() == Some(0)
             && matches!(src, Source::Imm(_))
         {
-            mark_ptr_or_null(&mut other, &dst, op == JmpOp::Eq);
-            mark_ptr_or_null(&mut self.cur, &dst, op == JmpOp::Ne);
+            let maps = self.input.maps;
+            mark_ptr_or_null(&mut other, &dst, op == JmpOp::Eq, maps);
+            mark_ptr_or_null(&mut self.cur, &dst, op == JmpOp::Ne, maps);
         } else if !(s_idx.is_some()
             && self.try_match_pkt_pointers(width, op, (d, s_idx.unwrap_or(d)), &dst, &src_reg, &mut other))
             && self.is_pointer_value(d)
@@ -320,7 +321,11 @@ fn set_linked(st: &mut VerifierState, r: usize, b: &ScalarBounds) {
 
 /// `mark_ptr_or_null_regs()`: every copy of the pointer (same id)
 /// becomes NULL (a scalar 0) or a pointer no longer `_or_null`.
-fn mark_ptr_or_null(st: &mut VerifierState, reg: &RegState, is_null: bool) {
+///
+/// A pointer found non-NULL loses its id (no later check needs it, and
+/// pruning compares fewer ids) unless it may point to a spin lock, whose
+/// `bpf_spin_unlock()` must name the same object (`reg_may_point_to_spin_lock()`).
+fn mark_ptr_or_null(st: &mut VerifierState, reg: &RegState, is_null: bool, maps: &[crate::env::MapInfo]) {
     let id = reg.id;
     if id == 0 {
         return;
@@ -337,6 +342,11 @@ fn mark_ptr_or_null(st: &mut VerifierState, reg: &RegState, is_null: bool) {
                 *x = RegState::constant(0);
             } else {
                 x.flags.maybe_null = false;
+                let spin_lock = x.typ == RegType::MapValue
+                    && super::fmt::map_of(maps, x).is_some_and(|m| m.spin_lock_off.is_some());
+                if !spin_lock {
+                    x.id = 0;
+                }
             }
         }
     });

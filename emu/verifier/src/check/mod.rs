@@ -478,8 +478,19 @@ impl<'a, 'l> Verifier<'a, 'l> {
         true
     }
 
-    /// The walk (`do_check()`).
+    /// One function's walk as `do_check_common()` ends it: at level 1 a
+    /// successful walk leaves nothing in the log (it is reset to the
+    /// start, `bpf_vlog_reset(&env->log, 0)`); level 2 keeps every path.
     pub fn do_check(&mut self) -> VResult<()> {
+        self.walk()?;
+        if self.log.insns() && !self.log.level2() {
+            self.log.reset(0);
+        }
+        Ok(())
+    }
+
+    /// The walk (`do_check()`).
+    fn walk(&mut self) -> VResult<()> {
         let mut do_print_state = false;
         loop {
             let idx = self.insn_idx;
