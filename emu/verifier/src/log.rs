@@ -2,7 +2,7 @@
 //!
 //! The user passes a buffer of `log_size` bytes and a `log_level`:
 //! * bit 0 (`BPF_LOG_LEVEL1`): every instruction as it is checked with
-//!   the registers it changed (`0: (b7) r0 = 1   ; R0_w=1`), errors and the
+//!   the registers it touched (`0: (b7) r0 = 1   ; R0=1`), errors and the
 //!   final statistics line; the walk rewinds the log when it abandons a
 //!   path, so what remains is the failing path (`pop_stack()`'s log reset);
 //! * bit 1 (`BPF_LOG_LEVEL2`): the same, keeping every path, with the full

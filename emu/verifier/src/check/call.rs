@@ -417,11 +417,8 @@ impl Verifier<'_, '_> {
         }
         self.cur.cur_mut().callback_depth = 0;
         st.frames.push(callee);
-        if self.log.level() & (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2) != 0 {
-            std::mem::swap(&mut self.cur, &mut st);
-            self.log_call_frames();
-            std::mem::swap(&mut self.cur, &mut st);
-        }
+        // No caller:/callee: lines (`push_callback_call()` prints none):
+        // the run shows up as "from N to M:" at level 2.
         self.push_branch(st, start)?;
         Ok(())
     }

@@ -11,7 +11,7 @@
 use super::Verifier;
 use crate::bounds::ScalarBounds;
 use crate::env::MapInfo;
-use crate::state::{BPF_REG_SIZE, FuncState, RegState, RegType, SlotType, VerifierState};
+use crate::state::{BPF_REG_SIZE, RegState, RegType, SlotType, VerifierState};
 
 /// The kernel's name of a register's type with its flags
 /// (`reg_type_str()`): `map_value_or_null`, `rdonly_mem`, `ptr_or_null_`.
@@ -137,49 +137,61 @@ fn slot_repr(v: &Verifier<'_, '_>, s: &crate::state::StackSlot, cur_frame: u32) 
 }
 
 /// The registers and stack slots of frame `frameno` of the current state
-/// (`print_verifier_state()`): all of them when `before` is `None`, else
-/// only those that differ from `before`, marked `_w`. Starts with a space
-/// unless empty.
-pub fn frame_repr(v: &Verifier<'_, '_>, frameno: usize, before: Option<&FuncState>) -> String {
+/// (`print_verifier_state()`): all of them when `only` is `None`, else the
+/// registers and stack slots (by slot index) the instruction touched —
+/// the kernel's "scratched" marks. Starts with a space unless empty.
+pub fn frame_repr(v: &Verifier<'_, '_>, frameno: usize, only: Option<(u16, u64)>) -> String {
     let Some(f) = v.cur.frames.get(frameno) else { return String::new() };
     let mut out = String::new();
     let fno = f.frameno;
-    if before.is_none() && fno != 0 {
+    if fno != 0 {
         out.push_str(&format!(" frame{fno}:"));
     }
-    // Precision marks set by backtracking are not changes of the
-    // instruction.
-    let same = |a: &RegState, b: &RegState| {
-        RegState { precise: false, ..a.clone() } == RegState { precise: false, ..b.clone() }
-    };
+    let (regs, slots) = only.unwrap_or((u16::MAX, u64::MAX));
     for (i, r) in f.regs.iter().enumerate() {
-        let changed = before.map(|b| !same(&b.regs[i], r));
-        if r.typ == RegType::NotInit || changed == Some(false) {
+        if r.typ == RegType::NotInit || regs & (1 << i) == 0 {
             continue;
         }
-        let w = if changed == Some(true) { "_w" } else { "" };
-        out.push_str(&format!(" R{i}{w}={}", reg_repr(v, r, fno)));
+        out.push_str(&format!(" R{i}={}", reg_repr(v, r, fno)));
     }
     for (i, s) in f.stack.iter().enumerate() {
-        let changed = before.map(|b| {
-            b.stack.get(i).is_none_or(|o| o.slot_type != s.slot_type || !same(&o.spilled, &s.spilled))
-        });
-        if changed == Some(false) || s.slot_type.iter().all(|t| *t == SlotType::Invalid) {
+        if s.slot_type.iter().all(|t| *t == SlotType::Invalid) || i >= 64 || slots & (1 << i) == 0 {
             continue;
         }
-        let w = if changed == Some(true) { "_w" } else { "" };
-        out.push_str(&format!(" fp-{}{w}={}", (i + 1) * BPF_REG_SIZE, slot_repr(v, s, fno)));
+        out.push_str(&format!(" fp-{}={}", (i + 1) * BPF_REG_SIZE, slot_repr(v, s, fno)));
     }
-    if before.is_none() {
-        if !v.cur.refs.is_empty() {
-            let ids: Vec<String> = v.cur.refs.iter().map(|r| r.id.to_string()).collect();
-            out.push_str(&format!(" refs={}", ids.join(",")));
-        }
-        if f.in_callback_fn {
-            out.push_str(" cb");
-        }
+    if !v.cur.refs.is_empty() {
+        let ids: Vec<String> = v.cur.refs.iter().map(|r| r.id.to_string()).collect();
+        out.push_str(&format!(" refs={}", ids.join(",")));
+    }
+    if f.in_callback_fn {
+        out.push_str(" cb");
     }
     out
+}
+
+/// The registers an instruction's checks touch (`check_reg_arg()` marks
+/// them scratched): its operands, r0-r5 for calls (the arguments become
+/// `NOT_INIT` and are not printed), r0-r6 for legacy packet loads.
+pub(crate) fn insn_scratch(ins: &bpfemu_isa::Instruction) -> u16 {
+    use bpfemu_isa::{AtomicOp, Instruction::*, Source};
+    let bit = |r: bpfemu_isa::Reg| 1u16 << r.idx();
+    let src = |s: Source| match s {
+        Source::Reg(r) => bit(r),
+        Source::Imm(_) => 0,
+    };
+    match *ins {
+        Alu { dst, src: s, .. } => bit(dst) | src(s),
+        Neg { dst, .. } | Endian { dst, .. } | LdImm64 { dst, .. } | St { dst, .. } => bit(dst),
+        Ldx { dst, src: s, .. } | Stx { dst, src: s, .. } => bit(dst) | bit(s),
+        Atomic { op: AtomicOp::CmpXchg, dst, src: s, .. } => bit(dst) | bit(s) | 1,
+        Atomic { dst, src: s, .. } => bit(dst) | bit(s),
+        Jmp { dst, src: s, .. } => bit(dst) | src(s),
+        Ja { .. } => 0,
+        Call(_) => 0x3f,
+        Exit => 0,
+        LdPacket { src: s, .. } => 0x7f | s.map_or(0, bit),
+    }
 }
 
 /// The whole state, every frame (for messages such as the infinite-loop

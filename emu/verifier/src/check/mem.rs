@@ -963,6 +963,7 @@ impl Verifier<'_, '_> {
     fn stack_write_fixed(&mut self, f: usize, off: i64, size: usize, store: Store) -> VResult<()> {
         let spi = ((-off - 1) / BPF_REG_SIZE as i64) as usize;
         self.last_stack_slot = Some((f as u32, spi as u32));
+        self.scratch_stack_slot(spi);
         let in_slot = (off + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
         let val: Option<RegState> = match store {
             Store::Reg(r) => Some(self.reg(r).clone()),
@@ -1045,6 +1046,14 @@ impl Verifier<'_, '_> {
         Ok(())
     }
 
+    /// `mark_stack_slot_scratched()`: the slot is shown on the
+    /// instruction's state line.
+    fn scratch_stack_slot(&mut self, spi: usize) {
+        if spi < 64 {
+            self.scratched_stack |= 1 << spi;
+        }
+    }
+
     /// `check_stack_write_var_off()`: every byte the write may touch loses
     /// what was known of it.
     fn stack_write_var(&mut self, f: usize, min_off: i64, max_off: i64, store: Store) -> VResult<()> {
@@ -1058,6 +1067,7 @@ impl Verifier<'_, '_> {
         for o in min_off..max_off {
             let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
             let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
+            self.scratch_stack_slot(spi);
             self.destroy_if_dynptr_stack_slot(f, spi)?;
             check_iter_slot(self, f, spi)?;
             let slot = &self.cur.frames[f].stack[spi];
@@ -1092,6 +1102,7 @@ impl Verifier<'_, '_> {
     ) -> VResult<RegState> {
         let spi = ((-off - 1) / BPF_REG_SIZE as i64) as usize;
         self.last_stack_slot = Some((f as u32, spi as u32));
+        self.scratch_stack_slot(spi);
         self.mark_stack_read(f, spi);
         let in_slot = (off + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
         let slot = self.cur.frames[f].stack[spi].clone();

@@ -68,7 +68,7 @@ use crate::cfg::{CfgInfo, CfgOptions, check_cfg};
 use crate::env::{CtxField, VerifyInput};
 use crate::errno::{E2BIG, EINVAL};
 use crate::log::{VerifierLog, insn_line, stats_block, stats_line};
-use crate::state::{FuncState, VerifierState};
+use crate::state::VerifierState;
 use bpfemu_isa::Instruction;
 use std::fmt as sfmt;
 
@@ -264,6 +264,13 @@ pub struct Verifier<'a, 'l> {
     /// The fixed stack slot `(frame, spi)` the instruction being checked
     /// accessed, for its history entry.
     pub last_stack_slot: Option<(u32, u32)>,
+    /// Stack slots (by index) the current instruction read or wrote
+    /// (`mark_stack_slot_scratched()`), for its state line.
+    pub scratched_stack: u64,
+    /// The whole current frame is to be printed before the next
+    /// instruction (`mark_verifier_state_scratched()`: a new path, a
+    /// function entered).
+    pub scratch_all: bool,
     /// At a conditional jump: the registers of the current frame linked to
     /// its operands by a scalar id, and whether copies exist elsewhere
     /// (other frames, the stack).
@@ -406,6 +413,8 @@ impl<'a, 'l> Verifier<'a, 'l> {
             chain: Vec::new(),
             hist: Vec::new(),
             last_stack_slot: None,
+            scratched_stack: 0,
+            scratch_all: true,
             last_linked: (0, false),
             last_cb_exit: false,
             cur_parent: None,
@@ -475,6 +484,9 @@ impl<'a, 'l> Verifier<'a, 'l> {
         if !self.log.level2() {
             self.log.reset(p.log_pos);
         }
+        // The new path's whole frame is shown before its first
+        // instruction (`mark_verifier_state_scratched()` at the exit).
+        self.scratch_all = true;
         true
     }
 
@@ -492,6 +504,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
     /// The walk (`do_check()`).
     fn walk(&mut self) -> VResult<()> {
         let mut do_print_state = false;
+        self.scratch_all = true;
         loop {
             let idx = self.insn_idx;
             let Some(&pi) = self.slot_to_insn.get(idx).filter(|&&p| p != usize::MAX) else {
@@ -522,7 +535,14 @@ impl<'a, 'l> Verifier<'a, 'l> {
                 self.log.write(&format!("\nfrom {} to {idx}:{st}\n", self.prev_insn_idx));
             }
             do_print_state = false;
-            let before = self.log.insns().then(|| self.cur.cur().clone());
+            // A new path or function: its whole frame, on a line of its
+            // own (or after the rewound branch instruction at level 1).
+            if self.log.insns() && std::mem::take(&mut self.scratch_all) {
+                let st = fmt::frame_repr(self, self.cur.frames.len() - 1, None);
+                self.log.write(&format!("{idx}:{st}\n"));
+            }
+            self.scratch_all = false;
+            self.scratched_stack = 0;
             if self.log.insns() {
                 self.verbose_linfo(idx);
             }
@@ -551,15 +571,23 @@ impl<'a, 'l> Verifier<'a, 'l> {
             for b in self.branches.iter_mut().skip(pushed_before) {
                 b.hist.push(entry);
             }
-            if let Some(before) = before {
-                self.log_insn_state(&before, line_start, line_end);
-                // Paths pushed by this instruction resume after its log line.
-                let pos = self.log.pos();
+            if self.log.insns() {
+                let callback = matches!(ins, Instruction::Call(_)) && self.branches.len() > pushed_before;
+                self.log_insn_state(&ins, frames_before, callback, line_start, line_end);
+                // Paths pushed by this instruction resume right after its
+                // line, where its state was appended: a level-1 rewind
+                // keeps the first padding space (`push_stack()` saved
+                // `log->end_pos` before `print_insn_state()`).
                 for b in self.branches.iter_mut().skip(pushed_before) {
-                    b.log_pos = pos;
+                    b.log_pos = line_end;
                 }
             }
             self.prev_insn_idx = idx;
+            // Back in the caller: its next instruction is announced as
+            // "from EXIT to N" (level 2), as after a pop.
+            if (self.cur.frames.len() as u32) < frames_before {
+                do_print_state = true;
+            }
             match step {
                 Step::Next => self.insn_idx = idx + ins.slots(),
                 Step::Goto(t) => self.insn_idx = t,
@@ -573,13 +601,29 @@ impl<'a, 'l> Verifier<'a, 'l> {
         }
     }
 
-    /// After an instruction, the registers and stack slots it changed, on
-    /// its log line (`print_insn_state()`): `0: (b7) r0 = 1   ; R0_w=1`.
-    fn log_insn_state(&mut self, before: &FuncState, line_start: usize, line_end: usize) {
-        if self.cur.frames.len() != before.frameno as usize + 1 {
+    /// After an instruction, the registers and stack slots it touched
+    /// (`print_insn_state()`), appended to its line: `0: (b7) r0 = 1   ;
+    /// R0=1`. A call that pushed a callback run prints the whole frame; a
+    /// call into a subprogram prints the callee's frame before its first
+    /// instruction instead; a return prints nothing more.
+    fn log_insn_state(
+        &mut self,
+        ins: &Instruction,
+        frames_before: u32,
+        callback: bool,
+        line_start: usize,
+        line_end: usize,
+    ) {
+        let frames = self.cur.frames.len() as u32;
+        if frames > frames_before {
+            self.scratch_all = true;
             return;
         }
-        let text = fmt::frame_repr(self, self.cur.frames.len() - 1, Some(before));
+        if frames < frames_before {
+            return;
+        }
+        let only = (!callback).then(|| (fmt::insn_scratch(ins), self.scratched_stack));
+        let text = fmt::frame_repr(self, self.cur.frames.len() - 1, only);
         if text.is_empty() {
             return;
         }

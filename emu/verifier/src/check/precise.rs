@@ -275,8 +275,10 @@ impl Verifier<'_, '_> {
     }
 
     fn backtrack_from_cur(&mut self, need: &mut Need) {
-        // The current state first: later kept states copy its marks.
-        mark_in_state(&mut self.cur, need);
+        // The current state itself is not marked: it is never the old
+        // side of a comparison, and the states kept after this point get
+        // their marks from later backtracking if they need them
+        // (`__mark_chain_precision()` skips its starting state).
         let hist = std::mem::take(&mut self.hist);
         let ok = self.walk_back(&hist, need);
         self.hist = hist;
@@ -361,12 +363,9 @@ impl Verifier<'_, '_> {
         true
     }
 
-    /// The fallback (`mark_all_scalars_precise()`): every scalar of the
-    /// current state and of every kept ancestor becomes precise.
+    /// The fallback (`mark_all_scalars_precise()`): every scalar of every
+    /// kept ancestor becomes precise (not the current state's, as above).
     pub(crate) fn mark_all_precise(&mut self) {
-        for f in self.cur.frames.iter_mut() {
-            mark_all_in_frame(f);
-        }
         let mut at = self.cur_parent;
         while let Some(id) = at {
             if self.chain[id].all_precise {

@@ -369,8 +369,10 @@ impl Verifier<'_, '_> {
                 } else {
                     if same_ignoring_precision(&e.state, &self.cur) {
                         let st = super::fmt::state_repr(self, &self.cur);
+                        let old = super::fmt::state_repr(self, &e.state);
                         let e = self.reject(EINVAL, format!("infinite loop detected at insn {idx}"));
                         self.log.line(&format!("cur state:{st}"));
+                        self.log.line(&format!("old state:{old}"));
                         return Err(e);
                     }
                     false

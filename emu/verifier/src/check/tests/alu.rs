@@ -9,7 +9,7 @@ fn scalar_ops_and_bounds() {
     );
     accept("w0 = -1\nr0 += 1\nexit");
     let (_, log) = run("w0 = -1\nexit");
-    assert!(log.contains("R0_w=4294967295"), "{log}");
+    assert!(log.contains("R0=4294967295"), "{log}");
     reject("r0 = 1\nr0 /= 0\nexit", "div by zero");
     reject("r0 = 1\nr0 <<= 64\nexit", "invalid shift 64");
     reject("r0 = 1\nw0 <<= 32\nexit", "invalid shift 32");
@@ -21,8 +21,8 @@ fn scalar_ops_and_bounds() {
 fn mov_copies_pointers_and_links_scalars() {
     accept("r2 = r10\nr2 += -8\nr1 = 0\n*(u64 *)(r2 +0) = r1\nr0 = *(u64 *)(r10 -8)\nexit");
     let (_, log) = run("r1 = *(u32 *)(r1 +0)\nr2 = r1\nr0 = 0\nexit");
-    assert!(log.contains("R1_w=scalar(id=1"), "{log}");
-    assert!(log.contains("R2_w=scalar(id=1"), "{log}");
+    assert!(log.contains("R1=scalar(id=1"), "{log}");
+    assert!(log.contains("R2=scalar(id=1"), "{log}");
 }
 
 #[test]
@@ -63,9 +63,9 @@ fn pointer_offsets_must_be_bounded() {
 #[test]
 fn ld_imm64_kinds() {
     let (_, log) = run("r1 = map[fd:0]\nr2 = map[fd:0][0]+4\nr3 = 0x100000000 ll\nr0 = 0\nexit");
-    assert!(log.contains("R1_w=map_ptr(map=arr,ks=4,vs=16)"), "{log}");
-    assert!(log.contains("R2_w=map_value(map=arr,ks=4,vs=16,off=4)"), "{log}");
-    assert!(log.contains("R3_w=0x100000000") || log.contains("R3_w=4294967296"), "{log}");
+    assert!(log.contains("R1=map_ptr(map=arr,ks=4,vs=16)"), "{log}");
+    assert!(log.contains("R2=map_value(map=arr,ks=4,vs=16,off=4)"), "{log}");
+    assert!(log.contains("R3=0x100000000") || log.contains("R3=4294967296"), "{log}");
     reject("r2 = map[fd:1][0]+4\nr0 = 0\nexit", "no direct value access support for this map type");
     reject("r2 = map[fd:0][0]+16\nr0 = 0\nexit", "invalid access to map value pointer, value_size=16 off=16");
     reject("r2 = map[fd:9]\nr0 = 0\nexit", "fd 9 is not pointing to valid bpf_map");
@@ -82,7 +82,7 @@ fn map_value_direct() {
     // A frozen read-only map: constant loads, no stores.
     let (r, log) = run("r2 = map[fd:2][0]+0\nr0 = *(u32 *)(r2 +4)\nexit");
     r.unwrap();
-    assert!(log.contains("R0_w=117835012"), "{log}");
+    assert!(log.contains("R0=117835012"), "{log}");
     reject(
         "r2 = map[fd:2][0]+0\nr0 = 0\n*(u32 *)(r2 +4) = r0\nexit",
         "write into map forbidden, value_size=16 off=4 size=4",
@@ -100,9 +100,9 @@ fn ld_abs() {
 #[test]
 fn endian_and_movsx() {
     let (_, log) = run("r0 = 0x1234\nr0 = le16 r0\nexit");
-    assert!(log.contains("R0_w=4660"), "{log}");
+    assert!(log.contains("R0=4660"), "{log}");
     let (_, log) = run("r0 = *(u32 *)(r1 +0)\nr0 = be16 r0\nexit");
     assert!(log.contains("umax=0xffff"), "{log}");
     let (_, log) = run("r0 = 0xff\nr0 = (s8)r0\nexit");
-    assert!(log.contains("R0_w=-1"), "{log}");
+    assert!(log.contains("R0=-1"), "{log}");
 }

@@ -90,7 +90,7 @@ fn trusted_ctx_argument() {
     let ops = Trusted { void_ret: false };
     let (r, log) = run_ops("r1 = *(u64 *)(r1 +16)\nr0 = *(u64 *)(r1 +0)\nr0 = 0\nexit", &ops, 2);
     assert!(r.is_ok(), "{log}");
-    assert!(log.contains("R1_w=trusted_ptr_task()"), "{log}");
+    assert!(log.contains("R1=trusted_ptr_task()"), "{log}");
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn null_checks_of_or_null_pointers() {
     ));
     // The NULL side is a known zero.
     let (_, log) = run(&format!("{t}if r2 != 0 goto out\nr0 = r2\nexit\nout: r0 = 0\nexit"));
-    assert!(log.contains("R0_w=0"), "{log}");
+    assert!(log.contains("R0=0"), "{log}");
     reject(
         &format!("{t}r2 += 8\nr0 = 0\nexit"),
         "R2 pointer arithmetic on ptr_or_null_ prohibited, null-check it first",

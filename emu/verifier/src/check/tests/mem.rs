@@ -28,10 +28,10 @@ fn spill_and_fill() {
     // A pointer survives a spill; a scalar keeps its bounds.
     accept("*(u64 *)(r10 -8) = r1\nr2 = *(u64 *)(r10 -8)\nr0 = *(u32 *)(r2 +0)\nexit");
     let (_, log) = run("r1 = 42\n*(u64 *)(r10 -8) = r1\nr0 = *(u64 *)(r10 -8)\nexit");
-    assert!(log.contains("R0_w=42"), "{log}");
+    assert!(log.contains("R0=42"), "{log}");
     // A narrow spill of a scalar, filled back with the same size.
     let (_, log) = run("r1 = 42\n*(u32 *)(r10 -8) = r1\nr0 = *(u32 *)(r10 -8)\nexit");
-    assert!(log.contains("R0_w=42"), "{log}");
+    assert!(log.contains("R0=42"), "{log}");
     // A partial overwrite of a spilled pointer: the slot becomes misc.
     reject(
         "*(u64 *)(r10 -8) = r1\nr2 = 0\n*(u32 *)(r10 -4) = r2\nr1 = *(u64 *)(r10 -8)\nr0 = *(u32 *)(r1 +0)\nexit",
@@ -49,13 +49,13 @@ fn spill_and_fill() {
     // STACK_ZERO, so the 8-byte load is unknown (as Linux 6.18 logs it:
     // fp-8=0000mmmm, R0=scalar()).
     let (_, log) = run("r1 = 0\n*(u32 *)(r10 -8) = r1\n*(u32 *)(r10 -4) = r1\nr0 = *(u64 *)(r10 -8)\nexit");
-    assert!(log.contains("fp-8_w=0000mmmm") && log.contains("R0_w=scalar()"), "{log}");
+    assert!(log.contains("fp-8=0000mmmm") && log.contains("R0=scalar()"), "{log}");
     // Whole zero bytes stay known.
     let (_, log) = run("r1 = 0\n*(u32 *)(r10 -4) = r1\nr0 = *(u32 *)(r10 -4)\nexit");
-    assert!(log.contains("R0_w=0"), "{log}");
+    assert!(log.contains("R0=0"), "{log}");
     // So does a narrow fill of part of a spilled zero.
     let (_, log) = run("r1 = 0\n*(u32 *)(r10 -8) = r1\nr0 = *(u8 *)(r10 -7)\nexit");
-    assert!(log.contains("R0_w=0"), "{log}");
+    assert!(log.contains("R0=0"), "{log}");
 }
 
 #[test]
@@ -318,7 +318,7 @@ fn strict_alignment_option() {
 #[test]
 fn log_prints_pseudo_loads_as_addresses() {
     let (_, log) = run_with("r2 = map[fd:0]\nr0 = 0\nexit", VerifyOptions::default(), 2);
-    assert!(log.starts_with("0: (18) r2 = 0x0 "), "{log}");
+    assert!(log.starts_with("0: R1=ctx() R10=fp0\n0: (18) r2 = 0x0 "), "{log}");
 }
 
 #[test]

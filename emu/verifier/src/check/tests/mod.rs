@@ -215,8 +215,10 @@ pub(crate) fn run_with(
 }
 
 /// Privileged, level 1.
+/// A load with a level-2 log (a level-1 log of an accepted program keeps
+/// only the statistics line).
 pub(crate) fn run(src: &str) -> (Result<VerifyOutcome, VerifyError>, String) {
-    run_with(src, VerifyOptions::default(), 1)
+    run_with(src, VerifyOptions::default(), 2)
 }
 
 pub(crate) fn unpriv() -> VerifyOptions {
@@ -258,10 +260,19 @@ fn straight_line_and_stats() {
     let o = r.unwrap();
     assert_eq!(o.stats.insn_processed, 2);
     assert_eq!(o.subprogs, vec![0]);
+    // Level 2 (as Linux 6.18 writes it, minus the "func#0 @0" and
+    // "Live regs before insn:" preamble): the entry state, each
+    // instruction with the registers it touched, the statistics.
     assert_eq!(
         log,
-        "0: (b7) r0 = 1                        ; R0_w=1\n1: (95) exit\n\
+        "0: R1=ctx() R10=fp0\n0: (b7) r0 = 1                        ; R0=1\n1: (95) exit\n\
          processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n"
+    );
+    // Level 1: an accepted walk leaves only the statistics line.
+    let (_, log) = run_with("r0 = 1\nexit", VerifyOptions::default(), 1);
+    assert_eq!(
+        log,
+        "processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n"
     );
 }
 
