@@ -536,7 +536,13 @@ impl ScalarBounds {
             out.push('P');
         }
         if self.var_off.is_const() {
-            out.push_str(&(self.var_off.value as i64).to_string());
+            // `verbose_snum()`: decimal in the s16 range, else hex.
+            let v = self.var_off.value as i64;
+            if snum_decimal(v) {
+                out.push_str(&v.to_string());
+            } else {
+                out.push_str(&format!("{:#x}", v as u64));
+            }
             return out;
         }
         let mut parts: Vec<String> = Vec::new();

@@ -326,6 +326,9 @@ pub struct VerifyOptions {
     /// combined-stack check (`round_up_stack_depth()`), to 32 (at least
     /// 1) for the interpreter.
     pub jit_requested: bool,
+    /// `nr_cpu_ids`, when the kernel knows it: `bpf_get_smp_processor_id()`
+    /// returns less (`do_refine_retval_range()`).
+    pub nr_cpu_ids: Option<u32>,
 }
 
 impl Default for VerifyOptions {
@@ -340,6 +343,7 @@ impl Default for VerifyOptions {
             has_fd_array: false,
             extension: false,
             jit_requested: true,
+            nr_cpu_ids: None,
         }
     }
 }

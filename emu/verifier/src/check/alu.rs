@@ -229,6 +229,19 @@ impl Verifier<'_, '_> {
             *self.reg_mut(d) = copy;
             return Ok(());
         }
+        if width == Width::W32 && op == AluOp::Mov && sr.var.umax <= u64::from(u32::MAX) {
+            // A 32-bit copy of a value that fits 32 bits is the same
+            // value: linked too (`check_alu_op()`, `get_reg_width() <= 32`).
+            if sr.id == 0 && sr.var.const_value().is_none() {
+                let id = self.new_id();
+                self.reg_mut(s).id = id;
+            }
+            let b = ScalarBounds::unknown().alu(op, width, &self.reg(s).var);
+            let id = self.reg(s).id;
+            self.set_scalar(d, b);
+            self.reg_mut(d).id = id;
+            return Ok(());
+        }
         let b = ScalarBounds::unknown().alu(op, width, &sr.var);
         self.set_scalar(d, b);
         Ok(())

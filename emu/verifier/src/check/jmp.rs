@@ -72,6 +72,9 @@ impl Verifier<'_, '_> {
             // The bounds decided the branch: they must stay exact.
             self.mark_precise(operands);
         }
+        if pred != Branch::Unknown {
+            self.branch_decided = true;
+        }
         if pred == Branch::Taken {
             return Ok(Step::Goto(target));
         }

@@ -1005,7 +1005,22 @@ impl Verifier<'_, '_> {
             // spilled registers"); `save_register_state()` turns the
             // other bytes to `STACK_MISC` unless zero, or uninitialised
             // and readable anyway.
-            Some(v) if in_slot == 0 && v.is_scalar() && bpf_capable => {
+            Some(mut v) if in_slot == 0 && v.is_scalar() && bpf_capable => {
+                // A spill that holds the whole value links the register
+                // and the slot by an id, so a comparison of one refines
+                // the other (`assign_scalar_id_before_mov()`); a narrowing
+                // one breaks the link.
+                let fits = 64 - v.var.umax.leading_zeros() <= 8 * size as u32;
+                if let Store::Reg(r) = store {
+                    if fits && v.id == 0 && v.var.const_value().is_none() {
+                        v.id = self.new_id();
+                        self.reg_mut(r).id = v.id;
+                    }
+                }
+                if !fits {
+                    v.id = 0;
+                }
+                let slot = &mut self.cur.frames[f].stack[spi];
                 scrub(slot);
                 slot.spilled = v;
                 for i in 0..BPF_REG_SIZE {
@@ -1124,8 +1139,25 @@ impl Verifier<'_, '_> {
                 return Err(self.reject(EACCES, "invalid size of register fill"));
             }
             if in_slot == 0 && size <= spill_size {
+                // The register takes the spilled one's state; the link
+                // (id) survives when the value fits the fill, and a 4-byte
+                // fill of a 4-byte spill creates one.
+                let width = 64 - slot.spilled.var.umax.leading_zeros();
+                let mut spilled = slot.spilled.clone();
+                if self.input.opts.bpf_capable
+                    && size == 4
+                    && spill_size == 4
+                    && width <= 32
+                    && spilled.id == 0
+                    && spilled.var.const_value().is_none()
+                {
+                    spilled.id = self.new_id();
+                    self.cur.frames[f].stack[spi].spilled.id = spilled.id;
+                }
+                let id = if sx || width > 8 * size as u32 { 0 } else { spilled.id };
                 return Ok(RegState {
-                    var: coerce(&slot.spilled.var, size, sx),
+                    var: coerce(&spilled.var, size, sx),
+                    id,
                     ..RegState::unknown_scalar()
                 });
             }
@@ -1238,6 +1270,11 @@ impl Verifier<'_, '_> {
             for o in min_off..max_off {
                 let spi = ((-o - 1) / BPF_REG_SIZE as i64) as usize;
                 check_iter_slot(self, f, spi)?;
+                // Raw-mode memory is written byte by byte through
+                // check_mem_access() after the call, which shows the slots.
+                if uninit {
+                    self.scratch_stack_slot(spi);
+                }
                 let i = (o + (BPF_REG_SIZE * (spi + 1)) as i64) as usize;
                 let slot = &mut self.cur.frames[f].stack[spi];
                 scrub(slot);

@@ -77,6 +77,15 @@ pub const COMPLEXITY_LIMIT_JMP_SEQ: usize = 8192;
 /// `EACCES`.
 pub const EACCES: i32 = 13;
 
+/// A state line waiting for the next instruction: the scratched
+/// registers and stack slots (`None`: the whole frame) and the
+/// instruction's line in the log, to append to.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingPrint {
+    pub only: Option<(u16, u64)>,
+    pub line: Option<(usize, usize)>,
+}
+
 /// A rejection: the errno the load fails with and the log line that
 /// explains it (already written to the log when it was raised).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -271,6 +280,11 @@ pub struct Verifier<'a, 'l> {
     /// instruction (`mark_verifier_state_scratched()`: a new path, a
     /// function entered).
     pub scratch_all: bool,
+    /// The state line the last instruction left to print.
+    pub pending_print: Option<PendingPrint>,
+    /// The last conditional jump was decided by its operands (its state
+    /// line is printed at once).
+    pub branch_decided: bool,
     /// At a conditional jump: the registers of the current frame linked to
     /// its operands by a scalar id, and whether copies exist elsewhere
     /// (other frames, the stack).
@@ -415,6 +429,8 @@ impl<'a, 'l> Verifier<'a, 'l> {
             last_stack_slot: None,
             scratched_stack: 0,
             scratch_all: true,
+            pending_print: None,
+            branch_decided: false,
             last_linked: (0, false),
             last_cb_exit: false,
             cur_parent: None,
@@ -517,6 +533,8 @@ impl<'a, 'l> Verifier<'a, 'l> {
                 return Err(self.reject(E2BIG, format!("BPF program is too large. Processed {n} insn")));
             }
             if self.aux[idx].prune_point && self.is_state_visited(idx)? {
+                // The previous instruction's state is not printed.
+                self.pending_print = None;
                 if self.log.insns() {
                     if do_print_state {
                         self.log.write(&format!("\nfrom {} to {idx}: safe\n", self.prev_insn_idx));
@@ -535,11 +553,14 @@ impl<'a, 'l> Verifier<'a, 'l> {
                 self.log.write(&format!("\nfrom {} to {idx}:{st}\n", self.prev_insn_idx));
             }
             do_print_state = false;
-            // A new path or function: its whole frame, on a line of its
-            // own (or after the rewound branch instruction at level 1).
-            if self.log.insns() && std::mem::take(&mut self.scratch_all) {
-                let st = fmt::frame_repr(self, self.cur.frames.len() - 1, None);
-                self.log.write(&format!("{idx}:{st}\n"));
+            // The previous instruction's state (`print_insn_state()` at
+            // the top of `do_check()`'s loop), or a new path's or
+            // function's whole frame on a line of its own (after the
+            // rewound branch instruction at level 1).
+            if let Some(p) = self.pending_print.take() {
+                self.print_insn_state(p);
+            } else if self.log.insns() && self.scratch_all {
+                self.print_insn_state(PendingPrint { only: None, line: None });
             }
             self.scratch_all = false;
             self.scratched_stack = 0;
@@ -574,6 +595,9 @@ impl<'a, 'l> Verifier<'a, 'l> {
             if self.log.insns() {
                 let callback = matches!(ins, Instruction::Call(_)) && self.branches.len() > pushed_before;
                 self.log_insn_state(&ins, frames_before, callback, line_start, line_end);
+                if matches!(step, Step::Done) {
+                    self.pending_print = None;
+                }
                 // Paths pushed by this instruction resume right after its
                 // line, where its state was appended: a level-1 rewind
                 // keeps the first padding space (`push_stack()` saved
@@ -602,10 +626,12 @@ impl<'a, 'l> Verifier<'a, 'l> {
     }
 
     /// After an instruction, the registers and stack slots it touched
-    /// (`print_insn_state()`), appended to its line: `0: (b7) r0 = 1   ;
-    /// R0=1`. A call that pushed a callback run prints the whole frame; a
-    /// call into a subprogram prints the callee's frame before its first
-    /// instruction instead; a return prints nothing more.
+    /// (`print_insn_state()`): `0: (b7) r0 = 1   ; R0=1`, printed before
+    /// the next instruction unless the path ends or is pruned there, or
+    /// right away for a conditional jump the bounds decided
+    /// (`check_cond_jmp_op()`). A call that pushed a callback run shows
+    /// the whole frame; a call into a subprogram the callee's frame before
+    /// its first instruction; a return nothing more.
     fn log_insn_state(
         &mut self,
         ins: &Instruction,
@@ -615,6 +641,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
         line_end: usize,
     ) {
         let frames = self.cur.frames.len() as u32;
+        self.pending_print = None;
         if frames > frames_before {
             self.scratch_all = true;
             return;
@@ -622,18 +649,35 @@ impl<'a, 'l> Verifier<'a, 'l> {
         if frames < frames_before {
             return;
         }
-        let only = (!callback).then(|| (fmt::insn_scratch(ins), self.scratched_stack));
-        let text = fmt::frame_repr(self, self.cur.frames.len() - 1, only);
-        if text.is_empty() {
-            return;
-        }
-        if self.log.pos() == line_end && line_end > line_start {
-            let pos = line_end - line_start;
-            self.log.reset(line_end - 1);
-            let width = (pos + 4).max(40).div_ceil(8) * 8 - pos - 1;
-            self.log.write(&format!("{:width$};{text}\n", ' '));
+        let only = if callback {
+            None
         } else {
-            self.log.write(&format!("{}:{text}\n", self.insn_idx));
+            let regs = fmt::insn_scratch(ins);
+            if regs == 0 && self.scratched_stack == 0 {
+                return;
+            }
+            Some((regs, self.scratched_stack))
+        };
+        let p = PendingPrint { only, line: (line_end > line_start).then_some((line_start, line_end)) };
+        if std::mem::take(&mut self.branch_decided) {
+            self.print_insn_state(p);
+        } else {
+            self.pending_print = Some(p);
+        }
+    }
+
+    /// `print_insn_state()`: appended to the instruction's line when
+    /// nothing came after it, else on a line of its own.
+    fn print_insn_state(&mut self, p: PendingPrint) {
+        let text = fmt::frame_repr(self, self.cur.frames.len() - 1, p.only);
+        match p.line {
+            Some((line_start, line_end)) if self.log.pos() == line_end => {
+                let pos = line_end - line_start;
+                self.log.reset(line_end - 1);
+                let width = (pos + 4).max(40).div_ceil(8) * 8 - pos - 1;
+                self.log.write(&format!("{:width$};{text}\n", ' '));
+            }
+            _ => self.log.write(&format!("{}:{text}\n", self.insn_idx)),
         }
     }
 
@@ -822,10 +866,23 @@ impl Verifier<'_, '_> {
     fn log_insn_line(&self, idx: usize, ins: &Instruction) -> String {
         use crate::env::PseudoKind;
         use bpfemu_isa::LdImm64;
+        if let Instruction::Call(bpfemu_isa::CallTarget::Kfunc { btf_id, btf_fd_idx: 0 }) = ins
+            && let Some(name) = self.input.prog_type.kfunc_name(*btf_id as u32)
+        {
+            // The disassembler callback names kfuncs from the BTF.
+            let code = ins.encode().first().map_or(0, |i| i.code);
+            return format!("{idx}: ({code:02x}) call {name}#{btf_id}");
+        }
         let Instruction::LdImm64 { dst, src } = ins else {
             return insn_line(idx, ins);
         };
         let Some(kind) = self.input.pseudo_at(idx) else {
+            // `print_bpf_insn()` prints a plain 64-bit immediate as
+            // `0x%llx`, without the assembler's `ll`.
+            if let LdImm64::Imm(v) = src {
+                let code = ins.encode().first().map_or(0, |i| i.code);
+                return format!("{idx}: ({code:02x}) r{} = {v:#x}", dst.num());
+            }
             return insn_line(idx, ins);
         };
         let map_addr = |m: u32| self.input.maps.get(m as usize).map_or(0, |i| i.log_addr);

@@ -248,6 +248,7 @@ impl Kernel {
             // CONFIG_BPF_JIT_ALWAYS_ON (jit_requested whatever the engine
             // that runs the program), so both engines verify alike.
             jit_requested: true,
+            nr_cpu_ids: Some(self.sim.nr_cpus()),
         };
         let btf_info = prog_btf.as_ref().map(|b| &b.info);
         let outcome = verify::run(attr.insns, &relocated, ops.as_ref(), opts, btf_info, log)?;

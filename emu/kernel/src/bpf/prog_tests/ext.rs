@@ -94,7 +94,8 @@ impl Load<'_> {
     }
 }
 
-/// Loads with the test BTF at log level 1: the fd or errno, the log.
+/// Loads with the test BTF at log level 2 (a level-1 log of an accepted
+/// load keeps only the statistics): the fd or errno, the log.
 fn load_with(k: &mut Kernel, t: &T, l: &Load<'_>) -> (Result<i32, Errno>, String) {
     let fd = btf_fd(k, &t.btf);
     let insns = asm(l.src);
@@ -110,7 +111,7 @@ fn load_with(k: &mut Kernel, t: &T, l: &Load<'_>) -> (Result<i32, Errno>, String
     a.attach_prog_fd = l.attach_prog_fd;
     a.attach_btf_id = l.attach_btf_id;
     a.log = Some(&mut log);
-    a.log_level = 1;
+    a.log_level = 2;
     a.log_size = 1 << 20;
     let r = k.bpf(BpfAttr::ProgLoad(a)).map(|fd| fd as i32);
     (r, log)
