@@ -1011,11 +1011,13 @@ impl Verifier<'_, '_> {
                 // the other (`assign_scalar_id_before_mov()`); a narrowing
                 // one breaks the link.
                 let fits = 64 - v.var.umax.leading_zeros() <= 8 * size as u32;
-                if let Store::Reg(r) = store {
-                    if fits && v.id == 0 && v.var.const_value().is_none() {
-                        v.id = self.new_id();
-                        self.reg_mut(r).id = v.id;
-                    }
+                if let Store::Reg(r) = store
+                    && fits
+                    && v.id == 0
+                    && v.var.const_value().is_none()
+                {
+                    v.id = self.new_id();
+                    self.reg_mut(r).id = v.id;
                 }
                 if !fits {
                     v.id = 0;
