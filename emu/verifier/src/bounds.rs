@@ -175,6 +175,12 @@ impl ScalarBounds {
         r
     }
 
+    /// The bits the unsigned maximum needs (`get_reg_width()`): a value
+    /// that fits `8 * n` bits survives an `n`-byte copy unchanged.
+    pub fn width(&self) -> u32 {
+        64 - self.umax.leading_zeros()
+    }
+
     /// Whether the concrete 64-bit value `x` satisfies every component.
     pub fn contains(&self, x: u64) -> bool {
         let (lo, s, s32) = (x as u32, x as i64, x as i32);

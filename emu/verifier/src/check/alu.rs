@@ -229,7 +229,7 @@ impl Verifier<'_, '_> {
             *self.reg_mut(d) = copy;
             return Ok(());
         }
-        if width == Width::W32 && op == AluOp::Mov && sr.var.umax <= u64::from(u32::MAX) {
+        if width == Width::W32 && op == AluOp::Mov && sr.var.width() <= 32 {
             // A 32-bit copy of a value that fits 32 bits is the same
             // value: linked too (`check_alu_op()`, `get_reg_width() <= 32`).
             if sr.id == 0 && sr.var.const_value().is_none() {

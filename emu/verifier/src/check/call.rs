@@ -200,18 +200,7 @@ impl Verifier<'_, '_> {
                     && let Some(n) = self.input.opts.nr_cpu_ids
                 {
                     // A CPU number below nr_cpu_ids.
-                    let mut b = ScalarBounds::unknown();
-                    let max = n.saturating_sub(1);
-                    b.umin = 0;
-                    b.smin = 0;
-                    b.u32_min = 0;
-                    b.s32_min = 0;
-                    b.umax = u64::from(max);
-                    b.smax = i64::from(max);
-                    b.u32_max = max;
-                    b.s32_max = max.min(i32::MAX as u32) as i32;
-                    b.sync();
-                    r.var = b;
+                    r.var = ScalarBounds::urange(0, u64::from(n.saturating_sub(1)));
                 }
                 r
             }

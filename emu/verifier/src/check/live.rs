@@ -114,22 +114,23 @@ pub(crate) fn compute(
 mod tests {
     use super::*;
 
+    /// `src` assembled, each instruction at its slot.
+    fn slots(src: &str) -> Vec<(usize, Instruction)> {
+        let mut at = 0;
+        bpfemu_isa::asm::kernel::assemble_instructions(src)
+            .unwrap()
+            .into_iter()
+            .map(|(_, i)| {
+                let r = (at, i);
+                at += i.slots();
+                r
+            })
+            .collect()
+    }
+
     #[test]
     fn straight_line_and_branches() {
-        let prog = bpfemu_isa::asm::kernel::assemble_instructions(
-            "r2 = 1\nr3 = r1\nif r2 > 0 goto l\nr0 = r3\nexit\nl: r0 = 0\nexit",
-        )
-        .unwrap();
-        let prog: Vec<(usize, Instruction)> = {
-            let mut at = 0;
-            prog.into_iter()
-                .map(|(_, i)| {
-                    let r = (at, i);
-                    at += i.slots();
-                    r
-                })
-                .collect()
-        };
+        let prog = slots("r2 = 1\nr3 = r1\nif r2 > 0 goto l\nr0 = r3\nexit\nl: r0 = 0\nexit");
         let l = compute(&prog, 7, &|_| None);
         assert_eq!(l[0], FP | 1 << 1);
         assert_eq!(l[2], FP | 1 << 2 | 1 << 3);
@@ -139,14 +140,7 @@ mod tests {
 
     #[test]
     fn calls_read_their_parameters_only() {
-        let prog: Vec<(usize, Instruction)> = bpfemu_isa::asm::kernel::assemble_instructions(
-            "r1 = 1\nr2 = 2\nr3 = 3\nr5 = 5\ncall 12\nr0 = 0\nexit",
-        )
-        .unwrap()
-        .into_iter()
-        .enumerate()
-        .map(|(k, (_, i))| (k, i))
-        .collect();
+        let prog = slots("r1 = 1\nr2 = 2\nr3 = 3\nr5 = 5\ncall 12\nr0 = 0\nexit");
         // bpf_tail_call takes three arguments: r5 is dead before it.
         let l = compute(&prog, 7, &|_| Some(3));
         assert_eq!(l[4], FP | 0b1110);
@@ -154,13 +148,6 @@ mod tests {
         let l = compute(&prog, 7, &|_| None);
         assert_eq!(l[4], FP | ARGS);
         // A legacy packet load reads everything.
-        let prog: Vec<(usize, Instruction)> =
-            bpfemu_isa::asm::kernel::assemble_instructions("r0 = *(u8 *)skb[0]\nexit")
-                .unwrap()
-                .into_iter()
-                .enumerate()
-                .map(|(k, (_, i))| (k, i))
-                .collect();
-        assert_eq!(compute(&prog, 2, &|_| None)[0], ALL);
+        assert_eq!(compute(&slots("r0 = *(u8 *)skb[0]\nexit"), 2, &|_| None)[0], ALL);
     }
 }

@@ -1010,7 +1010,7 @@ impl Verifier<'_, '_> {
                 // and the slot by an id, so a comparison of one refines
                 // the other (`assign_scalar_id_before_mov()`); a narrowing
                 // one breaks the link.
-                let fits = 64 - v.var.umax.leading_zeros() <= 8 * size as u32;
+                let fits = v.var.width() <= 8 * size as u32;
                 if let Store::Reg(r) = store
                     && fits
                     && v.id == 0
@@ -1144,7 +1144,7 @@ impl Verifier<'_, '_> {
                 // The register takes the spilled one's state; the link
                 // (id) survives when the value fits the fill, and a 4-byte
                 // fill of a 4-byte spill creates one.
-                let width = 64 - slot.spilled.var.umax.leading_zeros();
+                let width = slot.spilled.var.width();
                 let mut spilled = slot.spilled.clone();
                 if self.input.opts.bpf_capable
                     && size == 4

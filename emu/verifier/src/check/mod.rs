@@ -578,6 +578,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
             let frames_before = self.cur.frames.len() as u32;
             self.last_stack_slot = None;
             self.last_linked = (0, false);
+            self.branch_decided = false;
             let step = self.check_insn(idx, &ins)?;
             let entry = precise::HistEntry {
                 idx: idx as u32,
@@ -659,7 +660,7 @@ impl<'a, 'l> Verifier<'a, 'l> {
             Some((regs, self.scratched_stack))
         };
         let p = PendingPrint { only, line: (line_end > line_start).then_some((line_start, line_end)) };
-        if std::mem::take(&mut self.branch_decided) {
+        if self.branch_decided {
             self.print_insn_state(p);
         } else {
             self.pending_print = Some(p);
